@@ -1,0 +1,1 @@
+"""Advisors: small pure rules over the fleet snapshot that say what is wasteful or risky."""

@@ -1,0 +1,1 @@
+"""Collectors: async pollers that ask AWS (read-only) and produce typed fleet snapshots."""

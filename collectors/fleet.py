@@ -1,0 +1,147 @@
+"""The fleet collector: runs the region collectors on their cadences and assembles snapshots.
+
+Each part (inventory, metrics, Model Monitor, provisioning) fails on its own: its error is kept
+with the snapshot and its last good data stays, so one failing API never blanks the fleet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collectors.aws import AwsContext
+from collectors.inventory import InventoryCollector
+from collectors.metrics import MetricsCollector
+from collectors.monitor import ModelMonitorCollector
+from collectors.provisioning import ProvisioningCollector
+from sagetop.domain import (
+    CollectorError,
+    EndpointSnapshot,
+    FleetSnapshot,
+    ModelMonitorState,
+    ProvisioningRow,
+)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class _Due:
+    inventory: bool
+    monitor: bool
+    provisioning: bool
+
+
+class FleetCollector:
+    """Owns the per-region collectors and the last good state of each part."""
+
+    def __init__(self, aws: AwsContext, clock: Clock = utc_now) -> None:
+        self.aws = aws
+        self.clock = clock
+        self.inventories = {r: InventoryCollector(aws, r) for r in aws.regions}
+        self.monitors = {r: ModelMonitorCollector(aws, r) for r in aws.regions}
+        self.provisioners = {r: ProvisioningCollector(aws, r) for r in aws.regions}
+        self.metrics = MetricsCollector(aws)
+        self.account_id: str | None = None
+        self._endpoints: dict[str, list[EndpointSnapshot]] = {r: [] for r in aws.regions}
+        self._monitor: dict[str, ModelMonitorState] = {}
+        self._monitor_region_error: dict[str, str | None] = {}
+        self._provisioning: dict[str, list[ProvisioningRow]] = {r: [] for r in aws.regions}
+        self._errors: list[CollectorError] = []
+        self._last_run: dict[str, dt.datetime] = {}
+        self._identity_checked = False
+
+    def _due(self, part: str, every: dt.timedelta, now: dt.datetime, force: bool) -> bool:
+        last = self._last_run.get(part)
+        if force or last is None or now - last >= every:
+            self._last_run[part] = now
+            return True
+        return False
+
+    async def collect(self, *, force: bool = False, history: bool = True,
+                      live: list[str] | None = None) -> FleetSnapshot:
+        """One refresh: every part that is due (all of them with `force`), then a snapshot.
+
+        `live` names the endpoint keys whose minute detail to refresh; None means all.
+        """
+        now = self.clock()
+        refresh = self.aws.config.refresh
+        due = _Due(
+            inventory=self._due("inventory", dt.timedelta(seconds=refresh.inventory_seconds),
+                                now, force),
+            monitor=self._due("monitor", dt.timedelta(minutes=refresh.model_monitor_minutes),
+                              now, force),
+            provisioning=self._due("provisioning",
+                                   dt.timedelta(minutes=refresh.provisioning_minutes), now, force),
+        )
+        errors: list[CollectorError] = []
+        if not self._identity_checked:
+            self._identity_checked = True
+            self.account_id = await self.aws.account_id()
+        if due.inventory:
+            passes = await asyncio.gather(*(inv.collect(now) for inv in self.inventories.values()))
+            for region, result in zip(self.inventories, passes, strict=True):
+                self._endpoints[region] = result.endpoints
+                errors += result.errors
+        endpoints = [e for region in self.aws.regions for e in self._endpoints[region]]
+        self.metrics.forget({e.key for e in endpoints})
+
+        live_endpoints = None if live is None else [e for e in endpoints if e.key in set(live)]
+        tasks = [self.metrics.collect(endpoints, now, history=history, live=live_endpoints)]
+        metrics_pass, *_ = await asyncio.gather(*tasks)
+        errors += metrics_pass.errors
+
+        if due.monitor:
+            await self._collect_monitor(endpoints, now, errors)
+        if due.provisioning:
+            provisioned = await asyncio.gather(*(p.collect(endpoints, now)
+                                                 for p in self.provisioners.values()))
+            for region, matrix in zip(self.provisioners, provisioned, strict=True):
+                self._provisioning[region] = matrix.rows
+                errors += matrix.errors
+
+        self._errors = errors
+        return self.snapshot(now)
+
+    async def _collect_monitor(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
+                               errors: list[CollectorError]) -> None:
+        async def one(region: str) -> None:
+            names = {e.name for e in endpoints if e.region == region}
+            result = await self.monitors[region].collect(names, now)
+            errors.extend(result.errors)
+            self._monitor_region_error[region] = result.error
+            if result.error is None:
+                for name, state in result.by_endpoint.items():
+                    self._monitor[f"{region}/{name}"] = state
+
+        await asyncio.gather(*(one(r) for r in self.aws.regions))
+
+    def snapshot(self, now: dt.datetime | None = None) -> FleetSnapshot:
+        endpoints = []
+        for region in self.aws.regions:
+            region_error = self._monitor_region_error.get(region)
+            for endpoint in self._endpoints[region]:
+                state = self._monitor.get(endpoint.key, ModelMonitorState())
+                if region_error:
+                    state = state.model_copy(update={"error": region_error})
+                endpoints.append(endpoint.model_copy(update={"monitor": state}))
+        return FleetSnapshot(
+            collected_at=now or self.clock(),
+            account_id=self.account_id,
+            regions=self.aws.regions,
+            profile_name=self.aws.profile_name,
+            simulated=self.aws.target.simulated,
+            lookback_days=self.aws.config.history.lookback_days,
+            endpoints=tuple(endpoints),
+            provisioning=tuple(r for region in self.aws.regions
+                               for r in self._provisioning[region]),
+            metrics=self.metrics.store(),
+            errors=tuple(self._errors),
+            requests=self.aws.ledger.stats(),
+        )

@@ -1,0 +1,394 @@
+"""The endpoint inventory of one region: what exists, how it is configured, tagged and scaled.
+
+ListEndpoints runs every inventory refresh; DescribeEndpoint, DescribeEndpointConfig and
+DescribeModel run only for endpoints that are new or whose LastModifiedTime (or status) changed.
+Endpoint configs and models are immutable in SageMaker, so they are cached by name. Tags and
+Application Auto Scaling change without touching the endpoint, so they refresh on their own, slower
+cadence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from pydantic import ValidationError
+
+from collectors.aws import AwsContext
+from collectors.failures import RECOVERABLE, collector_error
+from sagetop.domain import (
+    AsyncSettings,
+    AutoscalingInfo,
+    CollectorError,
+    ContainerInfo,
+    DataCaptureInfo,
+    DeploymentOption,
+    EndpointSnapshot,
+    ModelInfo,
+    ScalingPolicyInfo,
+    ServerlessSettings,
+    VariantSnapshot,
+)
+
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+@dataclass
+class _Described:
+    last_modified: dt.datetime
+    status: str
+    endpoint: EndpointSnapshot
+
+
+@dataclass
+class RegionInventory:
+    """What one region's inventory pass produced."""
+
+    endpoints: list[EndpointSnapshot] = field(default_factory=list)
+    errors: list[CollectorError] = field(default_factory=list)
+    described: int = 0  # endpoints described this pass (new or changed)
+    complete: bool = True  # False when ListEndpoints itself failed
+
+
+def variant_resource_id(endpoint: str, variant: str) -> str:
+    return f"endpoint/{endpoint}/variant/{variant}"
+
+
+def parse_model(raw: dict[str, Any]) -> ModelInfo:
+    containers_raw = raw.get("Containers") or ([raw["PrimaryContainer"]]
+                                               if raw.get("PrimaryContainer") else [])
+    containers = tuple(
+        ContainerInfo(
+            image=c.get("Image", ""),
+            hostname=c.get("ContainerHostname"),
+            mode=c.get("Mode", "SingleModel"),
+            model_data_url=c.get("ModelDataUrl")
+            or (c.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri")),
+            environment_keys=tuple(sorted((c.get("Environment") or {}).keys())),
+            repository_access_mode=(c.get("ImageConfig") or {}).get(
+                "RepositoryAccessMode", "Platform"),
+        )
+        for c in containers_raw
+    )
+    vpc = raw.get("VpcConfig") or {}
+    return ModelInfo(
+        name=raw["ModelName"],
+        containers=containers,
+        inference_mode=(raw.get("InferenceExecutionConfig") or {}).get("Mode"),
+        vpc=bool(vpc.get("Subnets")),
+        network_isolation=bool(raw.get("EnableNetworkIsolation", False)),
+        creation_time=raw.get("CreationTime"),
+    )
+
+
+def classify(endpoint: dict[str, Any], config: dict[str, Any],
+             models: dict[str, ModelInfo]) -> DeploymentOption:
+    """Tell the deployment option apart from the configuration (the listing does not say)."""
+    if endpoint.get("AsyncInferenceConfig") or config.get("AsyncInferenceConfig"):
+        return DeploymentOption.ASYNC
+    variants = config.get("ProductionVariants", [])
+    summaries = endpoint.get("ProductionVariants", [])
+    if any(v.get("ServerlessConfig") for v in variants) or any(
+        s.get("CurrentServerlessConfig") for s in summaries
+    ):
+        return DeploymentOption.SERVERLESS
+    if variants and all(not v.get("ModelName") for v in variants):
+        return DeploymentOption.INFERENCE_COMPONENTS
+    used = [models[v["ModelName"]] for v in variants if v.get("ModelName") in models]
+    if any(c.mode == "MultiModel" for m in used for c in m.containers):
+        return DeploymentOption.MULTI_MODEL
+    if any(len(m.containers) > 1 for m in used):
+        return DeploymentOption.MULTI_CONTAINER
+    return DeploymentOption.REAL_TIME
+
+
+def _serverless(raw: dict[str, Any] | None) -> ServerlessSettings | None:
+    if not raw:
+        return None
+    return ServerlessSettings(
+        memory_mb=raw["MemorySizeInMB"],
+        max_concurrency=raw["MaxConcurrency"],
+        provisioned_concurrency=raw.get("ProvisionedConcurrency"),
+    )
+
+
+def build_endpoint(region: str, endpoint: dict[str, Any], config: dict[str, Any],
+                   models: dict[str, ModelInfo]) -> EndpointSnapshot:
+    # The instance type is only in the endpoint config; the live counts only in the endpoint.
+    summaries = {s["VariantName"]: s for s in endpoint.get("ProductionVariants", [])}
+    shadow_summaries = {s["VariantName"]: s for s in endpoint.get("ShadowProductionVariants", [])}
+    variants: list[VariantSnapshot] = []
+    for shadow, configured in (
+        (False, config.get("ProductionVariants", [])),
+        (True, config.get("ShadowProductionVariants", [])),
+    ):
+        for v in configured:
+            live = (shadow_summaries if shadow else summaries).get(v["VariantName"], {})
+            serverless = _serverless(
+                live.get("CurrentServerlessConfig") or v.get("ServerlessConfig"))
+            count_default = 0 if serverless else v.get("InitialInstanceCount", 0)
+            variants.append(VariantSnapshot(
+                name=v["VariantName"],
+                model_name=v.get("ModelName"),
+                instance_type=None if serverless else v.get("InstanceType"),
+                current_instance_count=live.get("CurrentInstanceCount", count_default),
+                desired_instance_count=live.get("DesiredInstanceCount", count_default),
+                serverless=serverless,
+                weight=float(live.get("CurrentWeight", v.get("InitialVariantWeight", 1.0))),
+                volume_size_gb=v.get("VolumeSizeInGB"),
+                shadow=shadow,
+                model=models.get(v.get("ModelName") or ""),
+            ))
+    capture = endpoint.get("DataCaptureConfig") or config.get("DataCaptureConfig") or {}
+    async_raw = endpoint.get("AsyncInferenceConfig") or config.get("AsyncInferenceConfig")
+    async_settings = None
+    if async_raw:
+        async_settings = AsyncSettings(
+            max_concurrent_invocations_per_instance=(async_raw.get("ClientConfig") or {}).get(
+                "MaxConcurrentInvocationsPerInstance"),
+            s3_output_path=(async_raw.get("OutputConfig") or {}).get("S3OutputPath"),
+        )
+    metrics_config = endpoint.get("MetricsConfig") or config.get("MetricsConfig") or {}
+    return EndpointSnapshot(
+        name=endpoint["EndpointName"],
+        arn=endpoint["EndpointArn"],
+        region=region,
+        status=endpoint["EndpointStatus"],
+        deployment=classify(endpoint, config, models),
+        creation_time=endpoint["CreationTime"],
+        last_modified_time=endpoint["LastModifiedTime"],
+        config_name=endpoint.get("EndpointConfigName"),
+        config_creation_time=config.get("CreationTime"),
+        variants=tuple(variants),
+        data_capture=DataCaptureInfo(
+            enabled=bool(capture.get("EnableCapture", False)),
+            sampling_percentage=capture.get("CurrentSamplingPercentage",
+                                            capture.get("InitialSamplingPercentage")),
+            destination_s3_uri=capture.get("DestinationS3Uri"),
+        ),
+        async_settings=async_settings,
+        kms_key_id=config.get("KmsKeyId"),
+        failure_reason=endpoint.get("FailureReason"),
+        metric_publish_frequency_s=int(metrics_config.get("MetricPublishFrequencyInSeconds", 60)),
+    )
+
+
+class InventoryCollector:
+    """Keeps one region's inventory, asking AWS only for what changed."""
+
+    def __init__(self, aws: AwsContext, region: str) -> None:
+        self.aws = aws
+        self.region = region
+        self._described: dict[str, _Described] = {}
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._models: dict[str, ModelInfo] = {}
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._tags: dict[str, dict[str, str]] = {}
+        self._autoscaling: dict[str, AutoscalingInfo] = {}
+        self._settings_fetched_at: dt.datetime | None = None
+        self._last: list[EndpointSnapshot] = []
+        self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
+
+    async def collect(self, now: dt.datetime) -> RegionInventory:
+        result = RegionInventory()
+        sagemaker = await self.aws.client("sagemaker", self.region)
+        try:
+            summaries = await self._list_endpoints(sagemaker)
+        except RECOVERABLE as exc:
+            # Keep the last inventory: one failing call must not blank the fleet.
+            result.errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
+                                                 "ListEndpoints", now))
+            result.endpoints = list(self._last)
+            result.complete = False
+            return result
+
+        listed = {s["EndpointName"]: s for s in summaries}
+        for gone in set(self._described) - set(listed):
+            del self._described[gone]
+            self._tags.pop(gone, None)
+        changed = [
+            s for s in summaries
+            if (cached := self._described.get(s["EndpointName"])) is None
+            or cached.last_modified != s["LastModifiedTime"]
+            or cached.status != s["EndpointStatus"]
+        ]
+        described = await asyncio.gather(
+            *(self._describe(sagemaker, s, result.errors, now) for s in changed)
+        )
+        result.described = sum(1 for d in described if d)
+
+        settings_due = self._settings_fetched_at is None or (
+            now - self._settings_fetched_at
+            >= dt.timedelta(minutes=self.aws.config.refresh.tags_minutes)
+        )
+        changed_names = {s["EndpointName"] for s in changed}
+        tag_names = set(listed) if settings_due else changed_names
+        await self._fetch_tags(sagemaker, tag_names, result.errors, now)
+        if settings_due or changed_names:
+            await self._fetch_autoscaling(result.errors, now)
+        if settings_due:
+            self._settings_fetched_at = now
+
+        endpoints = []
+        for name in listed:
+            cached = self._described.get(name)
+            if cached is None:
+                continue  # its describe failed; the error is in the list
+            endpoints.append(self._with_settings(cached.endpoint))
+        self._last = endpoints
+        result.endpoints = endpoints
+        return result
+
+    async def _list_endpoints(self, sagemaker: Any) -> list[dict[str, Any]]:
+        paginator = sagemaker.get_paginator("list_endpoints")
+        summaries: list[dict[str, Any]] = []
+        async for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
+            summaries.extend(page.get("Endpoints", []))
+        return summaries
+
+    async def _describe(self, sagemaker: Any, summary: dict[str, Any],
+                        errors: list[CollectorError], now: dt.datetime) -> bool:
+        name = summary["EndpointName"]
+        operation = "DescribeEndpoint"
+        async with self._semaphore:
+            try:
+                endpoint = await sagemaker.describe_endpoint(EndpointName=name)
+                config_name = endpoint.get("EndpointConfigName")
+                config: dict[str, Any] = {}
+                if config_name:
+                    operation = "DescribeEndpointConfig"
+                    config = await self._shared(self._configs, config_name, lambda: (
+                        sagemaker.describe_endpoint_config(EndpointConfigName=config_name)))
+                operation = "DescribeModel"
+                for variant in [*config.get("ProductionVariants", []),
+                                *config.get("ShadowProductionVariants", [])]:
+                    model_name = variant.get("ModelName")
+                    if model_name:
+                        await self._shared(self._models, model_name,
+                                           partial(_parsed_model, sagemaker, model_name))
+                snapshot = build_endpoint(self.region, endpoint, config, self._models)
+            except RECOVERABLE as exc:
+                if _is_not_found(exc):
+                    return False  # deleted between the listing and the describe: normal
+                errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
+                                              operation, now))
+                return False
+            except (ValidationError, KeyError, TypeError) as exc:
+                errors.append(CollectorError(
+                    source="inventory", region=self.region, operation=operation,
+                    message=f"unexpected answer from {operation} for {name}: {_short(exc)}",
+                    at=now))
+                return False
+        self._described[name] = _Described(summary["LastModifiedTime"],
+                                           summary["EndpointStatus"], snapshot)
+        return True
+
+    async def _shared(self, cache: dict[str, Any], name: str,
+                      fetch: Callable[[], Awaitable[Any]]) -> Any:
+        """Configs and models are immutable and shared: describe each once, even concurrently."""
+        if name in cache:
+            return cache[name]
+        pending = self._pending.get(name)
+        if pending is None:
+            pending = self._pending[name] = asyncio.ensure_future(fetch())
+        try:
+            value = await asyncio.shield(pending)
+        finally:
+            if pending.done():
+                self._pending.pop(name, None)
+        cache[name] = value
+        return value
+
+    async def _fetch_tags(self, sagemaker: Any, names: set[str],
+                          errors: list[CollectorError], now: dt.datetime) -> None:
+        async def one(name: str) -> None:
+            cached = self._described.get(name)
+            if cached is None:
+                return
+            async with self._semaphore:
+                tags: dict[str, str] = {}
+                paginator = sagemaker.get_paginator("list_tags")
+                async for page in paginator.paginate(ResourceArn=cached.endpoint.arn,
+                                                     PaginationConfig={"PageSize": 100}):
+                    for tag in page.get("Tags", []):
+                        tags[str(tag.get("Key", ""))] = str(tag.get("Value", ""))
+            self._tags[name] = tags
+
+        results = await asyncio.gather(*(one(n) for n in sorted(names)), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            errors.append(collector_error(failures[0], "tags", self.region, "sagemaker",
+                                          "ListTags", now))
+
+    async def _fetch_autoscaling(self, errors: list[CollectorError], now: dt.datetime) -> None:
+        operation = "DescribeScalableTargets"
+        try:
+            client = await self.aws.client("application-autoscaling", self.region)
+            targets: dict[str, dict[str, Any]] = {}
+            paginator = client.get_paginator("describe_scalable_targets")
+            async for page in paginator.paginate(ServiceNamespace="sagemaker"):
+                for target in page.get("ScalableTargets", []):
+                    targets[target["ResourceId"]] = target
+            policies: dict[str, list[ScalingPolicyInfo]] = {}
+            operation = "DescribeScalingPolicies"
+            paginator = client.get_paginator("describe_scaling_policies")
+            async for page in paginator.paginate(ServiceNamespace="sagemaker"):
+                for policy in page.get("ScalingPolicies", []):
+                    policies.setdefault(policy["ResourceId"], []).append(_policy(policy))
+        except RECOVERABLE as exc:
+            errors.append(collector_error(exc, "autoscaling", self.region,
+                                          "application-autoscaling", operation, now))
+            return
+        self._autoscaling = {
+            resource_id: AutoscalingInfo(
+                min_capacity=t["MinCapacity"],
+                max_capacity=t["MaxCapacity"],
+                scalable_dimension=t["ScalableDimension"],
+                policies=tuple(policies.get(resource_id, [])),
+                suspended=any((t.get("SuspendedState") or {}).values()),
+            )
+            for resource_id, t in targets.items()
+        }
+
+    def _with_settings(self, endpoint: EndpointSnapshot) -> EndpointSnapshot:
+        variants = tuple(
+            v.model_copy(update={"autoscaling": self._autoscaling.get(
+                variant_resource_id(endpoint.name, v.name))})
+            for v in endpoint.variants
+        )
+        return endpoint.model_copy(update={"variants": variants,
+                                           "tags": self._tags.get(endpoint.name, {})})
+
+
+async def _parsed_model(sagemaker: Any, name: str) -> ModelInfo:
+    return parse_model(await sagemaker.describe_model(ModelName=name))
+
+
+def _policy(raw: dict[str, Any]) -> ScalingPolicyInfo:
+    tracking = raw.get("TargetTrackingScalingPolicyConfiguration") or {}
+    metric = (tracking.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType") or (
+        (tracking.get("CustomizedMetricSpecification") or {}).get("MetricName"))
+    return ScalingPolicyInfo(
+        name=raw.get("PolicyName", ""),
+        policy_type=raw.get("PolicyType", ""),
+        target_value=tracking.get("TargetValue"),
+        metric=metric,
+    )
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    error = response.get("Error", {})
+    return error.get("Code") in ("ValidationException", "ResourceNotFound") and (
+        "not find" in str(error.get("Message", "")).lower()
+        or "not found" in str(error.get("Message", "")).lower())
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200]

@@ -1,0 +1,3 @@
+from sagetop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The `sagetop` command: the dashboard, the demo, the headless report.
+
+Exit codes: 0 ok, 2 usage or configuration error, 1 anything else, always with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import asyncio
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from sagetop import __version__
+from sagetop.config import SagetopConfig, load_config
+from sagetop.errors import ExitCode, SagetopError, UsageError
+
+DEMO_REGION = "us-east-1"
+
+
+def _aws_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    # Defaults are suppressed on sub-commands so an option given before the command survives.
+    default: Any = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("AWS and configuration (as in the AWS CLI)")
+    group.add_argument("--config", metavar="PATH", default=default,
+                       help="configuration file (default: $SAGETOP_CONFIG, then "
+                            "~/.config/sagetop/config.toml, then built-in defaults)")
+    group.add_argument("--profile", default=default,
+                       help="named AWS profile (default: $AWS_PROFILE or the default chain)")
+    group.add_argument("--region", action="append", metavar="REGION",
+                       default=[] if top else argparse.SUPPRESS,
+                       help="region to watch; repeat for several (default: $AWS_REGION)")
+    group.add_argument("--endpoint-url", metavar="URL", default=default,
+                       help="send AWS requests to this URL (default: $AWS_ENDPOINT_URL)")
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoints", type=int, metavar="N", default=None,
+                        help="scale the simulated fleet to N endpoints (default: the archetypes)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the simulated fleet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sagetop",
+        description="Watch SageMaker inference endpoints live and right-size them. "
+                    "Read-only: sagetop never changes anything in an AWS account.",
+    )
+    parser.add_argument("--version", action="version", version=f"sagetop {__version__}")
+    _aws_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    dashboard = commands.add_parser("dashboard", help="open the live dashboard (the default)")
+    _aws_options(dashboard, top=False)
+
+    demo = commands.add_parser("demo", help="open the dashboard on a simulated account")
+    _aws_options(demo, top=False)
+    _demo_options(demo)
+
+    report = commands.add_parser("report", help="collect once and print the fleet")
+    _aws_options(report, top=False)
+    report.add_argument("--format", choices=("table", "json"), default="table")
+    report.add_argument("--demo", action="store_true", help="report on the simulated account")
+    _demo_options(report)
+    return parser
+
+
+def _target(args: argparse.Namespace, demo: bool) -> Any:
+    from collectors.aws import AwsTarget
+
+    if not demo:
+        return AwsTarget(profile=args.profile, regions=tuple(args.region or ()),
+                         endpoint_url=args.endpoint_url)
+    from sagetop.sim import SimulatedAccount
+
+    regions = tuple(args.region or ()) or (DEMO_REGION,)
+    account = SimulatedAccount(endpoints=getattr(args, "endpoints", None),
+                               seed=getattr(args, "seed", 7), regions=regions)
+    return AwsTarget(regions=regions, simulated=True, prepare_session=account.install)
+
+
+async def _collect_once(config: SagetopConfig, target: Any) -> Any:
+    from collectors.aws import AwsContext
+    from collectors.fleet import FleetCollector
+
+    async with AwsContext(config, target) as aws:
+        return await FleetCollector(aws).collect(force=True)
+
+
+def run_report(args: argparse.Namespace, config: SagetopConfig) -> int:
+    from sagetop.report import fleet_report, fleet_table
+
+    fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    if args.format == "json":
+        print(json.dumps(fleet_report(fleet), indent=2, sort_keys=False))
+    else:
+        print(fleet_table(fleet))
+    listing_failed = [e for e in fleet.errors if e.operation == "ListEndpoints"]
+    for error in listing_failed:
+        print(f"sagetop: error: {error.region}: {error.message}", file=sys.stderr)
+    return ExitCode.FAILURE if listing_failed else ExitCode.OK
+
+
+def run_dashboard(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> int:
+    from tui.app import SagetopApp
+
+    SagetopApp(config=config, target=_target(args, demo=demo)).run()
+    return ExitCode.OK
+
+
+def dispatch(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("config", "profile", "endpoint_url"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
+    if not hasattr(args, "region"):
+        args.region = []
+    if getattr(args, "endpoints", None) is not None and args.endpoints < 1:
+        raise UsageError("--endpoints: expected a whole number of at least 1")
+    config, _ = load_config(args.config)
+    command = args.command or "dashboard"
+    if command == "report":
+        return run_report(args, config)
+    return run_dashboard(args, config, demo=command == "demo")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return dispatch(argv)
+    except SagetopError as exc:
+        print(f"sagetop: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `sagetop report | head`: the reader left; stop quietly, as Unix tools do.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("SAGETOP_DEBUG"):
+            traceback.print_exc()
+        print(f"sagetop: error: unexpected {type(exc).__name__}: {exc} "
+              "(set SAGETOP_DEBUG=1 for details)", file=sys.stderr)
+        return int(ExitCode.FAILURE)

@@ -1,0 +1,133 @@
+"""sagetop's configuration: pydantic models, the lookup order of the file, and one-line errors.
+
+Lookup order: `--config PATH`, `$SAGETOP_CONFIG`, `$XDG_CONFIG_HOME/sagetop/config.toml` (default
+`~/.config/sagetop/config.toml`), then the built-in defaults, which `config.toml` at the repository
+root documents key by key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sagetop.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsSettings(Section):
+    profile: str | None = None
+    regions: tuple[str, ...] = ()
+    endpoint_url: str | None = None
+    max_attempts: int = Field(default=8, ge=1, le=20)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    read_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    max_pool_connections: int = Field(default=20, ge=1, le=200)
+    describe_concurrency: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("profile", "endpoint_url")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        # TOML has no null: an empty string is how the documented file says "not set".
+        return value or None
+
+
+class HistorySettings(Section):
+    lookback_days: int = Field(default=14, ge=1, le=15)
+    live_window_minutes: int = Field(default=60, ge=5, le=180)
+
+
+class RefreshSettings(Section):
+    live_seconds: int = Field(default=60, ge=10, le=3600)
+    fleet_seconds: int = Field(default=900, ge=60, le=86400)
+    inventory_seconds: int = Field(default=300, ge=30, le=86400)
+    window_minutes: int = Field(default=60, ge=5, le=1440)
+    tags_minutes: int = Field(default=60, ge=1, le=1440)
+    model_monitor_minutes: int = Field(default=60, ge=5, le=1440)
+    provisioning_minutes: int = Field(default=15, ge=1, le=1440)
+
+
+class CostSettings(Section):
+    getmetricdata_usd_per_1000_metrics: float = Field(default=0.01, ge=0)
+
+
+class SagetopConfig(Section):
+    aws: AwsSettings = AwsSettings()
+    history: HistorySettings = HistorySettings()
+    refresh: RefreshSettings = RefreshSettings()
+    cost: CostSettings = CostSettings()
+    # Advisor thresholds, maturity thresholds and per-endpoint requirements are validated by their
+    # own packages (advisors/, profiles/); kept raw here so this module stays at the bottom.
+    advisors: dict[str, Any] = Field(default_factory=dict)
+    maturity: dict[str, Any] = Field(default_factory=dict)
+    requirements: dict[str, Any] = Field(default_factory=dict)
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "sagetop" / "config.toml"
+
+
+def resolve_config_path(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get("SAGETOP_CONFIG")
+    if from_env:
+        return Path(from_env)
+    user = default_config_path()
+    return user if user.is_file() else None
+
+
+def load_config(explicit: str | None = None) -> tuple[SagetopConfig, Path | None]:
+    path = resolve_config_path(explicit)
+    if path is None:
+        return SagetopConfig(), None
+    return parse_config_file(path), path
+
+
+def parse_config_file(path: Path) -> SagetopConfig:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config_data(data, str(path))
+
+
+def parse_config_data(data: dict[str, Any], origin: str) -> SagetopConfig:
+    try:
+        config = SagetopConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, origin)) from None
+    return config
+
+
+def describe_validation_error(exc: ValidationError, origin: str, prefix: str | None = None) -> str:
+    """One line: where, which key, what was expected, what was found."""
+    first = exc.errors()[0]
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in first["loc"]]
+    key = ".".join(parts) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        what = "unknown key"
+    elif kind == "missing":
+        what = "missing required key"
+    else:
+        what = f"{first['msg'].lower()}, got {first.get('input')!r}"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{origin}: {key}: {what}{suffix}"

@@ -1,0 +1,135 @@
+"""The headless report: the fleet snapshot as a JSON document or a plain-text table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from sagetop.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from sagetop.series import Tier, series_for
+
+WINDOW_SERIES = [s.name for s in series_for(Tier.WINDOW)]
+UNITS = {s.name: s.unit for s in series_for(Tier.WINDOW)}
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).isoformat() if moment else None
+
+
+def _number(value: float | None) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    return round(float(value), 4)
+
+
+def variant_report(endpoint: EndpointSnapshot, variant: VariantSnapshot,
+                   fleet: FleetSnapshot) -> dict[str, Any]:
+    metrics = {
+        name: _number(fleet.metrics.window_value(endpoint.key, variant.name, name))
+        for name in WINDOW_SERIES
+    }
+    return {
+        "name": variant.name,
+        "shadow": variant.shadow,
+        "instance_type": variant.instance_type,
+        "instance_count": variant.current_instance_count,
+        "desired_instance_count": variant.desired_instance_count,
+        "serverless": variant.serverless.model_dump() if variant.serverless else None,
+        "weight": variant.weight,
+        "model": variant.model_name,
+        "images": [c.image for c in variant.model.containers] if variant.model else [],
+        "autoscaling": (
+            {**variant.autoscaling.model_dump(mode="json"), "scales": variant.autoscaling.scales}
+            if variant.autoscaling else None
+        ),
+        "metrics": {k: v for k, v in metrics.items() if v is not None},
+    }
+
+
+def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[str, Any]:
+    endpoint_level = {
+        name: _number(fleet.metrics.window_value(endpoint.key, "", name))
+        for name in WINDOW_SERIES
+    }
+    monitor = endpoint.monitor
+    return {
+        "name": endpoint.name,
+        "region": endpoint.region,
+        "arn": endpoint.arn,
+        "status": endpoint.status,
+        "deployment": endpoint.deployment.value,
+        "created": _iso(endpoint.creation_time),
+        "last_modified": _iso(endpoint.last_modified_time),
+        "config": endpoint.config_name,
+        "tags": dict(sorted(endpoint.tags.items())),
+        "data_capture": endpoint.data_capture.model_dump(),
+        "variants": [variant_report(endpoint, v, fleet) for v in endpoint.variants],
+        "metrics": {k: v for k, v in endpoint_level.items() if v is not None},
+        "model_monitor": {
+            "schedules": [s.model_dump(mode="json") for s in monitor.schedules],
+            "violations": monitor.violation_count,
+            "drift_metrics": [d.model_dump(mode="json") for d in monitor.drift_metrics],
+            "error": monitor.error,
+        },
+    }
+
+
+def fleet_report(fleet: FleetSnapshot) -> dict[str, Any]:
+    return {
+        "collected_at": _iso(fleet.collected_at),
+        "account_id": fleet.account_id,
+        "regions": list(fleet.regions),
+        "simulated": fleet.simulated,
+        "lookback_days": fleet.lookback_days,
+        "metric_units": UNITS,
+        "endpoints": [endpoint_report(e, fleet) for e in fleet.endpoints],
+        "provisioning": [r.model_dump() for r in fleet.provisioning],
+        "errors": [e.model_dump(mode="json") for e in fleet.errors],
+        "requests": {**fleet.requests.model_dump(), "total_calls": fleet.requests.total_calls},
+    }
+
+
+def _fmt(value: float | None, scale: float = 1.0, digits: int = 0, suffix: str = "") -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value / scale:.{digits}f}{suffix}"
+
+
+def _shape(variant: VariantSnapshot) -> str:
+    if variant.serverless:
+        return f"serverless {variant.serverless.memory_mb}MB"
+    return f"{variant.current_instance_count}x {variant.instance_type or '?'}"
+
+
+def fleet_table(fleet: FleetSnapshot) -> str:
+    """A fixed-width table, one line per variant, for terminals and logs."""
+    header = (f"{'ENDPOINT':<34} {'REGION':<10} {'STATUS':<10} {'OPTION':<12} {'VARIANT':<12} "
+              f"{'SHAPE':<24} {'REQ/14d':>9} {'P99 ms':>8} {'CPU p95':>7} {'MEM p95':>7} "
+              f"{'5XX':>6} DRIFT")
+    lines = [header]
+    window = fleet.metrics
+    for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
+        drift = "violations" if endpoint.monitor.violation_count else (
+            "monitored" if endpoint.monitor.schedules else "-")
+        for variant in endpoint.variants:
+            def value(name: str, e: EndpointSnapshot = endpoint,
+                      v: VariantSnapshot = variant) -> float | None:
+                return window.window_value(e.key, v.name, name)
+            lines.append(
+                f"{endpoint.name[:34]:<34} {endpoint.region:<10} {endpoint.status[:10]:<10} "
+                f"{endpoint.deployment.value:<12} {variant.name[:12]:<12} "
+                f"{_shape(variant)[:24]:<24} {_fmt(value('requests')):>9} "
+                f"{_fmt(value('model_latency_p99_us'), 1000, 1):>8} "
+                f"{_fmt(value('cpu_p95_pct'), 1, 0, '%'):>7} "
+                f"{_fmt(value('memory_p95_pct'), 1, 0, '%'):>7} "
+                f"{_fmt(value('errors_5xx')):>6} {drift}")
+    lines.append("")
+    requests = fleet.requests
+    lines.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}; "
+                 f"{requests.total_calls} requests, {requests.throttles} throttled, "
+                 f"{requests.metrics_requested} metrics requested "
+                 f"(~${requests.cloudwatch_usd:.4f} CloudWatch)")
+    for error in fleet.errors:
+        lines.append(f"warning: {error.region}: {error.message}")
+    return "\n".join(lines)

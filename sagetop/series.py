@@ -1,0 +1,148 @@
+"""The metric series sagetop keeps, and which CloudWatch metric each comes from.
+
+A series has a domain name with its unit (`model_latency_p99_us`), and a source: namespace, metric,
+statistic and the exact dimension set SageMaker publishes it with. Which series an endpoint gets
+depends on its deployment option (async endpoints publish no `Invocations`, serverless ones no CPU).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    WINDOW = "window"  # one statistic over the whole lookback
+    HOURLY = "hourly"  # hourly shape over the lookback
+    LIVE = "live"  # minute detail over the recent live window
+
+
+class Scope(StrEnum):
+    VARIANT = "variant"  # dims EndpointName, VariantName
+    ENDPOINT = "endpoint"  # dims EndpointName only (async queue metrics)
+
+
+class Normalise(StrEnum):
+    NONE = "none"
+    PER_VCPU = "per-vcpu"  # CPUUtilization is summed over cores: 0..100 x vCPUs
+    PER_GPU = "per-gpu"  # GPU metrics are summed over GPUs: 0..100 x GPUs
+
+
+INVOCATIONS_NS = "AWS/SageMaker"
+INSTANCE_NS = "/aws/sagemaker/Endpoints"
+
+
+@dataclass(frozen=True)
+class SeriesSource:
+    namespace: str
+    metric: str
+    stat: str
+    scope: Scope = Scope.VARIANT
+    normalise: Normalise = Normalise.NONE
+    is_count: bool = False  # a missing datapoint means zero (only while the endpoint serves)
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    name: str
+    tier: Tier
+    unit: str
+    # deployment option -> source; "default" applies to every option not named.
+    sources: dict[str, SeriesSource | None]
+    gpu_only: bool = False
+
+    def source_for(self, deployment: str) -> SeriesSource | None:
+        if deployment in self.sources:
+            return self.sources[deployment]
+        return self.sources.get("default")
+
+
+def _inv(metric: str, stat: str, count: bool = False) -> SeriesSource:
+    return SeriesSource(INVOCATIONS_NS, metric, stat, is_count=count)
+
+
+def _host(metric: str, stat: str, normalise: Normalise = Normalise.NONE) -> SeriesSource:
+    return SeriesSource(INSTANCE_NS, metric, stat, normalise=normalise)
+
+
+# Async endpoints publish no Invocations: the number of ModelLatency samples counts their requests.
+_REQUESTS = {
+    "default": _inv("Invocations", "Sum", count=True),
+    "async": SeriesSource(INVOCATIONS_NS, "ModelLatency", "SampleCount", is_count=True),
+}
+_ERRORS_5XX = {"default": _inv("Invocation5XXErrors", "Sum", count=True)}
+_NO_HOST: dict[str, SeriesSource | None] = {"serverless": None}
+
+
+def _series(name: str, tier: Tier, unit: str, sources: Mapping[str, SeriesSource | None],
+            gpu_only: bool = False) -> SeriesSpec:
+    return SeriesSpec(name, tier, unit, dict(sources), gpu_only)
+
+
+W, H, L = Tier.WINDOW, Tier.HOURLY, Tier.LIVE
+SERIES: tuple[SeriesSpec, ...] = (
+    # Whole lookback: what sizing and the rules need, aggregated by CloudWatch.
+    _series("requests", W, "count", _REQUESTS),
+    _series("errors_5xx", W, "count", _ERRORS_5XX),
+    _series("errors_4xx", W, "count", {"default": _inv("Invocation4XXErrors", "Sum", count=True)}),
+    _series("model_latency_p50_us", W, "microseconds", {"default": _inv("ModelLatency", "p50")}),
+    _series("model_latency_p99_us", W, "microseconds", {"default": _inv("ModelLatency", "p99")}),
+    _series("model_latency_max_us", W, "microseconds",
+            {"default": _inv("ModelLatency", "Maximum")}),
+    _series("overhead_latency_avg_us", W, "microseconds",
+            {"default": _inv("OverheadLatency", "Average"), "async": None}),
+    _series("cpu_p95_pct", W, "percent per instance",
+            {"default": _host("CPUUtilization", "p95", Normalise.PER_VCPU), **_NO_HOST}),
+    _series("cpu_max_pct", W, "percent per instance",
+            {"default": _host("CPUUtilization", "Maximum", Normalise.PER_VCPU), **_NO_HOST}),
+    _series("memory_p95_pct", W, "percent", {"default": _host("MemoryUtilization", "p95")}),
+    _series("memory_max_pct", W, "percent", {"default": _host("MemoryUtilization", "Maximum")}),
+    _series("gpu_p95_pct", W, "percent per GPU",
+            {"default": _host("GPUUtilization", "p95", Normalise.PER_GPU), **_NO_HOST},
+            gpu_only=True),
+    _series("gpu_memory_p95_pct", W, "percent per GPU",
+            {"default": _host("GPUMemoryUtilization", "p95", Normalise.PER_GPU), **_NO_HOST},
+            gpu_only=True),
+    _series("disk_max_pct", W, "percent",
+            {"default": _host("DiskUtilization", "Maximum"), **_NO_HOST}),
+    _series("concurrency_max", W, "requests",
+            {"default": _inv("ConcurrentRequestsPerModel", "Maximum"), "async": None,
+             "serverless": None}),
+    _series("cold_start_p99_us", W, "microseconds",
+            {"default": None, "serverless": _inv("ModelSetupTime", "p99")}),
+    _series("cold_starts", W, "count",
+            {"default": None, "serverless": _inv("ModelSetupTime", "SampleCount", count=True)}),
+    _series("serverless_concurrency_max_fraction", W, "fraction of MaxConcurrency",
+            {"default": None,
+             "serverless": _inv("ServerlessConcurrentExecutionsUtilization", "Maximum")}),
+    _series("backlog_max", W, "requests",
+            {"default": None,
+             "async": SeriesSource(INVOCATIONS_NS, "ApproximateBacklogSize", "Maximum",
+                                   scope=Scope.ENDPOINT)}),
+    # Hourly shape over the lookback: traffic pattern, errors against load, latency against load.
+    _series("requests", H, "count per hour", _REQUESTS),
+    _series("errors_5xx", H, "count per hour", _ERRORS_5XX),
+    _series("model_latency_p99_us", H, "microseconds", {"default": _inv("ModelLatency", "p99")}),
+    # Minute detail for the live window.
+    _series("requests", L, "count per minute", _REQUESTS),
+    _series("errors_5xx", L, "count per minute", _ERRORS_5XX),
+    _series("model_latency_p99_us", L, "microseconds", {"default": _inv("ModelLatency", "p99")}),
+    _series("cpu_avg_pct", L, "percent per instance",
+            {"default": _host("CPUUtilization", "Average", Normalise.PER_VCPU), **_NO_HOST}),
+    _series("memory_avg_pct", L, "percent", {"default": _host("MemoryUtilization", "Average")}),
+    _series("gpu_avg_pct", L, "percent per GPU",
+            {"default": _host("GPUUtilization", "Average", Normalise.PER_GPU), **_NO_HOST},
+            gpu_only=True),
+)
+
+
+def series_for(tier: Tier) -> tuple[SeriesSpec, ...]:
+    return tuple(s for s in SERIES if s.tier == tier)
+
+
+def unit_of(name: str) -> str:
+    for spec in SERIES:
+        if spec.name == name:
+            return spec.unit
+    raise KeyError(name)

@@ -1,0 +1,1 @@
+"""sagetop tests."""

@@ -1,0 +1,241 @@
+"""moto's server on 127.0.0.1 for the tests, with small stand-ins where moto has no API.
+
+Requests travel over real HTTP and are signed by botocore as for AWS. Two stand-ins sit in front
+of moto as WSGI middleware, each for something moto does not do:
+* Model Monitor (ListMonitoringSchedules, DescribeMonitoringSchedule, ListMonitoringExecutions,
+  and DescribeProcessingJob for the monitoring jobs): moto answers 500 "not implemented".
+* GetMetricData percentiles (pNN): moto computes none (its server fails on them). The stand-in
+  computes them from the datapoints moto stored, per period bucket, as CloudWatch would.
+* GetMetricData pages: AWS splits answers over 100,800 datapoints with NextToken; moto never
+  does. With `page_datapoints` set, the stand-in splits moto's answers the way AWS would.
+Every request is logged (operation and service) so tests can see what left the process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass
+class MonitorStandIn:
+    """Model Monitor state the stand-in serves, in the API's own shapes."""
+
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    executions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    processing_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_schedule(self, name: str, endpoint: str, monitoring_type: str = "DataQuality",
+                     executions: list[dict[str, Any]] | None = None) -> None:
+        self.schedules.append({
+            "MonitoringScheduleName": name,
+            "MonitoringScheduleArn": f"arn:aws:sagemaker:us-east-1:123456789012:"
+                                     f"monitoring-schedule/{name}",
+            "CreationTime": 1_700_000_000.0,
+            "LastModifiedTime": 1_700_000_000.0,
+            "MonitoringScheduleStatus": "Scheduled",
+            "EndpointName": endpoint,
+            "MonitoringType": monitoring_type,
+        })
+        self.executions[name] = executions or []
+
+    def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if operation == "ListMonitoringSchedules":
+            found = [s for s in self.schedules
+                     if "EndpointName" not in params or s["EndpointName"] == params["EndpointName"]]
+            return {"MonitoringScheduleSummaries": found}
+        if operation == "DescribeMonitoringSchedule":
+            name = params["MonitoringScheduleName"]
+            summary = next(s for s in self.schedules if s["MonitoringScheduleName"] == name)
+            return {**summary, "MonitoringScheduleConfig": {
+                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringJobDefinitionName": f"{name}-definition",
+                "MonitoringType": summary["MonitoringType"]}}
+        if operation == "ListMonitoringExecutions":
+            runs = self.executions.get(params.get("MonitoringScheduleName", ""), [])
+            runs = sorted(runs, key=lambda r: r["ScheduledTime"], reverse=True)
+            return {"MonitoringExecutionSummaries": runs[: params.get("MaxResults", 10)]}
+        if operation == "DescribeProcessingJob":
+            return self.processing_jobs.get(params["ProcessingJobName"])
+        return None
+
+
+class StandInMiddleware:
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.monitor = MonitorStandIn()
+        self.denied: set[str] = set()  # "sagemaker:ListMonitoringSchedules" -> AccessDenied
+        self.page_datapoints: int | None = None
+        self.log: list[str] = []
+        self._pages: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        service, _, operation = target.rpartition(".")
+        if not target:
+            # REST services (S3): method and path say what it is.
+            operation = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
+            service = "rest"
+        with self._lock:
+            self.log.append(operation)
+        short = {"SageMaker": "sagemaker", "GraniteServiceVersion20100801": "cloudwatch",
+                 "AnyScaleFrontendService": "application-autoscaling"}.get(service, service)
+        if f"{short}:{operation}" in self.denied:
+            return self._json(start_response, 400, {
+                "__type": "AccessDeniedException",
+                "message": f"User is not authorized to perform: {short}:{operation}"})
+        if service == "SageMaker" and operation in (
+                "ListMonitoringSchedules", "DescribeMonitoringSchedule",
+                "ListMonitoringExecutions", "DescribeProcessingJob"):
+            params = json.loads(_read_body(environ) or b"{}")
+            answer = self.monitor.answer(operation, params)
+            if answer is not None:
+                return self._json(start_response, 200, answer)
+            if operation != "DescribeProcessingJob":
+                return self._json(start_response, 400, {"__type": "ValidationException",
+                                                        "message": "not found"})
+        if operation == "GetMetricData":
+            return self._metric_data(environ, start_response)
+        return self.app(environ, start_response)
+
+    def _metric_data(self, environ: dict[str, Any],
+                     start_response: StartResponse) -> Iterable[bytes]:
+        body = _read_body(environ)
+        params = json.loads(body)
+        token = params.get("NextToken")
+        if token:
+            results = self._pages.pop(token)
+        else:
+            queries = params["MetricDataQueries"]
+            percentile = [q for q in queries if _is_percentile(q)]
+            plain = [q for q in queries if not _is_percentile(q)]
+            by_id: dict[str, dict[str, Any]] = {}
+            if plain:
+                forwarded = json.dumps({**params, "MetricDataQueries": plain}).encode()
+                status, headers, raw = _call(self.app, environ, forwarded)
+                if not status.startswith("200"):
+                    start_response(status, headers)
+                    return [raw]
+                by_id.update({r["Id"]: r for r in json.loads(raw)["MetricDataResults"]})
+            for query in percentile:
+                by_id[query["Id"]] = _percentile_result(query, params)
+            results = [by_id[q["Id"]] for q in queries if q["Id"] in by_id]
+        if not self.page_datapoints:
+            return self._json(start_response, 200, {"MetricDataResults": results},
+                              "application/x-amz-json-1.0")
+        page: list[dict[str, Any]] = []
+        rest: list[dict[str, Any]] = []
+        budget = self.page_datapoints or 0
+        for result in results:
+            values, stamps = result.get("Values", []), result.get("Timestamps", [])
+            if budget >= len(values):
+                page.append(result)
+                budget -= len(values)
+            else:
+                page.append({**result, "Values": values[:budget], "Timestamps": stamps[:budget],
+                             "StatusCode": "PartialData"})
+                rest.append({**result, "Values": values[budget:], "Timestamps": stamps[budget:]})
+                budget = 0
+        answer: dict[str, Any] = {"MetricDataResults": page, "Messages": []}
+        if rest:
+            next_token = uuid.uuid4().hex
+            self._pages[next_token] = rest
+            answer["NextToken"] = next_token
+        return self._json(start_response, 200, answer, "application/x-amz-json-1.0")
+
+    @staticmethod
+    def _json(start_response: StartResponse, status: int, body: dict[str, Any],
+              content_type: str = "application/x-amz-json-1.1") -> Iterable[bytes]:
+        raw = json.dumps(body).encode()
+        reason = "OK" if status == 200 else "Bad Request"
+        start_response(f"{status} {reason}", [("Content-Type", content_type),
+                                              ("Content-Length", str(len(raw)))])
+        return [raw]
+
+
+def _is_percentile(query: dict[str, Any]) -> bool:
+    stat = str(query.get("MetricStat", {}).get("Stat", ""))
+    return stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit()
+
+
+def _percentile_result(query: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """pNN over each period bucket, from the raw datapoints moto keeps (newest bucket first)."""
+    from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+
+    stat = query["MetricStat"]
+    metric = stat["Metric"]
+    period = int(stat["Period"])
+    wanted = {(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])}
+    start, end = float(params["StartTime"]), float(params["EndTime"])
+    buckets: dict[int, list[float]] = {}
+    for backend in cloudwatch_backends.values():
+        for region_backend in backend.values():
+            for datum in region_backend.get_all_metrics():
+                if not isinstance(datum, MetricDatum):
+                    continue
+                if datum.namespace != metric["Namespace"] or datum.name != metric["MetricName"]:
+                    continue
+                if {(d.name, d.value) for d in datum.dimensions} != wanted:
+                    continue  # CloudWatch matches the exact dimension set
+                at = datum.timestamp.timestamp()
+                if start <= at < end:
+                    buckets.setdefault(int((at - start) // period), []).append(float(datum.value))
+    quantile = float(stat["Stat"][1:]) / 100.0
+    ordered = sorted(buckets, reverse=True)
+    return {
+        "Id": query["Id"], "Label": metric["MetricName"], "StatusCode": "Complete",
+        "Timestamps": [start + b * period for b in ordered],
+        "Values": [float(np.quantile(buckets[b], quantile)) for b in ordered],
+    }
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body: bytes = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)  # let moto read it again
+    return body
+
+
+def _call(app: WsgiApp, environ: dict[str, Any], body: bytes) -> tuple[str, list[Any], bytes]:
+    captured: dict[str, Any] = {}
+
+    def start(status: str, headers: list[Any], exc_info: Any = None) -> None:
+        captured["status"], captured["headers"] = status, headers
+
+    environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    raw = b"".join(app(environ, start))
+    return captured["status"], captured["headers"], raw
+
+
+class MotoAws:
+    """moto's server in a thread on an ephemeral loopback port, with the stand-ins."""
+
+    def __init__(self) -> None:
+        self.middleware = StandInMiddleware(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self.middleware, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)

@@ -1,0 +1,137 @@
+"""Configuration lookup and validation, and the CLI's exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sagetop.cli import main
+from sagetop.config import SagetopConfig, load_config, parse_config_file
+from sagetop.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_documented_config_is_exactly_the_built_in_default() -> None:
+    documented = parse_config_file(ROOT / "config.toml")
+    assert documented.model_dump(exclude={"advisors", "maturity", "requirements"}) == \
+        SagetopConfig().model_dump(exclude={"advisors", "maturity", "requirements"})
+
+
+def test_every_documented_key_has_a_comment() -> None:
+    lines = (ROOT / "config.toml").read_text().splitlines()
+    for index, line in enumerate(lines):
+        if "=" in line and not line.lstrip().startswith("#"):
+            assert lines[index - 1].lstrip().startswith("#"), f"undocumented: {line}"
+    assert tomllib.loads((ROOT / "config.toml").read_text())
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "xdg" / "sagetop" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[history]\nlookback_days = 7\n")
+    env = tmp_path / "env.toml"
+    env.write_text("[history]\nlookback_days = 5\n")
+    explicit = tmp_path / "explicit.toml"
+    explicit.write_text("[history]\nlookback_days = 3\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert load_config(None)[0].history.lookback_days == 7
+    monkeypatch.setenv("SAGETOP_CONFIG", str(env))
+    assert load_config(None)[0].history.lookback_days == 5
+    assert load_config(str(explicit))[0].history.lookback_days == 3
+    monkeypatch.delenv("SAGETOP_CONFIG")
+    user.unlink()
+    assert load_config(None) == (SagetopConfig(), None)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("[history]\nlookback_days = 'two weeks'\n", "history.lookback_days: input should be a valid"
+                                                 " integer"),
+    ("[history]\nlookback_days = 40\n", "history.lookback_days: input should be less than or "
+                                        "equal to 15, got 40"),
+    ("[history]\nlookbak_days = 4\n", "history.lookbak_days: unknown key"),
+    ("[colours]\n", "colours: unknown key"),
+    ("[aws]\nregions = 'us-east-1'\n", "aws.regions: input should be a valid tuple"),
+    ("[history\n", "not valid TOML"),
+])
+def test_bad_config_gets_one_line_naming_file_and_key(tmp_path: Path, content: str,
+                                                      expected: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        parse_config_file(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(str(path))
+    assert expected in message
+
+
+def test_missing_and_binary_config_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        parse_config_file(tmp_path / "absent.toml")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        parse_config_file(binary)
+
+
+def test_cli_bad_config_exits_2_with_one_line(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[refresh]\nlive_seconds = -1\n")
+    assert main(["report", "--demo", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("sagetop: error: ") and "refresh.live_seconds" in err
+    assert "Traceback" not in err
+
+
+def test_cli_no_region_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert main(["report"]) == 2
+    assert "no AWS region" in capsys.readouterr().err
+
+
+def test_cli_unknown_profile_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--profile", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and err.count("\n") == 1
+
+
+def test_cli_unreachable_endpoint_fails_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 9 on loopback: nothing listens there, so the connection is refused at once.
+    code = main(["report", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1",
+                 "--config", str(_fast_fail_config())])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "cannot reach AWS" in err and "Traceback" not in err
+
+
+def _fast_fail_config() -> Path:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "config.toml"
+    path.write_text("[aws]\nmax_attempts = 1\nconnect_timeout_s = 1\n")
+    return path
+
+
+@pytest.mark.parametrize("command", [[], ["report"], ["demo"], ["dashboard"]])
+def test_help_on_every_command(command: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "sagetop", *command, "--help"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "usage: sagetop" in result.stdout
+
+
+def test_version_and_usage_errors() -> None:
+    version = subprocess.run([sys.executable, "-m", "sagetop", "--version"],
+                             capture_output=True, text=True, check=False)
+    assert version.returncode == 0 and version.stdout.startswith("sagetop ")
+    bad = subprocess.run([sys.executable, "-m", "sagetop", "report", "--format", "xml"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
