@@ -1,0 +1,832 @@
+"""A simulated AWS account served to sagetop's real aiobotocore clients.
+
+`SimulatedAccount.install(session)` registers one async handler on the session's `before-send`
+event: botocore builds, signs and serialises every request as for AWS, and the handler answers it
+with a wire-format HTTP response (JSON for SageMaker, CloudWatch and Application Auto Scaling,
+XML for STS, raw bytes for S3) that botocore parses as usual. Collectors, paginators, retries and
+the read-only guard therefore run exactly as against AWS.
+
+AWS's limits are kept: 500 queries and 100,800 datapoints per GetMetricData with NextToken pages,
+newest-first datapoints by default, 100 endpoints per ListEndpoints page, 50 items per Application
+Auto Scaling page, optional per-request latency and a GetMetricData transactions-per-second quota
+that answers `Throttling` when exceeded. `FaultPlan` injects the failures ops engineers meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from botocore.exceptions import EndpointConnectionError
+
+from sagetop.sim.faults import Fault, FaultPlan
+from sagetop.sim.fleet import ACCOUNT_ID, SimEndpoint, SimVariant, scaled_fleet
+from sagetop.sim.metrics import MetricModel, MetricTarget
+
+MAX_QUERIES = 500
+MAX_DATAPOINTS = 100_800
+LIST_ENDPOINTS_PAGE = 100
+AUTOSCALING_PAGE = 50
+LIST_METRICS_PAGE = 500
+SERVING = ("InService", "Updating", "SystemUpdating")
+
+Clock = Callable[[], dt.datetime]
+Answer = tuple[int, Any, dict[str, str]]  # status, body (dict -> JSON, bytes, str), headers
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Content:
+    """The `content` stream aiobotocore reads streaming bodies (S3 objects) from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._offset = 0
+
+    async def read(self, amount: int = -1) -> bytes:
+        end = len(self._data) if amount is None or amount < 0 else self._offset + amount
+        chunk = self._data[self._offset:end]
+        self._offset += len(chunk)
+        return chunk
+
+    def at_eof(self) -> bool:
+        return self._offset >= len(self._data)
+
+
+class _RawResponse:
+    """Stands where aiohttp's response would: `read()` for bodies, `content` for streams."""
+
+    def __init__(self, url: str, data: bytes) -> None:
+        self.url = url
+        self._data = data
+        self.content = _Content(data)
+
+    async def read(self) -> bytes:
+        return self._data
+
+    def close(self) -> None:
+        return None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _token(offset: int, *more: int) -> str:
+    text = ":".join(str(n) for n in (offset, *more))
+    return base64.urlsafe_b64encode(f"sim:{text}".encode()).decode()
+
+
+def _untoken(token: str | None) -> list[int] | None:
+    if not token:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if not text.startswith("sim:"):
+            return None
+        return [int(part) for part in text[4:].split(":")]
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class SimulationError(Exception):
+    """An answer the simulated service gives as an AWS error."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class _Job:
+    name: str
+    instance_type: str
+    instance_count: int
+    region: str
+
+
+@dataclass
+class SimulatedAccount:
+    """A seeded, deterministic account; `endpoints=None` serves the archetypes of each region."""
+
+    endpoints: int | None = None
+    seed: int = 7
+    regions: tuple[str, ...] = ("us-east-1",)
+    clock: Clock = _utc_now
+    latency_s: float = 0.0  # added to every request, as a network round trip would
+    getmetricdata_tps: float | None = None  # None: no quota; AWS's default quota is 50
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    requests: Counter[str] = field(default_factory=Counter)
+    throttled: int = 0
+
+    def __post_init__(self) -> None:
+        self.metrics = MetricModel(self.seed)
+        self.fleet: dict[tuple[str, str], SimEndpoint] = {}
+        for endpoint in scaled_fleet(self.endpoints, self.seed, self.regions, self.clock()):
+            self.fleet[(endpoint.region, endpoint.name)] = endpoint
+        self._metric_index: dict[str, dict[tuple[str, str, tuple[tuple[str, str], ...]],
+                                           MetricTarget]] = {}
+        self._names: dict[str, dict[str, SimEndpoint]] = {}
+        self._tokens = float(self.getmetricdata_tps or 0.0)
+        self._tokens_at = time.monotonic()
+        self.training_jobs = [_Job("bert-finetune-2026-11", "ml.p3.2xlarge", 1, r)
+                              for r in self.regions] + [
+            _Job("llm-distill-nightly", "ml.g5.12xlarge", 2, self.regions[0])]
+        self.transform_jobs = [_Job("monthly-churn-batch", "ml.m5.4xlarge", 3, self.regions[0])]
+        self.notebooks = [_Job("ds-alice", "ml.t3.medium", 1, self.regions[0]),
+                          _Job("ds-bob", "ml.g4dn.xlarge", 1, self.regions[0])]
+
+    # Installing ------------------------------------------------------------------------------
+
+    def install(self, session: Any) -> None:
+        """Serve every request of this session's clients; no request leaves the process."""
+        session.set_credentials("ASIASIMULATEDKEY0000", "simulated-secret-key",
+                                "simulated-session-token")
+        emitter = session.get_component("event_emitter")
+        emitter.register("before-send", self._on_send, unique_id="sagetop-simulated-account")
+
+    # Changing the account (tests, the demo) -------------------------------------------------
+
+    def endpoint(self, name: str, region: str | None = None) -> SimEndpoint:
+        return self.fleet[(region or self.regions[0], name)]
+
+    def create_endpoint(self, endpoint: SimEndpoint) -> None:
+        now = self.clock()
+        index = max((e.index for e in self.fleet.values()), default=-1) + 1
+        created = replace(endpoint, index=index, created=now, last_modified=now)
+        self.fleet[(created.region, created.name)] = created
+        self._invalidate(created.region)
+
+    def delete_endpoint(self, name: str, region: str | None = None) -> None:
+        key = (region or self.regions[0], name)
+        del self.fleet[key]
+        self._invalidate(key[0])
+
+    def update_endpoint(self, name: str, region: str | None = None, *,
+                        status: str | None = None, variants: list[SimVariant] | None = None
+                        ) -> SimEndpoint:
+        """Change an endpoint as UpdateEndpoint would: new config, new LastModifiedTime."""
+        key = (region or self.regions[0], name)
+        current = self.fleet[key]
+        changes: dict[str, Any] = {"last_modified": self.clock()}
+        if status is not None:
+            changes["status"] = status
+        if variants is not None:
+            changes["variants"] = variants
+            changes["config_generation"] = current.config_generation + 1
+        updated = replace(current, **changes)
+        self.fleet[key] = updated
+        self._invalidate(key[0])
+        return updated
+
+    def _invalidate(self, region: str) -> None:
+        self._metric_index.pop(region, None)
+        self._names.pop(region, None)
+
+    def _named(self, region: str) -> dict[str, SimEndpoint]:
+        """Endpoints of a region by config name and by model name, for the Describe calls."""
+        names = self._names.get(region)
+        if names is None:
+            names = {}
+            for e in self._region_fleet(region):
+                names[f"config:{e.config_name}"] = e
+                for v in e.variants:
+                    names[f"model:{e.model_name(v)}"] = e
+            self._names[region] = names
+        return names
+
+    # The wire ------------------------------------------------------------------------------
+
+    async def _on_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        from aiobotocore.awsrequest import AioAWSResponse
+
+        service, operation = event_name.split(".")[1:3]
+        self.requests[f"{service}:{operation}"] += 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        region = _region_of(request)
+        fault = self.faults.take(service, operation)
+        body: Any
+        try:
+            if fault is not None:
+                status, body, headers = self._fault(fault, service, operation, request)
+            elif (service, operation) == ("cloudwatch", "GetMetricData") and self._throttle():
+                self.throttled += 1
+                status, body, headers = self._error(service, SimulationError(
+                    "Throttling", "Rate exceeded", 400))
+            else:
+                status, body, headers = self._answer(service, operation, region, request)
+        except SimulationError as error:
+            status, body, headers = self._error(service, error)
+        if isinstance(body, dict):
+            data = json.dumps(body, default=_json_default).encode()
+            content_type = ("application/x-amz-json-1.0" if service == "cloudwatch"
+                            else "application/x-amz-json-1.1")
+            headers = {"Content-Type": content_type, **headers}
+        elif isinstance(body, str):
+            data = body.encode()
+            headers = {"Content-Type": "text/xml", **headers}
+        else:
+            data = body
+        headers = {"x-amzn-RequestId": f"sim-{sum(self.requests.values())}",
+                   "Content-Length": str(len(data)), **headers}
+        return AioAWSResponse(request.url, status, headers, _RawResponse(request.url, data))
+
+    def _throttle(self) -> bool:
+        """A token bucket at the GetMetricData quota, as CloudWatch enforces it per account."""
+        if not self.getmetricdata_tps:
+            return False
+        now = time.monotonic()
+        rate = self.getmetricdata_tps
+        self._tokens = min(rate, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            return True
+        self._tokens -= 1.0
+        return False
+
+    def _fault(self, fault: Fault, service: str, operation: str, request: Any) -> Answer:
+        if fault.kind == "network":
+            raise EndpointConnectionError(endpoint_url=request.url)
+        codes = {
+            "throttle": ("ThrottlingException" if service != "cloudwatch" else "Throttling",
+                         "Rate exceeded"),
+            "deny": ("AccessDeniedException" if service != "cloudwatch" else "AccessDenied",
+                     f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/ops/session is not "
+                     f"authorized to perform: {_action(service)}:{operation}"),
+            "expired": ("ExpiredTokenException" if service != "cloudwatch" else "ExpiredToken",
+                        "The security token included in the request is expired"),
+            "unavailable": ("ServiceUnavailable", "Service Unavailable"),
+            "error": (fault.code or "InternalFailure", fault.message or "Internal failure"),
+        }
+        code, message = codes[fault.kind]
+        status = fault.status or {"deny": 400, "expired": 400, "unavailable": 503,
+                                  "throttle": 400, "error": 500}[fault.kind]
+        return self._error(service, SimulationError(code, message, status))
+
+    def _error(self, service: str, error: SimulationError) -> Answer:
+        headers: dict[str, str] = {}
+        if service in ("s3", "sts"):
+            xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{error.code}</Code>"
+                   f"<Message>{error.message}</Message></Error></ErrorResponse>")
+            if service == "s3":
+                xml = f"<Error><Code>{error.code}</Code><Message>{error.message}</Message></Error>"
+            return error.status, xml, headers
+        if service == "cloudwatch":
+            # CloudWatch speaks JSON but keeps its Query error codes in this header.
+            headers["x-amzn-query-error"] = f"{error.code};Sender"
+        return error.status, {"__type": error.code, "message": error.message}, headers
+
+    def _answer(self, service: str, operation: str, region: str, request: Any) -> Answer:
+        if service == "s3":
+            return self._s3(operation, request)
+        if service == "sts":
+            return 200, _caller_identity(), {}
+        params = json.loads(request.body or b"{}") if request.body else {}
+        # Application Auto Scaling's service id is "application-auto-scaling".
+        prefix = service.replace("auto-scaling", "autoscaling").replace("-", "_")
+        handler = getattr(self, f"_{prefix}_{_snake(operation)}", None)
+        if handler is None:
+            raise SimulationError("UnknownOperationException",
+                                  f"{service}:{operation} is not simulated")
+        body: dict[str, Any] = handler(region, params)
+        return 200, body, {}
+
+    # SageMaker -------------------------------------------------------------------------------
+
+    def _region_fleet(self, region: str) -> list[SimEndpoint]:
+        return [e for (r, _), e in self.fleet.items() if r == region]
+
+    def _find(self, region: str, name: str) -> SimEndpoint:
+        endpoint = self.fleet.get((region, name))
+        if endpoint is None:
+            raise SimulationError("ValidationException", f'Could not find endpoint "{name}".')
+        return endpoint
+
+    def _sagemaker_list_endpoints(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        page = min(int(params.get("MaxResults", LIST_ENDPOINTS_PAGE)), LIST_ENDPOINTS_PAGE)
+        endpoints = self._region_fleet(region)
+        if params.get("NameContains"):
+            endpoints = [e for e in endpoints if params["NameContains"] in e.name]
+        if params.get("StatusEquals"):
+            endpoints = [e for e in endpoints if e.status == params["StatusEquals"]]
+        by_name = params.get("SortBy") == "Name"
+        endpoints.sort(key=lambda e: (e.name if by_name else e.created.timestamp(), e.name),
+                       reverse=params.get("SortOrder", "Descending") == "Descending")
+        start = (_untoken(params.get("NextToken")) or [0])[0]
+        chunk = endpoints[start:start + page]
+        body: dict[str, Any] = {"Endpoints": [{
+            "EndpointName": e.name, "EndpointArn": e.arn, "CreationTime": e.created,
+            "LastModifiedTime": e.last_modified, "EndpointStatus": e.status} for e in chunk]}
+        if start + page < len(endpoints):
+            body["NextToken"] = _token(start + page)
+        return body
+
+    def _sagemaker_describe_endpoint(self, region: str, params: dict[str, Any]
+                                     ) -> dict[str, Any]:
+        e = self._find(region, params["EndpointName"])
+        variants = [_variant_summary(e, v) for v in e.variants if not v.shadow]
+        shadows = [_variant_summary(e, v) for v in e.variants if v.shadow]
+        body: dict[str, Any] = {
+            "EndpointName": e.name, "EndpointArn": e.arn, "EndpointConfigName": e.config_name,
+            "EndpointStatus": e.status, "CreationTime": e.created,
+            "LastModifiedTime": e.last_modified, "ProductionVariants": variants,
+        }
+        if shadows:
+            body["ShadowProductionVariants"] = shadows
+        if e.failure_reason:
+            body["FailureReason"] = e.failure_reason
+        if e.data_capture:
+            body["DataCaptureConfig"] = {
+                "EnableCapture": True, "CaptureStatus": "Started",
+                "CurrentSamplingPercentage": 20,
+                "DestinationS3Uri": f"s3://sim-capture-{ACCOUNT_ID}/{e.name}"}
+        if e.async_endpoint:
+            body["AsyncInferenceConfig"] = _async_config(e)
+        return body
+
+    def _sagemaker_describe_endpoint_config(self, region: str, params: dict[str, Any]
+                                            ) -> dict[str, Any]:
+        name = params["EndpointConfigName"]
+        e = self._named(region).get(f"config:{name}")
+        if e is None:
+            raise SimulationError("ValidationException",
+                                  f'Could not find endpoint configuration "{name}".')
+        config: dict[str, Any] = {
+            "EndpointConfigName": name,
+            "EndpointConfigArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                 f"endpoint-config/{name}",
+            "ProductionVariants": [_variant_config(e, v) for v in e.variants if not v.shadow],
+            "CreationTime": e.last_modified,
+        }
+        shadows = [_variant_config(e, v) for v in e.variants if v.shadow]
+        if shadows:
+            config["ShadowProductionVariants"] = shadows
+        if e.kms_key:
+            config["KmsKeyId"] = f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/sim-{e.index:04d}"
+        if e.data_capture:
+            config["DataCaptureConfig"] = {
+                "EnableCapture": True, "InitialSamplingPercentage": 20,
+                "DestinationS3Uri": f"s3://sim-capture-{ACCOUNT_ID}/{e.name}",
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
+        if e.async_endpoint:
+            config["AsyncInferenceConfig"] = _async_config(e)
+        return config
+
+    def _sagemaker_list_endpoint_configs(self, region: str, params: dict[str, Any]
+                                         ) -> dict[str, Any]:
+        configs: list[dict[str, Any]] = []
+        now = self.clock()
+        for e in self._region_fleet(region):
+            configs.append({"EndpointConfigName": e.config_name, "CreationTime": e.last_modified,
+                            "EndpointConfigArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                                 f"endpoint-config/{e.config_name}"})
+            for age in e.config_history_days:
+                older = f"{e.name}-config-{max(0, e.config_generation - 1 - age // 7):03d}-{age}d"
+                configs.append({"EndpointConfigName": older,
+                                "CreationTime": now - dt.timedelta(days=age),
+                                "EndpointConfigArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                                     f"endpoint-config/{older}"})
+        if params.get("NameContains"):
+            configs = [c for c in configs if params["NameContains"] in c["EndpointConfigName"]]
+        configs.sort(key=lambda c: c["CreationTime"], reverse=True)
+        page = min(int(params.get("MaxResults", 100)), 100)
+        start = (_untoken(params.get("NextToken")) or [0])[0]
+        body: dict[str, Any] = {"EndpointConfigs": configs[start:start + page]}
+        if start + page < len(configs):
+            body["NextToken"] = _token(start + page)
+        return body
+
+    def _sagemaker_describe_model(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["ModelName"]
+        e = self._named(region).get(f"model:{name}")
+        for v in e.variants if e else ():
+            if e is not None and e.model_name(v) == name:
+                return _model(e, v)
+        raise SimulationError("ValidationException", f'Could not find model "{name}".')
+
+    def _sagemaker_list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["ResourceArn"].rsplit("/", 1)[-1]
+        e = self._find(region, name)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in e.tags.items()]}
+
+    def _sagemaker_list_monitoring_schedules(self, region: str, params: dict[str, Any]
+                                             ) -> dict[str, Any]:
+        summaries = []
+        for e in self._region_fleet(region):
+            if e.monitor is None:
+                continue
+            if params.get("EndpointName") and params["EndpointName"] != e.name:
+                continue
+            summaries.append({
+                "MonitoringScheduleName": e.monitor.schedule_name,
+                "MonitoringScheduleArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                         f"monitoring-schedule/{e.monitor.schedule_name}",
+                "CreationTime": e.created, "LastModifiedTime": e.last_modified,
+                "MonitoringScheduleStatus": "Scheduled", "EndpointName": e.name,
+                "MonitoringType": e.monitor.monitoring_type})
+        return {"MonitoringScheduleSummaries": summaries}
+
+    def _schedule_owner(self, region: str, schedule: str) -> SimEndpoint:
+        for e in self._region_fleet(region):
+            if e.monitor is not None and e.monitor.schedule_name == schedule:
+                return e
+        raise SimulationError("ResourceNotFound", f"Monitoring schedule {schedule} not found")
+
+    def _sagemaker_describe_monitoring_schedule(self, region: str, params: dict[str, Any]
+                                                ) -> dict[str, Any]:
+        e = self._schedule_owner(region, params["MonitoringScheduleName"])
+        assert e.monitor is not None
+        return {
+            "MonitoringScheduleName": e.monitor.schedule_name,
+            "MonitoringScheduleArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                     f"monitoring-schedule/{e.monitor.schedule_name}",
+            "MonitoringScheduleStatus": "Scheduled", "MonitoringType": e.monitor.monitoring_type,
+            "CreationTime": e.created, "LastModifiedTime": e.last_modified,
+            "EndpointName": e.name,
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringJobDefinitionName": f"{e.monitor.schedule_name}-definition",
+                "MonitoringType": e.monitor.monitoring_type}}
+
+    def _executions(self, region: str, e: SimEndpoint) -> list[dict[str, Any]]:
+        assert e.monitor is not None
+        hour = self.clock().replace(minute=0, second=0, microsecond=0)
+        runs = []
+        for back in range(1, 25):
+            scheduled = hour - dt.timedelta(hours=back)
+            job = f"model-monitoring-{int(scheduled.timestamp())}-{e.index:04x}"
+            runs.append({
+                "MonitoringScheduleName": e.monitor.schedule_name,
+                "ScheduledTime": scheduled, "CreationTime": scheduled,
+                "LastModifiedTime": scheduled + dt.timedelta(minutes=14),
+                "MonitoringExecutionStatus": "CompletedWithViolations" if e.monitor.violations
+                else "Completed",
+                "ProcessingJobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                    f"processing-job/{job}",
+                "EndpointName": e.name})
+        return runs
+
+    def _sagemaker_list_monitoring_executions(self, region: str, params: dict[str, Any]
+                                              ) -> dict[str, Any]:
+        e = self._schedule_owner(region, params["MonitoringScheduleName"])
+        runs = self._executions(region, e)
+        if params.get("SortOrder") == "Ascending":
+            runs.reverse()
+        return {"MonitoringExecutionSummaries": runs[: int(params.get("MaxResults", 10))]}
+
+    def _sagemaker_describe_processing_job(self, region: str, params: dict[str, Any]
+                                           ) -> dict[str, Any]:
+        name = params["ProcessingJobName"]
+        index = int(name.rsplit("-", 1)[-1], 16) if name.startswith("model-monitoring-") else -1
+        e = next((x for x in self._region_fleet(region) if x.index == index), None)
+        if e is None:
+            raise SimulationError("ResourceNotFound", f"Processing job {name} not found")
+        created = dt.datetime.fromtimestamp(int(name.split("-")[2]), dt.UTC)
+        return {
+            "ProcessingJobName": name,
+            "ProcessingJobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:processing-job/{name}",
+            "ProcessingJobStatus": "Completed", "CreationTime": created,
+            "ProcessingResources": {"ClusterConfig": {
+                "InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
+            "AppSpecification": {"ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
+                                             "sagemaker-model-monitor-analyzer"},
+            "RoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/monitor",
+            "ProcessingOutputConfig": {"Outputs": [{
+                "OutputName": "result",
+                "S3Output": {"S3Uri": f"s3://sim-monitoring-{ACCOUNT_ID}/{e.name}/{name}",
+                             "LocalPath": "/opt/ml/processing/output",
+                             "S3UploadMode": "EndOfJob"}}]}}
+
+    def _jobs(self, jobs: list[_Job], region: str) -> list[_Job]:
+        return [j for j in jobs if j.region == region]
+
+    def _sagemaker_list_training_jobs(self, region: str, params: dict[str, Any]
+                                      ) -> dict[str, Any]:
+        return {"TrainingJobSummaries": [{
+            "TrainingJobName": j.name, "CreationTime": self.clock() - dt.timedelta(hours=3),
+            "TrainingJobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:training-job/{j.name}",
+            "TrainingJobStatus": "InProgress"} for j in self._jobs(self.training_jobs, region)]}
+
+    def _sagemaker_describe_training_job(self, region: str, params: dict[str, Any]
+                                         ) -> dict[str, Any]:
+        job = next(j for j in self.training_jobs if j.name == params["TrainingJobName"])
+        return {"TrainingJobName": job.name, "TrainingJobStatus": "InProgress",
+                "ResourceConfig": {"InstanceType": job.instance_type,
+                                   "InstanceCount": job.instance_count, "VolumeSizeInGB": 100}}
+
+    def _sagemaker_list_transform_jobs(self, region: str, params: dict[str, Any]
+                                       ) -> dict[str, Any]:
+        return {"TransformJobSummaries": [{
+            "TransformJobName": j.name, "CreationTime": self.clock() - dt.timedelta(hours=1),
+            "TransformJobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:transform-job/{j.name}",
+            "TransformJobStatus": "InProgress"} for j in self._jobs(self.transform_jobs, region)]}
+
+    def _sagemaker_describe_transform_job(self, region: str, params: dict[str, Any]
+                                          ) -> dict[str, Any]:
+        job = next(j for j in self.transform_jobs if j.name == params["TransformJobName"])
+        return {"TransformJobName": job.name, "TransformJobStatus": "InProgress",
+                "TransformResources": {"InstanceType": job.instance_type,
+                                       "InstanceCount": job.instance_count}}
+
+    def _sagemaker_list_notebook_instances(self, region: str, params: dict[str, Any]
+                                           ) -> dict[str, Any]:
+        return {"NotebookInstances": [{
+            "NotebookInstanceName": j.name, "NotebookInstanceStatus": "InService",
+            "NotebookInstanceArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:"
+                                   f"notebook-instance/{j.name}",
+            "InstanceType": j.instance_type, "CreationTime": self.clock() - dt.timedelta(days=9)}
+            for j in self._jobs(self.notebooks, region)]}
+
+    # Application Auto Scaling ----------------------------------------------------------------
+
+    def _scaling(self, region: str) -> list[tuple[SimEndpoint, str, int, int, bool]]:
+        return [(e, variant, low, high, policy) for e in self._region_fleet(region)
+                for variant, (low, high, policy) in sorted(e.autoscaling.items())]
+
+    def _paged(self, items: list[dict[str, Any]], key: str, params: dict[str, Any]
+               ) -> dict[str, Any]:
+        page = min(int(params.get("MaxResults", AUTOSCALING_PAGE)), AUTOSCALING_PAGE)
+        start = (_untoken(params.get("NextToken")) or [0])[0]
+        body: dict[str, Any] = {key: items[start:start + page]}
+        if start + page < len(items):
+            body["NextToken"] = _token(start + page)
+        return body
+
+    def _application_autoscaling_describe_scalable_targets(
+            self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        targets = [{
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": f"endpoint/{e.name}/variant/{variant}",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": low, "MaxCapacity": high, "CreationTime": e.created,
+            "RoleARN": f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/sagemaker."
+                       "application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling"
+                       "_SageMakerEndpoint",
+            "SuspendedState": {"DynamicScalingInSuspended": False,
+                               "DynamicScalingOutSuspended": False,
+                               "ScheduledScalingSuspended": False},
+        } for e, variant, low, high, _ in self._scaling(region)]
+        return self._paged(targets, "ScalableTargets", params)
+
+    def _application_autoscaling_describe_scaling_policies(
+            self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        policies = [{
+            "PolicyARN": f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:scalingPolicy:sim:"
+                         f"resource/sagemaker/endpoint/{e.name}/variant/{variant}",
+            "PolicyName": f"{e.name}-{variant}-invocations",
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": f"endpoint/{e.name}/variant/{variant}",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "PolicyType": "TargetTrackingScaling", "CreationTime": e.created,
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 750.0,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}},
+        } for e, variant, _, _, policy in self._scaling(region) if policy]
+        return self._paged(policies, "ScalingPolicies", params)
+
+    # CloudWatch ------------------------------------------------------------------------------
+
+    def _index(self, region: str) -> dict[tuple[str, str, tuple[tuple[str, str], ...]],
+                                          MetricTarget]:
+        index = self._metric_index.get(region)
+        if index is None:
+            index = {}
+            for e in self._region_fleet(region):
+                for namespace, metric, dims in self.metrics.published(e):
+                    target = self.metrics.resolve(e, namespace, metric, dims)
+                    if target is not None:
+                        index[(namespace, metric, tuple(sorted(dims.items())))] = target
+            self._metric_index[region] = index
+        return index
+
+    def _cloudwatch_get_metric_data(self, region: str, params: dict[str, Any]
+                                    ) -> dict[str, Any]:
+        queries = params.get("MetricDataQueries") or []
+        if len(queries) > MAX_QUERIES:
+            raise SimulationError("ValidationError", "The collection MetricDataQueries must not "
+                                  f"have a size greater than {MAX_QUERIES}.")
+        start, end = int(params["StartTime"]), int(params["EndTime"])
+        newest_first = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
+        budget = min(int(params.get("MaxDatapoints", MAX_DATAPOINTS)), MAX_DATAPOINTS)
+        resume = _untoken(params.get("NextToken")) or [0, 0]
+        first_query, first_point = resume[0], resume[1]
+        index = self._index(region)
+        results: list[dict[str, Any]] = []
+        next_token: str | None = None
+        for position, query in enumerate(queries):
+            if position < first_query:
+                continue
+            stat = query.get("MetricStat")
+            if stat is None:
+                raise SimulationError("ValidationError",
+                                      "the simulated account answers MetricStat queries only")
+            metric = stat["Metric"]
+            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+            target = index.get((metric.get("Namespace", ""), metric.get("MetricName", ""), dims))
+            period = int(stat["Period"])
+            if period < 1 or (period >= 60 and period % 60):
+                raise SimulationError("ValidationError",
+                                      "The parameter Period must be a multiple of 60.")
+            stamps: list[float] = []
+            values: list[float] = []
+            if target is not None:
+                raw_stamps, raw_values = self.metrics.datapoints(
+                    target, stat["Stat"], start - start % 60, end - end % 60, period)
+                if newest_first:
+                    raw_stamps, raw_values = raw_stamps[::-1], raw_values[::-1]
+                stamps = raw_stamps.astype(float).tolist()
+                values = raw_values.tolist()
+            offset = first_point if position == first_query else 0
+            stamps, values = stamps[offset:], values[offset:]
+            status = "Complete"
+            if len(values) > budget:
+                stamps, values = stamps[:budget], values[:budget]
+                next_token = _token(position, offset + budget)
+                status = "PartialData"
+            budget -= len(values)
+            results.append({"Id": query["Id"], "Label": query.get("Label") or metric.get(
+                "MetricName", ""), "Timestamps": stamps, "Values": values,
+                "StatusCode": status})
+            if next_token is not None:
+                break
+        body: dict[str, Any] = {"MetricDataResults": results, "Messages": []}
+        if next_token is not None:
+            body["NextToken"] = next_token
+        return body
+
+    def _cloudwatch_list_metrics(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        wanted_dims = {(d["Name"], d.get("Value")) for d in params.get("Dimensions", [])}
+        found = []
+        for (namespace, metric, dims), _ in self._index(region).items():
+            if params.get("Namespace") and namespace != params["Namespace"]:
+                continue
+            if params.get("MetricName") and metric != params["MetricName"]:
+                continue
+            dim_names = dict(dims)
+            if any(name not in dim_names or (value is not None and dim_names[name] != value)
+                   for name, value in wanted_dims):
+                continue
+            found.append({"Namespace": namespace, "MetricName": metric,
+                          "Dimensions": [{"Name": k, "Value": v} for k, v in dims]})
+        start = (_untoken(params.get("NextToken")) or [0])[0]
+        body: dict[str, Any] = {"Metrics": found[start:start + LIST_METRICS_PAGE]}
+        if start + LIST_METRICS_PAGE < len(found):
+            body["NextToken"] = _token(start + LIST_METRICS_PAGE)
+        return body
+
+    # S3 --------------------------------------------------------------------------------------
+
+    def _s3(self, operation: str, request: Any) -> Answer:
+        bucket, key = _bucket_and_key(request.url)
+        headers = {"Content-Type": "application/octet-stream", "ETag": '"sim"',
+                   "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT"}
+        model_size = self._model_size(bucket, key)
+        if model_size is not None and operation == "HeadObject":
+            return 200, b"", {**headers, "Content-Length": str(model_size)}
+        data = self._violations_file(bucket, key)
+        if data is None:
+            raise SimulationError("NoSuchKey", "The specified key does not exist.", 404)
+        if operation == "HeadObject":
+            return 200, b"", {**headers, "Content-Length": str(len(data))}
+        return 200, data, headers
+
+    def _owner(self, key: str) -> SimEndpoint | None:
+        name = key.split("/", 1)[0]
+        return next((x for x in self.fleet.values() if x.name == name), None)
+
+    def _violations_file(self, bucket: str, key: str) -> bytes | None:
+        if bucket != f"sim-monitoring-{ACCOUNT_ID}" or not key.endswith(
+                "/constraint_violations.json"):
+            return None
+        e = self._owner(key)
+        if e is None or e.monitor is None or not e.monitor.violations:
+            return None  # a clean run writes no violations file
+        return json.dumps({"violations": e.monitor.violations}).encode()
+
+    def _model_size(self, bucket: str, key: str) -> int | None:
+        if bucket != f"sim-models-{ACCOUNT_ID}" or not key.endswith("/model.tar.gz"):
+            return None
+        e = self._owner(key)
+        return None if e is None else e.model_bytes
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _action(service: str) -> str:
+    return {"cloudwatch": "cloudwatch", "application-autoscaling": "application-autoscaling",
+            "sagemaker": "sagemaker", "s3": "s3", "sts": "sts"}.get(service, service)
+
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_HOST_REGION = re.compile(r"\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.")
+
+
+def _region_of(request: Any) -> str:
+    authorization = request.headers.get("Authorization", b"")
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode()
+    scoped = _SCOPE.search(authorization)
+    if scoped:
+        return scoped.group(1)
+    host = _HOST_REGION.search(request.url)
+    return host.group(1) if host else "us-east-1"
+
+
+def _bucket_and_key(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    path = unquote(parts.path.lstrip("/"))
+    if ".s3." in host or host.endswith(".s3.amazonaws.com"):
+        return host.split(".s3", 1)[0], path
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
+def _caller_identity() -> str:
+    return ('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            "<GetCallerIdentityResult>"
+            f"<Arn>arn:aws:sts::{ACCOUNT_ID}:assumed-role/ops-readonly/demo</Arn>"
+            "<UserId>AROASIMULATED:demo</UserId>"
+            f"<Account>{ACCOUNT_ID}</Account>"
+            "</GetCallerIdentityResult>"
+            "<ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata>"
+            "</GetCallerIdentityResponse>")
+
+
+def _variant_summary(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "VariantName": v.name, "CurrentWeight": v.weight, "DesiredWeight": v.weight,
+        "DeployedImages": [{"SpecifiedImage": e.image, "ResolvedImage": f"{e.image}@sha256:sim",
+                            "ResolutionTime": e.last_modified}],
+    }
+    if v.instance_type is None:
+        summary["CurrentServerlessConfig"] = {"MemorySizeInMB": v.serverless_memory_mb,
+                                              "MaxConcurrency": v.serverless_max_concurrency}
+    else:
+        count = v.instance_count if e.status != "Failed" else 0
+        summary["CurrentInstanceCount"] = count
+        summary["DesiredInstanceCount"] = v.instance_count
+    return summary
+
+
+def _variant_config(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
+    config: dict[str, Any] = {"VariantName": v.name, "ModelName": e.model_name(v),
+                              "InitialVariantWeight": v.weight}
+    if v.instance_type is None:
+        config["ServerlessConfig"] = {"MemorySizeInMB": v.serverless_memory_mb,
+                                      "MaxConcurrency": v.serverless_max_concurrency}
+    else:
+        config["InstanceType"] = v.instance_type
+        config["InitialInstanceCount"] = v.instance_count
+    return config
+
+
+def _async_config(e: SimEndpoint) -> dict[str, Any]:
+    return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": 4},
+            "OutputConfig": {"S3OutputPath": f"s3://sim-async-{ACCOUNT_ID}/{e.name}/output"}}
+
+
+def _model(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
+    model_data = f"s3://sim-models-{ACCOUNT_ID}/{e.name}/model.tar.gz"
+    container: dict[str, Any] = {"Image": e.image, "ModelDataUrl": model_data,
+                                 "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+                                 "Mode": "MultiModel" if e.multi_model else "SingleModel"}
+    if e.multi_model:
+        container["ModelDataUrl"] = f"s3://sim-models-{ACCOUNT_ID}/{e.name}/"
+    body: dict[str, Any] = {
+        "ModelName": e.model_name(v),
+        "ModelArn": f"arn:aws:sagemaker:{e.region}:{ACCOUNT_ID}:model/{e.model_name(v)}",
+        "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/sagemaker-execution",
+        "CreationTime": e.last_modified,
+        "EnableNetworkIsolation": e.network_isolation,
+    }
+    if e.pipeline:
+        body["Containers"] = [
+            {**container, "ContainerHostname": "preprocess", "Mode": "SingleModel"},
+            {**container, "ContainerHostname": "predict", "Mode": "SingleModel"}]
+        body["InferenceExecutionConfig"] = {"Mode": "Serial"}
+    else:
+        body["PrimaryContainer"] = container
+    if e.vpc:
+        body["VpcConfig"] = {"SecurityGroupIds": ["sg-0sim"],
+                             "Subnets": ["subnet-0sima", "subnet-0simb"]}
+    return body

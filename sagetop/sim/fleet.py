@@ -1,0 +1,286 @@
+"""The simulated fleet: endpoint archetypes a real account has, and how they scale to thousands.
+
+Every endpoint is described by a handful of numbers (traffic pattern and peak rate, latency,
+utilisation at peak, error ratio...) from which `sagetop.sim.metrics` derives every CloudWatch
+metric on demand. Nothing is stored per minute, so a fleet of 5,000 endpoints costs kilobytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any
+
+from sagetop.catalog import spec_for
+
+ACCOUNT_ID = "123456789012"
+PREBUILT_REGISTRY = "763104351884.dkr.ecr.{region}.amazonaws.com"
+OWN_REGISTRY = f"{ACCOUNT_ID}.dkr.ecr.{{region}}.amazonaws.com"
+
+
+class Pattern(IntEnum):
+    """Traffic shapes over the day and the week (hours UTC)."""
+
+    STEADY = 0
+    DIURNAL = 1  # busy by day, quiet at night, never zero
+    BUSINESS_HOURS = 2  # weekdays 09-18 only
+    NIGHTLY = 3  # one burst at 02:00
+    IDLE = 4  # nobody calls
+    SPIKY = 5  # a trickle with random bursts
+    SPARSE = 6  # a few requests now and then: idle most hours
+
+
+@dataclass
+class SimVariant:
+    name: str
+    instance_type: str | None  # None: serverless
+    instance_count: int = 1
+    weight: float = 1.0
+    shadow: bool = False
+    serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int | None = None
+    # Traffic and behaviour.
+    pattern: Pattern = Pattern.STEADY
+    peak_rpm: float = 0.0  # requests per minute at the peak of the pattern
+    latency_ms: float = 50.0  # mean model latency at low load
+    latency_spread: float = 2.5  # p99 / mean within a minute
+    cpu_idle_pct: float = 3.0  # per instance, with no traffic
+    cpu_peak_pct: float = 40.0  # per instance, at peak traffic
+    memory_pct: float = 35.0
+    gpu_idle_pct: float = 0.0
+    gpu_peak_pct: float = 0.0
+    gpu_memory_pct: float = 0.0
+    disk_pct: float = 12.0
+    error_5xx_ratio: float = 0.0005
+    error_4xx_ratio: float = 0.002
+    errors_grow_with_load: bool = False  # 5XX ratio rises steeply near the peak
+    cold_start_ms: float = 0.0  # serverless only
+    container_count: int = 1
+
+
+@dataclass
+class SimMonitor:
+    """A Model Monitor schedule with its recent executions and what the latest one found."""
+
+    schedule_name: str
+    monitoring_type: str = "DataQuality"
+    violations: list[dict[str, str]] = field(default_factory=list)
+    drift: dict[str, float] = field(default_factory=dict)  # feature -> drift distance
+
+
+@dataclass
+class SimEndpoint:
+    index: int
+    name: str
+    region: str
+    archetype: str
+    created: dt.datetime
+    last_modified: dt.datetime
+    variants: list[SimVariant]
+    image: str
+    framework_env: dict[str, str] = field(default_factory=dict)
+    status: str = "InService"
+    failure_reason: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    # variant -> (min capacity, max capacity, has a scaling policy)
+    autoscaling: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
+    data_capture: bool = False
+    async_endpoint: bool = False
+    multi_model: bool = False
+    pipeline: bool = False  # serial inference pipeline (two containers)
+    kms_key: bool = False
+    vpc: bool = False
+    network_isolation: bool = False
+    model_bytes: int = 250_000_000
+    config_generation: int = 1  # bumps on every update, with a new config name
+    config_history_days: tuple[int, ...] = ()  # ages in days of earlier configs
+    monitor: SimMonitor | None = None
+
+    @property
+    def config_name(self) -> str:
+        return f"{self.name}-config-{self.config_generation:03d}"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT_ID}:endpoint/{self.name}"
+
+    def model_name(self, variant: SimVariant) -> str:
+        return f"{self.name}-{variant.name}-model".lower()
+
+
+def _image(region: str, repo: str, prebuilt: bool = True) -> str:
+    registry = (PREBUILT_REGISTRY if prebuilt else OWN_REGISTRY).format(region=region)
+    return f"{registry}/{repo}"
+
+
+PROD = {"env": "production", "team": "ml-platform"}
+DEV = {"env": "dev", "team": "research"}
+STAGING = {"environment": "staging", "team": "growth"}
+
+
+def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
+    """The hand-made fleet: each endpoint is a situation an ops engineer meets."""
+    def days(n: int) -> dt.datetime:
+        return now - dt.timedelta(days=n)
+
+    torch_cpu = _image(region, "pytorch-inference:2.3.0-cpu-py311-ubuntu20.04-sagemaker")
+    torch_gpu = _image(region, "pytorch-inference:2.3.0-gpu-py311-cu121-ubuntu20.04-sagemaker")
+    xgboost = _image(region, "sagemaker-xgboost:1.7-1").replace(
+        "763104351884", "683313688378")
+    sklearn = _image(region, "sagemaker-scikit-learn:1.2-1-cpu-py3").replace(
+        "763104351884", "683313688378")
+    tgi = _image(region, "huggingface-pytorch-tgi-inference:2.3.0-tgi2.2.0-gpu-py310-cu121-"
+                         "ubuntu22.04")
+    own = _image(region, "fraud-scorer:2026.11.02", prebuilt=False)
+    fleet: list[SimEndpoint] = []
+
+    def add(name: str, archetype: str, variants: list[SimVariant], image: str,
+            created_days: int = 120, **kwargs: Any) -> SimEndpoint:
+        endpoint = SimEndpoint(index=len(fleet), name=name, region=region, archetype=archetype,
+                               created=days(created_days),
+                               last_modified=days(min(created_days, kwargs.pop("modified", 30))),
+                               variants=variants, image=image, **kwargs)
+        fleet.append(endpoint)
+        return endpoint
+
+    add("web-ranker-prod", "steady busy, healthy", [SimVariant(
+        "AllTraffic", "ml.c5.2xlarge", 3, pattern=Pattern.DIURNAL, peak_rpm=2400,
+        latency_ms=18, cpu_peak_pct=62, cpu_idle_pct=6, memory_pct=41)], torch_cpu,
+        tags=PROD, autoscaling={"AllTraffic": (3, 8, True)}, data_capture=True, kms_key=True,
+        vpc=True, config_history_days=(30, 62, 95))
+    add("search-embed-prod", "GPU busy, healthy", [SimVariant(
+        "AllTraffic", "ml.g5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=1500,
+        latency_ms=35, cpu_peak_pct=35, memory_pct=52, gpu_idle_pct=6, gpu_peak_pct=68,
+        gpu_memory_pct=61)], torch_gpu, tags=PROD,
+        autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True, kms_key=True)
+    add("churn-predictor-prod", "over-provisioned CPU", [SimVariant(
+        "AllTraffic", "ml.c5.4xlarge", 4, pattern=Pattern.DIURNAL, peak_rpm=300,
+        latency_ms=22, cpu_peak_pct=9, cpu_idle_pct=2, memory_pct=14)], xgboost,
+        tags=PROD, autoscaling={"AllTraffic": (4, 8, True)}, data_capture=True)
+    add("image-tagger-dev", "idle GPU", [SimVariant(
+        "AllTraffic", "ml.g4dn.2xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=2,
+        latency_ms=80, cpu_peak_pct=4, memory_pct=22, gpu_idle_pct=0.5, gpu_peak_pct=3,
+        gpu_memory_pct=18)], torch_gpu, tags=DEV)
+    add("invoice-ocr-prod", "business-hours traffic", [SimVariant(
+        "AllTraffic", "ml.m5.xlarge", 2, pattern=Pattern.BUSINESS_HOURS, peak_rpm=220,
+        latency_ms=140, cpu_peak_pct=48, memory_pct=38)], torch_cpu, tags=PROD,
+        autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True)
+    add("nightly-scoring", "nightly bursts", [SimVariant(
+        "AllTraffic", "ml.m5.2xlarge", 2, pattern=Pattern.NIGHTLY, peak_rpm=900,
+        latency_ms=60, cpu_peak_pct=71, memory_pct=30)], xgboost,
+        tags={"env": "production", "team": "finance"},
+        autoscaling={"AllTraffic": (2, 2, False)})
+    add("doc-summarizer", "slow large requests", [SimVariant(
+        "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.STEADY, peak_rpm=3,
+        latency_ms=41_000, latency_spread=1.6, cpu_peak_pct=20, memory_pct=55,
+        gpu_idle_pct=2, gpu_peak_pct=45, gpu_memory_pct=72, error_5xx_ratio=0.01)], tgi,
+        tags=STAGING, model_bytes=14_800_000_000)
+    add("legacy-recs-v1", "idle for weeks", [SimVariant(
+        "AllTraffic", "ml.m5.large", 2, pattern=Pattern.IDLE, peak_rpm=0, cpu_idle_pct=1.5,
+        memory_pct=19)], sklearn, created_days=240, modified=200,
+        tags={"env": "production", "team": "recs", "owner": "left-the-company"})
+    for tenant in ("acme", "globex", "initech", "umbrella", "hooli", "stark"):
+        add(f"forecast-{tenant}", "small look-alike (shared image)", [SimVariant(
+            "AllTraffic", "ml.c5.xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=4,
+            latency_ms=12, cpu_peak_pct=5, cpu_idle_pct=1, memory_pct=9)], xgboost,
+            tags={"env": "production", "team": "forecasting", "tenant": tenant},
+            model_bytes=3_500_000)
+    add("payments-fraud-prod", "saturated with 5XX", [SimVariant(
+        "AllTraffic", "ml.c5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=5200,
+        latency_ms=48, latency_spread=6.0, cpu_peak_pct=97, cpu_idle_pct=22, memory_pct=71,
+        error_5xx_ratio=0.004, errors_grow_with_load=True)], own,
+        tags={"env": "production", "team": "payments", "sagetop:p99-latency-ms": "150"},
+        autoscaling={"AllTraffic": (2, 2, True)}, data_capture=True, kms_key=True, vpc=True,
+        network_isolation=True)
+    add("checkout-upsell-prod", "single-instance production", [SimVariant(
+        "AllTraffic", "ml.m5.xlarge", 1, pattern=Pattern.DIURNAL, peak_rpm=600,
+        latency_ms=25, cpu_peak_pct=38, memory_pct=33)], sklearn, tags=PROD)
+    add("faq-bot-serverless", "serverless with cold starts", [SimVariant(
+        "AllTraffic", None, 0, serverless_memory_mb=2048, serverless_max_concurrency=10,
+        pattern=Pattern.SPARSE, peak_rpm=6, latency_ms=180, memory_pct=44,
+        cold_start_ms=4_800)], torch_cpu, tags=PROD)
+    add("credit-risk-prod", "drift violations", [SimVariant(
+        "AllTraffic", "ml.m5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=450,
+        latency_ms=30, cpu_peak_pct=41, memory_pct=36)], xgboost, tags=PROD,
+        autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True, kms_key=True,
+        monitor=SimMonitor("credit-risk-prod-data-quality", violations=[
+            {"feature_name": "income", "constraint_check_type": "baseline_drift_check",
+             "description": "Baseline drift distance 0.31 exceeds threshold 0.1"},
+            {"feature_name": "employment_length", "constraint_check_type":
+                "data_type_check", "description": "Data type match 0.82 below 1.0"}],
+            drift={"income": 0.31, "age": 0.04}))
+    add("pricing-ab-prod", "multi-variant A/B", [
+        SimVariant("ModelA", "ml.c5.xlarge", 2, weight=0.5, pattern=Pattern.DIURNAL,
+                   peak_rpm=700, latency_ms=20, cpu_peak_pct=44, memory_pct=28),
+        SimVariant("ModelB", "ml.c5.xlarge", 2, weight=0.5, pattern=Pattern.DIURNAL,
+                   peak_rpm=700, latency_ms=27, cpu_peak_pct=52, memory_pct=31)], xgboost,
+        tags=PROD, autoscaling={"ModelA": (2, 4, True), "ModelB": (2, 4, True)},
+        data_capture=True, config_history_days=(7, 14, 21, 28, 35))
+    add("sentiment-staging", "sparse traffic, tolerates cold starts", [SimVariant(
+        "AllTraffic", "ml.m5.large", 1, pattern=Pattern.SPARSE, peak_rpm=3, latency_ms=40,
+        cpu_peak_pct=6, memory_pct=24)], torch_cpu, tags=STAGING)
+    add("video-captions-async", "asynchronous inference", [SimVariant(
+        "AllTraffic", "ml.g4dn.xlarge", 1, pattern=Pattern.SPIKY, peak_rpm=30,
+        latency_ms=95_000, latency_spread=1.4, cpu_peak_pct=25, memory_pct=47,
+        gpu_idle_pct=1, gpu_peak_pct=80, gpu_memory_pct=58)], torch_gpu, tags=PROD,
+        async_endpoint=True, autoscaling={"AllTraffic": (1, 4, True)})
+    add("ner-pipeline-prod", "serial inference pipeline", [SimVariant(
+        "AllTraffic", "ml.m5.large", 2, pattern=Pattern.STEADY, peak_rpm=260, latency_ms=65,
+        cpu_peak_pct=55, memory_pct=61, container_count=2)], sklearn, tags=PROD,
+        pipeline=True, autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True)
+    add("recs-multi-model", "multi-model endpoint", [SimVariant(
+        "AllTraffic", "ml.c5.2xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=900,
+        latency_ms=15, cpu_peak_pct=45, memory_pct=66)], xgboost, tags=PROD,
+        multi_model=True, autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True)
+    add("llm-canary", "too new to judge", [SimVariant(
+        "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=2,
+        latency_ms=900, cpu_peak_pct=5, memory_pct=50, gpu_idle_pct=1, gpu_peak_pct=5,
+        gpu_memory_pct=70)], tgi, created_days=3, modified=3, tags=STAGING)
+    add("speech-to-text-beta", "failed deployment", [SimVariant(
+        "AllTraffic", "ml.g4dn.xlarge", 1, pattern=Pattern.IDLE)], torch_gpu,
+        created_days=1, modified=1, status="Failed", tags=DEV,
+        failure_reason="The primary container for production variant AllTraffic did not pass "
+                       "the ping health check.")
+    return fleet
+
+
+def scaled_fleet(count: int | None, seed: int, regions: tuple[str, ...],
+                 now: dt.datetime) -> list[SimEndpoint]:
+    """The archetypes of every region, or `count` endpoints made from them with seeded variety."""
+    base = [e for region in regions for e in archetypes(region, now)]
+    if count is None:
+        return base
+    if count <= len(base):
+        return _renumber(base[:count])
+    rng = random.Random(seed)
+    fleet = list(base)
+    serial = 0
+    while len(fleet) < count:
+        template = base[serial % len(base)]
+        serial += 1
+        if template.status != "InService":
+            continue
+        factor = rng.choice((0.25, 0.5, 1.0, 1.5, 2.0))
+        variants = [replace(v, peak_rpm=v.peak_rpm * factor,
+                            cpu_peak_pct=min(99.0, v.cpu_peak_pct * rng.uniform(0.7, 1.3)))
+                    for v in template.variants]
+        fleet.append(replace(template, name=f"{template.name}-{serial:05d}", variants=variants,
+                             created=template.created - dt.timedelta(hours=rng.randrange(0, 96)),
+                             tags=dict(template.tags), autoscaling=dict(template.autoscaling)))
+    return _renumber(fleet)
+
+
+def _renumber(fleet: list[SimEndpoint]) -> list[SimEndpoint]:
+    return [replace(e, index=i) for i, e in enumerate(fleet)]
+
+
+def vcpus(instance_type: str | None) -> int:
+    spec = spec_for(instance_type)
+    return spec.vcpu if spec else 2
+
+
+def gpus(instance_type: str | None) -> int:
+    spec = spec_for(instance_type)
+    return spec.gpu_count if spec else 0

@@ -1,0 +1,221 @@
+"""The simulated account keeps AWS's shapes and limits, and the real collectors read it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from collectors.aws import AwsContext, AwsTarget
+from collectors.fleet import FleetCollector
+from sagetop.config import SagetopConfig
+from sagetop.domain import DeploymentOption, FleetSnapshot
+from sagetop.errors import ReadOnlyViolation
+from sagetop.sim import SimulatedAccount
+from sagetop.sim.fleet import archetypes
+
+REGION = "us-east-1"
+
+
+def _target(account: SimulatedAccount) -> AwsTarget:
+    return AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+
+
+async def _collect(account: SimulatedAccount) -> FleetSnapshot:
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        return await FleetCollector(aws).collect(force=True)
+
+
+async def _with_client(account: SimulatedAccount, service: str, call: Any) -> Any:
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        client = await aws.client(service, REGION)
+        return await call(client), aws
+
+
+def _query(index: int, endpoint: str, metric: str, stat: str, period: int,
+           variant: str | None = "AllTraffic",
+           namespace: str = "AWS/SageMaker") -> dict[str, Any]:
+    dims = [{"Name": "EndpointName", "Value": endpoint}]
+    if variant:
+        dims.append({"Name": "VariantName", "Value": variant})
+    return {"Id": f"q{index}", "MetricStat": {
+        "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
+        "Period": period, "Stat": stat}}
+
+
+def test_archetypes_cover_what_a_real_account_has() -> None:
+    fleet = archetypes(REGION, dt.datetime.now(dt.UTC))
+    kinds = {e.archetype for e in fleet}
+    assert len(kinds) >= 16
+    for wanted in ("over-provisioned CPU", "idle GPU", "business-hours traffic", "nightly bursts",
+                   "slow large requests", "idle for weeks", "small look-alike (shared image)",
+                   "saturated with 5XX", "single-instance production",
+                   "serverless with cold starts", "drift violations", "multi-variant A/B"):
+        assert wanted in kinds
+    shared = [e for e in fleet if e.archetype == "small look-alike (shared image)"]
+    assert len(shared) >= 5 and len({e.image for e in shared}) == 1
+
+
+async def test_collectors_read_the_whole_simulated_fleet() -> None:
+    account = SimulatedAccount()
+    fleet = await _collect(account)
+    assert fleet.errors == ()
+    assert fleet.account_id == "123456789012"
+    by_name = {e.name: e for e in fleet.endpoints}
+    assert len(by_name) == len(account.fleet)
+    assert by_name["faq-bot-serverless"].deployment is DeploymentOption.SERVERLESS
+    assert by_name["video-captions-async"].deployment is DeploymentOption.ASYNC
+    assert by_name["recs-multi-model"].deployment is DeploymentOption.MULTI_MODEL
+    assert by_name["ner-pipeline-prod"].deployment is DeploymentOption.MULTI_CONTAINER
+    assert len(by_name["pricing-ab-prod"].variants) == 2
+    assert by_name["web-ranker-prod"].variants[0].autoscaling is not None
+    assert by_name["web-ranker-prod"].variants[0].autoscaling.scales
+    assert not by_name["nightly-scoring"].variants[0].autoscaling.scales  # type: ignore[union-attr]
+    assert by_name["credit-risk-prod"].monitor.violation_count == 2
+    assert by_name["credit-risk-prod"].monitor.drift_metrics
+    assert by_name["speech-to-text-beta"].status == "Failed"
+    workloads = {row.workload for row in fleet.provisioning}
+    assert {"training", "batch-transform", "notebook", "real-time"} <= workloads
+
+
+async def test_idle_endpoint_has_no_invocation_datapoints_but_host_metrics() -> None:
+    account = SimulatedAccount()
+    end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    start = end - dt.timedelta(days=14)
+
+    async def ask(client: Any) -> Any:
+        return await client.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+            _query(0, "legacy-recs-v1", "Invocations", "Sum", 3600),
+            _query(1, "legacy-recs-v1", "CPUUtilization", "Average", 3600,
+                   namespace="/aws/sagemaker/Endpoints"),
+            # Without VariantName nothing is published: "no data", not zero traffic.
+            _query(2, "web-ranker-prod", "Invocations", "Sum", 3600, variant=None),
+            _query(3, "web-ranker-prod", "Invocations", "Sum", 3600)])
+
+    response, _ = await _with_client(account, "cloudwatch", ask)
+    results = {r["Id"]: r for r in response["MetricDataResults"]}
+    assert results["q0"]["Values"] == []
+    assert len(results["q1"]["Values"]) == 14 * 24
+    assert results["q2"]["Values"] == []
+    assert sum(results["q3"]["Values"]) > 0
+
+
+async def test_cpu_is_published_summed_over_vcpus_and_normalised_by_the_collector() -> None:
+    account = SimulatedAccount()
+    end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+    async def ask(client: Any) -> Any:
+        return await client.get_metric_data(
+            StartTime=end - dt.timedelta(hours=6), EndTime=end, MetricDataQueries=[
+                _query(0, "payments-fraud-prod", "CPUUtilization", "Maximum", 3600,
+                       namespace="/aws/sagemaker/Endpoints")])
+
+    response, _ = await _with_client(account, "cloudwatch", ask)
+    raw = max(response["MetricDataResults"][0]["Values"])
+    assert raw > 100  # 4 vCPUs of ml.c5.xlarge, near saturation
+    fleet = await _collect(account)
+    key = f"{REGION}/payments-fraud-prod"
+    cpu = fleet.metrics.window_value(key, "AllTraffic", "cpu_max_pct")
+    assert cpu is not None and 80 < cpu <= 100
+
+
+async def test_get_metric_data_limits_and_newest_first_pages() -> None:
+    account = SimulatedAccount(endpoints=60)
+    end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    start = end - dt.timedelta(days=3)
+    names = [e.name for e in account.fleet.values()
+             if e.status == "InService" and e.variants[0].instance_type
+             and len(e.variants) == 1][:50]
+    # 50 endpoints x 3 metrics x 4,320 minutes = 648,000 datapoints: several pages.
+    queries = [_query(i * 3 + j, name, metric, "Average", 60,
+                      namespace="/aws/sagemaker/Endpoints")
+               for i, name in enumerate(names)
+               for j, metric in enumerate(("CPUUtilization", "MemoryUtilization",
+                                           "DiskUtilization"))]
+
+    async def pages(client: Any) -> list[dict[str, Any]]:
+        collected = []
+        paginator = client.get_paginator("get_metric_data")
+        async for page in paginator.paginate(MetricDataQueries=queries, StartTime=start,
+                                             EndTime=end):
+            collected.append(page)
+        return collected
+
+    result, _ = await _with_client(account, "cloudwatch", pages)
+    sizes = [sum(len(r["Values"]) for r in page["MetricDataResults"]) for page in result]
+    assert len(result) == 7 and max(sizes) == 100_800
+    assert sum(sizes) == len(queries) * 3 * 24 * 60
+    first = result[0]["MetricDataResults"][0]["Timestamps"]
+    assert first == sorted(first, reverse=True)
+
+    async def too_many(client: Any) -> Any:
+        return await client.get_metric_data(StartTime=start, EndTime=end,
+                                            MetricDataQueries=(queries * 4)[:501])
+
+    with pytest.raises(ClientError, match="greater than 500"):
+        await _with_client(account, "cloudwatch", too_many)
+
+
+async def test_list_endpoints_pages_by_100() -> None:
+    account = SimulatedAccount(endpoints=250)
+    fleet = await _collect(account)
+    assert len(fleet.endpoints) == 250
+    assert account.requests["sagemaker:ListEndpoints"] == 3
+
+
+async def test_same_seed_same_numbers() -> None:
+    first = await _collect(SimulatedAccount(seed=3))
+    second = await _collect(SimulatedAccount(seed=3))
+    assert first.metrics.window.sort_index().equals(second.metrics.window.sort_index())
+
+
+async def test_throttling_at_the_quota_is_retried_and_counted() -> None:
+    account = SimulatedAccount(getmetricdata_tps=2.0)
+    end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+    async def burst(client: Any) -> Any:
+        calls = [client.get_metric_data(StartTime=end - dt.timedelta(hours=1), EndTime=end,
+                                        MetricDataQueries=[_query(0, "web-ranker-prod",
+                                                                  "Invocations", "Sum", 60)])
+                 for _ in range(6)]
+        return await asyncio.gather(*calls)
+
+    responses, aws = await _with_client(account, "cloudwatch", burst)
+    assert all(r["MetricDataResults"][0]["Values"] for r in responses)
+    assert account.throttled >= 1
+    assert aws.ledger.throttles == account.throttled
+
+
+async def test_writes_never_reach_the_simulated_account() -> None:
+    account = SimulatedAccount()
+
+    async def delete(client: Any) -> Any:
+        return await client.delete_endpoint(EndpointName="web-ranker-prod")
+
+    with pytest.raises(ReadOnlyViolation):
+        await _with_client(account, "sagemaker", delete)
+    assert not any("Delete" in op for op in account.requests)
+    assert ("us-east-1", "web-ranker-prod") in account.fleet
+
+
+async def test_endpoints_created_updated_and_deleted_between_refreshes() -> None:
+    account = SimulatedAccount()
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        collector = FleetCollector(aws)
+        await collector.collect(force=True)
+        described = account.requests["sagemaker:DescribeEndpoint"]
+        await collector.collect(force=True)
+        assert account.requests["sagemaker:DescribeEndpoint"] == described  # nothing changed
+        template = account.endpoint("checkout-upsell-prod")
+        account.delete_endpoint("legacy-recs-v1")
+        account.create_endpoint(template.__class__(**{**template.__dict__,
+                                                      "name": "checkout-upsell-v2"}))
+        account.update_endpoint("churn-predictor-prod", status="Updating")
+        fleet = await collector.collect(force=True)
+    names = {e.name: e for e in fleet.endpoints}
+    assert "legacy-recs-v1" not in names and "checkout-upsell-v2" in names
+    assert names["churn-predictor-prod"].status == "Updating"
+    assert account.requests["sagemaker:DescribeEndpoint"] == described + 2
