@@ -189,6 +189,8 @@ class InventoryCollector:
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._tags: dict[str, dict[str, str]] = {}
         self._autoscaling: dict[str, AutoscalingInfo] = {}
+        self._model_sizes: dict[str, int | None] = {}  # model artefact URL -> bytes (S3 HEAD)
+        self._config_history: dict[str, tuple[dt.datetime, ...]] = {}
         self._settings_fetched_at: dt.datetime | None = None
         self._last: list[EndpointSnapshot] = []
         self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
@@ -230,6 +232,9 @@ class InventoryCollector:
         await self._fetch_tags(sagemaker, tag_names, result.errors, now)
         if settings_due or changed_names:
             await self._fetch_autoscaling(result.errors, now)
+        await self._fetch_model_sizes(result.errors, now)
+        if settings_due:
+            await self._fetch_config_history(result.errors, now)
         if settings_due:
             self._settings_fetched_at = now
 
@@ -356,12 +361,79 @@ class InventoryCollector:
 
     def _with_settings(self, endpoint: EndpointSnapshot) -> EndpointSnapshot:
         variants = tuple(
-            v.model_copy(update={"autoscaling": self._autoscaling.get(
-                variant_resource_id(endpoint.name, v.name))})
+            v.model_copy(update={
+                "autoscaling": self._autoscaling.get(variant_resource_id(endpoint.name, v.name)),
+                "model": self._sized(v.model)})
             for v in endpoint.variants
         )
+        history = self._config_history.get(endpoint.name, ())
+        if endpoint.config_creation_time and endpoint.config_creation_time not in history:
+            history = tuple(sorted((*history, endpoint.config_creation_time), reverse=True))
         return endpoint.model_copy(update={"variants": variants,
-                                           "tags": self._tags.get(endpoint.name, {})})
+                                           "tags": self._tags.get(endpoint.name, {}),
+                                           "config_history": history})
+
+    def _sized(self, model: ModelInfo | None) -> ModelInfo | None:
+        if model is None:
+            return None
+        containers = tuple(
+            c.model_copy(update={"model_bytes": self._model_sizes.get(c.model_data_url or "")})
+            for c in model.containers)
+        return model.model_copy(update={"containers": containers})
+
+    async def _fetch_model_sizes(self, errors: list[CollectorError], now: dt.datetime) -> None:
+        """Model artefact sizes by S3 HEAD, once per artefact (a new model means a new URL)."""
+        urls = {c.model_data_url for m in self._models.values() for c in m.containers
+                if c.model_data_url and c.model_data_url.endswith(".tar.gz")
+                and c.model_data_url not in self._model_sizes}
+        if not urls:
+            return
+        s3 = await self.aws.client("s3", self.region)
+        denied: list[BaseException] = []
+
+        async def head(url: str) -> None:
+            bucket, _, key = url.removeprefix("s3://").partition("/")
+            async with self._semaphore:
+                try:
+                    answer = await s3.head_object(Bucket=bucket, Key=key)
+                    self._model_sizes[url] = int(answer.get("ContentLength", 0))
+                except RECOVERABLE as exc:
+                    self._model_sizes[url] = None  # unknown; not asked again this session
+                    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                    if code not in ("404", "NoSuchKey", "NotFound"):
+                        denied.append(exc)  # a moved artefact is not a collection failure
+
+        await asyncio.gather(*(head(u) for u in sorted(urls)))
+        if denied:
+            errors.append(collector_error(denied[0], "inventory", self.region, "s3",
+                                          "HeadObject", now))
+
+    async def _fetch_config_history(self, errors: list[CollectorError],
+                                    now: dt.datetime) -> None:
+        """Creation times of each endpoint's configs: how often the endpoint is updated.
+
+        SageMaker does not link old configs to endpoints; teams name configs after the endpoint
+        (`<endpoint>-<version or timestamp>`), so configs are matched by that prefix.
+        """
+        sagemaker = await self.aws.client("sagemaker", self.region)
+        configs: list[tuple[str, dt.datetime]] = []
+        try:
+            paginator = sagemaker.get_paginator("list_endpoint_configs")
+            async for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
+                configs.extend((c["EndpointConfigName"], c["CreationTime"])
+                               for c in page.get("EndpointConfigs", []))
+        except RECOVERABLE as exc:
+            errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
+                                          "ListEndpointConfigs", now))
+            return
+        history: dict[str, list[dt.datetime]] = {}
+        names = sorted(self._described, key=len, reverse=True)  # longest prefix wins
+        for config_name, created in configs:
+            owner = next((n for n in names if config_name == n or config_name.startswith(
+                f"{n}-")), None)
+            if owner is not None:
+                history.setdefault(owner, []).append(created)
+        self._config_history = {n: tuple(sorted(t, reverse=True)) for n, t in history.items()}
 
 
 async def _parsed_model(sagemaker: Any, name: str) -> ModelInfo:

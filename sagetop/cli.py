@@ -6,8 +6,8 @@ Exit codes: 0 ok, 2 usage or configuration error, 1 anything else, always with o
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import json
 import os
 import sys

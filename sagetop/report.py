@@ -39,6 +39,7 @@ def variant_report(endpoint: EndpointSnapshot, variant: VariantSnapshot,
         "weight": variant.weight,
         "model": variant.model_name,
         "images": [c.image for c in variant.model.containers] if variant.model else [],
+        "model_bytes": [c.model_bytes for c in variant.model.containers] if variant.model else [],
         "autoscaling": (
             {**variant.autoscaling.model_dump(mode="json"), "scales": variant.autoscaling.scales}
             if variant.autoscaling else None
@@ -62,6 +63,7 @@ def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[st
         "created": _iso(endpoint.creation_time),
         "last_modified": _iso(endpoint.last_modified_time),
         "config": endpoint.config_name,
+        "config_history": [_iso(t) for t in endpoint.config_history],
         "tags": dict(sorted(endpoint.tags.items())),
         "data_capture": endpoint.data_capture.model_dump(),
         "variants": [variant_report(endpoint, v, fleet) for v in endpoint.variants],

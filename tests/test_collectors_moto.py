@@ -387,3 +387,26 @@ async def test_second_refresh_asks_only_for_new_minutes(moto: Moto) -> None:
         # History (window and hourly) is not asked again; only the live series are.
         assert 0 < second < first
         assert second == len(plan_endpoint(collector.snapshot().endpoints[0], Tier.LIVE))
+
+
+async def test_model_size_by_s3_head_and_config_history(moto: Moto) -> None:
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket="models")
+    s3.put_object(Bucket="models", Key="ranker/model.tar.gz", Body=b"x" * 4096)
+    moto.create_endpoint("ranker")
+    moto.create_endpoint("unsized")  # its artefact is missing: size unknown, not an error
+    moto.client("sagemaker").create_endpoint_config(
+        EndpointConfigName="ranker-2026-10-01", ProductionVariants=[
+            {"VariantName": VARIANT, "ModelName": "ranker-model",
+             "InstanceType": "ml.c5.xlarge", "InitialInstanceCount": 1}])
+    fleet, aws = await collect(moto, rounds=2)
+    by_name = {e.name: e for e in fleet.endpoints}
+    ranker = by_name["ranker"].variants[0].model
+    assert ranker is not None and ranker.containers[0].model_bytes == 4096
+    unsized = by_name["unsized"].variants[0].model
+    assert unsized is not None and unsized.containers[0].model_bytes is None
+    assert len(by_name["ranker"].config_history) == 2  # ranker-config and ranker-2026-10-01
+    assert len(by_name["unsized"].config_history) == 1
+    assert fleet.errors == ()
+    # Once per artefact, not once per refresh.
+    assert aws.ledger.requests["s3:HeadObject"] == 2

@@ -149,7 +149,7 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         "AllTraffic", "ml.c5.2xlarge", 3, pattern=Pattern.DIURNAL, peak_rpm=2400,
         latency_ms=18, cpu_peak_pct=62, cpu_idle_pct=6, memory_pct=41)], torch_cpu,
         tags=PROD, autoscaling={"AllTraffic": (3, 8, True)}, data_capture=True, kms_key=True,
-        vpc=True, config_history_days=(30, 62, 95))
+        vpc=True, config_history_days=(62, 95, 128))
     add("search-embed-prod", "GPU busy, healthy", [SimVariant(
         "AllTraffic", "ml.g5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=1500,
         latency_ms=35, cpu_peak_pct=35, memory_pct=52, gpu_idle_pct=6, gpu_peak_pct=68,
@@ -217,7 +217,7 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         SimVariant("ModelB", "ml.c5.xlarge", 2, weight=0.5, pattern=Pattern.DIURNAL,
                    peak_rpm=700, latency_ms=27, cpu_peak_pct=52, memory_pct=31)], xgboost,
         tags=PROD, autoscaling={"ModelA": (2, 4, True), "ModelB": (2, 4, True)},
-        data_capture=True, config_history_days=(7, 14, 21, 28, 35))
+        data_capture=True, modified=4, config_history_days=(11, 18, 25, 32, 39))
     add("sentiment-staging", "sparse traffic, tolerates cold starts", [SimVariant(
         "AllTraffic", "ml.m5.large", 1, pattern=Pattern.SPARSE, peak_rpm=3, latency_ms=40,
         cpu_peak_pct=6, memory_pct=24)], torch_cpu, tags=STAGING)
