@@ -1,0 +1,57 @@
+"""What every rule reads: the snapshot, its features, thresholds, prices and requirements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from advisors.cost import CostEstimate, endpoint_monthly_cost
+from advisors.features import FleetFeatures
+from advisors.finding import Finding
+from advisors.settings import AdvisorSettings
+from sagetop.domain import EndpointSnapshot, FleetSnapshot
+from sagetop.pricing import PriceBook
+from sagetop.requirements import Environment, Requirements, RequirementsSettings, requirements_for
+
+
+@dataclass
+class AdvisorContext:
+    fleet: FleetSnapshot
+    features: FleetFeatures
+    settings: AdvisorSettings
+    prices: PriceBook
+    requirements: Mapping[str, Requirements]
+    now: dt.datetime
+    _endpoints: dict[str, EndpointSnapshot] = field(default_factory=dict)
+    _costs: dict[str, CostEstimate] = field(default_factory=dict)
+    _fallback: dict[str, Requirements] = field(default_factory=dict)
+    _defaults: RequirementsSettings | None = None
+
+    def __post_init__(self) -> None:
+        self._endpoints = {e.key: e for e in self.fleet.endpoints}
+
+    def endpoint(self, key: str) -> EndpointSnapshot:
+        return self._endpoints[key]
+
+    def requirements_of(self, key: str) -> Requirements:
+        """The caller's requirements; the built-in defaults for an endpoint it did not resolve."""
+        found = self.requirements.get(key)
+        if found is not None:
+            return found
+        if key not in self._fallback:
+            if self._defaults is None:
+                self._defaults = RequirementsSettings.from_config({}, "built-in defaults")
+            self._fallback[key] = requirements_for(self.endpoint(key), self._defaults)
+        return self._fallback[key]
+
+    def is_production(self, key: str) -> bool:
+        return self.requirements_of(key).environment == Environment.PRODUCTION
+
+    def current_cost(self, key: str) -> CostEstimate:
+        if key not in self._costs:
+            self._costs[key] = endpoint_monthly_cost(self.endpoint(key), self.fleet, self.prices)
+        return self._costs[key]
+
+
+Rule = Callable[[AdvisorContext], list[Finding]]

@@ -1,0 +1,260 @@
+"""One frame of features over the whole fleet, computed at once with pandas and numpy.
+
+Rules filter these frames instead of walking time series endpoint by endpoint, so an advisor pass
+over a thousand endpoints stays well under a second. Two frames:
+
+* `variants`: one row per (endpoint key, variant): what the variant runs on, joined with its window
+  statistics (utilisation already per instance, latency in microseconds).
+* `endpoints`: one row per endpoint key: inventory facts, traffic totals over every variant (shadow
+  included), the hourly shape (idle hours, burstiness, periodicity, errors against load) and the
+  peak per-instance utilisation across variants.
+
+"No data" stays NaN everywhere: it is never read as zero traffic or zero utilisation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sagetop.catalog import spec_for
+from sagetop.domain import EndpointSnapshot, FleetSnapshot
+
+# Window statistics the rules read; absent columns (no GPU in the fleet...) become NaN.
+WINDOW_COLUMNS = (
+    "requests", "errors_5xx", "model_latency_p50_us", "model_latency_p99_us",
+    "model_latency_max_us", "cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct",
+    "concurrency_max", "cold_start_p99_us", "cold_starts", "serverless_concurrency_max_fraction",
+    "backlog_max",
+)
+# Per-instance utilisation percentages; the busiest of them decides sizing.
+UTILISATION_COLUMNS = ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct")
+SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating"})
+
+
+@dataclass(frozen=True)
+class FleetFeatures:
+    endpoints: pd.DataFrame
+    variants: pd.DataFrame
+    lookback_hours: float
+    now: dt.datetime
+
+
+_VARIANT_ATTRIBUTES = (
+    "region", "instance_type", "instance_count", "shadow", "serverless", "serverless_memory_mb",
+    "serverless_max_concurrency", "vcpu", "memory_gib", "gpu_count", "has_gpu",
+    "has_accelerator", "autoscaling_target", "autoscaling_scales", "autoscaling_policies", "vpc",
+    "network_isolation",
+)
+
+
+def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
+    columns: dict[str, list[Any]] = {name: [] for name in _VARIANT_ATTRIBUTES}
+    index: list[tuple[str, str]] = []
+    for endpoint in endpoints:
+        for variant in endpoint.variants:
+            spec = spec_for(variant.instance_type)
+            scaling = variant.autoscaling
+            serverless = variant.serverless
+            index.append((endpoint.key, variant.name))
+            values = (
+                endpoint.region, variant.instance_type, variant.current_instance_count,
+                variant.shadow, serverless is not None,
+                serverless.memory_mb if serverless else np.nan,
+                serverless.max_concurrency if serverless else np.nan,
+                spec.vcpu if spec else np.nan, spec.memory_gib if spec else np.nan,
+                spec.gpu_count if spec else np.nan, bool(spec and spec.has_gpu),
+                bool(spec and spec.accelerator), scaling is not None,
+                # min = max cannot move, whatever its policies say.
+                bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity),
+                len(scaling.policies) if scaling else 0,
+                bool(variant.model and variant.model.vpc),
+                bool(variant.model and variant.model.network_isolation),
+            )
+            for name, value in zip(_VARIANT_ATTRIBUTES, values, strict=True):
+                columns[name].append(value)
+    multi = pd.MultiIndex.from_tuples(index, names=["endpoint", "variant"]) if index else \
+        pd.MultiIndex.from_arrays([[], []], names=["endpoint", "variant"])
+    return pd.DataFrame(columns, index=multi)
+
+
+def variant_features(fleet: FleetSnapshot) -> pd.DataFrame:
+    inventory = _variant_rows(fleet.endpoints)
+    window = fleet.metrics.window.reindex(columns=list(WINDOW_COLUMNS)).astype("float64")
+    stats = window.reindex(inventory.index) if len(window.index) else pd.DataFrame(
+        np.nan, index=inventory.index, columns=list(WINDOW_COLUMNS))
+    frame = pd.concat([inventory, stats], axis=1)
+    utilisation = frame[list(UTILISATION_COLUMNS)]
+    frame["busiest_pct"] = utilisation.max(axis=1, skipna=True)
+    # idxmax needs rows: an empty fleet gets an empty column of the right index.
+    busiest = (utilisation.fillna(-1.0).idxmax(axis=1) if len(frame.index)
+               else pd.Series([], index=frame.index, dtype=object))
+    frame["busiest_resource"] = busiest.where(frame["busiest_pct"].notna())
+    return frame
+
+
+_ENDPOINT_ATTRIBUTES = (
+    "region", "name", "deployment", "status", "age_hours", "serving_variant_count",
+    "shadow_variant_count", "serverless", "instance_type", "instance_count", "data_capture",
+    "monitor_schedules", "image", "containers",
+)
+
+
+def _inventory_rows(fleet: FleetSnapshot, now: dt.datetime) -> pd.DataFrame:
+    columns: dict[str, list[Any]] = {name: [] for name in _ENDPOINT_ATTRIBUTES}
+    keys: list[str] = []
+    for endpoint in fleet.endpoints:
+        serving = endpoint.serving_variants
+        instance_variants = [v for v in serving if v.serverless is None]
+        largest = max(instance_variants, key=lambda v: v.current_instance_count, default=None)
+        first_model = next((v.model for v in serving if v.model is not None), None)
+        image = first_model.containers[0].image if first_model and first_model.containers else ""
+        keys.append(endpoint.key)
+        values = (
+            endpoint.region, endpoint.name, endpoint.deployment.value, endpoint.status,
+            (now - endpoint.creation_time).total_seconds() / 3600.0, len(serving),
+            len(endpoint.variants) - len(serving),
+            any(v.serverless is not None for v in endpoint.variants),
+            largest.instance_type if largest else None,
+            sum(v.current_instance_count for v in instance_variants),
+            endpoint.data_capture.enabled, len(endpoint.monitor.schedules), image,
+            len(first_model.containers) if first_model else 0,
+        )
+        for name, value in zip(_ENDPOINT_ATTRIBUTES, values, strict=True):
+            columns[name].append(value)
+    frame = pd.DataFrame(columns, index=pd.Index(keys, name="key", dtype=object))
+    return frame.astype({"age_hours": "float64", "serving_variant_count": "int64",
+                         "shadow_variant_count": "int64", "instance_count": "int64",
+                         "monitor_schedules": "int64", "serverless": bool,
+                         "data_capture": bool})
+
+
+def _per_endpoint(frame: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
+    """Hourly series summed over variants (shadow included): hours x endpoint keys, NaN kept."""
+    if frame is None or frame.empty:
+        return pd.DataFrame(np.nan, index=pd.DatetimeIndex([], tz="UTC"), columns=index)
+    summed = frame.T.groupby(level=0).sum(min_count=1).T
+    return summed.reindex(columns=index)
+
+
+def _hourly_shape(fleet: FleetSnapshot, index: pd.Index, hours_of_day: int,
+                  busy_fraction: float) -> pd.DataFrame:
+    requests = _per_endpoint(fleet.metrics.hourly.get("requests"), index)
+    errors = _per_endpoint(fleet.metrics.hourly.get("errors_5xx"), index).reindex(
+        index=requests.index)
+    values = requests.to_numpy(dtype="float64")
+    observed = ~np.isnan(values)
+    active = observed & (values > 0)
+    hours_observed = observed.sum(axis=0)
+    active_hours = active.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(hours_observed > 0, np.nansum(values, axis=0), np.nan)
+        mean = total / hours_observed
+        # `initial` lets a fleet without any hourly data through (zero rows).
+        peak = np.where(hours_observed > 0,
+                        np.max(np.where(observed, values, -np.inf), axis=0, initial=-np.inf),
+                        np.nan)
+        idle_fraction = 1.0 - active_hours / hours_observed
+
+        # Periodicity: the share of traffic that falls into the endpoint's busiest hours of day,
+        # and the share of days that saw any traffic at all.
+        stamps = pd.DatetimeIndex(requests.index)
+        filled = np.nan_to_num(values, nan=0.0)
+        by_hour = np.zeros((24, values.shape[1]))
+        np.add.at(by_hour, stamps.hour.to_numpy(), filled)
+        top_hours = np.sort(by_hour, axis=0)[::-1][:hours_of_day].sum(axis=0)
+        hour_of_day_share = top_hours / total
+        day_codes, _ = pd.factorize(stamps.normalize())
+        days = int(day_codes.max()) + 1 if len(day_codes) else 0
+        by_day = np.zeros((days, values.shape[1]))
+        day_observed = np.zeros((days, values.shape[1]))
+        np.add.at(by_day, day_codes, filled)
+        np.add.at(day_observed, day_codes, observed.astype("float64"))
+        days_observed = (day_observed > 0).sum(axis=0)
+        active_day_fraction = ((by_day > 0) & (day_observed > 0)).sum(axis=0) / days_observed
+
+        # Errors against load: the 5XX ratio in the busiest hours against the other hours.
+        # The busy threshold is the (1 - busy_fraction) quantile of the hours with traffic,
+        # read from one sort of the whole matrix (NaN sorts last) instead of a quantile per
+        # column.
+        ranked = np.sort(np.where(active, values, np.nan), axis=0)
+        position = np.floor((active_hours - 1) * (1.0 - busy_fraction)).astype(int)
+        busy_threshold = np.where(
+            active_hours > 0,
+            ranked[np.clip(position, 0, None), np.arange(values.shape[1])] if len(ranked)
+            else np.nan, np.nan)
+        busy = active & (values >= busy_threshold[None, :])
+        quiet = active & ~busy
+        err = np.nan_to_num(errors.to_numpy(dtype="float64"), nan=0.0)
+        busy_error_ratio = (err * busy).sum(axis=0) / (filled * busy).sum(axis=0)
+        quiet_error_ratio = (err * quiet).sum(axis=0) / (filled * quiet).sum(axis=0)
+        burstiness = peak / mean  # peak hour over mean hour
+    return pd.DataFrame({
+        "hourly_requests_total": total,
+        "hours_observed": hours_observed,
+        "active_hours": active_hours,
+        "idle_hour_fraction": idle_fraction,
+        "mean_requests_per_hour": mean,
+        "peak_requests_per_hour": peak,
+        "burstiness": burstiness,
+        "hour_of_day_share": hour_of_day_share,
+        "active_day_fraction": active_day_fraction,
+        "busy_hour_error_ratio": busy_error_ratio,
+        "quiet_hour_error_ratio": quiet_error_ratio,
+    }, index=index)
+
+
+def endpoint_features(fleet: FleetSnapshot, variants: pd.DataFrame, now: dt.datetime,
+                      hours_of_day: int = 4, busy_fraction: float = 0.1) -> pd.DataFrame:
+    frame = _inventory_rows(fleet, now)
+    index = frame.index
+    lookback_hours = fleet.lookback_days * 24.0
+    frame["too_new"] = frame["age_hours"] < lookback_hours
+    frame["serving"] = frame["status"].isin(SERVING_STATUSES)
+
+    by_endpoint = variants.groupby(level="endpoint", sort=False)
+    grouped_all = pd.DataFrame({
+        # Every variant, shadow included, counts towards traffic: idle means nobody at all.
+        "requests": by_endpoint["requests"].sum(min_count=1),
+        "errors_5xx": by_endpoint["errors_5xx"].sum(min_count=1),
+        "has_gpu": by_endpoint["has_gpu"].any(),
+        "has_accelerator": by_endpoint["has_accelerator"].any(),
+        "vpc": by_endpoint["vpc"].any(),
+        "network_isolation": by_endpoint["network_isolation"].any(),
+    }).reindex(index)
+    serving_rows = variants[~variants["shadow"].astype(bool)]
+    serving_by = serving_rows.groupby(level="endpoint", sort=False)
+    grouped_serving = serving_by[[
+        "model_latency_p50_us", "model_latency_p99_us", "model_latency_max_us",
+        *UTILISATION_COLUMNS, "busiest_pct", "concurrency_max", "cold_start_p99_us",
+        "cold_starts", "serverless_concurrency_max_fraction", "backlog_max",
+    ]].max().reindex(index)
+    grouped_serving["memory_used_gib"] = (
+        serving_rows["memory_p95_pct"] / 100.0 * serving_rows["memory_gib"]
+    ).groupby(level="endpoint").max().reindex(index)
+    # CPU work spreads over instances: busy vCPUs add up across instances and variants.
+    grouped_serving["busy_vcpu"] = (
+        serving_rows["cpu_p95_pct"] / 100.0 * serving_rows["vcpu"]
+        * serving_rows["instance_count"]
+    ).groupby(level="endpoint").sum(min_count=1).reindex(index)
+    frame = frame.join(grouped_all).join(grouped_serving)
+    for column in ("has_gpu", "has_accelerator", "vpc", "network_isolation"):
+        frame[column] = frame[column].fillna(False).astype(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["error_ratio"] = frame["errors_5xx"] / frame["requests"].where(
+            frame["requests"] > 0)
+    frame = frame.join(_hourly_shape(fleet, index, hours_of_day, busy_fraction))
+    return frame
+
+
+def build_features(fleet: FleetSnapshot, now: dt.datetime | None = None,
+                   hours_of_day: int = 4, busy_fraction: float = 0.1) -> FleetFeatures:
+    at = now or fleet.collected_at
+    variants = variant_features(fleet)
+    endpoints = endpoint_features(fleet, variants, at, hours_of_day, busy_fraction)
+    return FleetFeatures(endpoints=endpoints, variants=variants,
+                         lookback_hours=fleet.lookback_days * 24.0, now=at)

@@ -1,0 +1,74 @@
+"""Every advisor rule in one list, and the pass that runs them over a fleet snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from advisors.context import AdvisorContext, Rule
+from advisors.features import build_features
+from advisors.finding import Finding, FindingKind, Severity
+from advisors.rules.async_candidate import find_async_candidates
+from advisors.rules.batch_candidate import find_batch_candidates
+from advisors.rules.cold_start_risk import find_cold_start_risk
+from advisors.rules.drift import find_drift
+from advisors.rules.error_rate import find_error_rate
+from advisors.rules.idle import find_idle
+from advisors.rules.multi_model_candidate import find_multi_model_candidates
+from advisors.rules.no_autoscaling import find_no_autoscaling
+from advisors.rules.no_data_capture import find_no_data_capture
+from advisors.rules.over_provisioned import find_over_provisioned
+from advisors.rules.serverless_candidate import find_serverless_candidates
+from advisors.rules.single_instance import find_single_instance
+from advisors.rules.under_provisioned import find_under_provisioned
+from advisors.settings import AdvisorSettings
+from sagetop.domain import FleetSnapshot
+from sagetop.pricing import PriceBook
+from sagetop.requirements import Requirements
+
+RULES: tuple[tuple[FindingKind, Rule], ...] = (
+    (FindingKind.IDLE, find_idle),
+    (FindingKind.OVER_PROVISIONED, find_over_provisioned),
+    (FindingKind.UNDER_PROVISIONED, find_under_provisioned),
+    (FindingKind.SERVERLESS_CANDIDATE, find_serverless_candidates),
+    (FindingKind.ASYNC_CANDIDATE, find_async_candidates),
+    (FindingKind.BATCH_CANDIDATE, find_batch_candidates),
+    (FindingKind.MULTI_MODEL_CANDIDATE, find_multi_model_candidates),
+    (FindingKind.SINGLE_INSTANCE, find_single_instance),
+    (FindingKind.NO_AUTOSCALING, find_no_autoscaling),
+    (FindingKind.DRIFT, find_drift),
+    (FindingKind.NO_DATA_CAPTURE, find_no_data_capture),
+    (FindingKind.COLD_START_RISK, find_cold_start_risk),
+    (FindingKind.ERROR_RATE, find_error_rate),
+)
+
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_KIND_RANK = {kind: rank for rank, (kind, _) in enumerate(RULES)}
+
+
+def worst_first(finding: Finding) -> tuple[int, float, int, str]:
+    """Severity first, then the larger saving, then the registry order."""
+    saving = finding.monthly_savings_usd
+    return (_SEVERITY_RANK[finding.severity], -(saving if saving is not None else 0.0),
+            _KIND_RANK[finding.kind], finding.variant or "")
+
+
+def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,
+                 requirements: Mapping[str, Requirements],
+                 now: dt.datetime | None = None) -> dict[str, list[Finding]]:
+    """Findings per endpoint key (every endpoint present, maybe with none), worst first.
+
+    `requirements` is keyed by endpoint key; an endpoint missing from it is judged on the
+    built-in default requirements.
+    """
+    features = build_features(fleet, now, hours_of_day=settings.batch_hours_of_day,
+                              busy_fraction=settings.busy_hour_fraction)
+    context = AdvisorContext(fleet=fleet, features=features, settings=settings, prices=prices,
+                             requirements=requirements, now=features.now)
+    by_endpoint: dict[str, list[Finding]] = {e.key: [] for e in fleet.endpoints}
+    for _, rule in RULES:
+        for finding in rule(context):
+            by_endpoint.setdefault(finding.endpoint, []).append(finding)
+    for findings in by_endpoint.values():
+        findings.sort(key=worst_first)
+    return by_endpoint

@@ -1,0 +1,1 @@
+"""One module per advisor rule; `advisors.registry` lists them in the order they run."""

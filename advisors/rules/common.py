@@ -1,0 +1,75 @@
+"""Small helpers every rule uses to word and cost its findings the same way."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from advisors.cost import CostEstimate
+from advisors.finding import CostedOption, Severity
+from advisors.limits import MICROSECONDS_PER_MS
+
+# Window columns as people say them.
+RESOURCE_NAMES = {"cpu_p95_pct": "CPU", "memory_p95_pct": "memory", "gpu_p95_pct": "GPU",
+                  "gpu_memory_p95_pct": "GPU memory"}
+
+
+def resource_name(column: Any) -> str:
+    return RESOURCE_NAMES.get(str(column), str(column))
+
+
+def sentence(text: str) -> str:
+    """First letter upper-cased, the rest untouched (str.capitalize lowers "5XX")."""
+    return text[:1].upper() + text[1:]
+
+
+def usd(amount: float | None) -> str:
+    if amount is None:
+        return "price unknown"
+    # Pennies matter when the point is that something costs almost nothing (serverless).
+    return f"${amount:,.2f}/month" if abs(amount) < 10 else f"${amount:,.0f}/month"
+
+
+def savings(current: CostEstimate, proposed_usd: float | None) -> float | None:
+    """Current minus proposed; None as soon as either price is unknown."""
+    if current.usd is None or proposed_usd is None:
+        return None
+    return round(current.usd - proposed_usd, 2)
+
+
+def option(label: str, cost: CostEstimate, fits: bool, note: str = "") -> CostedOption:
+    return CostedOption(label=label, monthly_cost_usd=cost.usd, price_source=cost.source,
+                        fits=fits, note=note)
+
+
+def opportunity_severity(saved: float | None, current: CostEstimate) -> Severity:
+    """A change that halves the bill deserves attention; smaller ones are information."""
+    if saved is not None and current.usd and saved >= current.usd / 2:
+        return Severity.WARNING
+    return Severity.INFO
+
+
+def number(value: Any) -> float | None:
+    """A frame cell as a float, None for NaN/None (evidence must not carry NaN)."""
+    if value is None:
+        return None
+    result = float(value)
+    return None if math.isnan(result) else result
+
+
+def ms(latency_us: float | None) -> str:
+    return "no data" if latency_us is None else f"{latency_us / MICROSECONDS_PER_MS:,.0f} ms"
+
+
+def rows(frame: pd.DataFrame, mask: pd.Series[bool]) -> list[tuple[Any, dict[str, Any]]]:
+    """The rows a vectorised filter kept, as (index label, {column: value}) pairs.
+
+    Plain dicts, not Series: building a Series per row would cost more than the rule itself.
+    """
+    selected = frame[mask.fillna(False).astype(bool).to_numpy()]
+    names = [str(column) for column in selected.columns]
+    columns = [selected[column].tolist() for column in selected.columns]
+    return [(label, dict(zip(names, values, strict=True)))
+            for label, values in zip(selected.index, zip(*columns, strict=True), strict=True)]

@@ -1,0 +1,224 @@
+"""`under-provisioned`: saturation, a broken latency objective, or 5XX errors that rise with load.
+
+CPU or GPU saturation asks for more instances (work spreads over them); memory saturation asks for
+a larger type (every instance holds the whole model). A broken latency objective or errors under
+load ask for more capacity whose effect on latency only a load test can confirm. Serverless
+variants get more memory or a higher MaxConcurrency.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from advisors.context import AdvisorContext
+from advisors.cost import CostEstimate, instances_monthly_cost
+from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.limits import MICROSECONDS_PER_MS, SERVERLESS_MAX_MEMORY_MB, SERVERLESS_MEMORY_STEP_MB
+from advisors.rules.common import (
+    number,
+    option,
+    resource_name,
+    rows,
+    savings,
+    sentence,
+    usd,
+)
+from advisors.sizing import larger_in_family
+from sagetop.catalog import spec_for
+
+_SPREADS_OVER_INSTANCES = {"cpu_p95_pct", "gpu_p95_pct"}
+# Scale-out step when the cause (latency, errors) does not say how much capacity is missing.
+SCALE_OUT_FACTOR = 1.5
+
+
+@dataclass
+class _Reasons:
+    saturated: bool = False
+    texts: list[str] = field(default_factory=list)
+    evidence: dict[str, float | int | str | None] = field(default_factory=dict)
+
+
+def _errors_with_load(ctx: AdvisorContext) -> pd.Series[bool]:
+    frame = ctx.features.endpoints
+    s = ctx.settings
+    busy = frame["busy_hour_error_ratio"]
+    quiet = frame["quiet_hour_error_ratio"].fillna(0.0)
+    rising = (busy >= s.error_rate_warning_ratio) & (busy >= s.errors_with_load_factor * quiet)
+    return rising.fillna(False).astype(bool)
+
+
+def _collect(ctx: AdvisorContext) -> dict[tuple[str, str], _Reasons]:
+    variants = ctx.features.variants
+    endpoints = ctx.features.endpoints
+    s = ctx.settings
+    found: dict[tuple[str, str], _Reasons] = {}
+    if variants.empty:
+        return found
+    serving = endpoints["serving"].reindex(variants.index.get_level_values("endpoint"))
+    live = variants[serving.fillna(False).astype(bool).to_numpy()]
+
+    saturated = (~live["serverless"].astype(bool)) & (live["busiest_pct"] >= s.saturation_pct)
+    for (key, name), row in rows(live, saturated):
+        reasons = found.setdefault((key, name), _Reasons())
+        reasons.saturated = True
+        reasons.texts.append(f"{resource_name(row['busiest_resource'])} p95 is "
+                             f"{row['busiest_pct']:.0f} % per instance (saturation threshold "
+                             f"{s.saturation_pct:.0f} %)")
+        reasons.evidence.update(busiest_pct=number(row["busiest_pct"]),
+                                busiest_resource=str(row["busiest_resource"]))
+
+    for (key, name), row in rows(live, live["serverless"].astype(bool)):
+        memory = number(row["memory_p95_pct"])
+        concurrency = number(row["serverless_concurrency_max_fraction"])
+        if memory is not None and memory >= s.saturation_pct:
+            reasons = found.setdefault((key, name), _Reasons())
+            reasons.saturated = True
+            reasons.texts.append(f"memory p95 is {memory:.0f} % of the configured "
+                                 f"{row['serverless_memory_mb']:.0f} MB")
+            reasons.evidence["memory_p95_pct"] = memory
+        if concurrency is not None and concurrency >= s.saturation_pct / 100.0:
+            reasons = found.setdefault((key, name), _Reasons())
+            reasons.saturated = True
+            reasons.texts.append(f"concurrent executions peaked at {concurrency:.0%} of "
+                                 f"MaxConcurrency {row['serverless_max_concurrency']:.0f}; "
+                                 "above it requests are throttled")
+            reasons.evidence["serverless_concurrency_max_fraction"] = concurrency
+
+    objective_ms = pd.Series(
+        [ctx.requirements_of(str(key)).p99_latency_ms for key in
+         live.index.get_level_values("endpoint")], index=live.index, dtype="float64")
+    # CloudWatch latency is microseconds, objectives are milliseconds.
+    latency_ms = live["model_latency_p99_us"] / MICROSECONDS_PER_MS
+    too_slow = ~live["shadow"].astype(bool) & (latency_ms > objective_ms)
+    for (key, name), row in rows(live, too_slow):
+        slow_ms = float(row["model_latency_p99_us"]) / MICROSECONDS_PER_MS
+        objective = float(objective_ms[(key, name)])
+        reasons = found.setdefault((key, name), _Reasons())
+        reasons.texts.append(f"model latency p99 is {slow_ms:,.0f} ms against an "
+                             f"objective of {objective:,.0f} ms")
+        reasons.evidence.update(model_latency_p99_ms=round(slow_ms, 1),
+                                p99_objective_ms=objective)
+
+    rising = _errors_with_load(ctx)
+    endpoint_rows = dict(rows(endpoints, rising))
+    for key in endpoint_rows:
+        endpoint = ctx.endpoint(str(key))
+        if not endpoint.serving_variants:
+            continue
+        target = max(endpoint.serving_variants, key=lambda v: v.current_instance_count)
+        row = endpoint_rows[str(key)]
+        reasons = found.setdefault((str(key), target.name), _Reasons())
+        reasons.saturated = True
+        reasons.texts.append(
+            f"5XX errors rise with load: {row['busy_hour_error_ratio']:.2%} of requests in the "
+            f"busiest hours against {row['quiet_hour_error_ratio']:.2%} in the others")
+        reasons.evidence.update(busy_hour_error_ratio=number(row["busy_hour_error_ratio"]),
+                                quiet_hour_error_ratio=number(row["quiet_hour_error_ratio"]))
+    return found
+
+
+_Plan = tuple[list[ProfileChange], list[CostedOption], CostEstimate, CostEstimate | None]
+
+
+def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
+                   reasons: _Reasons) -> _Plan | None:
+    spec = spec_for(row["instance_type"])
+    if spec is None:
+        return None
+    region = str(row["region"])
+    count = int(row["instance_count"])
+    current = instances_monthly_cost(spec.instance_type, count, region, ctx.prices)
+    options = [option(f"current: {count}x {spec.instance_type}", current, fits=False,
+                      note="short of capacity")]
+    resource = row["busiest_resource"] if reasons.saturated else None
+    bigger = larger_in_family(spec)
+    if resource in ("memory_p95_pct", "gpu_memory_p95_pct"):
+        if bigger is None:
+            return [], options, current, None
+        proposed = instances_monthly_cost(bigger.instance_type, count, region, ctx.prices)
+        options.append(option(f"{count}x {bigger.instance_type}", proposed, fits=True,
+                              note="more memory per instance; the model is on every instance"))
+        return ([ProfileChange(characteristic="instance_type", current=spec.instance_type,
+                               proposed=bigger.instance_type, variant=variant)],
+                options, current, proposed)
+    if resource in _SPREADS_OVER_INSTANCES:
+        wanted = math.ceil(count * float(row["busiest_pct"]) / ctx.settings.target_utilisation_pct)
+    else:
+        wanted = math.ceil(count * SCALE_OUT_FACTOR)
+    wanted = max(wanted, count + 1)
+    proposed = instances_monthly_cost(spec.instance_type, wanted, region, ctx.prices)
+    options.append(option(f"{wanted}x {spec.instance_type}", proposed, fits=True,
+                          note="effect on latency to confirm with a load test"
+                          if resource is None else ""))
+    if bigger is not None:
+        options.append(option(f"{count}x {bigger.instance_type}",
+                              instances_monthly_cost(bigger.instance_type, count, region,
+                                                     ctx.prices),
+                              fits=True, note="larger instances instead of more of them"))
+    return ([ProfileChange(characteristic="instance_count", current=count, proposed=wanted,
+                           variant=variant)], options, current, proposed)
+
+
+def _serverless_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
+                     reasons: _Reasons) -> list[ProfileChange]:
+    changes: list[ProfileChange] = []
+    memory_mb = int(row["serverless_memory_mb"])
+    if "memory_p95_pct" in reasons.evidence and memory_mb < SERVERLESS_MAX_MEMORY_MB:
+        changes.append(ProfileChange(characteristic="serverless_memory_mb", current=memory_mb,
+                                     proposed=memory_mb + SERVERLESS_MEMORY_STEP_MB,
+                                     variant=variant))
+    max_concurrency = int(row["serverless_max_concurrency"])
+    if "serverless_concurrency_max_fraction" in reasons.evidence:
+        raised = min(ctx.settings.serverless_max_concurrency,
+                     math.ceil(max_concurrency * ctx.settings.serverless_concurrency_headroom))
+        if raised > max_concurrency:
+            changes.append(ProfileChange(characteristic="serverless_max_concurrency",
+                                         current=max_concurrency, proposed=raised,
+                                         variant=variant))
+    return changes
+
+
+def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
+    findings: list[Finding] = []
+    collected = _collect(ctx)
+    variants = ctx.features.variants
+    picked = variants.index.isin(list(collected))
+    by_variant = dict(rows(variants, pd.Series(picked, index=variants.index)))
+    for (key, variant), reasons in collected.items():
+        row = by_variant[(key, variant)]
+        severity = Severity.CRITICAL if reasons.saturated else Severity.WARNING
+        saved: float | None = None
+        options: list[CostedOption] = []
+        if row["serverless"]:
+            changes = _serverless_plan(ctx, variant, row, reasons)
+            action = ("raise " + " and ".join(c.characteristic for c in changes)
+                      if changes else "move to a real-time or async endpoint")
+        else:
+            plan = _instance_plan(ctx, variant, row, reasons)
+            if plan is None:
+                continue
+            changes, options, current, proposed = plan
+            saved = savings(current, proposed.usd) if proposed is not None else None
+            action = (", ".join(f"{c.characteristic} {c.current} -> {c.proposed}"
+                                for c in changes) or "no larger size in the family")
+        cost_text = "" if saved is None or saved == 0 else f" Extra cost {usd(-saved)}."
+        findings.append(Finding(
+            kind=FindingKind.UNDER_PROVISIONED,
+            severity=severity,
+            endpoint=key,
+            variant=variant,
+            summary=f"Short of capacity: {reasons.texts[0]}",
+            rationale=(sentence("; ".join(reasons.texts))
+                       + f". Suggested: {action}." + cost_text),
+            evidence={**reasons.evidence,
+                      "instance_count": int(row["instance_count"]),
+                      "instance_type": row["instance_type"]},
+            suggested=tuple(changes),
+            options=tuple(options),
+            monthly_savings_usd=saved,
+        ))
+    return findings

@@ -1,0 +1,122 @@
+"""Thresholds of the advisors (`[advisors]` in config.toml), validated with one-line errors.
+
+Every default below is documented with its unit and why it was chosen; AWS's hard limits (payload
+sizes, serverless memory range) are not settings: they live in `advisors.limits`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from advisors.limits import SERVERLESS_MAX_CONCURRENCY
+from sagetop.config import describe_validation_error
+from sagetop.errors import ConfigError
+
+
+class AdvisorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Right-sizing ---------------------------------------------------------------------------
+    # Percent per instance (p95) the busiest of CPU and GPU may reach after a downsize. 60 leaves
+    # room for the bursts a p95 over the lookback does not show and for one instance failing.
+    target_utilisation_pct: float = Field(default=60.0, gt=0, le=100)
+    # Percent of instance (or GPU) memory the model may fill after a downsize. Memory does not
+    # burst with load like CPU does, so it may run fuller; 80 still leaves room for a new model.
+    target_memory_pct: float = Field(default=80.0, gt=0, le=100)
+    # Percent per instance (p95) at which the busiest resource counts as saturated. Above 85 %
+    # queues build and latency climbs faster than load.
+    saturation_pct: float = Field(default=85.0, gt=0, le=100)
+    # GPU utilisation (percent per GPU, p95) under which a GPU endpoint may move to CPU. Under 5 %
+    # the GPU is mostly holding memory; above it the model probably needs the accelerator.
+    gpu_to_cpu_max_gpu_pct: float = Field(default=5.0, ge=0, le=100)
+    # USD per month a change must save before it is worth a finding. $10 is below anyone's
+    # review threshold but filters out rounding noise between near-identical types.
+    min_monthly_savings_usd: float = Field(default=10.0, ge=0)
+
+    # Errors -----------------------------------------------------------------------------------
+    # 5XX share of requests over the lookback (fraction) that raises a warning / a critical.
+    # 1 % is where an SLO of 99 % success is already spent; 5 % means users notice.
+    error_rate_warning_ratio: float = Field(default=0.01, gt=0, le=1)
+    error_rate_critical_ratio: float = Field(default=0.05, gt=0, le=1)
+    # Requests over the lookback below which an error ratio is noise (3 errors in 10 calls).
+    error_rate_min_requests: int = Field(default=100, ge=1)
+    # 5XX ratio in the busiest hours divided by the ratio in the other hours above which errors
+    # "rise with load" (a capacity problem, not a bug). 2x is clearly more than noise.
+    errors_with_load_factor: float = Field(default=2.0, gt=1)
+    # Share of hours (by traffic, top fraction) that counts as "the busiest hours". 0.1 = the
+    # busiest tenth, enough hours over 14 days (33) for a stable ratio.
+    busy_hour_fraction: float = Field(default=0.1, gt=0, lt=1)
+
+    # Serverless -------------------------------------------------------------------------------
+    # Fraction of observed hours without a single request above which an always-on endpoint is
+    # mostly paying for nothing. 0.5: idle at least half the time.
+    serverless_min_idle_hour_fraction: float = Field(default=0.5, ge=0, le=1)
+    # Expected serverless cold start (ms) compared with the endpoint's cold-start tolerance.
+    # AWS publishes no figure; several seconds is what ModelSetupTime shows for typical CPU
+    # models, so 5,000 ms refuses serverless to anything that cannot wait that long.
+    serverless_cold_start_estimate_ms: float = Field(default=5000.0, ge=0)
+    # Multiplier on the memory the model uses today before picking a serverless size, so that
+    # the model and the request buffers fit. 1.25 = 25 % headroom.
+    serverless_memory_headroom: float = Field(default=1.25, ge=1)
+    # Multiplier on the peak concurrency seen before suggesting MaxConcurrency (throttling above
+    # it is an error, not a queue). 1.5 = 50 % headroom.
+    serverless_concurrency_headroom: float = Field(default=1.5, ge=1)
+    # MaxConcurrency the account can actually grant one endpoint (requests). AWS allows 200 per
+    # endpoint, but applied account quotas are often lower (reports of 10): set the quota here.
+    serverless_max_concurrency: int = Field(default=SERVERLESS_MAX_CONCURRENCY, ge=1,
+                                            le=SERVERLESS_MAX_CONCURRENCY)
+
+    # Async ------------------------------------------------------------------------------------
+    # Fraction of the 60 s real-time/serverless timeout that model latency p99 may reach before
+    # async is suggested. 0.8 = 48 s: one slow request away from a timeout.
+    async_latency_fraction: float = Field(default=0.8, gt=0, le=1)
+
+    # Batch ------------------------------------------------------------------------------------
+    # Largest fraction of hours with traffic for a "bursts only" endpoint. 0.25 = at most 6 h a
+    # day on average; the endpoint stands idle the other 18.
+    batch_max_active_hour_fraction: float = Field(default=0.25, gt=0, le=1)
+    # Share of requests that must fall into the same few hours of the day (below) for the
+    # bursts to be periodic. 0.9: nine requests in ten come at the scheduled time.
+    batch_min_hour_of_day_share: float = Field(default=0.9, gt=0, le=1)
+    # How many hours of the day the bursts may spread over (hours). 4 covers a nightly job that
+    # runs 2-3 hours plus drift of its start.
+    batch_hours_of_day: int = Field(default=4, ge=1, le=12)
+    # Fraction of days in the lookback with a burst. 0.7 accepts weekday-only jobs (5/7).
+    batch_min_active_day_fraction: float = Field(default=0.7, gt=0, le=1)
+
+    # Multi-model ------------------------------------------------------------------------------
+    # Low-traffic endpoints sharing one container image in one region needed before one
+    # multi-model endpoint is suggested. 3: consolidating fewer saves little and adds load waits.
+    multi_model_min_endpoints: int = Field(default=3, ge=2)
+    # Average requests per hour under which an endpoint counts as low traffic. 100/h (one every
+    # 36 s) keeps a model warm in an MME cache without crowding the others.
+    multi_model_max_requests_per_hour: float = Field(default=100.0, ge=0)
+    # Busiest resource (percent per instance, p95) under which an endpoint counts as lightly
+    # loaded. 20 %: five such endpoints still fit one instance of the same type.
+    multi_model_max_utilisation_pct: float = Field(default=20.0, gt=0, le=100)
+    # Expected time (ms) to load a model into an MME on a cache miss, compared with the
+    # endpoint's cold-start tolerance. Loading from S3 takes seconds; 5,000 ms as for serverless.
+    multi_model_load_estimate_ms: float = Field(default=5000.0, ge=0)
+
+    # Drift ------------------------------------------------------------------------------------
+    # Model Monitor `feature_baseline_drift_*` distance above which a feature has drifted. 0.1 is
+    # the comparison threshold Model Monitor's own suggested baseline constraints use.
+    drift_distance_threshold: float = Field(default=0.1, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AdvisorSettings:
+        if self.error_rate_critical_ratio < self.error_rate_warning_ratio:
+            raise ValueError("error_rate_critical_ratio must be >= error_rate_warning_ratio")
+        if self.saturation_pct < self.target_utilisation_pct:
+            raise ValueError("saturation_pct must be >= target_utilisation_pct")
+        return self
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any], origin: str) -> AdvisorSettings:
+        """Validate the raw `[advisors]` table; errors are one line naming file and key."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, origin, prefix="advisors")) from None
