@@ -1,0 +1,654 @@
+"""Build an endpoint's current ML profile from the fleet snapshot, and its target from findings.
+
+The current profile says what is there, each value with its origin. The target profile is the
+current one with the accepted suggestions of the advisors applied; every changed characteristic
+names the finding kind and change id that justify it, so the rationale document can explain it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from advisors.cost import endpoint_monthly_cost, observed_hours
+from advisors.finding import Finding, ProfileChange
+from profiles.images import heaviest_source, image_facts
+from profiles.model import (
+    AppliedChange,
+    Bound,
+    BusinessRequirements,
+    Characteristic,
+    ContainerSource,
+    Environment,
+    LatencyClass,
+    MLProfile,
+    NetworkSecurity,
+    Origin,
+    PipelineShape,
+    ProfileKind,
+    TrafficPattern,
+    VariantProfile,
+    characteristic_fields,
+)
+from profiles.traffic import classify_traffic
+from sagetop.catalog import spec_for
+from sagetop.domain import (
+    DeploymentOption,
+    EndpointSnapshot,
+    FleetSnapshot,
+    ModelInfo,
+    VariantSnapshot,
+)
+from sagetop.pricing import PriceBook
+from sagetop.requirements import Requirements
+
+MICROSECONDS_PER_MS = 1000.0
+SECONDS_PER_DAY = 86400.0
+
+# Latency classes by p99 (ms): upper bounds, exclusive. 60 s is the real-time invocation timeout.
+LATENCY_CLASS_BOUNDS_MS: tuple[tuple[float, LatencyClass], ...] = (
+    (100.0, LatencyClass.REAL_TIME_INTERACTIVE),
+    (1000.0, LatencyClass.REAL_TIME),
+    (60000.0, LatencyClass.NEAR_REAL_TIME),
+)
+
+CLOUDWATCH = "CloudWatch"
+DESCRIBE = "DescribeEndpoint/DescribeEndpointConfig"
+DESCRIBE_MODEL = "DescribeModel"
+
+
+def latency_class_for(p99_ms: float) -> LatencyClass:
+    for bound, latency_class in LATENCY_CLASS_BOUNDS_MS:
+        if p99_ms < bound:
+            return latency_class
+    return LatencyClass.OFFLINE
+
+
+# --------------------------------------------------------------------------------- current profile
+
+def _models(endpoint: EndpointSnapshot) -> list[ModelInfo]:
+    """Distinct models behind the endpoint, every variant (shadow included) in order."""
+    seen: dict[str, ModelInfo] = {}
+    for variant in endpoint.variants:
+        if variant.model is not None and variant.model.name not in seen:
+            seen[variant.model.name] = variant.model
+    return list(seen.values())
+
+
+def _window_values(endpoint: EndpointSnapshot, fleet: FleetSnapshot, series: str,
+                   variants: Iterable[VariantSnapshot]) -> list[float]:
+    values = (fleet.metrics.window_value(endpoint.key, v.name, series) for v in variants)
+    return [v for v in values if v is not None]
+
+
+def _days_between(moments: Iterable[dt.datetime]) -> list[float]:
+    ordered = sorted(set(moments))
+    return [(b - a).total_seconds() / SECONDS_PER_DAY for a, b in itertools.pairwise(ordered)]
+
+
+def _interval(moments: list[dt.datetime], now: dt.datetime, what: str,
+              source: str) -> Characteristic[float]:
+    """Median days between events; with one event, its age (a lower bound on the interval)."""
+    if not moments:
+        return Characteristic[float](value=None, origin=Origin.INFERRED, unit="days",
+                                     source=source, note=f"no {what} time known")
+    gaps = _days_between(moments)
+    if gaps:
+        return Characteristic[float](
+            value=round(statistics.median(gaps), 2), origin=Origin.INFERRED, unit="days",
+            source=source,
+            note=f"median interval between {len(gaps) + 1} {what}s")
+    age_days = (now - max(moments)).total_seconds() / SECONDS_PER_DAY
+    return Characteristic[float](
+        value=round(max(age_days, 0.0), 2), origin=Origin.INFERRED, unit="days",
+        bound=Bound.AT_LEAST, source=source,
+        note=f"only one {what} seen; the interval is at least its age")
+
+
+def _model_size(models: list[ModelInfo]) -> Characteristic[int]:
+    """The largest model an instance must load: the sum of one model's container artefacts."""
+    if not models:
+        return Characteristic[int](value=None, origin=Origin.OBSERVED, unit="bytes",
+                                   note="no model description available")
+    sizes: list[int] = []
+    for model in models:
+        artefacts = [c for c in model.containers if c.model_data_url is not None]
+        if not artefacts or any(c.model_bytes is None for c in artefacts):
+            return Characteristic[int](
+                value=None, origin=Origin.OBSERVED, unit="bytes", source="S3 HeadObject",
+                note=f"size of the artefact of model {model.name} unknown"
+                     + ("" if artefacts else " (model baked into the image)"))
+        sizes.append(sum(c.model_bytes or 0 for c in artefacts))
+    return Characteristic[int](value=max(sizes), origin=Origin.OBSERVED, unit="bytes",
+                               source="S3 HeadObject of ModelDataUrl",
+                               note="largest model; containers of one model summed")
+
+
+def _models_per_endpoint(endpoint: EndpointSnapshot,
+                         models: list[ModelInfo]) -> Characteristic[int]:
+    if endpoint.deployment is DeploymentOption.MULTI_MODEL or any(
+            c.mode == "MultiModel" for m in models for c in m.containers):
+        return Characteristic[int](
+            value=None, origin=Origin.CONFIGURED, unit="models", source=DESCRIBE_MODEL,
+            note="multi-model endpoint: models are loaded on demand from an S3 prefix; "
+                 "CloudWatch publishes no per-model metrics to count them")
+    return Characteristic[int](value=len(models), origin=Origin.CONFIGURED, unit="models",
+                               source=DESCRIBE_MODEL, note="distinct models over all variants")
+
+
+def _pipeline_shape(models: list[ModelInfo]) -> Characteristic[PipelineShape]:
+    chained = [m for m in models if m.inference_mode == "Serial" and len(m.containers) > 1]
+    if chained:
+        return Characteristic[PipelineShape](
+            value=PipelineShape.CHAINED, origin=Origin.CONFIGURED, source=DESCRIBE_MODEL,
+            note=f"inference pipeline of {max(len(m.containers) for m in chained)} containers")
+    direct = [m for m in models if m.inference_mode == "Direct"]
+    return Characteristic[PipelineShape](
+        value=PipelineShape.SINGLE, origin=Origin.CONFIGURED, source=DESCRIBE_MODEL,
+        note="multi-container, direct invocation: one container per request" if direct else "")
+
+
+def _images(models: list[ModelInfo]) -> tuple[Characteristic[list[str]],
+                                              Characteristic[ContainerSource]]:
+    facts = [image_facts(c.image, c.repository_access_mode) for m in models for c in m.containers]
+    frameworks = sorted({f for fact in facts for f in fact.frameworks})
+    repositories = ", ".join(dict.fromkeys(f.repository for f in facts))
+    framework = Characteristic[list[str]](
+        value=frameworks if facts else None, origin=Origin.INFERRED, source="container image URI",
+        note=f"from {repositories}" if facts else "no container known")
+    sources = [f.source for f in facts]
+    distinct = sorted(set(sources))
+    container = Characteristic[ContainerSource](
+        value=heaviest_source(sources), origin=Origin.INFERRED,
+        source="image registry account and RepositoryAccessMode",
+        note=("containers differ: " + ", ".join(distinct)) if len(distinct) > 1 else "")
+    return framework, container
+
+
+def _utilisation(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: FleetSnapshot,
+                 series: str, unit: str, what: str) -> Characteristic[float]:
+    value = fleet.metrics.window_value(endpoint.key, variant.name, series)
+    note = ""
+    if value is None:
+        spec = spec_for(variant.instance_type)
+        if variant.serverless is not None and series != "memory_p95_pct":
+            note = "serverless endpoints publish no CPU or GPU utilisation"
+        elif series == "gpu_p95_pct" and (spec is None or not spec.has_gpu):
+            note = "no GPU on this instance type"
+        else:
+            note = "no datapoints in the lookback"
+    return Characteristic[float](value=None if value is None else round(value, 2),
+                                 origin=Origin.OBSERVED, unit=unit,
+                                 source=f"{CLOUDWATCH} {what} p95", note=note)
+
+
+def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
+                     fleet: FleetSnapshot) -> VariantProfile:
+    serverless = variant.serverless
+    instances_note = "serverless: no instances to manage" if serverless else ""
+    scaling = variant.autoscaling
+    if scaling is not None:
+        min_instances = Characteristic[int](value=scaling.min_capacity, origin=Origin.CONFIGURED,
+                                            unit="instances", source="Application Auto Scaling")
+        max_instances = Characteristic[int](value=scaling.max_capacity, origin=Origin.CONFIGURED,
+                                            unit="instances", source="Application Auto Scaling")
+        scales_note = "" if scaling.scales else (
+            "scaling suspended" if scaling.suspended else "scalable target without a policy")
+    else:
+        fixed = None if serverless else variant.current_instance_count
+        fixed_note = instances_note or "no scalable target: the count is fixed"
+        min_instances = Characteristic[int](value=fixed, origin=Origin.CONFIGURED,
+                                            unit="instances", source=DESCRIBE, note=fixed_note)
+        max_instances = Characteristic[int](value=fixed, origin=Origin.CONFIGURED,
+                                            unit="instances", source=DESCRIBE, note=fixed_note)
+        scales_note = "no scalable target registered"
+    return VariantProfile(
+        name=variant.name,
+        shadow=variant.shadow,
+        weight=variant.weight,
+        instance_type=Characteristic[str](value=variant.instance_type, origin=Origin.CONFIGURED,
+                                          source=DESCRIBE, note=instances_note),
+        instance_count=Characteristic[int](
+            value=None if serverless else variant.current_instance_count,
+            origin=Origin.OBSERVED, unit="instances", source="DescribeEndpoint "
+            "CurrentInstanceCount", note=instances_note),
+        min_instances=min_instances,
+        max_instances=max_instances,
+        autoscaling=Characteristic[bool](value=bool(scaling and scaling.scales),
+                                         origin=Origin.CONFIGURED,
+                                         source="Application Auto Scaling", note=scales_note),
+        serverless_memory_mb=Characteristic[int](
+            value=serverless.memory_mb if serverless else None, origin=Origin.CONFIGURED,
+            unit="MB", source=DESCRIBE, note="" if serverless else "not serverless"),
+        serverless_max_concurrency=Characteristic[int](
+            value=serverless.max_concurrency if serverless else None, origin=Origin.CONFIGURED,
+            unit="concurrent requests", source=DESCRIBE,
+            note="" if serverless else "not serverless"),
+        cpu_p95_pct=_utilisation(endpoint, variant, fleet, "cpu_p95_pct",
+                                 "percent per instance", "CPUUtilization / vCPUs"),
+        memory_p95_pct=_utilisation(endpoint, variant, fleet, "memory_p95_pct",
+                                    "percent of instance memory", "MemoryUtilization"),
+        gpu_p95_pct=_utilisation(endpoint, variant, fleet, "gpu_p95_pct", "percent per GPU",
+                                 "GPUUtilization / GPUs"),
+    )
+
+
+def endpoint_hourly_requests(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> pd.Series:
+    """Requests per hour summed over the serving variants; NaN where no variant has data."""
+    frame = fleet.metrics.series("hourly", "requests", endpoint.key)
+    serving = {v.name for v in endpoint.serving_variants}
+    columns = [c for c in frame.columns if c[1] in serving]
+    if not columns:
+        return pd.Series(dtype=float)
+    total: pd.Series = frame[columns].sum(axis=1, min_count=1)
+    return total
+
+
+def _traffic(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Characteristic[TrafficPattern]:
+    hourly = endpoint_hourly_requests(endpoint, fleet)
+    if hourly.empty:
+        return Characteristic[TrafficPattern](value=None, origin=Origin.INFERRED,
+                                              source=f"{CLOUDWATCH} Invocations hourly",
+                                              note="no hourly request data")
+    assessment = classify_traffic(hourly)
+    return Characteristic[TrafficPattern](value=assessment.pattern, origin=Origin.INFERRED,
+                                          source=f"{CLOUDWATCH} Invocations hourly",
+                                          note=assessment.reason)
+
+
+def _requests_and_errors(endpoint: EndpointSnapshot, fleet: FleetSnapshot
+                         ) -> tuple[Characteristic[float], Characteristic[float]]:
+    serving = endpoint.serving_variants
+    requests = _window_values(endpoint, fleet, "requests", serving)
+    errors = _window_values(endpoint, fleet, "errors_5xx", serving)
+    hours = observed_hours(endpoint, fleet)
+    if not requests:
+        unknown = "no request data in the lookback"
+        return (Characteristic[float](value=None, origin=Origin.OBSERVED, unit="requests per day",
+                                      source=f"{CLOUDWATCH} Invocations", note=unknown),
+                Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
+                                      source=f"{CLOUDWATCH} Invocation5XXErrors", note=unknown))
+    total = sum(requests)
+    per_day = Characteristic[float](
+        value=round(total / hours * 24.0, 2), origin=Origin.OBSERVED, unit="requests per day",
+        source=f"{CLOUDWATCH} Invocations",
+        note=f"{total:,.0f} requests over {hours:,.0f} h (serving variants)")
+    if total <= 0 or not errors:
+        rate = Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
+                                     source=f"{CLOUDWATCH} Invocation5XXErrors",
+                                     note="no requests to rate" if total <= 0 else "no error data")
+    else:
+        rate = Characteristic[float](value=round(sum(errors) / total * 100.0, 4),
+                                     origin=Origin.OBSERVED, unit="percent",
+                                     source=f"{CLOUDWATCH} Invocation5XXErrors",
+                                     note=f"{sum(errors):,.0f} 5XX of {total:,.0f} requests")
+    return per_day, rate
+
+
+def _latency(endpoint: EndpointSnapshot, fleet: FleetSnapshot, objective_ms: float | None
+             ) -> tuple[Characteristic[float], Characteristic[LatencyClass]]:
+    p99s_us = _window_values(endpoint, fleet, "model_latency_p99_us", endpoint.serving_variants)
+    if p99s_us:
+        p99_ms = max(p99s_us) / MICROSECONDS_PER_MS
+        p99 = Characteristic[float](
+            value=round(p99_ms, 3), origin=Origin.OBSERVED, unit="ms",
+            source=f"{CLOUDWATCH} ModelLatency p99 (microseconds, converted)",
+            note="slowest serving variant; excludes SageMaker's OverheadLatency and the network")
+        return p99, Characteristic[LatencyClass](
+            value=latency_class_for(p99_ms), origin=Origin.INFERRED, source="p99 model latency",
+            note="interactive < 100 ms <= real-time < 1 s <= near-real-time < 60 s <= offline")
+    p99 = Characteristic[float](value=None, origin=Origin.OBSERVED, unit="ms",
+                                source=f"{CLOUDWATCH} ModelLatency p99",
+                                note="no latency datapoints in the lookback")
+    if objective_ms is not None:
+        return p99, Characteristic[LatencyClass](
+            value=latency_class_for(objective_ms), origin=Origin.REQUIRED,
+            source="requirements p99_latency_ms",
+            note="no observed latency: class of the objective")
+    return p99, Characteristic[LatencyClass](value=None, origin=Origin.INFERRED,
+                                             note="no observed latency and no objective")
+
+
+def business_requirements(requirements: Requirements | None) -> BusinessRequirements:
+    if requirements is None:
+        return BusinessRequirements(warnings=["no business requirements configured"])
+    return BusinessRequirements(
+        environment=Environment(str(requirements.environment)),
+        p99_latency_ms=requirements.p99_latency_ms,
+        cold_start_tolerance_ms=requirements.cold_start_tolerance_ms,
+        max_payload_mb=requirements.max_payload_mb,
+        min_instances=requirements.min_instances,
+        sources=dict(sorted(requirements.sources.items())),
+        warnings=list(requirements.warnings),
+    )
+
+
+def _required(value: float | None, field: str, unit: str, requirements: BusinessRequirements,
+              unknown_note: str) -> Characteristic[float]:
+    if value is None:
+        return Characteristic[float](value=None, origin=Origin.REQUIRED, unit=unit,
+                                     note=unknown_note)
+    return Characteristic[float](value=value, origin=Origin.REQUIRED, unit=unit,
+                                 source=requirements.sources.get(field, "requirements"))
+
+
+def _security(endpoint: EndpointSnapshot, models: list[ModelInfo]) -> NetworkSecurity:
+    capture = endpoint.data_capture
+    vpc_models = [m.name for m in models if m.vpc]
+    isolated = [m.name for m in models if m.network_isolation]
+    vpc_registry = [c.image for m in models for c in m.containers
+                    if c.repository_access_mode == "Vpc"]
+    serverless = endpoint.deployment is DeploymentOption.SERVERLESS
+    not_for_serverless = "serverless endpoints cannot use it" if serverless else ""
+    return NetworkSecurity(
+        kms_key=Characteristic[bool](
+            value=endpoint.kms_key_id is not None, origin=Origin.CONFIGURED, source=DESCRIBE,
+            note="customer managed KMS key on the ML storage volume" if endpoint.kms_key_id
+            else "AWS managed encryption only"),
+        vpc=Characteristic[bool](
+            value=bool(models) and len(vpc_models) == len(models), origin=Origin.CONFIGURED,
+            source=DESCRIBE_MODEL,
+            note=not_for_serverless or (f"{len(vpc_models)} of {len(models)} models in a VPC"
+                                        if models else "no model description")),
+        network_isolation=Characteristic[bool](
+            value=bool(models) and len(isolated) == len(models), origin=Origin.CONFIGURED,
+            source=DESCRIBE_MODEL,
+            note=not_for_serverless or (f"{len(isolated)} of {len(models)} models isolated"
+                                        if models else "no model description")),
+        multi_variant=Characteristic[bool](
+            value=len(endpoint.variants) > 1, origin=Origin.CONFIGURED, source=DESCRIBE,
+            note=f"{len(endpoint.serving_variants)} serving, "
+                 f"{len(endpoint.variants) - len(endpoint.serving_variants)} shadow variants"),
+        third_party_registry=Characteristic[bool](
+            value=bool(vpc_registry), origin=Origin.CONFIGURED, source=DESCRIBE_MODEL,
+            note="RepositoryAccessMode=Vpc" if vpc_registry else ""),
+        data_capture=Characteristic[bool](
+            value=capture.enabled, origin=Origin.CONFIGURED, source=DESCRIBE,
+            note=not_for_serverless or (f"sampling {capture.sampling_percentage} %"
+                                        if capture.enabled and capture.sampling_percentage
+                                        is not None else "")),
+    )
+
+
+def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+                    requirements: Requirements | None, prices: PriceBook) -> MLProfile:
+    """The endpoint as it is, from the snapshot; `requirements` None = none configured."""
+    models = _models(endpoint)
+    business = business_requirements(requirements)
+    frameworks, container = _images(models)
+    per_day, error_rate = _requests_and_errors(endpoint, fleet)
+    p99, latency_class = _latency(endpoint, fleet, business.p99_latency_ms)
+    concurrency = _window_values(endpoint, fleet, "concurrency_max", endpoint.serving_variants)
+    cost = endpoint_monthly_cost(endpoint, fleet, prices)
+    monitor = endpoint.monitor
+    model_times = [m.creation_time for m in models if m.creation_time is not None]
+    config_times = list(endpoint.config_history) or [
+        endpoint.config_creation_time or endpoint.last_modified_time]
+    return MLProfile(
+        kind=ProfileKind.CURRENT,
+        endpoint=endpoint.name,
+        region=endpoint.region,
+        generated_at=fleet.collected_at,
+        deployment_option=Characteristic[DeploymentOption](
+            value=endpoint.deployment, origin=Origin.CONFIGURED, source=DESCRIBE),
+        location=Characteristic[str](value=endpoint.region, origin=Origin.CONFIGURED,
+                                     unit="AWS Region", source="endpoint ARN"),
+        pipeline_shape=_pipeline_shape(models),
+        models_per_endpoint=_models_per_endpoint(endpoint, models),
+        model_size_bytes=_model_size(models),
+        frameworks=frameworks,
+        container=container,
+        variants=[_variant_profile(endpoint, v, fleet) for v in endpoint.variants],
+        retraining_frequency_days=_interval(model_times, fleet.collected_at, "model creation",
+                                            "model CreationTime"),
+        update_frequency_days=_interval(config_times, fleet.collected_at, "endpoint config",
+                                        "endpoint config CreationTime history"),
+        traffic_pattern=_traffic(endpoint, fleet),
+        requests_per_day=per_day,
+        error_rate_5xx_pct=error_rate,
+        p99_latency_ms=p99,
+        latency_class=latency_class,
+        concurrency=Characteristic[float](
+            value=max(concurrency) if concurrency else None, origin=Origin.OBSERVED,
+            unit="concurrent requests", source=f"{CLOUDWATCH} ConcurrentRequestsPerModel max",
+            note="" if concurrency else "not published for this endpoint (async, serverless) "
+                                        "or no datapoints"),
+        payload_size_mb=_required(business.max_payload_mb, "max_payload_mb", "MB", business,
+                                  "not observable from CloudWatch metrics and not configured"),
+        cold_start_tolerance_ms=_required(business.cold_start_tolerance_ms,
+                                          "cold_start_tolerance_ms", "ms", business,
+                                          "not configured"),
+        network_security=_security(endpoint, models),
+        model_monitor_schedules=Characteristic[int](
+            value=None if monitor.error else len(monitor.schedules), origin=Origin.OBSERVED,
+            unit="schedules", source="ListMonitoringSchedules",
+            note=monitor.error or ("" if monitor.schedules else
+                                   "none: Model Monitor is closed to new customers, "
+                                   "so most accounts have none")),
+        monthly_cost_usd=Characteristic[float](
+            value=None if cost.usd is None else round(cost.usd, 2), origin=Origin.INFERRED,
+            unit="USD per month", source=cost.source,
+            note="estimate" if cost.estimated else "list prices x 730 h"),
+        requirements=business,
+        tags=dict(sorted(endpoint.tags.items())),
+    )
+
+
+# ---------------------------------------------------------------------------------- target profile
+
+def change_id(finding: Finding, change: ProfileChange) -> str:
+    """Stable id of one suggestion: "<kind>:<characteristic>:<variant>" ("-" = whole endpoint).
+
+    SageMaker variant names are letters, digits and inner dashes, so "-" cannot be one.
+    """
+    return f"{finding.kind}:{change.characteristic}:{change.variant or '-'}"
+
+
+# Names advisors might use for a characteristic, mapped to the profile's field.
+CHARACTERISTIC_ALIASES = {
+    "payload_size": "payload_size_mb",
+    "model_size": "model_size_bytes",
+    "min_capacity": "min_instances",
+    "max_capacity": "max_instances",
+    "memory_mb": "serverless_memory_mb",
+    "max_concurrency": "serverless_max_concurrency",
+    "kms": "kms_key",
+}
+
+
+VARIANT_CHARACTERISTICS = characteristic_fields(VariantProfile)
+SECURITY_CHARACTERISTICS = characteristic_fields(NetworkSecurity)
+ENDPOINT_CHARACTERISTICS = characteristic_fields(MLProfile)
+
+
+def _owner_and_type(profile: MLProfile, name: str, variant: str | None
+                    ) -> tuple[list[BaseModel], type[Characteristic[Any]] | None, str]:
+    """Where a characteristic lives in the profile: the objects holding it, its type, or why not."""
+    if name in VARIANT_CHARACTERISTICS:
+        if variant is None:
+            return list(profile.serving_variants), VARIANT_CHARACTERISTICS[name], ""
+        matches: list[BaseModel] = [v for v in profile.variants if v.name == variant]
+        if not matches:
+            return [], None, f"the profile has no variant named {variant!r}"
+        return matches, VARIANT_CHARACTERISTICS[name], ""
+    if name in SECURITY_CHARACTERISTICS:
+        return [profile.network_security], SECURITY_CHARACTERISTICS[name], ""
+    if name in ENDPOINT_CHARACTERISTICS:
+        return [profile], ENDPOINT_CHARACTERISTICS[name], ""
+    return [], None, f"{name!r} is not a characteristic of the ML profile"
+
+
+def _scaled(old: Characteristic[float], ratio: float | None, why: str, kind: str,
+            ident: str) -> Characteristic[float]:
+    if old.value is None:
+        return old
+    if ratio is None:
+        return Characteristic[float](value=None, origin=Origin.INFERRED, unit=old.unit,
+                                     source=old.source, note=f"unknown after the change: {why}",
+                                     rationale=kind, change=ident)
+    return Characteristic[float](
+        value=round(old.value * ratio, 2), origin=Origin.INFERRED, unit=old.unit,
+        source=old.source, note=f"observed {old.value} scaled by {ratio:.3g}: {why}",
+        rationale=kind, change=ident)
+
+
+def _capacity_ratio(old_count: int | None, old_units: int, new_count: int,
+                    new_units: int) -> float | None:
+    """Old capacity / new capacity, in vCPUs or GPUs summed over the instances."""
+    if not old_count or new_count <= 0 or old_units <= 0 or new_units <= 0:
+        return None
+    return old_count * old_units / (new_count * new_units)
+
+
+def _reestimate_utilisation(before: VariantProfile, after: VariantProfile, kind: str,
+                            ident: str, explicit: set[str]) -> None:
+    """Utilisation after a resize: the same load over the new capacity (an estimate)."""
+    old_type, new_type = before.instance_type.value, after.instance_type.value
+    old_count, new_count = before.instance_count.value, after.instance_count.value
+    if (old_type, old_count) == (new_type, new_count):
+        return
+    old_spec, new_spec = spec_for(old_type), spec_for(new_type)
+    cpu_ratio = memory_ratio = gpu_ratio = None
+    why = "no instances in the target"
+    if new_count is not None and new_type is not None:
+        why = f"instance specs of {old_type} or {new_type} unknown"
+        if old_spec is not None and new_spec is not None:
+            cpu_ratio = _capacity_ratio(old_count, old_spec.vcpu, new_count, new_spec.vcpu)
+            # Each instance holds the whole model: memory use follows the instance, not the count.
+            memory_ratio = old_spec.memory_gib / new_spec.memory_gib
+            gpu_ratio = _capacity_ratio(old_count, old_spec.gpu_count, new_count,
+                                        new_spec.gpu_count)
+    estimates = (("cpu_p95_pct", cpu_ratio, "same load over the new vCPUs"),
+                 ("memory_p95_pct", memory_ratio, "same model in the new instance memory"),
+                 ("gpu_p95_pct", gpu_ratio, "same load over the new GPUs"))
+    for name, ratio, reason in estimates:
+        if name not in explicit:
+            setattr(after, name, _scaled(getattr(before, name), ratio,
+                                         reason if ratio is not None else why, kind, ident))
+
+
+def target_profile(current: MLProfile, findings: Iterable[Finding],
+                   accepted: set[str] | None = None) -> MLProfile:
+    """The current profile with the accepted suggestions applied (None = accept all).
+
+    Changes apply in finding order; a later change to a characteristic already changed is
+    recorded as a conflict and not applied, so the result never depends on silent overrides.
+    """
+    target = current.model_copy(deep=True)
+    target.kind = ProfileKind.TARGET
+    target.changes = []
+    set_by: dict[tuple[int, str], str] = {}  # (id of owner object, field) -> change id
+    explicit: dict[str, set[str]] = {}  # variant name -> fields set by a change
+    resized: dict[str, tuple[str, str]] = {}  # variant name -> (kind, change id) of the resize
+    savings: list[tuple[Finding, bool]] = []
+    seen_ids: set[str] = set()
+
+    for finding in findings:
+        if finding.endpoint != current.key:
+            continue
+        all_applied = bool(finding.suggested)
+        for change in finding.suggested:
+            ident = change_id(finding, change)
+            record = AppliedChange(id=ident, finding=str(finding.kind),
+                                   characteristic=change.characteristic, variant=change.variant,
+                                   current=change.current, proposed=change.proposed,
+                                   applied=False)
+            reason = _apply(target, finding, change, ident, accepted, seen_ids, set_by, explicit,
+                            resized)
+            seen_ids.add(ident)
+            record.applied = reason is None
+            record.reason = reason or ""
+            all_applied = all_applied and record.applied
+            target.changes.append(record)
+        if finding.monthly_savings_usd is not None:
+            savings.append((finding, all_applied))
+
+    before_variants = {v.name: v for v in current.variants}
+    for variant in target.variants:
+        if variant.name in resized:
+            kind, ident = resized[variant.name]
+            _reestimate_utilisation(before_variants[variant.name], variant, kind, ident,
+                                    explicit.get(variant.name, set()))
+    _target_cost(target, current, savings, set_by)
+    return target
+
+
+def _apply(target: MLProfile, finding: Finding, change: ProfileChange, ident: str,
+           accepted: set[str] | None, seen_ids: set[str], set_by: dict[tuple[int, str], str],
+           explicit: dict[str, set[str]], resized: dict[str, tuple[str, str]]) -> str | None:
+    """Apply one change to the target; None when applied, else the reason it was not."""
+    if accepted is not None and ident not in accepted:
+        return "not accepted"
+    if ident in seen_ids:
+        return "duplicate of an earlier suggestion with the same id"
+    name = CHARACTERISTIC_ALIASES.get(change.characteristic, change.characteristic)
+    owners, characteristic_type, problem = _owner_and_type(target, name, change.variant)
+    if characteristic_type is None:
+        return problem
+    if not owners:
+        return "the profile has no serving variant to change"
+    for owner in owners:
+        earlier = set_by.get((id(owner), name))
+        if earlier is not None:
+            return f"conflicts with {earlier}, already applied"
+    old: Characteristic[Any] = getattr(owners[0], name)
+    try:
+        new = characteristic_type.model_validate({
+            "value": change.proposed, "origin": Origin.INFERRED, "unit": old.unit,
+            "source": f"finding {finding.kind}", "note": finding.summary,
+            "rationale": str(finding.kind), "change": ident})
+    except ValidationError as exc:
+        return f"proposed value {change.proposed!r} is invalid: {exc.errors()[0]['msg'].lower()}"
+    for owner in owners:
+        setattr(owner, name, new.model_copy())
+        set_by[(id(owner), name)] = ident
+        if isinstance(owner, VariantProfile):
+            explicit.setdefault(owner.name, set()).add(name)
+            if name in ("instance_type", "instance_count"):
+                resized[owner.name] = (str(finding.kind), ident)
+    if name == "deployment_option" and change.proposed == DeploymentOption.SERVERLESS:
+        _serverless_has_no_instances(target, finding, ident, set_by, resized)
+    return None
+
+
+def _serverless_has_no_instances(target: MLProfile, finding: Finding, ident: str,
+                                 set_by: dict[tuple[int, str], str],
+                                 resized: dict[str, tuple[str, str]]) -> None:
+    for variant in target.variants:
+        resized.setdefault(variant.name, (str(finding.kind), ident))
+        for name in ("instance_type", "instance_count", "min_instances", "max_instances"):
+            if (id(variant), name) in set_by:
+                continue
+            old = getattr(variant, name)
+            setattr(variant, name, type(old)(
+                value=None, origin=Origin.INFERRED, unit=old.unit,
+                source=f"finding {finding.kind}", note="serverless: no instances to manage",
+                rationale=str(finding.kind), change=ident))
+
+
+def _target_cost(target: MLProfile, current: MLProfile, savings: list[tuple[Finding, bool]],
+                 set_by: dict[tuple[int, str], str]) -> None:
+    if (id(target), "monthly_cost_usd") in set_by:
+        return  # an advisor stated the target cost itself
+    realised = [f for f, applied in savings if applied]
+    skipped = [f for f, applied in savings if not applied]
+    if not realised:
+        return
+    base = current.monthly_cost_usd.value
+    total = sum(f.monthly_savings_usd or 0.0 for f in realised)
+    kinds = ", ".join(dict.fromkeys(str(f.kind) for f in realised))
+    note = f"current cost minus savings of {kinds}"
+    if skipped:
+        note += f"; savings of partly accepted findings not counted ({len(skipped)})"
+    target.monthly_cost_usd = Characteristic[float](
+        value=None if base is None else round(max(base - total, 0.0), 2),
+        origin=Origin.INFERRED, unit=current.monthly_cost_usd.unit,
+        source=current.monthly_cost_usd.source,
+        note=note if base is not None else "current cost unknown", rationale=kinds,
+        change=None)

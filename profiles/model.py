@@ -1,0 +1,247 @@
+"""The ML profile of one endpoint (AWS Well-Architected ML Lens MLOE-05) and the fleet summary.
+
+Every characteristic carries where its value comes from (`origin`), its unit and a note, so a reader
+of the YAML can tell a measured number from a configured one, a guess or a business requirement.
+Field order is the file's key order: keep it meaningful (what, where, how big, how busy, how safe,
+how much) and append rather than reorder, since people diff these files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sagetop.domain import DeploymentOption
+
+SCHEMA_VERSION: Literal[1] = 1
+
+ValueT = TypeVar("ValueT")
+
+
+class Origin(StrEnum):
+    OBSERVED = "observed"  # measured: CloudWatch, Describe* answers, S3 HEAD
+    CONFIGURED = "configured"  # read from the endpoint's configuration as deployed
+    INFERRED = "inferred"  # derived by sagetop from other values (rules, estimates)
+    REQUIRED = "required"  # a business requirement from sagetop's configuration
+
+
+class Bound(StrEnum):
+    """The value is a bound, not a measurement: the true value is at least / at most this."""
+
+    AT_LEAST = "at-least"
+    AT_MOST = "at-most"
+
+
+class ProfileKind(StrEnum):
+    CURRENT = "current"
+    TARGET = "target"
+
+
+class PipelineShape(StrEnum):
+    SINGLE = "single"  # one container answers the request
+    CHAINED = "chained"  # an inference pipeline: containers run in series
+
+
+class ContainerSource(StrEnum):
+    AWS_PREBUILT = "aws-prebuilt"  # AWS Deep Learning Container or SageMaker algorithm image
+    OWN_IMAGE = "own-image"  # an image in the account's own (or another account's) ECR
+    THIRD_PARTY_REGISTRY = "third-party-registry"  # private Docker registry reached over the VPC
+
+
+class TrafficPattern(StrEnum):
+    STEADY = "steady"
+    DIURNAL = "diurnal"
+    SPIKY = "spiky"
+    INTERMITTENT = "intermittent"
+    PERIODIC = "periodic"
+    IDLE = "idle"
+
+
+class LatencyClass(StrEnum):
+    REAL_TIME_INTERACTIVE = "real-time-interactive"  # p99 < 100 ms
+    REAL_TIME = "real-time"  # p99 < 1 s
+    NEAR_REAL_TIME = "near-real-time"  # p99 < 60 s
+    OFFLINE = "offline"  # p99 >= 60 s: beyond what a real-time invocation may take
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    STAGING = "staging"
+    TEST = "test"
+    DEVELOPMENT = "development"
+
+
+class ProfileModel(BaseModel):
+    # Hand-edited files: a misspelt key must be an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Characteristic(ProfileModel, Generic[ValueT]):
+    """One characteristic of the profile: its value (None = unknown) and where it comes from."""
+
+    value: ValueT | None = None
+    origin: Origin
+    unit: str | None = None
+    bound: Bound | None = None
+    source: str | None = None  # what was read or which rule decided, e.g. "CloudWatch ModelLatency"
+    note: str = ""
+    # Target profiles only: the finding kind whose accepted change set this value, and its change id
+    # (the link into the rationale document).
+    rationale: str | None = None
+    change: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_value_is_shorthand(cls, data: Any) -> Any:
+        # People editing a target by hand write `instance_count: 2`; read it as a configured value
+        # so that the mistake that matters (a wrong value) is the one reported.
+        if isinstance(data, dict):
+            return data
+        return {"value": data, "origin": Origin.CONFIGURED}
+
+
+class VariantProfile(ProfileModel):
+    name: str
+    shadow: bool = False
+    weight: float | None = None
+    instance_type: Characteristic[str]
+    instance_count: Characteristic[int]
+    min_instances: Characteristic[int]
+    max_instances: Characteristic[int]
+    autoscaling: Characteristic[bool]
+    serverless_memory_mb: Characteristic[int]
+    serverless_max_concurrency: Characteristic[int]
+    cpu_p95_pct: Characteristic[float]
+    memory_p95_pct: Characteristic[float]
+    gpu_p95_pct: Characteristic[float]
+
+
+class NetworkSecurity(ProfileModel):
+    kms_key: Characteristic[bool]
+    vpc: Characteristic[bool]
+    network_isolation: Characteristic[bool]
+    multi_variant: Characteristic[bool]
+    third_party_registry: Characteristic[bool]
+    data_capture: Characteristic[bool]
+
+
+class BusinessRequirements(ProfileModel):
+    """The requirements the profile was judged against, with where each came from."""
+
+    environment: Environment | None = None
+    p99_latency_ms: float | None = None
+    cold_start_tolerance_ms: float | None = None
+    max_payload_mb: float | None = None
+    min_instances: int | None = None
+    sources: dict[str, str] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class AppliedChange(ProfileModel):
+    """A suggested change considered for the target profile, applied or not, and why."""
+
+    id: str
+    finding: str  # finding kind
+    characteristic: str
+    variant: str | None = None
+    current: Any = None
+    proposed: Any = None
+    applied: bool
+    reason: str = ""
+
+
+class MLProfile(ProfileModel):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: ProfileKind
+    endpoint: str
+    region: str
+    generated_at: dt.datetime
+    deployment_option: Characteristic[DeploymentOption]
+    location: Characteristic[str]
+    pipeline_shape: Characteristic[PipelineShape]
+    models_per_endpoint: Characteristic[int]
+    model_size_bytes: Characteristic[int]
+    frameworks: Characteristic[list[str]]
+    container: Characteristic[ContainerSource]
+    variants: list[VariantProfile]
+    retraining_frequency_days: Characteristic[float]
+    update_frequency_days: Characteristic[float]
+    traffic_pattern: Characteristic[TrafficPattern]
+    requests_per_day: Characteristic[float]
+    error_rate_5xx_pct: Characteristic[float]
+    p99_latency_ms: Characteristic[float]
+    latency_class: Characteristic[LatencyClass]
+    concurrency: Characteristic[float]
+    payload_size_mb: Characteristic[float]
+    cold_start_tolerance_ms: Characteristic[float]
+    network_security: NetworkSecurity
+    model_monitor_schedules: Characteristic[int]
+    monthly_cost_usd: Characteristic[float]
+    requirements: BusinessRequirements
+    tags: dict[str, str] = Field(default_factory=dict)
+    changes: list[AppliedChange] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.region}/{self.endpoint}"
+
+    @property
+    def serving_variants(self) -> list[VariantProfile]:
+        return [v for v in self.variants if not v.shadow]
+
+
+def characteristic_fields(model: type[BaseModel]) -> dict[str, type[Characteristic[Any]]]:
+    """The fields of `model` that are characteristics, with their (parametrised) types."""
+    fields: dict[str, type[Characteristic[Any]]] = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Characteristic):
+            fields[name] = annotation
+    return fields
+
+
+def characteristic_names() -> frozenset[str]:
+    """Every characteristic name in the profile, wherever it sits."""
+    return frozenset(characteristic_fields(MLProfile)) | frozenset(
+        characteristic_fields(VariantProfile)) | frozenset(characteristic_fields(NetworkSecurity))
+
+
+class PillarLevelCount(ProfileModel):
+    """How many endpoints sit at each maturity level for one pillar."""
+
+    initial: int = 0
+    managed: int = 0
+    defined: int = 0
+    optimised: int = 0
+    not_judged: int = 0
+    median_level: int | None = None
+
+
+class ProvisioningEntry(ProfileModel):
+    region: str
+    workload: str
+    instance_type: str
+    instance_count: int
+    jobs: int
+
+
+class FleetSummary(ProfileModel):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    generated_at: dt.datetime
+    collected_at: dt.datetime
+    account_id: str | None = None
+    regions: list[str]
+    endpoints: int
+    instances: int
+    serverless_endpoints: int
+    monthly_cost_usd: float
+    endpoints_without_price: int
+    price_sources: list[str]
+    target_monthly_cost_usd: float
+    savings_usd_by_finding_kind: dict[str, float]
+    accepted_savings_usd: float
+    maturity_by_pillar: dict[str, PillarLevelCount]
+    provisioning: list[ProvisioningEntry]
