@@ -66,6 +66,35 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("table", "json"), default="table")
     report.add_argument("--demo", action="store_true", help="report on the simulated account")
     _demo_options(report)
+
+    snapshot = commands.add_parser(
+        "snapshot", help="write every endpoint's ML profile (current, target) and rationale")
+    _aws_options(snapshot, top=False)
+    snapshot.add_argument("-o", "--output", metavar="DIR", default="sagetop-profiles",
+                          help="directory to write into (default: ./sagetop-profiles)")
+    snapshot.add_argument("--demo", action="store_true", help="use the simulated account")
+    _demo_options(snapshot)
+
+    profile = commands.add_parser("profile", help="work with ML profile files")
+    profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION",
+                                              required=True)
+    diff = profile_commands.add_parser("diff", help="what changes from profile A to profile B")
+    diff.add_argument("a", metavar="A")
+    diff.add_argument("b", metavar="B")
+    validate = profile_commands.add_parser("validate", help="check profile files")
+    validate.add_argument("files", metavar="FILE", nargs="+")
+    profile_commands.add_parser("schema", help="print the profile's JSON Schema")
+
+    prices = commands.add_parser("prices", help="the price catalogue")
+    price_commands = prices.add_subparsers(dest="prices_command", metavar="ACTION",
+                                           required=True)
+    refresh = price_commands.add_parser(
+        "refresh", help="rebuild the price cache from the AWS Price List API (a read)")
+    _aws_options(refresh, top=False)
+    price_commands.add_parser("show", help="where prices come from, and the cached regions")
+
+    commands.add_parser("iam-policy",
+                        help="print the least-privilege IAM policy for what sagetop calls")
     return parser
 
 
@@ -91,18 +120,80 @@ async def _collect_once(config: SagetopConfig, target: Any) -> Any:
         return await FleetCollector(aws).collect(force=True)
 
 
-def run_report(args: argparse.Namespace, config: SagetopConfig) -> int:
-    from sagetop.report import fleet_report, fleet_table
+def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
+    from sagetop.analysis import Analyst
+    from sagetop.report import findings_table, fleet_report, fleet_table
 
+    analyst = Analyst(config, origin=origin)  # a bad [advisors] section fails before AWS
     fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    analysis = analyst.analyse(fleet)
     if args.format == "json":
-        print(json.dumps(fleet_report(fleet), indent=2, sort_keys=False))
+        print(json.dumps(fleet_report(fleet, analysis), indent=2, sort_keys=False))
     else:
         print(fleet_table(fleet))
+        print()
+        print(findings_table(analysis))
     listing_failed = [e for e in fleet.errors if e.operation == "ListEndpoints"]
     for error in listing_failed:
         print(f"sagetop: error: {error.region}: {error.message}", file=sys.stderr)
     return ExitCode.FAILURE if listing_failed else ExitCode.OK
+
+
+def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
+    from pathlib import Path
+
+    from sagetop.analysis import Analyst
+
+    analyst = Analyst(config, origin=origin)
+    fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    out_dir = Path(args.output)
+    written = analyst.write_snapshot(analyst.analyse(fleet), out_dir)
+    print(f"wrote {len(written)} files for {len(fleet.endpoints)} endpoints to {out_dir}")
+    return ExitCode.OK
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from profiles.diff import diff_profiles, render_diff
+    from profiles.files import profile_schema_text, read_profile
+
+    if args.profile_command == "schema":
+        sys.stdout.write(profile_schema_text())
+        return ExitCode.OK
+    if args.profile_command == "validate":
+        for name in args.files:
+            profile = read_profile(Path(name))  # raises a one-line ProfileError (exit 2)
+            print(f"{name}: valid {profile.kind.value} profile of {profile.key}")
+        return ExitCode.OK
+    a, b = read_profile(Path(args.a)), read_profile(Path(args.b))
+    differences = diff_profiles(a, b)
+    print(render_diff(args.a, args.b, differences))
+    return ExitCode.FAILURE if differences else ExitCode.OK
+
+
+def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
+    from sagetop.pricing import PriceBook, refresh_prices
+
+    if args.prices_command == "show":
+        book = PriceBook.load()
+        print(book.source)
+        for warning in book.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return ExitCode.OK
+
+    async def refresh() -> Any:
+        from collectors.aws import AwsContext
+
+        async with AwsContext(config, _target(args, demo=False)) as aws:
+            return await refresh_prices(aws, aws.regions)
+
+    result = asyncio.run(refresh())
+    counts = ", ".join(f"{r}: {n}" for r, n in sorted(result.prices_by_region.items()))
+    print(f"wrote {result.path} ({counts})")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return ExitCode.OK
 
 
 def run_dashboard(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> int:
@@ -122,10 +213,22 @@ def dispatch(argv: Sequence[str] | None) -> int:
         args.region = []
     if getattr(args, "endpoints", None) is not None and args.endpoints < 1:
         raise UsageError("--endpoints: expected a whole number of at least 1")
-    config, _ = load_config(args.config)
     command = args.command or "dashboard"
+    if command == "profile":
+        return run_profile(args)  # works on files alone: no configuration, no AWS
+    if command == "iam-policy":
+        from collectors.iam import policy_json
+
+        sys.stdout.write(policy_json())
+        return ExitCode.OK
+    config, path = load_config(args.config)
+    origin = str(path) if path else "built-in configuration"
     if command == "report":
-        return run_report(args, config)
+        return run_report(args, config, origin)
+    if command == "snapshot":
+        return run_snapshot(args, config, origin)
+    if command == "prices":
+        return run_prices(args, config)
     return run_dashboard(args, config, demo=command == "demo")
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 from sagetop.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
 from sagetop.series import Tier, series_for
+
+if TYPE_CHECKING:
+    from sagetop.analysis import FleetAnalysis
 
 WINDOW_SERIES = [s.name for s in series_for(Tier.WINDOW)]
 UNITS = {s.name: s.unit for s in series_for(Tier.WINDOW)}
@@ -77,7 +81,25 @@ def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[st
     }
 
 
-def fleet_report(fleet: FleetSnapshot) -> dict[str, Any]:
+def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) -> dict[str, Any]:
+    """The report's JSON contract: `endpoints[]` with `name`, `region`, `findings`, `profile`."""
+    endpoints = [endpoint_report(e, fleet) for e in fleet.endpoints]
+    summary: dict[str, Any] | None = None
+    if analysis is not None:
+        from sagetop.analysis import endpoint_report as analysed
+
+        for entry, endpoint in zip(endpoints, fleet.endpoints, strict=True):
+            item = analysis.endpoints.get(endpoint.key)
+            if item is not None:
+                entry.update(analysed(item))
+        summary = {
+            "monthly_cost_usd": round(analysis.total_monthly_cost_usd, 2),
+            "monthly_savings_usd": round(analysis.total_savings_usd, 2),
+            "savings_by_kind": {k: round(v, 2) for k, v in analysis.savings_by_kind.items()},
+            "maturity_by_pillar": analysis.maturity_by_pillar,
+            "price_source": analysis.price_source,
+            "warnings": list(analysis.warnings),
+        }
     return {
         "collected_at": _iso(fleet.collected_at),
         "account_id": fleet.account_id,
@@ -85,7 +107,8 @@ def fleet_report(fleet: FleetSnapshot) -> dict[str, Any]:
         "simulated": fleet.simulated,
         "lookback_days": fleet.lookback_days,
         "metric_units": UNITS,
-        "endpoints": [endpoint_report(e, fleet) for e in fleet.endpoints],
+        "summary": summary,
+        "endpoints": endpoints,
         "provisioning": [r.model_dump() for r in fleet.provisioning],
         "errors": [e.model_dump(mode="json") for e in fleet.errors],
         "requests": {**fleet.requests.model_dump(), "total_calls": fleet.requests.total_calls},
@@ -104,6 +127,36 @@ def _shape(variant: VariantSnapshot) -> str:
     return f"{variant.current_instance_count}x {variant.instance_type or '?'}"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Names and tags are untrusted: no escape sequence from the account reaches the terminal."""
+    return _CONTROL.sub("?", text)
+
+
+def findings_table(analysis: FleetAnalysis) -> str:
+    """What to change, worst first, with the monthly effect, for terminals and logs."""
+    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<22} {'$/MONTH':>9}  SUMMARY"]
+    ranked = sorted(((f, a) for a in analysis.endpoints.values() for f in a.findings),
+                    key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
+                                      -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
+    for finding, _ in ranked:
+        name = finding.endpoint.split("/", 1)[-1]
+        saving = finding.monthly_savings_usd
+        effect = "-" if saving is None else f"{saving:+,.0f}"
+        lines.append(f"{printable(name)[:34]:<34} {finding.severity.value:<8} "
+                     f"{finding.kind.value:<22} {effect:>9}  {printable(finding.summary)}")
+    lines.append("")
+    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
+                 f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "
+                 f"(prices: {analysis.price_source})")
+    return "\n".join(lines)
+
+
+_SEVERITY = {"critical": 3, "warning": 2, "info": 1}
+
+
 def fleet_table(fleet: FleetSnapshot) -> str:
     """A fixed-width table, one line per variant, for terminals and logs."""
     header = (f"{'ENDPOINT':<34} {'REGION':<10} {'STATUS':<10} {'OPTION':<12} {'VARIANT':<12} "
@@ -119,8 +172,9 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                       v: VariantSnapshot = variant) -> float | None:
                 return window.window_value(e.key, v.name, name)
             lines.append(
-                f"{endpoint.name[:34]:<34} {endpoint.region:<10} {endpoint.status[:10]:<10} "
-                f"{endpoint.deployment.value:<12} {variant.name[:12]:<12} "
+                f"{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
+                f"{endpoint.status[:10]:<10} "
+                f"{endpoint.deployment.value:<12} {printable(variant.name)[:12]:<12} "
                 f"{_shape(variant)[:24]:<24} {_fmt(value('requests')):>9} "
                 f"{_fmt(value('model_latency_p99_us'), 1000, 1):>8} "
                 f"{_fmt(value('cpu_p95_pct'), 1, 0, '%'):>7} "

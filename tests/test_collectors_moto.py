@@ -84,6 +84,16 @@ def test_report_json_against_moto_prints_endpoints_and_metrics(moto: Moto) -> No
     assert report["requests"]["metrics_requested"] > 0
     assert report["requests"]["cloudwatch_usd"] == pytest.approx(
         report["requests"]["metrics_requested"] * 0.01 / 1000)
+    # Advice against moto: both endpoints were created a moment ago, so the traffic-based
+    # kinds must wait ("too new to judge"); configuration-based ones apply at once.
+    kinds = {e["name"]: {f["kind"] for f in e["findings"]} for e in report["endpoints"]}
+    assert "no-autoscaling" in kinds["fraud-scoring-prod"]
+    assert "single-instance" not in kinds["fraud-scoring-prod"]  # two instances
+    assert "single-instance" in kinds["ab-test"]  # untagged: production by default
+    assert not kinds["fraud-scoring-prod"] & {"idle", "over-provisioned", "serverless-candidate"}
+    profile = by_name["fraud-scoring-prod"]["profile"]
+    assert profile["current"]["variants"][0]["instance_type"]["value"] == "ml.c5.xlarge"
+    assert {"current", "target"} <= set(profile["maturity"])
 
 
 async def test_invocations_need_the_exact_dimension_set(moto: Moto) -> None:

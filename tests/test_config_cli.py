@@ -22,12 +22,39 @@ def test_documented_config_is_exactly_the_built_in_default() -> None:
         SagetopConfig().model_dump(exclude={"advisors", "maturity", "requirements"})
 
 
+def _is_key(line: str) -> bool:
+    return "=" in line and not line.lstrip().startswith("#")
+
+
 def test_every_documented_key_has_a_comment() -> None:
+    """Each key, or the group of consecutive keys it belongs to, has a comment above it."""
     lines = (ROOT / "config.toml").read_text().splitlines()
     for index, line in enumerate(lines):
-        if "=" in line and not line.lstrip().startswith("#"):
-            assert lines[index - 1].lstrip().startswith("#"), f"undocumented: {line}"
+        if _is_key(line):
+            above = index - 1
+            while above >= 0 and _is_key(lines[above]):
+                above -= 1
+            assert above >= 0 and lines[above].lstrip().startswith("#"), f"undocumented: {line}"
     assert tomllib.loads((ROOT / "config.toml").read_text())
+
+
+def test_documented_thresholds_are_the_built_in_defaults() -> None:
+    from advisors.settings import AdvisorSettings
+    from profiles.maturity import MaturitySettings
+    from sagetop.requirements import Environment, RequirementsSettings, RequirementValues
+
+    documented = parse_config_file(ROOT / "config.toml")
+    assert AdvisorSettings.from_config(documented.advisors, "config.toml") == \
+        AdvisorSettings.from_config({}, "default")
+    assert MaturitySettings.from_config(documented.maturity, "config.toml") == \
+        MaturitySettings.from_config({}, "default")
+    stated = RequirementsSettings.from_config(documented.requirements, "config.toml")
+    built_in = RequirementsSettings.from_config({}, "default")
+    assert stated.default_environment == built_in.default_environment
+    for environment in Environment:
+        for name in RequirementValues.model_fields:
+            assert stated.default_value(environment, name)[0] == \
+                built_in.default_value(environment, name)[0], (environment, name)
 
 
 def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

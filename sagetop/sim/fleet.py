@@ -185,7 +185,9 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         add(f"forecast-{tenant}", "small look-alike (shared image)", [SimVariant(
             "AllTraffic", "ml.c5.xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=4,
             latency_ms=12, cpu_peak_pct=5, cpu_idle_pct=1, memory_pct=9)], xgboost,
-            tags={"env": "production", "team": "forecasting", "tenant": tenant},
+            # Forecasts are read by dashboards that tolerate a slow first answer.
+            tags={"env": "production", "team": "forecasting", "tenant": tenant,
+                  "sagetop:cold-start-tolerance-ms": "10000"},
             model_bytes=3_500_000)
     add("payments-fraud-prod", "saturated with 5XX", [SimVariant(
         "AllTraffic", "ml.c5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=5200,

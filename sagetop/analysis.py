@@ -1,0 +1,224 @@
+"""From a fleet snapshot to what sagetop advises: findings, costs, profiles and maturity.
+
+One `Analyst` per session holds the validated settings, the price book and the user's decisions
+on suggested changes; `analyse()` is a pure function of a snapshot and those, shared by the report,
+the snapshot export and the dashboard. Every suggestion is accepted until the user rejects it, so
+a headless report shows the target profile sagetop proposes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisors.cost import endpoint_monthly_cost
+from advisors.finding import Finding, ProfileChange
+from advisors.registry import run_advisors
+from advisors.settings import AdvisorSettings
+from profiles.build import change_id, current_profile, target_profile
+from profiles.files import model_to_yaml, profile_to_yaml
+from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
+from profiles.model import MLProfile
+from profiles.rationale import render_rationale
+from profiles.snapshot import (
+    SUMMARY_MARKDOWN,
+    SUMMARY_YAML,
+    endpoint_paths,
+    fleet_summary,
+    summary_markdown,
+)
+from sagetop.atomic import write_files_atomically
+from sagetop.config import SagetopConfig
+from sagetop.domain import FleetSnapshot
+from sagetop.pricing import PriceBook
+from sagetop.requirements import Requirements, RequirementsSettings, requirements_for
+
+
+@dataclass(frozen=True)
+class SuggestedChange:
+    change_id: str
+    finding: Finding
+    change: ProfileChange
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class EndpointAnalysis:
+    key: str
+    requirements: Requirements
+    findings: tuple[Finding, ...]  # worst first
+    monthly_cost_usd: float | None
+    cost_source: str
+    monthly_savings_usd: float | None  # what the accepted suggestions save (None: price unknown)
+    changes: tuple[SuggestedChange, ...]
+    current: MLProfile
+    target: MLProfile
+    maturity_current: Maturity
+    maturity_target: Maturity
+
+    @property
+    def worst(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+
+@dataclass(frozen=True)
+class FleetAnalysis:
+    fleet: FleetSnapshot
+    endpoints: dict[str, EndpointAnalysis]
+    price_source: str
+    total_monthly_cost_usd: float
+    total_savings_usd: float
+    savings_by_kind: dict[str, float]
+    maturity_by_pillar: dict[str, float]  # mean level of the current profiles, 1-4
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Analyst:
+    """Settings, prices and decisions for one session; analyses any number of snapshots."""
+
+    config: SagetopConfig
+    prices: PriceBook | None = None
+    origin: str = "config.toml"
+    # endpoint key -> change ids the user rejected (everything else is accepted).
+    rejected: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Validated here, once: a bad section is a one-line ConfigError before anything runs.
+        self.advisor_settings = AdvisorSettings.from_config(self.config.advisors, self.origin)
+        self.maturity_settings = MaturitySettings.from_config(self.config.maturity, self.origin)
+        self.requirement_settings = RequirementsSettings.from_config(self.config.requirements,
+                                                                     self.origin)
+        if self.prices is None:
+            self.prices = PriceBook.load()
+
+    @property
+    def price_book(self) -> PriceBook:
+        assert self.prices is not None  # set in __post_init__
+        return self.prices
+
+    def accept(self, endpoint_key: str, change: str, accepted: bool) -> None:
+        rejected = self.rejected.setdefault(endpoint_key, set())
+        if accepted:
+            rejected.discard(change)
+        else:
+            rejected.add(change)
+
+    def requirements(self, fleet: FleetSnapshot) -> dict[str, Requirements]:
+        return {e.key: requirements_for(e, self.requirement_settings) for e in fleet.endpoints}
+
+    def analyse(self, fleet: FleetSnapshot, now: dt.datetime | None = None) -> FleetAnalysis:
+        prices = self.price_book
+        requirements = self.requirements(fleet)
+        findings = run_advisors(fleet, self.advisor_settings, prices, requirements,
+                                now or fleet.collected_at)
+        endpoints: dict[str, EndpointAnalysis] = {}
+        warnings: list[str] = list(prices.warnings)
+        for endpoint in fleet.endpoints:
+            key = endpoint.key
+            found = tuple(findings.get(key, ()))
+            needs = requirements[key]
+            warnings += [f"{key}: {w}" for w in needs.warnings]
+            changes = tuple(
+                SuggestedChange(ident, finding, change,
+                                ident not in self.rejected.get(key, set()))
+                for finding in found for change in finding.suggested
+                for ident in (change_id(finding, change),))
+            accepted = {c.change_id for c in changes if c.accepted}
+            current = current_profile(endpoint, fleet, needs, prices)
+            target = target_profile(current, found, accepted)
+            cost = endpoint_monthly_cost(endpoint, fleet, prices)
+            endpoints[key] = EndpointAnalysis(
+                key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
+                cost_source=cost.source, monthly_savings_usd=_savings(current, target),
+                changes=changes, current=current, target=target,
+                maturity_current=assess(current, self.maturity_settings),
+                maturity_target=assess(target, self.maturity_settings))
+        by_kind: dict[str, float] = {}
+        for analysis in endpoints.values():
+            for finding in analysis.findings:
+                if finding.monthly_savings_usd:
+                    kind = str(finding.kind)
+                    by_kind[kind] = by_kind.get(kind, 0.0) + finding.monthly_savings_usd
+        return FleetAnalysis(
+            fleet=fleet, endpoints=endpoints, price_source=prices.source,
+            total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
+            total_savings_usd=sum(a.monthly_savings_usd or 0.0 for a in endpoints.values()),
+            savings_by_kind=dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+            maturity_by_pillar=_pillar_means(a.maturity_current for a in endpoints.values()),
+            warnings=tuple(warnings))
+
+    def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
+                       keys: Collection[str] | None = None) -> dict[Path, str]:
+        """Profile files and rationale of `keys` (all endpoints and the summary when None)."""
+        files: dict[Path, str] = {}
+        chosen = [a for k, a in sorted(analysis.endpoints.items()) if keys is None or k in keys]
+        for item in chosen:
+            current_path, target_path, rationale_path = endpoint_paths(
+                out_dir, item.current.region, item.current.endpoint)
+            files[current_path] = profile_to_yaml(item.current)
+            files[target_path] = profile_to_yaml(item.target)
+            files[rationale_path] = render_rationale(item.current, item.target, item.findings,
+                                                     self.maturity_settings)
+        if keys is None:
+            summary = fleet_summary(
+                analysis.fleet, [a.current for a in chosen], [a.target for a in chosen],
+                [f for a in chosen for f in a.findings], [a.maturity_current for a in chosen],
+                analysis.fleet.collected_at)
+            files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
+            files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
+        return files
+
+    def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
+                       keys: Collection[str] | None = None) -> list[Path]:
+        """Write atomically, all or nothing; returns every file of the export."""
+        files = self.snapshot_files(analysis, out_dir, keys)
+        write_files_atomically(files)
+        return sorted(files)
+
+
+def _savings(current: MLProfile, target: MLProfile) -> float | None:
+    before, after = current.monthly_cost_usd.value, target.monthly_cost_usd.value
+    if before is None or after is None:
+        return None
+    return round(before - after, 2)
+
+
+def _pillar_means(assessments: Any) -> dict[str, float]:
+    levels: dict[str, list[int]] = {}
+    for maturity in assessments:
+        for pillar in maturity.pillars:
+            if pillar.level is not None:
+                levels.setdefault(str(pillar.pillar), []).append(int(pillar.level))
+    return {str(p): round(sum(levels[str(p)]) / len(levels[str(p)]), 2)
+            for p in Pillar if levels.get(str(p))}
+
+
+def finding_report(finding: Finding) -> dict[str, Any]:
+    return finding.model_dump(mode="json")
+
+
+def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
+    """The `findings` and `profile` members of one endpoint in the report's JSON contract."""
+    return {
+        "findings": [finding_report(f) for f in item.findings],
+        "monthly_cost_usd": item.monthly_cost_usd,
+        "cost_source": item.cost_source,
+        "monthly_savings_usd": item.monthly_savings_usd,
+        "requirements": item.requirements.model_dump(mode="json"),
+        "profile": {
+            "current": item.current.model_dump(mode="json"),
+            "target": item.target.model_dump(mode="json"),
+            "maturity": {
+                "current": item.maturity_current.model_dump(mode="json"),
+                "target": item.maturity_target.model_dump(mode="json"),
+            },
+        },
+    }
+
+
+def sorted_findings(analysis: FleetAnalysis) -> Sequence[Finding]:
+    return [f for a in analysis.endpoints.values() for f in a.findings]

@@ -1,0 +1,126 @@
+"""The report's JSON contract, the snapshot export and the profile commands, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sagetop.cli import main
+
+HEALTHY = ("web-ranker-prod", "search-embed-prod", "invoice-ocr-prod", "recs-multi-model")
+
+
+@pytest.fixture(scope="module")
+def demo_report() -> dict[str, object]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["report", "--demo", "--format", "json"]) == 0
+    report: dict[str, object] = json.loads(out.getvalue())
+    return report
+
+
+def _endpoints(report: dict[str, object]) -> dict[str, dict[str, object]]:
+    endpoints = report["endpoints"]
+    assert isinstance(endpoints, list)
+    return {e["name"]: e for e in endpoints}
+
+
+def _kinds(endpoint: dict[str, object]) -> set[str]:
+    findings = endpoint["findings"]
+    assert isinstance(findings, list)
+    return {f["kind"] for f in findings}
+
+
+def test_report_json_contract(demo_report: dict[str, object]) -> None:
+    for endpoint in _endpoints(demo_report).values():
+        assert {"name", "region", "findings", "profile"} <= set(endpoint)
+        profile = endpoint["profile"]
+        assert isinstance(profile, dict)
+        assert set(profile) == {"current", "target", "maturity"}
+        for finding in endpoint["findings"]:  # type: ignore[attr-defined]
+            assert {"kind", "severity", "summary", "rationale", "evidence", "suggested",
+                    "monthly_savings_usd"} <= set(finding)
+            assert finding["severity"] in ("info", "warning", "critical")
+
+
+def test_demo_archetypes_get_the_findings_a_careful_engineer_gives(
+        demo_report: dict[str, object]) -> None:
+    by_name = _endpoints(demo_report)
+    expected = {
+        "churn-predictor-prod": "over-provisioned",
+        "image-tagger-dev": "over-provisioned",
+        "legacy-recs-v1": "idle",
+        "nightly-scoring": "batch-candidate",
+        "doc-summarizer": "async-candidate",
+        "payments-fraud-prod": "under-provisioned",
+        "checkout-upsell-prod": "single-instance",
+        "faq-bot-serverless": "cold-start-risk",
+        "credit-risk-prod": "drift",
+        "sentiment-staging": "serverless-candidate",
+        "forecast-acme": "multi-model-candidate",
+    }
+    for name, kind in expected.items():
+        assert kind in _kinds(by_name[name]), (name, _kinds(by_name[name]))
+    assert "error-rate" in _kinds(by_name["payments-fraud-prod"])
+    wasteful_or_risky = {"idle", "over-provisioned", "under-provisioned", "serverless-candidate",
+                         "async-candidate", "batch-candidate", "multi-model-candidate",
+                         "single-instance"}
+    for name in HEALTHY:
+        assert not _kinds(by_name[name]) & wasteful_or_risky, (name, _kinds(by_name[name]))
+    assert not _kinds(by_name["llm-canary"]) & wasteful_or_risky  # too new to judge
+
+
+def test_snapshot_writes_profiles_rationale_and_summary(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    out = tmp_path / "profiles"
+    assert main(["snapshot", "--demo", "-o", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    current = out / "us-east-1" / "churn-predictor-prod.current.yaml"
+    target = out / "us-east-1" / "churn-predictor-prod.target.yaml"
+    rationale = out / "us-east-1" / "churn-predictor-prod.rationale.md"
+    assert current.exists() and target.exists() and rationale.exists()
+    assert (out / "fleet-summary.md").exists() and (out / "fleet-summary.yaml").exists()
+    text = rationale.read_text()
+    assert "over-provisioned" in text.lower() and "$" in text
+
+    assert main(["profile", "validate", str(current), str(target)]) == 0
+    assert main(["profile", "diff", str(current), str(target)]) == 1  # they differ
+    diff = capsys.readouterr().out
+    assert "instance_type" in diff
+    assert main(["profile", "diff", str(current), str(current)]) == 0
+
+
+def test_hand_edited_profile_gets_one_line_naming_the_field(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    out = tmp_path / "p"
+    assert main(["snapshot", "--demo", "-o", str(out)]) == 0
+    path = out / "us-east-1" / "web-ranker-prod.current.yaml"
+    text = path.read_text()
+    broken = path.with_name("broken.yaml")
+    broken.write_text(text.replace("schema_version: 1", "schema_version: one"))
+    capsys.readouterr()
+    assert main(["profile", "validate", str(broken)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.yaml" in err[0] and "schema_version" in err[0]
+
+
+def test_profile_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["type"] == "object" and "variants" in schema["properties"]
+
+
+def test_bad_advisor_setting_is_one_line_and_exit_2(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[advisors]\nno_such_threshold = 3\n")
+    assert main(["--config", str(config), "report", "--demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "advisors" in err[0] and "no_such_threshold" in err[0]
