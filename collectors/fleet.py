@@ -10,8 +10,10 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from collectors.aws import AwsContext
+from collectors.failures import RECOVERABLE, collector_error, is_transient
 from collectors.inventory import InventoryCollector
 from collectors.metrics import MetricsCollector
 from collectors.monitor import ModelMonitorCollector
@@ -38,6 +40,15 @@ class _Due:
     provisioning: bool
 
 
+# The cadenced part each error source belongs to (metrics keep their own progress).
+_PART_OF_SOURCE = {"inventory": "inventory", "tags": "inventory", "autoscaling": "inventory",
+                   "model-monitor": "monitor", "provisioning": "provisioning"}
+
+
+async def _nothing() -> None:
+    return None
+
+
 class FleetCollector:
     """Owns the per-region collectors and the last good state of each part."""
 
@@ -56,6 +67,7 @@ class FleetCollector:
         self._errors: list[CollectorError] = []
         self._last_run: dict[str, dt.datetime] = {}
         self._identity_checked = False
+        self._listed: dict[str, list[dict[str, Any]]] = {}
 
     def _due(self, part: str, every: dt.timedelta, now: dt.datetime, force: bool) -> bool:
         last = self._last_run.get(part)
@@ -65,10 +77,12 @@ class FleetCollector:
         return False
 
     async def collect(self, *, force: bool = False, history: bool = True,
-                      live: list[str] | None = None) -> FleetSnapshot:
+                      live: list[str] | None = None,
+                      focus: list[str] | None = None) -> FleetSnapshot:
         """One refresh: every part that is due (all of them with `force`), then a snapshot.
 
-        `live` names the endpoint keys whose minute detail to refresh; None means all.
+        `live` names the endpoint keys whose row series (traffic, errors, latency) to refresh by
+        the minute, `focus` those whose utilisation too (the open pane); None means all.
         """
         now = self.clock()
         refresh = self.aws.config.refresh
@@ -81,33 +95,79 @@ class FleetCollector:
                                    dt.timedelta(minutes=refresh.provisioning_minutes), now, force),
         )
         errors: list[CollectorError] = []
-        if not self._identity_checked:
-            self._identity_checked = True
-            self.account_id = await self.aws.account_id()
+        await self._check_identity()
         if due.inventory:
-            passes = await asyncio.gather(*(inv.collect(now) for inv in self.inventories.values()))
+            listed = self._listed
+            self._listed = {}
+            passes = await asyncio.gather(*(inv.collect(now, listed.get(region))
+                                            for region, inv in self.inventories.items()))
             for region, result in zip(self.inventories, passes, strict=True):
                 self._endpoints[region] = result.endpoints
                 errors += result.errors
         endpoints = [e for region in self.aws.regions for e in self._endpoints[region]]
         self.metrics.forget({e.key for e in endpoints})
 
+        # Once the inventory is known the other parts are independent: ask for them together.
         live_endpoints = None if live is None else [e for e in endpoints if e.key in set(live)]
-        tasks = [self.metrics.collect(endpoints, now, history=history, live=live_endpoints)]
-        metrics_pass, *_ = await asyncio.gather(*tasks)
+        focus_endpoints = None if focus is None else [e for e in endpoints
+                                                      if e.key in set(focus)]
+        metrics_pass, *_ = await asyncio.gather(
+            self.metrics.collect(endpoints, now, history=history, live=live_endpoints,
+                                 focus=focus_endpoints),
+            self._collect_monitor(endpoints, now, errors) if due.monitor else _nothing(),
+            self._collect_provisioning(endpoints, now, errors) if due.provisioning
+            else _nothing(),
+            self._collect_details(now, errors) if due.inventory else _nothing(),
+        )
         errors += metrics_pass.errors
-
-        if due.monitor:
-            await self._collect_monitor(endpoints, now, errors)
-        if due.provisioning:
-            provisioned = await asyncio.gather(*(p.collect(endpoints, now)
-                                                 for p in self.provisioners.values()))
-            for region, matrix in zip(self.provisioners, provisioned, strict=True):
-                self._provisioning[region] = matrix.rows
-                errors += matrix.errors
-
+        for error in errors:
+            part = _PART_OF_SOURCE.get(error.source)
+            if part is not None and is_transient(error):
+                # Due again at the next refresh: a throttled or unreachable part must not wait
+                # its whole cadence (minutes) with stale data and no error shown meanwhile.
+                self._last_run.pop(part, None)
         self._errors = errors
         return self.snapshot(now)
+
+    async def collect_listing(self) -> FleetSnapshot:
+        """ListEndpoints only: rows for the screen within a second or two, even for thousands.
+
+        The listing is kept and reused by the next `collect`, so it is not asked twice.
+        """
+        now = self.clock()
+        await self._check_identity()
+        errors: list[CollectorError] = []
+        listed: dict[str, list[dict[str, Any]]] = {}
+        endpoints: list[EndpointSnapshot] = []
+        for region, inventory in self.inventories.items():
+            try:
+                listed[region] = await inventory.list_endpoints()
+            except RECOVERABLE as exc:
+                errors.append(collector_error(exc, "inventory", region, "sagemaker",
+                                              "ListEndpoints", now))
+                continue
+            endpoints += [inventory.listed_snapshot(s) for s in listed[region]]
+        self._listed = listed
+        return self.snapshot(now).model_copy(update={"endpoints": tuple(endpoints),
+                                                     "errors": tuple(errors)})
+
+    async def _check_identity(self) -> None:
+        if not self._identity_checked:
+            self._identity_checked = True
+            self.account_id = await self.aws.account_id()
+
+    async def _collect_provisioning(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
+                                    errors: list[CollectorError]) -> None:
+        provisioned = await asyncio.gather(*(p.collect(endpoints, now)
+                                             for p in self.provisioners.values()))
+        for region, matrix in zip(self.provisioners, provisioned, strict=True):
+            self._provisioning[region] = matrix.rows
+            errors += matrix.errors
+
+    async def _collect_details(self, now: dt.datetime, errors: list[CollectorError]) -> None:
+        for region, inventory in self.inventories.items():
+            errors += await inventory.collect_details(now)
+            self._endpoints[region] = inventory.current()
 
     async def _collect_monitor(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
                                errors: list[CollectorError]) -> None:

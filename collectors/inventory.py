@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from collectors.aws import AwsContext
-from collectors.failures import RECOVERABLE, collector_error
+from collectors.failures import RECOVERABLE, collector_error, is_transient
 from sagetop.domain import (
     AsyncSettings,
     AutoscalingInfo,
@@ -193,13 +193,33 @@ class InventoryCollector:
         self._config_history: dict[str, tuple[dt.datetime, ...]] = {}
         self._settings_fetched_at: dt.datetime | None = None
         self._last: list[EndpointSnapshot] = []
+        self._listed: list[str] = []
         self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
 
-    async def collect(self, now: dt.datetime) -> RegionInventory:
+    async def list_endpoints(self) -> list[dict[str, Any]]:
+        """ListEndpoints alone: enough for the first rows on screen while the rest loads."""
+        sagemaker = await self.aws.client("sagemaker", self.region)
+        return await self._list_endpoints(sagemaker)
+
+    def listed_snapshot(self, summary: dict[str, Any]) -> EndpointSnapshot:
+        """What a listing says about an endpoint, until its describe arrives."""
+        cached = self._described.get(summary["EndpointName"])
+        if cached is not None:
+            return self._with_settings(cached.endpoint)
+        return EndpointSnapshot(
+            name=summary["EndpointName"], arn=summary["EndpointArn"], region=self.region,
+            status=summary["EndpointStatus"], deployment=DeploymentOption.REAL_TIME,
+            creation_time=summary["CreationTime"], last_modified_time=summary["LastModifiedTime"],
+            described=False)
+
+    async def collect(self, now: dt.datetime,
+                      summaries: list[dict[str, Any]] | None = None) -> RegionInventory:
+        """The region's endpoints, described where new or changed; `summaries` if just listed."""
         result = RegionInventory()
         sagemaker = await self.aws.client("sagemaker", self.region)
         try:
-            summaries = await self._list_endpoints(sagemaker)
+            if summaries is None:
+                summaries = await self._list_endpoints(sagemaker)
         except RECOVERABLE as exc:
             # Keep the last inventory: one failing call must not blank the fleet.
             result.errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
@@ -218,35 +238,45 @@ class InventoryCollector:
             or cached.last_modified != s["LastModifiedTime"]
             or cached.status != s["EndpointStatus"]
         ]
-        described = await asyncio.gather(
-            *(self._describe(sagemaker, s, result.errors, now) for s in changed)
-        )
-        result.described = sum(1 for d in described if d)
-
         settings_due = self._settings_fetched_at is None or (
             now - self._settings_fetched_at
             >= dt.timedelta(minutes=self.aws.config.refresh.tags_minutes)
         )
         changed_names = {s["EndpointName"] for s in changed}
-        tag_names = set(listed) if settings_due else changed_names
-        await self._fetch_tags(sagemaker, tag_names, result.errors, now)
+        tag_arns = {n: s["EndpointArn"] for n, s in listed.items()
+                    if settings_due or n in changed_names}
+        # Describes, tags, scaling and config history do not depend on one another: in parallel.
+        parts: list[Awaitable[Any]] = [
+            asyncio.gather(*(self._describe(sagemaker, s, result.errors, now) for s in changed)),
+            self._fetch_tags(sagemaker, tag_arns, result.errors, now),
+        ]
         if settings_due or changed_names:
-            await self._fetch_autoscaling(result.errors, now)
-        await self._fetch_model_sizes(result.errors, now)
+            parts.append(self._fetch_autoscaling(result.errors, now))
         if settings_due:
-            await self._fetch_config_history(result.errors, now)
+            parts.append(self._fetch_config_history(result.errors, now, set(listed)))
+        described, *_ = await asyncio.gather(*parts)
+        result.described = sum(1 for d in described if d)
         if settings_due:
             self._settings_fetched_at = now
-
-        endpoints = []
-        for name in listed:
-            cached = self._described.get(name)
-            if cached is None:
-                continue  # its describe failed; the error is in the list
-            endpoints.append(self._with_settings(cached.endpoint))
-        self._last = endpoints
-        result.endpoints = endpoints
+        if any(is_transient(e) for e in result.errors
+               if e.source in ("tags", "autoscaling") or e.operation == "ListEndpointConfigs"):
+            # Tags, scaling or history missed a passing failure: ask again at the next pass,
+            # not a whole tags_minutes later (a new endpoint would show no tags until then).
+            self._settings_fetched_at = None
+        self._listed = list(listed)
+        result.endpoints = self._last = self.current()
         return result
+
+    def current(self) -> list[EndpointSnapshot]:
+        """The last inventory with the latest tags, scaling, sizes and history applied."""
+        return [self._with_settings(cached.endpoint) for name in self._listed
+                if (cached := self._described.get(name)) is not None]
+
+    async def collect_details(self, now: dt.datetime) -> list[CollectorError]:
+        """Slow-changing details that need described models (artefact sizes): after the rest."""
+        errors: list[CollectorError] = []
+        await self._fetch_model_sizes(errors, now)
+        return errors
 
     async def _list_endpoints(self, sagemaker: Any) -> list[dict[str, Any]]:
         paginator = sagemaker.get_paginator("list_endpoints")
@@ -308,23 +338,21 @@ class InventoryCollector:
         cache[name] = value
         return value
 
-    async def _fetch_tags(self, sagemaker: Any, names: set[str],
+    async def _fetch_tags(self, sagemaker: Any, arns: dict[str, str],
                           errors: list[CollectorError], now: dt.datetime) -> None:
         async def one(name: str) -> None:
-            cached = self._described.get(name)
-            if cached is None:
-                return
             async with self._semaphore:
                 tags: dict[str, str] = {}
                 paginator = sagemaker.get_paginator("list_tags")
-                async for page in paginator.paginate(ResourceArn=cached.endpoint.arn,
+                async for page in paginator.paginate(ResourceArn=arns[name],
                                                      PaginationConfig={"PageSize": 100}):
                     for tag in page.get("Tags", []):
                         tags[str(tag.get("Key", ""))] = str(tag.get("Value", ""))
             self._tags[name] = tags
 
-        results = await asyncio.gather(*(one(n) for n in sorted(names)), return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
+        results = await asyncio.gather(*(one(n) for n in sorted(arns)), return_exceptions=True)
+        # An endpoint deleted since the listing has no tags to read: normal, not a failure.
+        failures = [r for r in results if isinstance(r, BaseException) and not _is_not_found(r)]
         if failures:
             errors.append(collector_error(failures[0], "tags", self.region, "sagemaker",
                                           "ListTags", now))
@@ -408,8 +436,8 @@ class InventoryCollector:
             errors.append(collector_error(denied[0], "inventory", self.region, "s3",
                                           "HeadObject", now))
 
-    async def _fetch_config_history(self, errors: list[CollectorError],
-                                    now: dt.datetime) -> None:
+    async def _fetch_config_history(self, errors: list[CollectorError], now: dt.datetime,
+                                    endpoint_names: set[str]) -> None:
         """Creation times of each endpoint's configs: how often the endpoint is updated.
 
         SageMaker does not link old configs to endpoints; teams name configs after the endpoint
@@ -427,7 +455,7 @@ class InventoryCollector:
                                           "ListEndpointConfigs", now))
             return
         history: dict[str, list[dt.datetime]] = {}
-        names = sorted(self._described, key=len, reverse=True)  # longest prefix wins
+        names = sorted(endpoint_names, key=len, reverse=True)  # longest prefix wins
         for config_name, created in configs:
             owner = next((n for n in names if config_name == n or config_name.startswith(
                 f"{n}-")), None)

@@ -36,6 +36,7 @@ class QueryTarget:
     series: str
     divisor: float
     is_count: bool
+    group: str | None = None  # live series group, for the bookkeeping of what was asked
 
 
 @dataclass
@@ -47,6 +48,7 @@ class _Batch:
     start: dt.datetime
     end: dt.datetime
     period: int
+    group: str | None = None  # live series group ("row" | "pane") when not merged
     queries: list[tuple[dict[str, Any], QueryTarget]] = field(default_factory=list)
 
 
@@ -55,6 +57,18 @@ class MetricsPass:
     errors: list[CollectorError] = field(default_factory=list)
     calls: int = 0
     queries: int = 0
+
+
+def _merged(batches: list[_Batch]) -> list[_Batch]:
+    """Batches that share a region, tier and time range travel together: calls stay full."""
+    merged: dict[tuple[str, Tier, dt.datetime, dt.datetime, int], _Batch] = {}
+    for batch in batches:
+        key = (batch.region, batch.tier, batch.start, batch.end, batch.period)
+        if key in merged:
+            merged[key].queries.extend(batch.queries)
+        else:
+            merged[key] = batch
+    return list(merged.values())
 
 
 def floor_to(moment: dt.datetime, seconds: int) -> dt.datetime:
@@ -73,12 +87,14 @@ def _divisor(source: SeriesSource, instance_type: str | None) -> float | None:
     return float(spec.gpu_count) if spec.gpu_count else None
 
 
-def plan_endpoint(endpoint: EndpointSnapshot, tier: Tier
+def plan_endpoint(endpoint: EndpointSnapshot, tier: Tier, group: str | None = None
                   ) -> list[tuple[dict[str, Any], QueryTarget]]:
     """The MetricStat queries for one endpoint at one resolution, with exact dimension sets."""
     planned: list[tuple[dict[str, Any], QueryTarget]] = []
     deployment = endpoint.deployment.value
     for spec in series_for(tier):
+        if group is not None and spec.group != group:
+            continue
         source = spec.source_for(deployment)
         if source is None:
             continue
@@ -106,7 +122,8 @@ def _query(endpoint: EndpointSnapshot, variant: str, spec: SeriesSpec, source: S
                    "Dimensions": dimensions},
         "Stat": source.stat,
     }
-    target = QueryTarget(endpoint.key, variant, spec.name, divisor, source.is_count)
+    target = QueryTarget(endpoint.key, variant, spec.name, divisor, source.is_count,
+                         spec.group if spec.tier is Tier.LIVE else None)
     return {"MetricStat": stat, "ReturnData": True}, target
 
 
@@ -141,7 +158,7 @@ class MetricsCollector:
         for pair in [p for p in self._window if p[0] not in keep]:
             del self._window[pair]
         for table in (self._window_at, self._hourly_until, self._live_until):
-            for key in [k for k in table if k not in keep]:
+            for key in [k for k in table if k.split("#", 1)[0] not in keep]:
                 del table[key]
         for frames in (self._hourly, self._live):
             for name, frame in frames.items():
@@ -150,20 +167,26 @@ class MetricsCollector:
                     frames[name] = frame.drop(columns=drop)
 
     async def collect(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
-                      history: bool = True, live: list[EndpointSnapshot] | None = None
-                      ) -> MetricsPass:
+                      history: bool = True, live: list[EndpointSnapshot] | None = None,
+                      focus: list[EndpointSnapshot] | None = None) -> MetricsPass:
         """Bring the series of `endpoints` up to `now`.
 
         `history` covers the window statistics and the hourly shape (each only when due);
-        `live` names the endpoints whose minute detail to refresh (default: all of them).
+        `live` names the endpoints whose row series (traffic, errors, latency) to refresh by the
+        minute, `focus` those whose utilisation too; both default to every endpoint.
         """
         result = MetricsPass()
         self._report_unknown_types(endpoints, result, now)
+        endpoints = [e for e in endpoints if e.described]  # no variants known yet: nothing to ask
         batches: list[_Batch] = []
         if history:
             batches += self._plan_window(endpoints, now)
             batches += self._plan_hourly(endpoints, now)
-        batches += self._plan_live(endpoints if live is None else live, now)
+        row = endpoints if live is None else [e for e in live if e.described]
+        pane = row if focus is None else [e for e in focus if e.described]
+        batches += self._plan_live(row, now, "row")
+        batches += self._plan_live(pane, now, "pane")
+        batches = _merged(batches)
         collected: dict[Tier, list[tuple[QueryTarget, list[dt.datetime], list[float]]]] = \
             defaultdict(list)
         await asyncio.gather(*(self._run_batch(b, collected, result, now) for b in batches))
@@ -189,41 +212,42 @@ class MetricsCollector:
     def _plan_hourly(self, endpoints: list[EndpointSnapshot], now: dt.datetime) -> list[_Batch]:
         end = floor_to(now, 3600)  # complete hours only
         earliest = end - self.lookback
-        groups: dict[dt.datetime, list[EndpointSnapshot]] = defaultdict(list)
+        due: list[EndpointSnapshot] = []
+        since = end
         for endpoint in endpoints:
-            since = max(self._hourly_until.get(endpoint.key, earliest), earliest)
-            if since < end:
-                groups[since].append(endpoint)
+            start = max(self._hourly_until.get(endpoint.key, earliest), earliest)
+            if start < end:
+                due.append(endpoint)
+                since = min(since, start)
                 self._hourly_until[endpoint.key] = end
-        batches: list[_Batch] = []
-        for since, members in groups.items():
-            batches += self._batches(members, Tier.HOURLY, since, end, 3600)
-        return batches
+        # One time range for all: calls stay full (500 queries) at the price of a few hours
+        # asked twice for endpoints that were more up to date than others.
+        return self._batches(due, Tier.HOURLY, since, end, 3600) if due else []
 
-    def _plan_live(self, endpoints: list[EndpointSnapshot], now: dt.datetime) -> list[_Batch]:
+    def _plan_live(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
+                   group: str) -> list[_Batch]:
         end = floor_to(now, 60)  # complete minutes only
         earliest = end - self.live_window
-        groups: dict[dt.datetime, list[EndpointSnapshot]] = defaultdict(list)
+        due: list[EndpointSnapshot] = []
+        since = end
         for endpoint in endpoints:
-            last = self._live_until.get(endpoint.key)
-            since = earliest if last is None else max(last - LIVE_OVERLAP, earliest)
-            if since < end:
-                groups[since].append(endpoint)
-                self._live_until[endpoint.key] = end
-        batches: list[_Batch] = []
-        for since, members in groups.items():
-            batches += self._batches(members, Tier.LIVE, since, end, 60)
-        return batches
+            last = self._live_until.get(f"{endpoint.key}#{group}")
+            start = earliest if last is None else max(last - LIVE_OVERLAP, earliest)
+            if start < end:
+                due.append(endpoint)
+                since = min(since, start)
+                self._live_until[f"{endpoint.key}#{group}"] = end
+        return self._batches(due, Tier.LIVE, since, end, 60, group) if due else []
 
     def _batches(self, endpoints: list[EndpointSnapshot], tier: Tier, start: dt.datetime,
-                 end: dt.datetime, period: int) -> list[_Batch]:
+                 end: dt.datetime, period: int, group: str | None = None) -> list[_Batch]:
         by_region: dict[str, _Batch] = {}
         for endpoint in endpoints:
             batch = by_region.get(endpoint.region)
             if batch is None:
                 batch = by_region[endpoint.region] = _Batch(endpoint.region, tier, start, end,
-                                                            period)
-            batch.queries.extend(plan_endpoint(endpoint, tier))
+                                                            period, group)
+            batch.queries.extend(plan_endpoint(endpoint, tier, group))
         return [b for b in by_region.values() if b.queries]
 
     def _report_unknown_types(self, endpoints: list[EndpointSnapshot], result: MetricsPass,
@@ -288,11 +312,11 @@ class MetricsCollector:
 
     def _forget_progress(self, batch: _Batch, targets: Any) -> None:
         """A failed call must be asked again next time, not silently skipped."""
-        keys = {t.endpoint_key for t in targets}
         table = {Tier.WINDOW: self._window_at, Tier.HOURLY: self._hourly_until,
                  Tier.LIVE: self._live_until}[batch.tier]
-        for key in keys:
-            table.pop(key, None)
+        for target in targets:
+            key = target.endpoint_key
+            table.pop(f"{key}#{target.group}" if batch.tier is Tier.LIVE else key, None)
 
     # Applying --------------------------------------------------------------------------------
 

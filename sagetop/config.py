@@ -45,9 +45,9 @@ class HistorySettings(Section):
 
 class RefreshSettings(Section):
     live_seconds: int = Field(default=60, ge=10, le=3600)
-    fleet_seconds: int = Field(default=900, ge=60, le=86400)
+    fleet_seconds: int = Field(default=1800, ge=60, le=86400)
     inventory_seconds: int = Field(default=300, ge=30, le=86400)
-    window_minutes: int = Field(default=60, ge=5, le=1440)
+    window_minutes: int = Field(default=360, ge=5, le=1440)
     tags_minutes: int = Field(default=60, ge=1, le=1440)
     model_monitor_minutes: int = Field(default=60, ge=5, le=1440)
     provisioning_minutes: int = Field(default=15, ge=1, le=1440)

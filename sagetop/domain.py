@@ -161,6 +161,9 @@ class EndpointSnapshot(Frozen):
     failure_reason: str | None = None
     metric_publish_frequency_s: int = 60
     monitor: ModelMonitorState = ModelMonitorState()
+    # False while only ListEndpoints has answered: name, status and times are known, the
+    # configuration (variants, deployment option) is not yet.
+    described: bool = True
 
     @property
     def key(self) -> str:

@@ -51,6 +51,10 @@ class SeriesSpec:
     # deployment option -> source; "default" applies to every option not named.
     sources: dict[str, SeriesSource | None]
     gpu_only: bool = False
+    # Live series come in two groups: "row" (what a fleet-table row shows: traffic, errors,
+    # latency), refreshed for every row on screen, and "pane" (per-instance utilisation),
+    # refreshed only for the endpoint open in its pane. Fewer metrics asked, less to pay.
+    group: str = "row"
 
     def source_for(self, deployment: str) -> SeriesSource | None:
         if deployment in self.sources:
@@ -76,8 +80,8 @@ _NO_HOST: dict[str, SeriesSource | None] = {"serverless": None}
 
 
 def _series(name: str, tier: Tier, unit: str, sources: Mapping[str, SeriesSource | None],
-            gpu_only: bool = False) -> SeriesSpec:
-    return SeriesSpec(name, tier, unit, dict(sources), gpu_only)
+            gpu_only: bool = False, group: str = "row") -> SeriesSpec:
+    return SeriesSpec(name, tier, unit, dict(sources), gpu_only, group)
 
 
 W, H, L = Tier.WINDOW, Tier.HOURLY, Tier.LIVE
@@ -129,11 +133,13 @@ SERIES: tuple[SeriesSpec, ...] = (
     _series("errors_5xx", L, "count per minute", _ERRORS_5XX),
     _series("model_latency_p99_us", L, "microseconds", {"default": _inv("ModelLatency", "p99")}),
     _series("cpu_avg_pct", L, "percent per instance",
-            {"default": _host("CPUUtilization", "Average", Normalise.PER_VCPU), **_NO_HOST}),
-    _series("memory_avg_pct", L, "percent", {"default": _host("MemoryUtilization", "Average")}),
+            {"default": _host("CPUUtilization", "Average", Normalise.PER_VCPU), **_NO_HOST},
+            group="pane"),
+    _series("memory_avg_pct", L, "percent", {"default": _host("MemoryUtilization", "Average")},
+            group="pane"),
     _series("gpu_avg_pct", L, "percent per GPU",
             {"default": _host("GPUUtilization", "Average", Normalise.PER_GPU), **_NO_HOST},
-            gpu_only=True),
+            gpu_only=True, group="pane"),
 )
 
 
