@@ -71,6 +71,31 @@ def describe(exc: BaseException, service: str, operation: str | None) -> tuple[s
 
 RECOVERABLE = (ClientError, BotoCoreError, OSError, TimeoutError)
 
+# Server-side codes of failures that pass by themselves (5XX answers).
+TRANSIENT_CODES = frozenset(
+    {"ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalError",
+     "InternalServerError", "InternalServerException", "RequestTimeout",
+     "RequestTimeoutException"}
+)
+# What `describe` says of throttling, timeouts, an unreachable network and expired credentials.
+_TRANSIENT_PHRASES = ("throttled after retries", " timed out", "cannot reach AWS for",
+                      "AWS credentials expired")
+
+
+def is_transient(error: CollectorError) -> bool:
+    """Whether a part that met `error` should be asked again at the next refresh.
+
+    Throttling, 5XX answers, timeouts, a network outage and expired credentials pass; a missing
+    permission or an unreadable answer does not, and asking again every refresh would only
+    repeat it (those wait for the part's normal cadence).
+    """
+    if error.permission:
+        return False
+    message = error.message
+    if any(phrase in message for phrase in _TRANSIENT_PHRASES):
+        return True
+    return any(f"failed: {code}" in message for code in TRANSIENT_CODES)
+
 
 def collector_error(
     exc: BaseException, source: str, region: str, service: str, operation: str | None,
