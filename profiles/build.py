@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
@@ -243,11 +244,14 @@ def endpoint_hourly_requests(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -
     """Requests per hour summed over the serving variants; NaN where no variant has data."""
     frame = fleet.metrics.series("hourly", "requests", endpoint.key)
     serving = {v.name for v in endpoint.serving_variants}
-    columns = [c for c in frame.columns if c[1] in serving]
-    if not columns:
+    mask = np.array([c[1] in serving for c in frame.columns], dtype=bool)
+    if not mask.any():
         return pd.Series(dtype=float)
-    total: pd.Series = frame[columns].sum(axis=1, min_count=1)
-    return total
+    # Positional numpy, not label selection: this runs once per endpoint of the fleet.
+    values = frame.to_numpy(dtype="float64")[:, mask]
+    present = ~np.isnan(values).all(axis=1)
+    total = np.where(present, np.nansum(values, axis=1), np.nan)
+    return pd.Series(total, index=frame.index)
 
 
 def _traffic(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Characteristic[TrafficPattern]:

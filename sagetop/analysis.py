@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from profiles.snapshot import (
 )
 from sagetop.atomic import write_files_atomically
 from sagetop.config import SagetopConfig
-from sagetop.domain import FleetSnapshot
+from sagetop.domain import EndpointSnapshot, FleetSnapshot
 from sagetop.pricing import PriceBook
 from sagetop.requirements import Requirements, RequirementsSettings, requirements_for
 
@@ -47,21 +48,56 @@ class SuggestedChange:
 
 @dataclass(frozen=True)
 class EndpointAnalysis:
+    """Findings and costs at once; the profiles and their maturity when first asked for.
+
+    Building a profile takes milliseconds (traffic classification, deep copies): for thousands
+    of endpoints that is seconds the fleet table does not need, so they wait for the pane, the
+    export or the report.
+    """
+
     key: str
     requirements: Requirements
     findings: tuple[Finding, ...]  # worst first
     monthly_cost_usd: float | None
     cost_source: str
-    monthly_savings_usd: float | None  # what the accepted suggestions save (None: price unknown)
     changes: tuple[SuggestedChange, ...]
-    current: MLProfile
-    target: MLProfile
-    maturity_current: Maturity
-    maturity_target: Maturity
+    _endpoint: EndpointSnapshot = field(repr=False)
+    _fleet: FleetSnapshot = field(repr=False)
+    _prices: PriceBook = field(repr=False)
+    _maturity_settings: MaturitySettings = field(repr=False)
 
     @property
     def worst(self) -> Finding | None:
         return self.findings[0] if self.findings else None
+
+    @property
+    def possible_savings_usd(self) -> float | None:
+        """The best single suggestion's monthly saving (alternatives do not add up)."""
+        savings = [f.monthly_savings_usd for f in self.findings
+                   if f.monthly_savings_usd is not None and f.monthly_savings_usd > 0]
+        return max(savings) if savings else None
+
+    @cached_property
+    def current(self) -> MLProfile:
+        return current_profile(self._endpoint, self._fleet, self.requirements, self._prices)
+
+    @cached_property
+    def target(self) -> MLProfile:
+        accepted = {c.change_id for c in self.changes if c.accepted}
+        return target_profile(self.current, self.findings, accepted)
+
+    @cached_property
+    def maturity_current(self) -> Maturity:
+        return assess(self.current, self._maturity_settings)
+
+    @cached_property
+    def maturity_target(self) -> Maturity:
+        return assess(self.target, self._maturity_settings)
+
+    @property
+    def monthly_savings_usd(self) -> float | None:
+        """What the accepted suggestions save a month (None: price unknown)."""
+        return _savings(self.current, self.target)
 
 
 @dataclass(frozen=True)
@@ -70,10 +106,18 @@ class FleetAnalysis:
     endpoints: dict[str, EndpointAnalysis]
     price_source: str
     total_monthly_cost_usd: float
-    total_savings_usd: float
     savings_by_kind: dict[str, float]
-    maturity_by_pillar: dict[str, float]  # mean level of the current profiles, 1-4
     warnings: tuple[str, ...] = ()
+
+    @cached_property
+    def total_savings_usd(self) -> float:
+        """What accepting the suggestions saves a month (builds every target profile)."""
+        return sum(a.monthly_savings_usd or 0.0 for a in self.endpoints.values())
+
+    @cached_property
+    def maturity_by_pillar(self) -> dict[str, float]:
+        """Mean maturity level (1-4) of the current profiles, per pillar."""
+        return _pillar_means(a.maturity_current for a in self.endpoints.values())
 
 
 @dataclass
@@ -127,16 +171,11 @@ class Analyst:
                                 ident not in self.rejected.get(key, set()))
                 for finding in found for change in finding.suggested
                 for ident in (change_id(finding, change),))
-            accepted = {c.change_id for c in changes if c.accepted}
-            current = current_profile(endpoint, fleet, needs, prices)
-            target = target_profile(current, found, accepted)
             cost = endpoint_monthly_cost(endpoint, fleet, prices)
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
-                cost_source=cost.source, monthly_savings_usd=_savings(current, target),
-                changes=changes, current=current, target=target,
-                maturity_current=assess(current, self.maturity_settings),
-                maturity_target=assess(target, self.maturity_settings))
+                cost_source=cost.source, changes=changes, _endpoint=endpoint, _fleet=fleet,
+                _prices=prices, _maturity_settings=self.maturity_settings)
         by_kind: dict[str, float] = {}
         for analysis in endpoints.values():
             for finding in analysis.findings:
@@ -146,9 +185,7 @@ class Analyst:
         return FleetAnalysis(
             fleet=fleet, endpoints=endpoints, price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
-            total_savings_usd=sum(a.monthly_savings_usd or 0.0 for a in endpoints.values()),
             savings_by_kind=dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
-            maturity_by_pillar=_pillar_means(a.maturity_current for a in endpoints.values()),
             warnings=tuple(warnings))
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,

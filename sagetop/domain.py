@@ -240,13 +240,19 @@ class MetricStore:
         self.live: dict[str, pd.DataFrame] = live or {}
         self.window_start = window_start
         self.window_end = window_end
+        # Per-endpoint lookups are made thousands of times per analysis; label lookups on
+        # MultiIndex frames cost ~0.5 ms each, so index them once (frames are never mutated).
+        self._window_rows: dict[Any, dict[Any, Any]] | None = None
+        self._columns: dict[tuple[str, str], dict[str, list[int]]] = {}
 
     def window_value(self, endpoint_key: str, variant: str, series: str) -> float | None:
-        try:
-            value: Any = self.window.at[(endpoint_key, variant), series]
-        except KeyError:
-            return None
-        return None if pd.isna(value) else float(value)
+        rows = self._window_rows
+        if rows is None:
+            rows = self._window_rows = (self.window.to_dict("index") if not self.window.empty
+                                        else {})
+        row = rows.get((endpoint_key, variant))
+        value = None if row is None else row.get(series)
+        return None if value is None or pd.isna(value) else float(value)
 
     def endpoint_window(self, endpoint_key: str) -> pd.DataFrame:
         if self.window.empty:
@@ -263,8 +269,13 @@ class MetricStore:
         frame = frames.get(series)
         if frame is None or frame.empty:
             return pd.DataFrame()
-        cols = [c for c in frame.columns if c[0] == endpoint_key]
-        return frame[cols]
+        positions = self._columns.get((tier, series))
+        if positions is None:
+            positions = {}
+            for index, column in enumerate(frame.columns):
+                positions.setdefault(str(column[0]), []).append(index)
+            self._columns[(tier, series)] = positions
+        return frame.iloc[:, positions.get(endpoint_key, [])]
 
     def datapoints(self) -> int:
         total = int(self.window.notna().sum().sum()) if not self.window.empty else 0

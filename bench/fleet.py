@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Fleet-scale benchmark: the real collectors, advisors and fleet table against the simulated
+account, with per-request latency and the real GetMetricData quota, and in the same run a naive
+baseline (every metric of every endpoint, one request each, every minute).
+
+    python bench/fleet.py --endpoints 1000            # a readable table
+    python bench/fleet.py --endpoints 100,1000,5000 --json
+
+Figures are wall-clock on this machine, in one process: the simulated account's own work
+(generating and encoding metrics) runs on the same cores and is reported as `sim_cpu_s` so it can
+be told apart from sagetop's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from advisors.registry import run_advisors
+from collectors.aws import AwsContext, AwsTarget
+from collectors.cadence import RefreshPlanner
+from collectors.fleet import FleetCollector
+from collectors.metrics import MAX_QUERIES_PER_CALL, plan_endpoint
+from sagetop.analysis import Analyst
+from sagetop.config import SagetopConfig
+from sagetop.domain import FleetSnapshot
+from sagetop.series import Tier
+from sagetop.sim import SimulatedAccount
+
+USD_PER_METRIC = 0.01 / 1000
+
+
+class SimClock:
+    """Simulated time shared by the account and the collectors: an hour passes in seconds."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def _requests(counter: Counter[str]) -> int:
+    return sum(counter.values())
+
+
+def _delta(after: Counter[str], before: Counter[str]) -> Counter[str]:
+    return Counter({k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)})
+
+
+async def _table_apply_ms(analysis_first: Any, analysis_next: Any) -> float | None:
+    """Event-loop time to apply a refresh to the dashboard's fleet table (headless Textual)."""
+    try:
+        from tui.bench_support import table_apply_seconds
+    except ImportError:
+        return None
+    seconds: float = await table_apply_seconds(analysis_first, analysis_next)
+    return seconds * 1000
+
+
+async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visible: int,
+                naive_sample: int, soak_hours: float) -> dict[str, Any]:
+    clock = SimClock()
+    account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
+                               getmetricdata_tps=tps, clock=clock)
+    config = SagetopConfig()
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    result: dict[str, Any] = {"endpoints": endpoints, "latency_ms": latency_ms,
+                              "getmetricdata_tps": tps, "lookback_days":
+                              config.history.lookback_days}
+    async with AwsContext(config, target) as aws:
+        collector = FleetCollector(aws, clock=clock)
+        analyst = Analyst(config)
+        ledger = aws.ledger
+
+        # First load, as the dashboard does it: rows from the listing, then everything.
+        started = time.perf_counter()
+        listing = await collector.collect_listing()
+        result["first_rows_s"] = round(time.perf_counter() - started, 3)
+        fleet = await collector.collect(force=True)
+        analysis = analyst.analyse(fleet)
+        result["full_fleet_s"] = round(time.perf_counter() - started, 3)
+        assert len(listing.endpoints) == endpoints == len(fleet.endpoints)
+        result["first_load_requests"] = ledger.total_requests()
+        result["first_load_describes"] = sum(v for k, v in ledger.requests.items()
+                                             if ":Describe" in k)
+        result["datapoints_first_per_endpoint"] = round(
+            ledger.datapoints_received / endpoints, 1)
+        result["cw_usd_first_load"] = round(ledger.metrics_requested * USD_PER_METRIC, 4)
+        result["sim_cpu_s"] = round(account.busy_seconds, 3)
+
+        # Advisor pass over the whole fleet (median of three).
+        requirements = analyst.requirements(fleet)
+        passes = []
+        for _ in range(3):
+            tick = time.perf_counter()
+            run_advisors(fleet, analyst.advisor_settings, analyst.price_book, requirements,
+                         fleet.collected_at)
+            passes.append(time.perf_counter() - tick)
+        result["advisor_pass_s"] = round(statistics.median(passes), 3)
+        tick = time.perf_counter()
+        analyst.analyse(fleet)
+        result["analysis_pass_s"] = round(time.perf_counter() - tick, 3)
+
+        # A steady-state refresh of the whole fleet one minute later: nothing changed.
+        clock.advance(60)
+        before = Counter(ledger.requests)
+        points_before, metrics_before = ledger.datapoints_received, ledger.metrics_requested
+        refreshed = await collector.collect(live=None, focus=[])
+        spent = _delta(ledger.requests, before)
+        queries = ledger.metrics_requested - metrics_before
+        result["refresh_requests"] = _requests(spent)
+        result["refresh_requests_min"] = math.ceil(queries / MAX_QUERIES_PER_CALL)
+        result["refresh_describes"] = sum(v for k, v in spent.items() if ":Describe" in k)
+        result["datapoints_refresh_per_endpoint"] = round(
+            (ledger.datapoints_received - points_before) / endpoints, 1)
+
+        # Inventory five minutes on: ListEndpoints only, no Describe when nothing changed.
+        clock.advance(240)
+        before = Counter(ledger.requests)
+        await collector.collect(live=[], focus=[])
+        spent = _delta(ledger.requests, before)
+        result["inventory_refresh_describes"] = sum(v for k, v in spent.items()
+                                                    if ":Describe" in k)
+
+        result["table_apply_ms"] = await _table_apply_ms(analysis, analyst.analyse(refreshed))
+
+        # One hour of live use at the default settings: the tiered cadence of the dashboard.
+        planner = RefreshPlanner(config.refresh)
+        keys = sorted(e.key for e in fleet.endpoints)
+        on_screen = keys[:visible]
+        metrics_before = ledger.metrics_requested
+        hour_started = clock.now
+        step = config.refresh.live_seconds
+        gc.collect()
+        rss_start = _rss_mb()
+        soak_rss: list[float] = []
+        while clock.now - hour_started < dt.timedelta(hours=max(1.0, soak_hours)):
+            clock.advance(step)
+            plan = planner.plan(clock.now, on_screen, on_screen[0] if on_screen else None)
+            await collector.collect(live=plan.live, focus=plan.focus)
+            if clock.now - hour_started == dt.timedelta(hours=1):
+                result["cw_usd_per_hour"] = round(
+                    (ledger.metrics_requested - metrics_before) * USD_PER_METRIC, 4)
+            if (clock.now - hour_started).total_seconds() % 1800 == 0:
+                gc.collect()
+                soak_rss.append(_rss_mb())
+        if soak_hours > 1 and len(soak_rss) >= 2:
+            result["soak_hours"] = soak_hours
+            result["soak_rss_growth_pct"] = round(
+                100 * (soak_rss[-1] - soak_rss[0]) / soak_rss[0], 1)
+        result["rss_after_first_hour_mb"] = round(rss_start, 1)
+
+    result.update(await naive_baseline(endpoints, latency_ms, seed, fleet, naive_sample))
+    result["naive_to_sagetop_cost_ratio"] = round(
+        result["naive_cw_usd_per_hour"] / result["cw_usd_per_hour"], 1) \
+        if result.get("cw_usd_per_hour") else None
+    result["peak_rss_mb"] = round(_rss_mb(peak=True), 1)
+    return result
+
+
+async def naive_baseline(endpoints: int, latency_ms: float, seed: int, fleet: FleetSnapshot,
+                         sample: int) -> dict[str, Any]:
+    """Every metric of every endpoint, one GetMetricData request each, for the last hour at
+    one-minute periods, every minute: what a hand-written boto3 loop does. Measured for real on
+    `sample` endpoints (all of them when the fleet is smaller) and scaled to the fleet."""
+    clock = SimClock()
+    account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
+                               clock=clock)
+    chosen = sorted((e for e in fleet.endpoints if e.described), key=lambda e: e.key)
+    chosen = chosen[:sample] if sample and sample < len(chosen) else chosen
+    queries = []
+    for endpoint in chosen:
+        seen = set()
+        for tier in Tier:
+            for query, _ in plan_endpoint(endpoint, tier):
+                stat = query["MetricStat"]
+                identity = json.dumps([stat["Metric"], stat["Stat"]], sort_keys=True)
+                if identity not in seen:
+                    seen.add(identity)
+                    queries.append(query)
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    end = clock.now
+    async with AwsContext(SagetopConfig(), target) as aws:
+        cloudwatch = await aws.client("cloudwatch", account.regions[0])
+        semaphore = asyncio.Semaphore(16)
+
+        async def one(index: int, query: dict[str, Any]) -> None:
+            stat = {**query["MetricStat"], "Period": 60}
+            async with semaphore:
+                await cloudwatch.get_metric_data(
+                    MetricDataQueries=[{"Id": f"n{index}", "MetricStat": stat}],
+                    StartTime=end - dt.timedelta(hours=1), EndTime=end)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
+        elapsed = time.perf_counter() - started
+        scale = len(fleet.endpoints) / max(1, len(chosen))
+        per_minute_metrics = aws.ledger.metrics_requested * scale
+        return {
+            "naive_sampled_endpoints": len(chosen),
+            "naive_requests_per_poll": round(aws.ledger.total_requests() * scale),
+            "naive_poll_s": round(elapsed * scale, 2),
+            "naive_datapoints_per_endpoint_per_poll": round(
+                aws.ledger.datapoints_received / max(1, len(chosen)), 1),
+            "naive_cw_usd_per_hour": round(per_minute_metrics * 60 * USD_PER_METRIC, 4),
+        }
+
+
+def _rss_mb(peak: bool = False) -> float:
+    if peak:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() / 1024 / 1024
+
+
+ROWS = (
+    ("first_rows_s", "fleet rows on screen (s)", "<= 2 s at 1,000"),
+    ("full_fleet_s", "history and findings, whole fleet (s)", "<= 10 s at 1,000"),
+    ("first_load_requests", "requests, first load", ""),
+    ("refresh_requests", "requests per steady-state refresh", "= minimum"),
+    ("refresh_requests_min", "minimum the 500-query limit allows", ""),
+    ("refresh_describes", "Describe requests in that refresh", "0"),
+    ("inventory_refresh_describes", "Describe requests, unchanged inventory", "0"),
+    ("datapoints_first_per_endpoint", "datapoints per endpoint, first load", "<= 1,500"),
+    ("datapoints_refresh_per_endpoint", "datapoints per endpoint, refresh", "<= 30"),
+    ("cw_usd_first_load", "CloudWatch $ for the first load", ""),
+    ("cw_usd_per_hour", "CloudWatch $ per hour of live use", "<= $0.25"),
+    ("naive_cw_usd_per_hour", "naive baseline $ per hour", ""),
+    ("naive_to_sagetop_cost_ratio", "naive / sagetop cost", ">= 20x"),
+    ("advisor_pass_s", "advisor pass, whole fleet (s)", "< 0.5 s"),
+    ("analysis_pass_s", "advisors + profiles + maturity (s)", ""),
+    ("table_apply_ms", "fleet table refresh, event loop (ms)", "< 50 ms"),
+    ("peak_rss_mb", "peak memory (MB)", "< 300 MB"),
+    ("soak_rss_growth_pct", "memory growth over the soak (%)", "<= 10 %"),
+    ("sim_cpu_s", "simulated account's own CPU, first load (s)", ""),
+)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = f"{'':44}" + "".join(f"{r['endpoints']:>12,}" for r in results) + "  target"
+    lines = [header, "-" * len(header)]
+    for key, label, goal in ROWS:
+        cells = "".join(f"{_cell(r.get(key)):>12}" for r in results)
+        lines.append(f"{label:44}{cells}  {goal}")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if value < 1 else f"{value:,.2f}"
+    return f"{value:,}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--endpoints", default="100,1000",
+                        help="fleet sizes, comma-separated (default 100,1000)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per size")
+    parser.add_argument("--latency-ms", type=float, default=20.0,
+                        help="simulated round trip per request (default 20 ms)")
+    parser.add_argument("--tps", type=float, default=50.0,
+                        help="GetMetricData transactions per second quota (AWS default 50)")
+    parser.add_argument("--visible", type=int, default=20,
+                        help="fleet rows on screen (default 20: an 80x24 terminal)")
+    parser.add_argument("--naive-sample", type=int, default=200,
+                        help="endpoints the naive baseline is measured on, then scaled")
+    parser.add_argument("--soak-hours", type=float, default=1.0,
+                        help="simulated hours of live use (memory growth reported above 1)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    sizes = [int(n) for n in str(args.endpoints).split(",") if n.strip()]
+    results = []
+    for size in sizes:
+        if len(sizes) > 1:
+            # One process per size: peak memory is then each size's own.
+            command = [sys.executable, __file__, "--endpoints", str(size), "--json",
+                       "--latency-ms", str(args.latency_ms), "--tps", str(args.tps),
+                       "--visible", str(args.visible), "--naive-sample", str(args.naive_sample),
+                       "--soak-hours", str(args.soak_hours), "--seed", str(args.seed)]
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            figures = json.loads(output.strip().splitlines()[-1])
+        else:
+            figures = asyncio.run(bench(size, args.latency_ms, args.tps, args.seed,
+                                        args.visible, args.naive_sample, args.soak_hours))
+        results.append(figures)
+        if args.json:
+            print(json.dumps(figures))
+            sys.stdout.flush()
+    if not args.json:
+        print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
