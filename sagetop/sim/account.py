@@ -143,8 +143,9 @@ class SimulatedAccount:
         self._metric_index: dict[str, dict[tuple[str, str, tuple[tuple[str, str], ...]],
                                            MetricTarget]] = {}
         self._names: dict[str, dict[str, SimEndpoint]] = {}
+        self._clock_origin = (time.monotonic(), self.clock().timestamp())
         self._tokens = float(self.getmetricdata_tps or 0.0)
-        self._tokens_at = time.monotonic()
+        self._tokens_at = self._elapsed()
         self.training_jobs = [_Job("bert-finetune-2026-11", "ml.p3.2xlarge", 1, r)
                               for r in self.regions] + [
             _Job("llm-distill-nightly", "ml.g5.12xlarge", 2, self.regions[0])]
@@ -250,11 +251,17 @@ class SimulatedAccount:
         self.busy_seconds += time.perf_counter() - started
         return AioAWSResponse(request.url, status, headers, _RawResponse(request.url, data))
 
+    def _elapsed(self) -> float:
+        """Seconds passed: real time, plus the simulated clock's jumps (a benchmark that
+        simulates an hour in seconds must not meet a quota real minutes would refill)."""
+        real, simulated = self._clock_origin
+        return max(time.monotonic() - real, self.clock().timestamp() - simulated)
+
     def _throttle(self) -> bool:
         """A token bucket at the GetMetricData quota, as CloudWatch enforces it per account."""
         if not self.getmetricdata_tps:
             return False
-        now = time.monotonic()
+        now = self._elapsed()
         rate = self.getmetricdata_tps
         self._tokens = min(rate, self._tokens + (now - self._tokens_at) * rate)
         self._tokens_at = now
@@ -622,10 +629,13 @@ class SimulatedAccount:
     def _cloudwatch_get_metric_data(self, region: str, params: dict[str, Any]
                                     ) -> dict[str, Any]:
         queries = params.get("MetricDataQueries") or []
+        self.metrics.forget()
         if len(queries) > MAX_QUERIES:
             raise SimulationError("ValidationError", "The collection MetricDataQueries must not "
                                   f"have a size greater than {MAX_QUERIES}.")
         start, end = int(params["StartTime"]), int(params["EndTime"])
+        # CloudWatch has nothing after its own now, whatever the caller's clock says.
+        end = min(end, int(self.clock().timestamp()))
         newest_first = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
         budget = min(int(params.get("MaxDatapoints", MAX_DATAPOINTS)), MAX_DATAPOINTS)
         resume = _untoken(params.get("NextToken")) or [0, 0]

@@ -151,6 +151,10 @@ class MetricModel:
 
     # Values ----------------------------------------------------------------------------------
 
+    def forget(self) -> None:
+        """Drop cached traffic grids: one GetMetricData call reuses them, the next does not."""
+        self._traffic_cache.clear()
+
     def datapoints(self, target: MetricTarget, stat: str, start: int, end: int, period: int
                    ) -> tuple[npt.NDArray[np.int64], Array]:
         """Bucket start times and values, oldest first, only where CloudWatch would have data."""
@@ -185,8 +189,8 @@ class MetricModel:
         cached = self._traffic_cache.get(cache_key)
         if cached is not None:
             return cached
-        if len(self._traffic_cache) > 20_000:
-            self._traffic_cache.clear()  # bounded: a refresh only needs its own grid
+        if len(self._traffic_cache) > 2_000:
+            self._traffic_cache.clear()  # bounded: only the series of one call share a grid
         key = self._key(endpoint, variant, 0)
         starts = start + np.arange(subs, dtype=np.int64) * step
         shape = traffic_shape(variant.pattern, starts, key)
