@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 from botocore.utils import parse_timestamp
 
+from collectors import fastparse
 from collectors.failures import RECOVERABLE
 from collectors.guard import install_read_only_guard
 from collectors.ledger import RequestLedger
@@ -63,6 +64,7 @@ class AwsContext:
         # of a large fleet carries hundreds of thousands of them. UTC and direct is exact and fast.
         self.session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=utc_timestamp)
+        fastparse.install(self.session)
         self.ledger = RequestLedger(config.cost.getmetricdata_usd_per_1000_metrics)
         self.ledger.install(self.session)
         if target.prepare_session is not None:

@@ -219,3 +219,41 @@ async def test_endpoints_created_updated_and_deleted_between_refreshes() -> None
     assert "legacy-recs-v1" not in names and "checkout-upsell-v2" in names
     assert names["churn-predictor-prod"].status == "Updating"
     assert account.requests["sagemaker:DescribeEndpoint"] == described + 2
+
+
+async def test_fast_metric_data_path_matches_botocore_parsing() -> None:
+    """The before-parse fast path gives exactly what botocore's own parser gives."""
+    import json as json_module
+
+    from botocore.parsers import create_parser
+    from botocore.session import get_session
+
+    from collectors.fastparse import parse_metric_data
+
+    body = json_module.dumps({
+        "MetricDataResults": [{"Id": "q0", "Label": "Invocations",
+                               "Timestamps": [1_700_000_060.0, 1_700_000_000.0],
+                               "Values": [3.0, 4.5], "StatusCode": "Complete"},
+                              {"Id": "q1", "Label": "x", "Timestamps": [], "Values": [],
+                               "StatusCode": "PartialData"}],
+        "NextToken": "abc", "Messages": []}).encode()
+    model = get_session().get_service_model("cloudwatch").operation_model("GetMetricData")
+    parser = create_parser(model.service_model.resolved_protocol)
+    plain = parser.parse({"status_code": 200, "headers": {}, "body": body}, model.output_shape)
+    fast_dict = {"status_code": 200, "headers": {}, "body": body}
+    customized: dict[str, Any] = {}
+    parse_metric_data(response_dict=fast_dict, customized_response_dict=customized)
+    fast = parser.parse(fast_dict, model.output_shape)
+    fast.update(customized)
+    for parsed in (plain, fast):
+        parsed.pop("ResponseMetadata", None)
+    assert fast["NextToken"] == plain["NextToken"] == "abc"
+    assert [r["Values"] for r in fast["MetricDataResults"]] == \
+        [r["Values"] for r in plain["MetricDataResults"]]
+    assert [[t.timestamp() for t in r["Timestamps"]] for r in fast["MetricDataResults"]] == \
+        [[t.timestamp() for t in r["Timestamps"]] for r in plain["MetricDataResults"]]
+    assert fast["MetricDataResults"][0]["Timestamps"][0].tzinfo is not None
+    error = {"status_code": 400, "headers": {}, "body": b'{"__type": "Throttling"}'}
+    untouched: dict[str, Any] = {}
+    parse_metric_data(response_dict=error, customized_response_dict=untouched)
+    assert untouched == {} and error["body"] == b'{"__type": "Throttling"}'
