@@ -124,10 +124,11 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                 f"{row['cpu_p95_pct']:.0f} %, memory {row['memory_p95_pct']:.0f} %"
                 + (f", GPU {row['gpu_p95_pct']:.0f} %, GPU memory "
                    f"{row['gpu_memory_p95_pct']:.0f} %" if spec.has_gpu else "")
-                + f". That is {demand.cpu_vcpu:.1f} busy vCPUs and {demand.memory_gib:.1f} GiB "
-                f"per instance; {choice.label} keeps the busiest resource at "
-                f"{choice.busiest_pct:.0f} %, under the "
-                f"{ctx.settings.target_utilisation_pct:.0f} % target (memory "
+                + f". That is {demand.cpu_vcpu:.1f} busy vCPUs across the variant and "
+                f"{demand.memory_gib:.1f} GiB of memory on each instance (the model is loaded "
+                f"on every one); {choice.label} keeps the busiest resource at "
+                f"{choice.busiest_pct:.0f} %, within the targets (CPU and GPU "
+                f"{ctx.settings.target_utilisation_pct:.0f} %, memory "
                 f"{ctx.settings.target_memory_pct:.0f} %), with at least {floor} "
                 f"instance(s). Current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
                 f"({choice.cost.source})." + gpu_note + scaling_note + price_note),
