@@ -145,6 +145,8 @@ class MetricsCollector:
         self._window_range: tuple[dt.datetime, dt.datetime] | None = None
         self._semaphore = asyncio.Semaphore(4)
         self._reported_unknown: set[str] = set()
+        self._variants: dict[str, tuple[str, ...]] = {}  # endpoint key -> variants last planned
+        self._answered_until: dict[Tier, dt.datetime] = {}  # end of the newest bucket answered
 
     # Public ----------------------------------------------------------------------------------
 
@@ -157,7 +159,7 @@ class MetricsCollector:
         """Drop endpoints that no longer exist, so the kept state stays bounded."""
         for pair in [p for p in self._window if p[0] not in keep]:
             del self._window[pair]
-        for table in (self._window_at, self._hourly_until, self._live_until):
+        for table in (self._window_at, self._hourly_until, self._live_until, self._variants):
             for key in [k for k in table if k.split("#", 1)[0] not in keep]:
                 del table[key]
         for frames in (self._hourly, self._live):
@@ -178,6 +180,7 @@ class MetricsCollector:
         result = MetricsPass()
         self._report_unknown_types(endpoints, result, now)
         endpoints = [e for e in endpoints if e.described]  # no variants known yet: nothing to ask
+        self._restart_changed_variants(endpoints)
         batches: list[_Batch] = []
         if history:
             batches += self._plan_window(endpoints, now)
@@ -285,6 +288,7 @@ class MetricsCollector:
                                                      "GetMetricData", now))
                 self._forget_progress(batch, targets.values())
                 continue
+            self._hold_progress_at_answers(batch, targets.values(), points)
             for query_id, (stamps, values) in points.items():
                 found = targets.get(query_id)
                 if found is not None:
@@ -309,6 +313,54 @@ class MetricsCollector:
             token = response.get("NextToken")
             if not token:
                 return
+
+    def _restart_changed_variants(self, endpoints: list[EndpointSnapshot]) -> None:
+        """Progress is kept per endpoint: a variant added (or renamed) starts from nothing.
+
+        Without this, a variant added by an update would get no window statistics or history
+        until the next window refresh, and only the minutes after it appeared.
+        """
+        for endpoint in endpoints:
+            names = tuple(v.name for v in endpoint.variants)
+            if self._variants.get(endpoint.key, names) != names:
+                self._window_at.pop(endpoint.key, None)
+                self._hourly_until.pop(endpoint.key, None)
+                for key in [k for k in self._live_until if k.split("#", 1)[0] == endpoint.key]:
+                    del self._live_until[key]
+            self._variants[endpoint.key] = names
+
+    def _hold_progress_at_answers(self, batch: _Batch, targets: Any,
+                                  points: dict[str, tuple[list[dt.datetime], list[float]]]
+                                  ) -> None:
+        """Never count as fetched the buckets CloudWatch has not answered yet.
+
+        With the machine's clock ahead of CloudWatch's (or metrics published late), the newest
+        buckets asked for come back empty; progress stays at the newest bucket answered, so they
+        are asked again next time instead of staying empty for good.
+        """
+        if batch.tier is Tier.WINDOW:
+            return
+        newest = [max(stamps) for stamps, _ in points.values() if stamps]
+        if newest:
+            answered = max(newest) + dt.timedelta(seconds=batch.period)
+            seen = self._answered_until.get(batch.tier)
+            self._answered_until[batch.tier] = answered if seen is None else max(seen, answered)
+        else:
+            # Nothing at all: either the buckets are not complete at CloudWatch yet, or these
+            # endpoints publish nothing. Only the first is worth asking again (queries are
+            # billed), and only the newest bucket CloudWatch has answered so far tells them apart.
+            seen = self._answered_until.get(batch.tier)
+            if seen is None:
+                return
+            answered = max(seen, batch.start)
+        if answered >= batch.end:
+            return
+        table = self._live_until if batch.tier is Tier.LIVE else self._hourly_until
+        for target in targets:
+            key = (f"{target.endpoint_key}#{target.group}" if batch.tier is Tier.LIVE
+                   else target.endpoint_key)
+            if key in table and table[key] > answered:
+                table[key] = answered
 
     def _forget_progress(self, batch: _Batch, targets: Any) -> None:
         """A failed call must be asked again next time, not silently skipped."""

@@ -1,0 +1,320 @@
+"""Security end to end: the read-only guard, the IAM policy, secrets, and untrusted account text.
+
+The guard is walked over every operation of every service sagetop has a client for, through the
+real aiobotocore clients of `AwsContext`, against the simulated account, which records every
+request that reaches it: a write must be refused before it gets there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import inspect
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from botocore import xform_name
+from botocore.config import Config
+from botocore.model import Shape
+
+import sagetop.pricing
+import sagetop.sim
+from collectors.aws import AwsContext, AwsTarget
+from collectors.fleet import FleetCollector
+from collectors.guard import is_read_operation
+from collectors.iam import OPERATIONS
+from sagetop.cli import main
+from sagetop.config import SagetopConfig
+from sagetop.errors import ReadOnlyViolation
+from sagetop.sim import SimulatedAccount
+from tests.conftest import REGION, Moto
+
+SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing")
+SIM_SECRETS = ("ASIASIMULATEDKEY0000", "simulated-secret-key", "simulated-session-token")
+ENV_SECRETS = ("AKIAENVSECRETKEY0042", "env-secret-access-key-do-not-log",
+               "env-session-token-do-not-log")
+
+
+def _target(account: SimulatedAccount) -> AwsTarget:
+    return AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+
+
+def _dummy(shape: Shape, depth: int = 0) -> Any:
+    """The smallest value of a shape that serialises: required members only."""
+    kind = shape.type_name
+    if kind == "structure":
+        if depth > 6:
+            return {}
+        return {name: _dummy(shape.members[name], depth + 1)
+                for name in getattr(shape, "required_members", [])}
+    if kind == "list":
+        return []
+    if kind == "map":
+        return {}
+    if kind in ("integer", "long"):
+        return 1
+    if kind in ("float", "double"):
+        return 1.0
+    if kind == "boolean":
+        return False
+    if kind == "timestamp":
+        return dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    if kind == "blob":
+        return b"x"
+    enum = getattr(shape, "enum", None)
+    return enum[0] if enum else "sagetop-guard-test"
+
+
+# The read-only guard -------------------------------------------------------------------------
+
+
+async def test_no_write_of_any_service_reaches_the_account() -> None:
+    account = SimulatedAccount()
+    refused: dict[str, set[str]] = {}
+    reached_reads: dict[str, set[str]] = {}
+    others: dict[str, str] = {}
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        # No client-side validation, no retries: every call goes as far as the guard lets it.
+        aws.client_config = aws.client_config.merge(Config(
+            parameter_validation=False, retries={"mode": "standard", "max_attempts": 1}))
+        for service in SERVICES:
+            client = await aws.client(service, REGION)
+            model = client.meta.service_model
+            event_id = model.service_id.hyphenize()
+            for operation in model.operation_names:
+                op_model = model.operation_model(operation)
+                params = _dummy(op_model.input_shape) if op_model.input_shape else {}
+                method = getattr(client, xform_name(operation))
+                try:
+                    result = await asyncio.wait_for(method(**params), 10)
+                    if isinstance(result, dict) and "Body" in result:
+                        result["Body"].close()
+                except ReadOnlyViolation as exc:
+                    assert f"{event_id}:{operation}" in str(exc)
+                    refused.setdefault(service, set()).add(operation)
+                    continue
+                except Exception as exc:  # a read refused by the account, or by the model
+                    others[f"{event_id}:{operation}"] = type(exc).__name__
+                if is_read_operation(event_id, operation):
+                    reached_reads.setdefault(service, set()).add(operation)
+                else:
+                    pytest.fail(f"{event_id}:{operation} was not refused by the guard")
+    sent = {key.split(":", 1)[1] for key in account.requests}
+    total = 0
+    for service in SERVICES:
+        model_ops = set(await _model_ops(service))
+        writes = {op for op in model_ops if not is_read_operation(_event_id(service), op)}
+        total += len(model_ops)
+        # Every non-read was refused by the guard, and none of them reached the account.
+        assert refused.get(service, set()) == writes, service
+        assert not writes & {k.split(":", 1)[1] for k in account.requests
+                             if k.startswith(f"{_event_id(service)}:")}
+    assert total > 500  # the walk really covered the services' models
+    # And the guard is not simply refusing everything: reads do go out.
+    assert {"ListEndpoints", "GetMetricData", "DescribeScalableTargets", "GetObject",
+            "GetCallerIdentity", "GetProducts"} <= sent
+    assert all(is_read_operation(k.split(":", 1)[0], k.split(":", 1)[1])
+               for k in account.requests)
+
+
+@functools.cache
+def _event_id(service: str) -> str:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return str(model.service_id.hyphenize())
+
+
+async def _model_ops(service: str) -> list[str]:
+    import botocore.session
+
+    return list(botocore.session.get_session().get_service_model(service).operation_names)
+
+
+# The IAM policy ------------------------------------------------------------------------------
+
+
+def _observed_actions(requests: Any) -> set[str]:
+    actions = set()
+    for key in requests:
+        service, operation = key.split(":", 1)
+        assert (service, operation) in OPERATIONS, f"{key} is called but not in collectors/iam"
+        if OPERATIONS[(service, operation)]:
+            actions.add(OPERATIONS[(service, operation)])
+    return actions
+
+
+async def test_iam_policy_is_exactly_what_a_full_collection_calls(
+        moto: Moto, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["iam-policy"]) == 0
+    policy = json.loads(capsys.readouterr().out)
+    assert policy["Version"] == "2012-10-17"
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+    printed = {a for s in policy["Statement"] for a in s["Action"]}
+
+    account = SimulatedAccount()
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        fleet = await FleetCollector(aws).collect(force=True)
+        simulated = dict(aws.ledger.requests)
+    assert fleet.errors == ()
+    assert simulated == dict(account.requests)  # the ledger saw what the account saw
+
+    moto.create_endpoint("policy-check", tags={"env": "prod"})
+    async with AwsContext(SagetopConfig(), AwsTarget(regions=(REGION,),
+                                                     endpoint_url=moto.url)) as aws:
+        await FleetCollector(aws).collect(force=True)
+        against_moto = dict(aws.ledger.requests)
+
+    # pricing:GetProducts is only sent by `sagetop prices refresh`, never by a collection;
+    # it is the one pricing call in the price refresh's code.
+    source = inspect.getsource(sagetop.pricing)
+    assert re.findall(r"get_paginator\(\"(\w+)\"\)", source) == ["get_products"]
+    assert re.findall(r"client\.(?!get_paginator)(\w+)\(", source) == []
+    observed = _observed_actions(simulated) | _observed_actions(against_moto) | {
+        "pricing:GetProducts"}
+    assert printed == observed
+    assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in printed)
+
+
+# Secrets ---------------------------------------------------------------------------------------
+
+
+def _scan(texts: list[str], secrets: tuple[str, ...]) -> None:
+    for text in texts:
+        for secret in secrets:
+            if secret in text:  # not `assert ... not in`: pytest would print the whole log
+                pytest.fail(f"{secret!r} leaked: ...{_around(text, secret)!r}...")
+
+
+def _around(text: str, secret: str) -> str:
+    at = text.index(secret)
+    return text[max(0, at - 120):at + 40]
+
+
+def test_no_secret_in_report_export_or_messages(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--demo", "--format", "json"]) == 0
+    assert main(["report", "--demo"]) == 0
+    assert main(["snapshot", "--demo", "-o", str(tmp_path / "export")]) == 0
+    captured = capsys.readouterr()
+    files = [p.read_text() for p in (tmp_path / "export").rglob("*") if p.is_file()]
+    assert len(files) > 50
+    _scan([captured.out, captured.err, *files], SIM_SECRETS)
+
+
+async def test_no_environment_secret_in_report_or_errors(
+        moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+    moto.create_endpoint("secret-check")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ENV_SECRETS[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRETS[1])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", ENV_SECRETS[2])
+    async with AwsContext(SagetopConfig(), AwsTarget(regions=(REGION,),
+                                                     endpoint_url=moto.url)) as aws:
+        fleet = await FleetCollector(aws).collect(force=True)
+    assert fleet.endpoints
+    # And the errors of a failing collection (nothing listens on port 9).
+    config = SagetopConfig.model_validate({"aws": {"max_attempts": 1, "connect_timeout_s": 1}})
+    async with AwsContext(config, AwsTarget(regions=(REGION,),
+                                            endpoint_url="http://127.0.0.1:9")) as aws:
+        failed = await FleetCollector(aws).collect(force=True)
+    assert failed.errors
+    from sagetop.report import fleet_report, fleet_table
+
+    texts = [json.dumps(fleet_report(f), default=str) + fleet_table(f) + repr(f)
+             for f in (fleet, failed)]
+    _scan(texts, ENV_SECRETS)
+
+
+async def test_no_secret_in_a_debug_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    account = SimulatedAccount()
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        await FleetCollector(aws).collect(force=True)
+    assert caplog.records
+    _scan([caplog.text], SIM_SECRETS[1:])  # the secret key and the session token
+
+
+# Untrusted text from the account -------------------------------------------------------------
+
+HOSTILE_TAGS = {
+    "team": "[bold red]x[/]",
+    "owner": "\x1b[31mred\x1b[0m\x07",
+    "notes": "*x* | y `z` <b>",
+    "yaml": "key: value # not a comment\n- item\n'quoted'",
+    "[link](http://evil)": "\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\",
+}
+
+
+def _hostile_account(*args: Any, **kwargs: Any) -> SimulatedAccount:
+    account = SimulatedAccount(*args, **kwargs)
+    account.endpoint("web-ranker-prod").tags.update(HOSTILE_TAGS)
+    return account
+
+
+def test_hostile_tags_are_inert_in_table_markdown_and_yaml(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sagetop.sim, "SimulatedAccount", _hostile_account)
+    assert main(["report", "--demo"]) == 0
+    table = capsys.readouterr().out
+    assert "\x1b" not in table and "\x07" not in table
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", table)
+
+    assert main(["report", "--demo", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    web = next(e for e in report["endpoints"] if e["name"] == "web-ranker-prod")
+    for key, value in HOSTILE_TAGS.items():
+        assert web["tags"][key] == value  # JSON keeps the data exact (and escapes it)
+
+    out = tmp_path / "export"
+    assert main(["snapshot", "--demo", "-o", str(out)]) == 0
+    capsys.readouterr()
+    rationale = (out / "us-east-1" / "web-ranker-prod.rationale.md").read_text()
+    assert "team=" in rationale  # the tags are there...
+    # ...escaped, never live Markdown: no emphasis, no table cell, no link, no markup.
+    for raw in ("*x* | y", "[bold red]x[/]", "[link](http://evil)", "<b>"):
+        assert raw not in rationale
+    round_tripped = 0
+    for path in out.rglob("*.yaml"):
+        text = path.read_text()
+        assert "\x1b" not in text  # YAML escapes control characters ("\e")
+        loaded = yaml.safe_load(text)
+        tags = _find_tags(loaded)
+        if path.name.startswith("web-ranker-prod") and tags is not None:
+            for key, value in HOSTILE_TAGS.items():
+                assert tags.get(key) == value, (path, key)
+            round_tripped += 1
+    assert round_tripped == 2  # current and target profiles, exactly as the account has them
+
+
+def _find_tags(data: Any) -> dict[str, str] | None:
+    """The tags mapping wherever the profile keeps it, if it keeps it."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "tags" and isinstance(value, dict):
+                inner = value.get("value", value)
+                return inner if isinstance(inner, dict) else None
+            found = _find_tags(value)
+            if found is not None:
+                return found
+    if isinstance(data, list):
+        for item in data:
+            found = _find_tags(item)
+            if found is not None:
+                return found
+    return None
+
+
+def test_rationale_has_no_control_characters_from_tags(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sagetop.sim, "SimulatedAccount", _hostile_account)
+    assert main(["snapshot", "--demo", "-o", str(tmp_path)]) == 0
+    rationale = (tmp_path / "us-east-1" / "web-ranker-prod.rationale.md").read_text()
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", rationale)
