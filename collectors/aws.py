@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,41 @@ from collectors.guard import install_read_only_guard
 from collectors.ledger import RequestLedger
 from sagetop.config import SagetopConfig
 from sagetop.errors import ConfigError
+
+_SECRETS = (
+    # Session tokens in headers and query strings, however they are quoted.
+    re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\",}\s&]+"),
+    re.compile(r"(Signature=)[0-9a-f]+"),
+    re.compile(r"(Credential=)[A-Z0-9]+"),
+    re.compile(r"(?i)((?:aws_)?secret_?(?:access_)?key['\"]?\s*[:=]\s*['\"]?)[^'\",}\s]+"),
+)
+
+
+class _RedactingRecords:
+    """Log records with credentials blanked, whatever logger made them (botocore logs every
+    signed request, session token included, at DEBUG)."""
+
+    def __init__(self, factory: Callable[..., logging.LogRecord]) -> None:
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.factory(*args, **kwargs)
+        if not record.name.startswith(("botocore", "aiobotocore", "urllib3", "aiohttp")):
+            return record
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return record
+        for pattern in _SECRETS:
+            message = pattern.sub(r"\1[REDACTED]", message)
+        record.msg, record.args = message, None
+        return record
+
+
+def install_log_redaction() -> None:
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _RedactingRecords):
+        logging.setLogRecordFactory(_RedactingRecords(factory))
 
 
 def utc_timestamp(value: Any) -> dt.datetime:
@@ -60,6 +97,7 @@ class AwsContext:
         except ProfileNotFound as exc:
             raise ConfigError(f"AWS profile: {exc}") from None
         install_read_only_guard(self.session)
+        install_log_redaction()
         # botocore parses epoch timestamps with dateutil into local time, ~30 us each; a refresh
         # of a large fleet carries hundreds of thousands of them. UTC and direct is exact and fast.
         self.session.get_component("response_parser_factory").set_parser_defaults(

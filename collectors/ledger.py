@@ -35,7 +35,7 @@ class RequestLedger:
         self.requests: Counter[str] = Counter()  # HTTP requests sent, retries included
         self.calls: Counter[str] = Counter()  # API calls completed (after retries)
         self.throttles = 0
-        self.errors = 0
+        self.errors = 0  # error answers and failed attempts, retried ones included
         self.metrics_requested = 0
         self.datapoints_received = 0
 
@@ -65,13 +65,21 @@ class RequestLedger:
         service, operation = event_name.split(".")[1:3]
         self.requests[f"{service}:{operation}"] += 1
 
-    def on_needs_retry(self, response: Any = None, **_: Any) -> None:
+    def on_needs_retry(self, response: Any = None, caught_exception: Any = None,
+                       **_: Any) -> None:
+        # Emitted after every attempt, retried or not: the one place that sees each error,
+        # including the 5XX answers and dropped connections a retry then absorbs.
         if response is None:
+            if caught_exception is not None:
+                self.errors += 1
             return
         http, parsed = response
         code = (parsed or {}).get("Error", {}).get("Code")
-        if code in THROTTLE_CODES or getattr(http, "status_code", 0) == 429:
+        status = getattr(http, "status_code", 0)
+        if code in THROTTLE_CODES or status == 429:
             self.throttles += 1
+        elif status >= 300:
+            self.errors += 1
 
     def on_after_call(
         self, event_name: str, http_response: Any, parsed: dict[str, Any],
@@ -80,8 +88,7 @@ class RequestLedger:
         service, operation = event_name.split(".")[1:3]
         self.calls[f"{service}:{operation}"] += 1
         if http_response.status_code >= 300:
-            self.errors += 1
-            return
+            return  # counted at needs-retry
         if operation == "GetMetricData":
             self.metrics_requested += int(context.get(_QUERIES_KEY, 0))
             self.datapoints_received += sum(
@@ -89,8 +96,8 @@ class RequestLedger:
             )
 
     def on_after_call_error(self, **_: Any) -> None:
-        # Connection failures and timeouts never produce a response.
-        self.errors += 1
+        # Connection failures and timeouts were counted at needs-retry, attempt by attempt.
+        return None
 
     def install(self, session: Any) -> None:
         emitter = session.get_component("event_emitter")

@@ -51,9 +51,13 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def escape_markdown(text: object) -> str:
     """Untrusted text as inert Markdown: one line, special characters backslash-escaped."""
-    flat = " ".join(str(text).split())
+    # Control characters (ESC colour codes, OSC 8 links) would act in a terminal showing the file.
+    flat = " ".join(_CONTROL.sub("?", str(text)).split())
     # Entities, not backslashes, for HTML: every renderer honours them, even inside raw HTML.
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
