@@ -138,6 +138,9 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
 
     def add(name: str, archetype: str, variants: list[SimVariant], image: str,
             created_days: int = 120, **kwargs: Any) -> SimEndpoint:
+        # Every endpoint owns its tags: a test or the demo editing one must not edit others.
+        kwargs["tags"] = dict(kwargs.get("tags", {}))
+        kwargs["autoscaling"] = dict(kwargs.get("autoscaling", {}))
         endpoint = SimEndpoint(index=len(fleet), name=name, region=region, archetype=archetype,
                                created=days(created_days),
                                last_modified=days(min(created_days, kwargs.pop("modified", 30))),
