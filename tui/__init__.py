@@ -1,1 +1,8 @@
-"""The Textual dashboard."""
+"""The Textual dashboard.
+
+Data flows one way: `app.py` runs the collector (async) and the analysis (thread) as workers and
+keeps one immutable `state.DashboardState`; the screens (`screens/`: fleet, endpoint, summary,
+help) and the widgets (`widgets/`) watch it and render. What they render is computed by pure
+modules: `rows.py` (fleet table cells), `table_model.py` (sort, filter, group), `render.py`
+(the pane's and summary's tables). Intent goes back up by message (`messages.py`).
+"""

@@ -1,7 +1,8 @@
-"""The Textual app: a fleet table fed by a collector worker, updated in place.
+"""The Textual app: collector and analysis workers feed one immutable state the screens watch.
 
-The worker owns the AWS session and posts immutable snapshots by message; widgets only render
-what arrives. A failed refresh leaves the last data on screen, marked stale, with the error below.
+The collector worker owns the AWS session and posts snapshots by message; the analysis runs in a
+thread so a large fleet never freezes the UI. A failed refresh leaves the last data on screen,
+marked stale, with the error below. Nothing here fetches on behalf of a widget.
 """
 
 from __future__ import annotations
@@ -9,79 +10,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.reactive import reactive
+from textual.screen import Screen
 
 from collectors.aws import AwsContext, AwsTarget
 from collectors.failures import describe
-from collectors.fleet import FleetCollector
+from collectors.fleet import FleetCollector, utc_now
+from sagetop.analysis import Analyst, FleetAnalysis
 from sagetop.config import SagetopConfig
-from sagetop.domain import EndpointSnapshot, FleetSnapshot
+from sagetop.domain import FleetSnapshot
 from sagetop.errors import SagetopError
-from tui.messages import CollectionFailed, FleetUpdated
-
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("endpoint", "Endpoint"),
-    ("status", "Status"),
-    ("option", "Option"),
-    ("shape", "Instances"),
-    ("requests", "Req/14d"),
-    ("p99", "p99 ms"),
-    ("busiest", "Busiest %"),
-    ("errors", "5XX"),
-    ("drift", "Drift"),
+from tui.messages import (
+    AnalysisFailed,
+    AnalysisUpdated,
+    CollectionFailed,
+    CollectionProgress,
+    ExportFinished,
+    FleetUpdated,
+    LiveInterest,
 )
+from tui.rows import COLUMNS
+from tui.screens.endpoint import EndpointScreen
+from tui.screens.fleet import FleetScreen
+from tui.screens.help import HelpScreen
+from tui.screens.summary import SummaryScreen
+from tui.state import DashboardState
+from tui.table_model import GroupBy
+from tui.widgets.chrome import Source
 
-
-def _number(value: float | None, digits: int = 0) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def endpoint_cells(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[str, str | Text]:
-    """The row of one endpoint: variants summed for counts, the worst variant for peaks."""
-    store = fleet.metrics
-
-    def worst(series: str) -> float | None:
-        values = [store.window_value(endpoint.key, v.name, series) for v in endpoint.variants]
-        present = [v for v in values if v is not None]
-        return max(present) if present else None
-
-    def total(series: str) -> float | None:
-        values = [store.window_value(endpoint.key, v.name, series) for v in endpoint.variants]
-        present = [v for v in values if v is not None]
-        return sum(present) if present else None
-
-    shapes = []
-    for variant in endpoint.serving_variants:
-        if variant.serverless:
-            shapes.append(f"serverless {variant.serverless.memory_mb}MB")
-        else:
-            shapes.append(f"{variant.current_instance_count}x{variant.instance_type or '?'}")
-    busiest = [worst(s) for s in ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct")]
-    present = [b for b in busiest if b is not None]
-    p99 = worst("model_latency_p99_us")
-    monitor = endpoint.monitor
-    drift = "violations" if monitor.violation_count else ("watched" if monitor.schedules else "-")
-    # Names and tags come from the account: render them as plain text, never as markup.
-    return {
-        "endpoint": Text(endpoint.name),
-        "status": Text(endpoint.status, style="red" if endpoint.status == "Failed" else ""),
-        "option": endpoint.deployment.value,
-        "shape": Text(", ".join(shapes) or "-"),
-        "requests": _number(total("requests")),
-        "p99": _number(None if p99 is None else p99 / 1000.0, 1),
-        "busiest": _number(max(present) if present else None),
-        "errors": _number(total("errors_5xx")),
-        "drift": drift,
-    }
+Clock = Callable[[], dt.datetime]
+DEFAULT_EXPORT_DIR = Path("sagetop-profiles")
+PROGRESS_INTERVAL_S = 0.25
 
 
 class SagetopApp(App[None]):
@@ -90,100 +61,241 @@ class SagetopApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sagetop"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "show_help", "Help"),
+        Binding("colon", "command_palette", "Commands", show=False),
         Binding("r", "refresh_now", "Refresh"),
+        Binding("E", "export_fleet", "Export all"),
     ]
 
-    def __init__(self, config: SagetopConfig, target: AwsTarget) -> None:
+    state: reactive[DashboardState] = reactive(DashboardState, init=False)
+
+    def __init__(self, config: SagetopConfig, target: AwsTarget, *,
+                 export_dir: Path = DEFAULT_EXPORT_DIR, clock: Clock = utc_now,
+                 analyst: Analyst | None = None) -> None:
         super().__init__()
         self.config = config
         self.target = target
-        self.fleet: FleetSnapshot | None = None
-        self.stale = False
+        self.export_dir = export_dir
+        self.clock = clock
+        self.source = Source(simulated=target.simulated,
+                             profile=target.profile or config.aws.profile,
+                             regions=target.regions or config.aws.regions,
+                             live_seconds=config.refresh.live_seconds,
+                             fleet_seconds=config.refresh.fleet_seconds)
+        self._analyst = analyst
+        # One analysis at a time: decisions and refreshes must not interleave inside the Analyst.
+        self._analyst_lock = threading.Lock()
+        self._pending_decisions: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
+        self._interest: dict[str, frozenset[str]] = {}
         self._wake = asyncio.Event()
+        self._full_refresh_requested = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Collecting the fleet: endpoints, configurations, 14 days of metrics...",
-                     id="loading")
-        table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
-        yield Static("", id="problems")
-        yield Static("", id="status")
-        yield Footer()
+    def get_default_screen(self) -> Screen[None]:
+        return FleetScreen()
 
     def on_mount(self) -> None:
-        regions = ", ".join(self.target.regions) or "default region"
-        self.sub_title = ("DEMO: simulated account" if self.target.simulated
-                          else f"{self.target.profile or 'default credentials'} @ {regions}")
-        self.poll()
+        self.collect_forever()
+
+    # Collection ------------------------------------------------------------------------------
+
+    def live_keys(self) -> list[str]:
+        """Endpoints on screen or open: they get minute detail every `live_seconds`."""
+        return sorted(set().union(*self._interest.values())) if self._interest else []
 
     @work(exclusive=True, group="collector")
-    async def poll(self) -> None:
-        """Collect forever; every snapshot goes to the UI by message."""
+    async def collect_forever(self) -> None:
+        """Collect forever; every snapshot goes to the UI by message.
+
+        The whole fleet's minute detail refreshes every `fleet_seconds`; in between only the
+        endpoints someone looks at do. History (window statistics, hourly shape) is fetched once
+        and then only as the collector finds it due.
+        """
+        refresh = self.config.refresh
         try:
             async with AwsContext(self.config, self.target) as aws:
-                collector = FleetCollector(aws)
+                collector = FleetCollector(aws, clock=self.clock)
+                # The listing alone takes a second or two even for thousands of endpoints: show
+                # those rows while the details and the lookback's metrics load.
+                listing = await self._attempt(collector.collect_listing())
+                if listing is not None:
+                    self.post_message(FleetUpdated(listing, partial=True))
+                last_full: float | None = None
                 while True:
+                    started = time.monotonic()
+                    forced = self._full_refresh_requested
+                    full = (last_full is None or forced
+                            or started - last_full >= refresh.fleet_seconds)
+                    self._full_refresh_requested = False
+                    progress = asyncio.create_task(self._report_progress(aws, started))
                     try:
-                        fleet = await collector.collect()
-                    except SagetopError as exc:
-                        self.post_message(CollectionFailed(str(exc)))
-                    except Exception as exc:
-                        message, _ = describe(exc, "aws", None)
-                        self.post_message(CollectionFailed(message))
-                    else:
+                        # `r` re-reads everything now, inventory included, whatever is due.
+                        fleet = await self._attempt(collector.collect(
+                            force=forced, live=None if full else self.live_keys()))
+                    finally:
+                        progress.cancel()
+                    if fleet is not None:
+                        if full:
+                            last_full = started
                         self.post_message(FleetUpdated(fleet))
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(),
-                                               timeout=self.config.refresh.live_seconds)
+                        await asyncio.wait_for(self._wake.wait(), timeout=refresh.live_seconds)
         except SagetopError as exc:
             self.post_message(CollectionFailed(str(exc)))
 
-    def action_refresh_now(self) -> None:
-        self._wake.set()
+    async def _attempt(self, collection: Awaitable[FleetSnapshot]) -> FleetSnapshot | None:
+        """The snapshot, or None after posting why the whole collection failed."""
+        try:
+            return await collection
+        except SagetopError as exc:
+            self.post_message(CollectionFailed(str(exc)))
+        except Exception as exc:  # one failing refresh must not end the dashboard
+            message, _ = describe(exc, "aws", None)
+            self.post_message(CollectionFailed(message))
+        return None
+
+    async def _report_progress(self, aws: AwsContext, started: float) -> None:
+        at_start = aws.ledger.stats().total_calls
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            self.post_message(CollectionProgress(aws.ledger.stats().total_calls - at_start,
+                                                 time.monotonic() - started))
+
+    def on_collection_progress(self, message: CollectionProgress) -> None:
+        self.state = replace(self.state, refreshing=True, progress_requests=message.requests,
+                             progress_elapsed_s=message.elapsed_s)
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
-        self.fleet = message.fleet
-        self.stale = False
-        self.query_one("#loading", Static).display = False
-        self._apply(message.fleet)
-        self._show_status()
+        fleet = message.fleet
+        if message.partial:
+            if self.state.fleet is None:
+                self.state = replace(self.state, fleet=fleet, partial=True)
+            return
+        complete = fleet.collected_at if not fleet.errors else self.state.last_complete_at
+        self.state = replace(self.state, fleet=fleet, partial=False, failure=None,
+                             refreshing=False, last_complete_at=complete)
+        self.analyse(fleet)
 
     def on_collection_failed(self, message: CollectionFailed) -> None:
-        self.stale = True
-        self.query_one("#problems", Static).update(Text(f"refresh failed: {message.message}"))
-        self._show_status()
+        self.state = replace(self.state, failure=message.message, refreshing=False)
 
-    def _apply(self, fleet: FleetSnapshot) -> None:
-        """Update the table in place: rows added, removed and changed by key, never rebuilt."""
-        table: DataTable[str | Text] = self.query_one(DataTable)
-        wanted = {e.key: e for e in sorted(fleet.endpoints, key=lambda e: e.name)}
-        for row_key in list(table.rows):
-            if row_key.value not in wanted:
-                table.remove_row(row_key)
-        for key, endpoint in wanted.items():
-            cells = endpoint_cells(endpoint, fleet)
-            if key in table.rows:
-                for column, value in cells.items():
-                    if str(table.get_cell(key, column)) != str(value):
-                        table.update_cell(key, column, value)
-            else:
-                table.add_row(*(cells[c] for c, _ in COLUMNS), key=key)
-        problems = [f"{e.region}: {e.message}" for e in fleet.errors]
-        self.query_one("#problems", Static).update(Text("\n".join(problems[:3])))
+    def on_live_interest(self, message: LiveInterest) -> None:
+        opened = message.owner == "endpoint" and message.keys - self._interest.get("endpoint",
+                                                                                   frozenset())
+        self._interest[message.owner] = message.keys
+        if opened:
+            self._wake.set()  # an endpoint pane just opened: bring its minutes up to date now
 
-    def _show_status(self) -> None:
-        fleet = self.fleet
-        if fleet is None:
+    def action_refresh_now(self) -> None:
+        self._full_refresh_requested = True
+        self._wake.set()
+
+    # Analysis --------------------------------------------------------------------------------
+
+    def _ensure_analyst(self) -> Analyst:
+        if self._analyst is None:
+            # Built in the worker: loading the price book is file I/O the UI need not wait for.
+            self._analyst = Analyst(self.config)
+        return self._analyst
+
+    @work(thread=True, exclusive=True, group="analysis")
+    def analyse(self, fleet: FleetSnapshot) -> None:
+        """Findings, costs and profiles for `fleet`, after the user's pending decisions.
+
+        Decisions wait in a queue rather than travel with the worker: a newer refresh cancels an
+        analysis that has not started, and the decision must survive that.
+        """
+        try:
+            with self._analyst_lock:
+                analyst = self._ensure_analyst()
+                while not self._pending_decisions.empty():
+                    analyst.accept(*self._pending_decisions.get_nowait())
+                analysis = analyst.analyse(fleet)
+        except SagetopError as exc:
+            self.post_message(AnalysisFailed(str(exc)))
+        except Exception as exc:  # the fleet stays on screen without advice
+            self.post_message(AnalysisFailed(f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(AnalysisUpdated(analysis))
+
+    def on_analysis_updated(self, message: AnalysisUpdated) -> None:
+        # An analysis of an older snapshot still helps until the newer one is analysed.
+        self.state = replace(self.state, analysis=message.analysis, analysis_failure=None)
+
+    def on_analysis_failed(self, message: AnalysisFailed) -> None:
+        self.state = replace(self.state, analysis_failure=message.message)
+
+    def decide_change(self, endpoint_key: str, change_id: str, accepted: bool) -> None:
+        """The user accepted or rejected a suggested change; the target profile follows."""
+        self._pending_decisions.put((endpoint_key, change_id, accepted))
+        if self.state.fleet is not None:
+            self.analyse(self.state.fleet)
+
+    # Export ----------------------------------------------------------------------------------
+
+    def export_profiles(self, keys: Collection[str] | None) -> None:
+        """Write profile files and rationale for `keys` (None: the whole fleet)."""
+        analysis = self.state.analysis
+        if analysis is None:
+            self.notify("nothing to export yet: the analysis has not finished",
+                        severity="warning")
             return
-        age = int((dt.datetime.now(dt.UTC) - fleet.collected_at).total_seconds())
-        requests = fleet.requests
-        stale = "STALE " if self.stale else ""
-        self.query_one("#status", Static).update(Text(
-            f"{stale}{len(fleet.endpoints)} endpoints | data {age}s old | "
-            f"{requests.total_calls} requests, {requests.throttles} throttled, "
-            f"{requests.errors} errors | CloudWatch ${requests.cloudwatch_usd:.4f} this session"))
+        self._write_profiles(analysis, keys)
+
+    @work(thread=True, exclusive=True, group="export")
+    def _write_profiles(self, analysis: FleetAnalysis, keys: Collection[str] | None) -> None:
+        try:
+            with self._analyst_lock:
+                paths = self._ensure_analyst().write_snapshot(analysis, self.export_dir, keys)
+        except SagetopError as exc:
+            self.post_message(ExportFinished((), str(exc)))
+        except OSError as exc:
+            self.post_message(ExportFinished((), f"{exc.filename or self.export_dir}: "
+                                                 f"{exc.strerror or exc}"))
+        else:
+            self.post_message(ExportFinished(tuple(paths)))
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        if message.error is not None:
+            self.notify(message.error.splitlines()[0] if message.error else "export failed",
+                        title="Export failed", severity="error")
+            return
+        # The directory holding everything written (the file itself when there is one).
+        where = Path(os.path.commonpath(message.paths)) if message.paths else self.export_dir
+        self.notify(f"{len(message.paths)} files written to {where.absolute()}",
+                    title="Exported")
+
+    def action_export_fleet(self) -> None:
+        self.export_profiles(None)
+
+    # Navigation ------------------------------------------------------------------------------
+
+    def open_endpoint(self, key: str) -> None:
+        self.push_screen(EndpointScreen(key))
+
+    def action_show_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_show_summary(self) -> None:
+        if not isinstance(self.screen, SummaryScreen):
+            self.push_screen(SummaryScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Fleet summary", "Totals, savings, maturity, provisioning",
+                            self.action_show_summary)
+        yield SystemCommand("Export fleet", f"Write every profile to {self.export_dir}",
+                            self.action_export_fleet)
+        yield SystemCommand("Refresh now", "Collect the whole fleet again", self.action_refresh_now)
+        fleet_screen = next((s for s in self.screen_stack if isinstance(s, FleetScreen)), None)
+        if fleet_screen is None:
+            return
+        for column in COLUMNS:
+            yield SystemCommand(f"Sort by {column.label}", f"Order the fleet by {column.key}",
+                                lambda c=column.key: fleet_screen.set_view(
+                                    fleet_screen.view.sorted_by(c)))
+        for group in GroupBy:
+            yield SystemCommand(f"Group by {group.value}", "Group the fleet table",
+                                lambda g=group: fleet_screen.set_view(
+                                    replace(fleet_screen.view, group=g)))

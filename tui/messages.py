@@ -1,12 +1,18 @@
-"""Messages that carry state from the collector worker to the screens (small and immutable)."""
+"""Messages that carry state from the workers to the screens, and intent back (small, immutable)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from sagetop.domain import FleetSnapshot
+
+if TYPE_CHECKING:
+    from sagetop.analysis import FleetAnalysis
+    from tui.rows import RowData
 
 
 @dataclass
@@ -14,6 +20,7 @@ class FleetUpdated(Message):
     """A new snapshot of the fleet arrived."""
 
     fleet: FleetSnapshot
+    partial: bool = False  # the first listing only: names and status, no details or metrics
 
 
 @dataclass
@@ -21,3 +28,57 @@ class CollectionFailed(Message):
     """A whole refresh failed; the last snapshot stays on screen, marked stale."""
 
     message: str
+
+
+@dataclass
+class CollectionProgress(Message):
+    """A refresh is under way: how many AWS requests it has made so far."""
+
+    requests: int
+    elapsed_s: float
+
+
+@dataclass
+class AnalysisUpdated(Message):
+    """Findings, costs, profiles and maturity for the latest snapshot."""
+
+    analysis: FleetAnalysis
+
+
+@dataclass
+class ProfilesBuilt(Message):
+    """Every profile of `analysis` is built: its fleet-wide savings and maturity are cheap now."""
+
+    analysis: FleetAnalysis
+
+
+@dataclass
+class AnalysisFailed(Message):
+    """The analysis of a snapshot failed; the table keeps the fleet without advice."""
+
+    message: str
+
+
+@dataclass
+class RowsBuilt(Message):
+    """The fleet table's rows for a snapshot and its analysis, built off the event loop."""
+
+    fleet: FleetSnapshot
+    analysis: FleetAnalysis | None
+    rows: list[RowData]
+
+
+@dataclass
+class LiveInterest(Message):
+    """Which endpoints a screen shows, so their minute detail refreshes on the live cadence."""
+
+    owner: str  # "fleet" (rows on screen) or "endpoint" (the open pane)
+    keys: frozenset[str]
+
+
+@dataclass
+class ExportFinished(Message):
+    """Profile files written (paths) or the one-line reason they were not (error)."""
+
+    paths: tuple[Path, ...]
+    error: str | None = None

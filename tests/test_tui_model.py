@@ -1,0 +1,129 @@
+"""The dashboard's pure parts: formatting, column choice, sort/filter/group, header and status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from rich.text import Text
+
+from sagetop.domain import CollectorError, FleetSnapshot, RequestStats
+from tui.rows import (
+    CELL_PADDING,
+    COLUMNS,
+    SCROLLBAR_WIDTH,
+    RowData,
+    columns_for_width,
+    fmt_count,
+    fmt_ms,
+    fmt_usd,
+    inert,
+    savings_cell,
+    sparkline,
+)
+from tui.state import DashboardState
+from tui.table_model import GROUP_PREFIX, GroupBy, TableView, arrange, variant_row_key
+from tui.widgets.chrome import Source, header_text, status_text
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+def _row(name: str, region: str, cost: float, kind: str = "", tags: str = "") -> RowData:
+    key = f"{region}/{name}"
+    return RowData(key, {"endpoint": Text(("▸ " if name.startswith("ab") else "  ") + name)},
+                   {"endpoint": name, "cost": cost}, f"{name} {region} {tags} {kind}".lower(),
+                   region, kind)
+
+
+ROWS = [_row("web", "us-east-1", 300.0, "over-provisioned", "team=search"),
+        _row("abtest", "eu-west-1", 900.0, "idle"),
+        _row("batch", "us-east-1", 10.0)]
+
+
+def _no_variants(key: str) -> list[tuple[str, dict[str, str | Text]]]:
+    return [("A", {"endpoint": Text("A")}), ("B", {"endpoint": Text("B")})]
+
+
+def test_sparkline_scales_to_the_peak_buckets_long_series_and_keeps_gaps() -> None:
+    assert sparkline([0.0, 5.0, 10.0]) == "▁▄█"
+    assert len(sparkline([float(i) for i in range(48)], width=12)) == 12
+    assert sparkline([math.nan, 1.0]) == " █"
+    assert sparkline([]) == "-" and sparkline([math.nan]) == "-"
+
+
+def test_numbers_stay_narrow_and_say_their_sign() -> None:
+    assert fmt_count(9_999) == "9,999" and fmt_count(884_231) == "884k"
+    assert fmt_count(2_500_000) == "2.5M" and fmt_count(None) == "-"
+    assert fmt_ms(65.84) == "65.8" and fmt_ms(142_562.0) == "142.6s"
+    assert fmt_usd(-168.0) == "-$168" and fmt_usd(0.23) == "$0.23" and fmt_usd(None) == "?"
+    assert savings_cell(0.0).plain == "-" and savings_cell(-5.0).style == "red"
+
+
+def test_untrusted_text_loses_control_characters_but_keeps_brackets() -> None:
+    assert inert("\x1b[31mred\x1b[0m\x07 [b]x[/b]") == "?[31mred?[0m? [b]x[/b]"
+    assert inert("plain text, tab\tkept") == "plain text, tab\tkept"
+
+
+def test_narrow_terminals_keep_the_important_columns_and_fit() -> None:
+    for width in (80, 100, 160):
+        chosen = columns_for_width(width)
+        used = SCROLLBAR_WIDTH + sum(c.width + CELL_PADDING for c in chosen)
+        assert used <= width
+        assert {"endpoint", "rpm", "finding"} <= {c.key for c in chosen}
+    assert len(columns_for_width(80)) < len(columns_for_width(160)) <= len(COLUMNS)
+    assert [c.key for c in columns_for_width(250)] == [c.key for c in COLUMNS]
+
+
+def test_sort_filter_group_and_expand() -> None:
+    view = TableView()
+    assert [r.key for r in arrange(ROWS, view, _no_variants)] == [
+        "eu-west-1/abtest", "us-east-1/batch", "us-east-1/web"]
+    by_cost = view.sorted_by("cost")
+    assert by_cost.descending  # numbers largest first
+    assert arrange(ROWS, by_cost, _no_variants)[0].key == "eu-west-1/abtest"
+    assert by_cost.sorted_by("cost").descending is False
+    filtered = TableView(query="team=search")
+    assert [r.key for r in arrange(ROWS, filtered, _no_variants)] == ["us-east-1/web"]
+    assert [r.key for r in arrange(ROWS, TableView(query="IDLE"), _no_variants)] == [
+        "eu-west-1/abtest"]
+    grouped = arrange(ROWS, TableView(group=GroupBy.REGION), _no_variants)
+    assert [r.key for r in grouped if r.key.startswith(GROUP_PREFIX)] == [
+        GROUP_PREFIX + "eu-west-1", GROUP_PREFIX + "us-east-1"]
+    by_finding = arrange(ROWS, TableView(group=GroupBy.FINDING), _no_variants)
+    assert by_finding[-2].key == GROUP_PREFIX  # endpoints without findings come last
+    expanded = arrange(ROWS, view.toggled("eu-west-1/abtest"), _no_variants)
+    assert [r.key for r in expanded][:3] == [
+        "eu-west-1/abtest", variant_row_key("eu-west-1/abtest", "A"),
+        variant_row_key("eu-west-1/abtest", "B")]
+    name = expanded[0].cells["endpoint"]
+    assert isinstance(name, Text) and name.plain.startswith("▾")
+    assert GroupBy.FINDING.next() is GroupBy.NONE
+    assert view.next_sort(["endpoint", "status", "cost"]).sort_column == "status"
+
+
+def _fleet(errors: tuple[CollectorError, ...] = ()) -> FleetSnapshot:
+    return FleetSnapshot(collected_at=NOW - dt.timedelta(seconds=42), regions=("us-east-1",),
+                         errors=errors, requests=RequestStats(
+                             calls_by_operation={"ListEndpoints": 3, "GetMetricData": 7},
+                             throttles=2, errors=1, cloudwatch_usd=0.0123))
+
+
+def test_header_marks_demo_age_and_staleness_and_status_counts_requests() -> None:
+    source = Source(simulated=True, profile=None, regions=("us-east-1",), live_seconds=60,
+                    fleet_seconds=900)
+    fresh = DashboardState(fleet=_fleet(), last_complete_at=NOW - dt.timedelta(seconds=42))
+    header = header_text(source, fresh, NOW).plain
+    assert "DEMO" in header and "data 42s old" in header and "fleet 15m" in header
+    error = CollectorError(source="metrics", region="us-east-1", operation="GetMetricData",
+                           message="no permission for cloudwatch:GetMetricData", at=NOW)
+    stale = DashboardState(fleet=_fleet((error, error)), last_complete_at=fresh.last_complete_at)
+    assert "STALE" in header_text(source, stale, NOW).plain
+    assert stale.problems() == ["metrics us-east-1: no permission for cloudwatch:GetMetricData"]
+    real = Source(simulated=False, profile="prod-readonly", regions=("eu-west-1",),
+                  live_seconds=60, fleet_seconds=900)
+    assert "profile prod-readonly" in header_text(real, DashboardState(), NOW).plain
+    status = status_text(fresh).plain
+    assert "10 requests" in status and "2 throttled" in status and "1 errors" in status
+    assert "CloudWatch $0.0123" in status
+    assert "Collecting the fleet: 5 requests" in status_text(
+        DashboardState(progress_requests=5)).plain

@@ -1,0 +1,61 @@
+"""Shared set-up of the dashboard tests (none here): the real app, simulated account, fixed time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from collectors.aws import AwsTarget
+from sagetop.config import AwsSettings, RefreshSettings, SagetopConfig
+from sagetop.sim import SimulatedAccount
+from tui.app import SagetopApp
+from tui.screens.fleet import FleetScreen
+
+# A fixed clock for the account and the app: ages read "0s" and every metric is reproducible.
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+def fixed_clock() -> dt.datetime:
+    return NOW
+
+
+def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None
+             ) -> tuple[SagetopApp, SimulatedAccount]:
+    account = account or SimulatedAccount(clock=fixed_clock)
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    # No retries: injected faults fail at once instead of backing off for seconds. The cadences
+    # are pinned because the header shows them and the snapshots must not follow the defaults.
+    config = SagetopConfig(aws=AwsSettings(max_attempts=1),
+                           refresh=RefreshSettings(live_seconds=60, fleet_seconds=900))
+    app = SagetopApp(config, target, clock=fixed_clock,
+                     export_dir=export_dir or Path("sagetop-profiles"))
+    return app, account
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], what: str,
+                     timeout_s: float = 20.0) -> None:
+    steps = int(timeout_s / 0.05)
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def wait_for_analysis(pilot: Pilot[None]) -> None:
+    """Until the latest snapshot is on screen with its analysis and no refresh is under way."""
+    app = pilot.app
+    assert isinstance(app, SagetopApp)
+
+    def settled() -> bool:
+        state = app.state
+        fleet_screens = [s for s in app.screen_stack if isinstance(s, FleetScreen)]
+        return (state.fleet is not None and state.analysis is not None
+                and state.analysis.fleet is state.fleet and not state.refreshing
+                and all(s.shows(state.fleet, state.analysis) for s in fleet_screens))
+
+    await wait_until(pilot, settled, "the fleet and its analysis")
+    await pilot.pause(0.1)

@@ -1,0 +1,1 @@
+"""One module per view: fleet, endpoint, summary, help."""

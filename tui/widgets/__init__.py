@@ -1,0 +1,1 @@
+"""Widgets grouped by what they show; they render state, they never fetch."""
