@@ -72,6 +72,20 @@ async def _table_apply_ms(analysis_first: Any, analysis_next: Any) -> float | No
     return seconds * 1000
 
 
+async def _key_presses(endpoints: int, latency_ms: float, tps: float, seed: int
+                       ) -> dict[str, Any]:
+    """Key presses on the real app during its first load (the heaviest polling there is)."""
+    from tui.bench_support import key_press_seconds
+
+    account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
+                               getmetricdata_tps=tps)
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    lags = sorted(await key_press_seconds(SagetopConfig(), target))
+    return {"key_press_median_ms": round(1000 * statistics.median(lags), 1),
+            "key_press_p95_ms": round(1000 * lags[int(0.95 * (len(lags) - 1))], 1),
+            "key_press_max_ms": round(1000 * lags[-1], 1)}
+
+
 async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visible: int,
                 naive_sample: int, soak_hours: float) -> dict[str, Any]:
     clock = SimClock()
@@ -170,6 +184,7 @@ async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visibl
                 100 * (soak_rss[-1] - soak_rss[0]) / soak_rss[0], 1)
         result["rss_after_first_hour_mb"] = round(rss_start, 1)
 
+    result.update(await _key_presses(endpoints, latency_ms, tps, seed))
     result.update(await naive_baseline(endpoints, latency_ms, seed, fleet, naive_sample))
     result["naive_to_sagetop_cost_ratio"] = round(
         result["naive_cw_usd_per_hour"] / result["cw_usd_per_hour"], 1) \
@@ -252,6 +267,9 @@ ROWS = (
     ("advisor_pass_s", "advisor pass, whole fleet (s)", "< 0.5 s"),
     ("analysis_pass_s", "advisors + profiles + maturity (s)", ""),
     ("table_apply_ms", "fleet table refresh, event loop (ms)", "< 50 ms"),
+    ("key_press_median_ms", "key press wait while polling, median (ms)", "< 100 ms"),
+    ("key_press_p95_ms", "  the same, 95th percentile (ms)", "< 100 ms"),
+    ("key_press_max_ms", "  the same, worst (ms)", ""),
     ("peak_rss_mb", "peak memory (MB)", "< 300 MB"),
     ("soak_rss_growth_pct", "memory growth over the soak (%)", "<= 10 %"),
     ("sim_cpu_s", "simulated account's own CPU, first load (s)", ""),

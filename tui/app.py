@@ -14,16 +14,17 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
 
 from collectors.aws import AwsContext, AwsTarget
 from collectors.failures import describe
@@ -87,7 +88,8 @@ class SagetopApp(App[None]):
         self._analyst_lock = threading.Lock()
         self._pending_decisions: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
         self._interest: dict[str, frozenset[str]] = {}
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # replaced on the collector's own loop
+        self._collector_loop: asyncio.AbstractEventLoop | None = None
         self._full_refresh_requested = False
 
     def get_default_screen(self) -> Screen[None]:
@@ -102,21 +104,25 @@ class SagetopApp(App[None]):
         """Endpoints on screen or open: they get minute detail every `live_seconds`."""
         return sorted(set().union(*self._interest.values())) if self._interest else []
 
-    @work(exclusive=True, group="collector")
+    @work(thread=True, exclusive=True, group="collector")
     async def collect_forever(self) -> None:
         """Collect forever; every snapshot goes to the UI by message.
 
-        The whole fleet's minute detail refreshes every `fleet_seconds`; in between only the
-        endpoints someone looks at do. History (window statistics, hourly shape) is fetched once
-        and then only as the collector finds it due.
+        The collector runs on its own event loop in a thread: parsing and merging hundreds of
+        thousands of datapoints is CPU work that would otherwise delay key presses. The whole
+        fleet's minute detail refreshes every `fleet_seconds`; in between only the endpoints
+        someone looks at do. History is fetched once and then only as the collector finds it due.
         """
         refresh = self.config.refresh
+        worker = get_current_worker()
+        self._wake = asyncio.Event()
+        self._collector_loop = asyncio.get_running_loop()
         try:
             async with AwsContext(self.config, self.target) as aws:
                 collector = FleetCollector(aws, clock=self.clock)
                 # The listing alone takes a second or two even for thousands of endpoints: show
                 # those rows while the details and the lookback's metrics load.
-                listing = await self._attempt(collector.collect_listing())
+                listing = await self._attempt(collector.collect_listing(), worker)
                 if listing is not None:
                     self.post_message(FleetUpdated(listing, partial=True))
                 last_full: float | None = None
@@ -130,23 +136,41 @@ class SagetopApp(App[None]):
                     try:
                         # `r` re-reads everything now, inventory included, whatever is due.
                         fleet = await self._attempt(collector.collect(
-                            force=forced, live=None if full else self.live_keys()))
+                            force=forced, live=None if full else self.live_keys()), worker)
                     finally:
                         progress.cancel()
                     if fleet is not None:
                         if full:
                             last_full = started
                         self.post_message(FleetUpdated(fleet))
+                    if worker.is_cancelled:
+                        return
                     self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=refresh.live_seconds)
+                    waited = 0.0
+                    # Wake early when asked; look at cancellation every second (app exit).
+                    while waited < refresh.live_seconds and not worker.is_cancelled:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                            break
+                        waited += 1.0
+                    if worker.is_cancelled:
+                        return
         except SagetopError as exc:
             self.post_message(CollectionFailed(str(exc)))
 
-    async def _attempt(self, collection: Awaitable[FleetSnapshot]) -> FleetSnapshot | None:
-        """The snapshot, or None after posting why the whole collection failed."""
+    async def _attempt(self, collection: Coroutine[Any, Any, FleetSnapshot],
+                       worker: Worker[None]) -> FleetSnapshot | None:
+        """The snapshot, or None after posting why the whole collection failed (or on exit)."""
+        task = asyncio.ensure_future(collection)
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            if worker.is_cancelled:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                return None
         try:
-            return await collection
+            return task.result()
         except SagetopError as exc:
             self.post_message(CollectionFailed(str(exc)))
         except Exception as exc:  # one failing refresh must not end the dashboard
@@ -182,13 +206,19 @@ class SagetopApp(App[None]):
     def on_live_interest(self, message: LiveInterest) -> None:
         opened = message.owner == "endpoint" and message.keys - self._interest.get("endpoint",
                                                                                    frozenset())
-        self._interest[message.owner] = message.keys
+        # A new dict, never mutated: the collector thread reads it.
+        self._interest = {**self._interest, message.owner: message.keys}
         if opened:
-            self._wake.set()  # an endpoint pane just opened: bring its minutes up to date now
+            self._wake_collector()  # an endpoint pane just opened: bring its minutes up to date
 
     def action_refresh_now(self) -> None:
         self._full_refresh_requested = True
-        self._wake.set()
+        self._wake_collector()
+
+    def _wake_collector(self) -> None:
+        loop = self._collector_loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     # Analysis --------------------------------------------------------------------------------
 

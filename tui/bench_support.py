@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 
+from collectors.aws import AwsTarget
 from sagetop.analysis import FleetAnalysis
+from sagetop.config import SagetopConfig
+from tui.app import SagetopApp
 from tui.rows import columns_for_width, fleet_rows
 from tui.table_model import TableView, arrange
 from tui.widgets.fleet_table import Cell, FleetTable
@@ -44,3 +48,31 @@ async def table_apply_seconds(first: FleetAnalysis, following: FleetAnalysis) ->
         elapsed = time.perf_counter() - started
         await pilot.pause()
     return elapsed
+
+
+async def key_press_seconds(config: SagetopConfig, target: AwsTarget, seconds: float = 20.0,
+                            timeout_s: float = 120.0) -> list[float]:
+    """How long a key press would wait for the real dashboard while it is polling.
+
+    A key is handled at the event loop's next turn, so the wait is the loop's lag: from the
+    moment rows are on screen (collector and analysis still at work) the loop is asked to wake
+    every 10 ms for `seconds`, and each late wake-up is recorded. (Pilot's own `press` waits for
+    the screen to settle, which measures the test harness rather than the app.)
+    """
+    app = SagetopApp(config=config, target=target)
+    lags: list[float] = []
+    async with app.run_test(size=BENCH_SIZE) as pilot:
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            tables = app.screen.query(FleetTable)
+            if tables and tables.first().row_count > 1:
+                break
+            await pilot.pause(0.05)
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            asked = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(max(0.0, time.perf_counter() - asked - 0.01))
+        await pilot.press("j")  # and the keys still work
+        await pilot.press("q")
+    return lags
