@@ -167,8 +167,16 @@ async def test_list_endpoints_pages_by_100() -> None:
 
 
 async def test_same_seed_same_numbers() -> None:
-    first = await _collect(SimulatedAccount(seed=3))
-    second = await _collect(SimulatedAccount(seed=3))
+    # One fixed moment for both: two runs a second apart may straddle a minute boundary.
+    moment = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.UTC)
+
+    async def collect_at(account: SimulatedAccount) -> FleetSnapshot:
+        async with AwsContext(SagetopConfig(), _target(account)) as aws:
+            return await FleetCollector(aws, clock=lambda: moment).collect(force=True)
+
+    first = await collect_at(SimulatedAccount(seed=3, clock=lambda: moment))
+    second = await collect_at(SimulatedAccount(seed=3, clock=lambda: moment))
+    assert not first.metrics.window.empty
     assert first.metrics.window.sort_index().equals(second.metrics.window.sort_index())
 
 
