@@ -17,6 +17,7 @@ from typing import Any
 from advisors.finding import CostedOption, Finding
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess, level_label
 from profiles.model import AppliedChange, MLProfile
+from sagetop.untrusted import inert
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
 
@@ -51,13 +52,10 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def escape_markdown(text: object) -> str:
     """Untrusted text as inert Markdown: one line, special characters backslash-escaped."""
     # Control characters (ESC colour codes, OSC 8 links) would act in a terminal showing the file.
-    flat = " ".join(_CONTROL.sub("?", str(text)).split())
+    flat = " ".join(inert(str(text)).split())
     # Entities, not backslashes, for HTML: every renderer honours them, even inside raw HTML.
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import TYPE_CHECKING, Any
 
 from sagetop.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
 from sagetop.series import Tier, series_for
+from sagetop.untrusted import inert
 
 if TYPE_CHECKING:
     from sagetop.analysis import FleetAnalysis
@@ -127,12 +127,10 @@ def _shape(variant: VariantSnapshot) -> str:
     return f"{variant.current_instance_count}x {variant.instance_type or '?'}"
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def printable(text: str) -> str:
-    """Names and tags are untrusted: no escape sequence from the account reaches the terminal."""
-    return _CONTROL.sub("?", text)
+    """Names and tags are untrusted: no escape sequence from the account reaches the terminal,
+    and no line break splits a row of the table."""
+    return inert(text, one_line=True)
 
 
 def findings_table(analysis: FleetAnalysis) -> str:

@@ -8,6 +8,7 @@ import math
 from rich.text import Text
 
 from sagetop.domain import CollectorError, FleetSnapshot, RequestStats
+from sagetop.untrusted import inert
 from tui.rows import (
     CELL_PADDING,
     COLUMNS,
@@ -17,7 +18,6 @@ from tui.rows import (
     fmt_count,
     fmt_ms,
     fmt_usd,
-    inert,
     savings_cell,
     sparkline,
 )

@@ -19,7 +19,8 @@ from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
 from sagetop.analysis import EndpointAnalysis, FleetAnalysis
 from sagetop.domain import EndpointSnapshot, FleetSnapshot
 from sagetop.requirements import Requirements
-from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, inert, variant_shape
+from sagetop.untrusted import inert
+from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, variant_shape
 
 # Profile sections that are not characteristics, or that the pane shows elsewhere.
 NOT_CHARACTERISTICS = frozenset({"schema_version", "kind", "endpoint", "region", "generated_at",

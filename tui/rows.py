@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -95,19 +94,6 @@ class RowData:
     def __post_init__(self) -> None:
         object.__setattr__(self, "signatures",
                            {k: cell_signature(v) for k, v in self.cells.items()})
-
-
-# C0 and C1 control characters, DEL included: escape sequences in a tag could otherwise move the
-# cursor, recolour the terminal or plant a hyperlink (OSC 8) when the text is drawn.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def inert(untrusted: str) -> str:
-    """Free text from the account (tags, reasons), safe to draw: control characters become ?.
-
-    Put the result in a `Text`, never in markup: brackets stay brackets.
-    """
-    return CONTROL_CHARACTERS.sub("?", untrusted)
 
 
 def sparkline(values: Sequence[float], width: int = TREND_WIDTH) -> str:
