@@ -10,9 +10,9 @@ from advisors.cost import CostEstimate, endpoint_monthly_cost
 from advisors.features import FleetFeatures
 from advisors.finding import Finding
 from advisors.settings import AdvisorSettings
-from sagetop.domain import EndpointSnapshot, FleetSnapshot
-from sagetop.pricing import PriceBook
-from sagetop.requirements import Environment, Requirements, RequirementsSettings, requirements_for
+from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.pricing import PriceBook
+from ground.requirements import Environment, Requirements, RequirementsSettings, requirements_for
 
 
 @dataclass

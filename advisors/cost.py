@@ -14,8 +14,8 @@ import math
 from pydantic import BaseModel, ConfigDict
 
 from advisors.limits import MICROSECONDS_PER_S
-from sagetop.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
-from sagetop.pricing import HOURS_PER_MONTH, PriceBook
+from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from ground.pricing import HOURS_PER_MONTH, PriceBook
 
 PRICE_UNKNOWN = "price unknown"
 

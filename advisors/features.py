@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sagetop.catalog import spec_for
-from sagetop.domain import EndpointSnapshot, FleetSnapshot
+from ground.catalog import spec_for
+from ground.domain import EndpointSnapshot, FleetSnapshot
 
 # Window statistics the rules read; absent columns (no GPU in the fleet...) become NaN.
 WINDOW_COLUMNS = (

@@ -22,9 +22,9 @@ from advisors.rules.serverless_candidate import find_serverless_candidates
 from advisors.rules.single_instance import find_single_instance
 from advisors.rules.under_provisioned import find_under_provisioned
 from advisors.settings import AdvisorSettings
-from sagetop.domain import FleetSnapshot
-from sagetop.pricing import PriceBook
-from sagetop.requirements import Requirements
+from ground.domain import FleetSnapshot
+from ground.pricing import PriceBook
+from ground.requirements import Requirements
 
 RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.IDLE, find_idle),

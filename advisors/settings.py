@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from advisors.limits import SERVERLESS_MAX_CONCURRENCY
-from sagetop.config import describe_validation_error
-from sagetop.errors import ConfigError
+from ground.config import describe_validation_error
+from ground.errors import ConfigError
 
 
 class AdvisorSettings(BaseModel):

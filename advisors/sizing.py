@@ -16,8 +16,8 @@ from typing import Any
 
 from advisors.cost import PRICE_UNKNOWN, CostEstimate
 from advisors.settings import AdvisorSettings
-from sagetop.catalog import InstanceSpec, instance_specs
-from sagetop.pricing import Price, PriceBook
+from ground.catalog import InstanceSpec, instance_specs
+from ground.pricing import Price, PriceBook
 
 # Graviton families (c7g, m6gd...) need an arm64 image: never swap one in for an x86 model.
 _GRAVITON = re.compile(r"^[a-z]+\d+g")

@@ -32,11 +32,11 @@ from collectors.aws import AwsContext, AwsTarget
 from collectors.cadence import RefreshPlanner
 from collectors.fleet import FleetCollector
 from collectors.metrics import MAX_QUERIES_PER_CALL, plan_endpoint
-from sagetop.analysis import Analyst
-from sagetop.config import SagetopConfig
-from sagetop.domain import FleetSnapshot
-from sagetop.series import Tier
-from sagetop.sim import SimulatedAccount
+from ground.config import SagetopConfig
+from ground.domain import FleetSnapshot
+from ground.series import Tier
+from pipeline.analysis import Analyst
+from simulator import SimulatedAccount
 
 USD_PER_METRIC = 0.01 / 1000
 
@@ -65,7 +65,7 @@ def _delta(after: Counter[str], before: Counter[str]) -> Counter[str]:
 async def _table_apply_ms(analysis_first: Any, analysis_next: Any) -> float | None:
     """Event-loop time to apply a refresh to the dashboard's fleet table (headless Textual)."""
     try:
-        from tui.bench_support import table_apply_seconds
+        from tui_support import table_apply_seconds
     except ImportError:
         return None
     seconds: float = await table_apply_seconds(analysis_first, analysis_next)
@@ -75,7 +75,7 @@ async def _table_apply_ms(analysis_first: Any, analysis_next: Any) -> float | No
 async def _key_presses(endpoints: int, latency_ms: float, tps: float, seed: int
                        ) -> dict[str, Any]:
     """Key presses on the real app during its first load (the heaviest polling there is)."""
-    from tui.bench_support import key_press_seconds
+    from tui_support import key_press_seconds
 
     account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
                                getmetricdata_tps=tps)

@@ -24,8 +24,8 @@ from collectors import fastparse
 from collectors.failures import RECOVERABLE
 from collectors.guard import install_read_only_guard
 from collectors.ledger import RequestLedger
-from sagetop.config import SagetopConfig
-from sagetop.errors import ConfigError
+from ground.config import SagetopConfig
+from ground.errors import ConfigError
 
 _SECRETS = (
     # Session tokens in headers and query strings, however they are quoted.

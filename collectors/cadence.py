@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from sagetop.config import RefreshSettings
+from ground.config import RefreshSettings
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from botocore.exceptions import (
 )
 
 from collectors.ledger import THROTTLE_CODES
-from sagetop.domain import CollectorError
+from ground.domain import CollectorError
 
 ACCESS_DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}

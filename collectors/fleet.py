@@ -18,7 +18,7 @@ from collectors.inventory import InventoryCollector
 from collectors.metrics import MetricsCollector
 from collectors.monitor import ModelMonitorCollector
 from collectors.provisioning import ProvisioningCollector
-from sagetop.domain import (
+from ground.domain import (
     CollectorError,
     EndpointSnapshot,
     FleetSnapshot,

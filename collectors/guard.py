@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagetop.errors import ReadOnlyViolation
+from ground.errors import ReadOnlyViolation
 
 READ_PREFIXES = ("Describe", "List", "Get")
 # S3 is only read for objects (violation reports, model archives); nothing else on S3 is needed.

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error, is_transient
-from sagetop.domain import (
+from ground.domain import (
     AsyncSettings,
     AutoscalingInfo,
     CollectorError,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sagetop.domain import RequestStats
+from ground.domain import RequestStats
 
 THROTTLE_CODES = frozenset(
     {

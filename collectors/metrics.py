@@ -1,6 +1,6 @@
 """CloudWatch metrics for the fleet: the lookback history once, then only what is new.
 
-Three resolutions (see `sagetop.series`): whole-lookback statistics computed by CloudWatch, the
+Three resolutions (see `ground.series`): whole-lookback statistics computed by CloudWatch, the
 hourly shape over the lookback, and minute detail for the live window. Queries go out in
 GetMetricData calls of at most 500, one call per shared time range, following NextToken pages; the
 order datapoints come back in does not matter. Count series are zero where an endpoint that was
@@ -20,9 +20,9 @@ import pandas as pd
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
-from sagetop.catalog import spec_for
-from sagetop.domain import CollectorError, EndpointSnapshot, MetricStore, empty_window_frame
-from sagetop.series import Normalise, Scope, SeriesSource, SeriesSpec, Tier, series_for
+from ground.catalog import spec_for
+from ground.domain import CollectorError, EndpointSnapshot, MetricStore, empty_window_frame
+from ground.series import Normalise, Scope, SeriesSource, SeriesSpec, Tier, series_for
 
 MAX_QUERIES_PER_CALL = 500
 LIVE_OVERLAP = dt.timedelta(minutes=2)  # CloudWatch may publish the last minutes late

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
-from sagetop.domain import (
+from ground.domain import (
     CollectorError,
     DriftMetric,
     ModelMonitorState,

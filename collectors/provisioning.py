@@ -14,7 +14,7 @@ from typing import Any
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
-from sagetop.domain import CollectorError, DeploymentOption, EndpointSnapshot, ProvisioningRow
+from ground.domain import CollectorError, DeploymentOption, EndpointSnapshot, ProvisioningRow
 
 
 @dataclass

@@ -19,6 +19,16 @@ from pydantic import BaseModel, ValidationError
 
 from advisors.cost import endpoint_monthly_cost, observed_hours
 from advisors.finding import Finding, ProfileChange
+from ground.catalog import spec_for
+from ground.domain import (
+    DeploymentOption,
+    EndpointSnapshot,
+    FleetSnapshot,
+    ModelInfo,
+    VariantSnapshot,
+)
+from ground.pricing import PriceBook
+from ground.requirements import Requirements
 from profiles.images import heaviest_source, image_facts
 from profiles.model import (
     AppliedChange,
@@ -38,16 +48,6 @@ from profiles.model import (
     characteristic_fields,
 )
 from profiles.traffic import classify_traffic
-from sagetop.catalog import spec_for
-from sagetop.domain import (
-    DeploymentOption,
-    EndpointSnapshot,
-    FleetSnapshot,
-    ModelInfo,
-    VariantSnapshot,
-)
-from sagetop.pricing import PriceBook
-from sagetop.requirements import Requirements
 
 MICROSECONDS_PER_MS = 1000.0
 SECONDS_PER_DAY = 86400.0

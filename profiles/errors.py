@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from sagetop.errors import ExitCode, SagetopError
+from ground.errors import ExitCode, SagetopError
 
 
 class ProfileError(SagetopError):

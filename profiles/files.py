@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ground.atomic import write_atomic
 from profiles.errors import ProfileError, describe_validation
 from profiles.model import MLProfile, characteristic_names
-from sagetop.atomic import write_atomic
 
 SCHEMA_FILE = Path(__file__).with_name("ml-profile.schema.json")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ground.domain import DeploymentOption
+from ground.errors import ConfigError
 from profiles.errors import describe_validation
 from profiles.model import (
     Bound,
@@ -25,8 +27,6 @@ from profiles.model import (
     TrafficPattern,
     VariantProfile,
 )
-from sagetop.domain import DeploymentOption
-from sagetop.errors import ConfigError
 
 DAYS_PER_MONTH = 730.0 / 24.0  # the 730-hour month the prices use
 

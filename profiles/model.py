@@ -14,7 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sagetop.domain import DeploymentOption
+from ground.domain import DeploymentOption
 
 SCHEMA_VERSION: Literal[1] = 1
 

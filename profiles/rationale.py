@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from advisors.finding import CostedOption, Finding
+from ground.untrusted import inert
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess, level_label
 from profiles.model import AppliedChange, MLProfile
-from sagetop.untrusted import inert
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
 

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advisors.finding import Finding
+from ground.atomic import write_files_atomically
+from ground.domain import DeploymentOption, FleetSnapshot
+from ground.pricing import PriceBook
+from ground.requirements import Requirements
 from profiles.build import current_profile, target_profile
 from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturityLevel, MaturitySettings, Pillar, assess
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
 from profiles.rationale import escape_markdown, format_usd, render_rationale
-from sagetop.atomic import write_files_atomically
-from sagetop.domain import DeploymentOption, FleetSnapshot
-from sagetop.pricing import PriceBook
-from sagetop.requirements import Requirements
 
 SUMMARY_MARKDOWN = "fleet-summary.md"
 SUMMARY_YAML = "fleet-summary.yaml"

@@ -15,9 +15,9 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from ground.config import SagetopConfig, load_config
+from ground.errors import ExitCode, SagetopError, UsageError
 from sagetop import __version__
-from sagetop.config import SagetopConfig, load_config
-from sagetop.errors import ExitCode, SagetopError, UsageError
 
 DEMO_REGION = "us-east-1"
 
@@ -104,7 +104,7 @@ def _target(args: argparse.Namespace, demo: bool) -> Any:
     if not demo:
         return AwsTarget(profile=args.profile, regions=tuple(args.region or ()),
                          endpoint_url=args.endpoint_url)
-    from sagetop.sim import SimulatedAccount
+    from simulator import SimulatedAccount
 
     regions = tuple(args.region or ()) or (DEMO_REGION,)
     account = SimulatedAccount(endpoints=getattr(args, "endpoints", None),
@@ -121,8 +121,8 @@ async def _collect_once(config: SagetopConfig, target: Any) -> Any:
 
 
 def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
-    from sagetop.analysis import Analyst
-    from sagetop.report import findings_table, fleet_report, fleet_table
+    from pipeline.analysis import Analyst
+    from pipeline.report import findings_table, fleet_report, fleet_table
 
     analyst = Analyst(config, origin=origin)  # a bad [advisors] section fails before AWS
     fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
@@ -142,7 +142,7 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> 
 def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
     from pathlib import Path
 
-    from sagetop.analysis import Analyst
+    from pipeline.analysis import Analyst
 
     analyst = Analyst(config, origin=origin)
     fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
@@ -173,7 +173,8 @@ def run_profile(args: argparse.Namespace) -> int:
 
 
 def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
-    from sagetop.pricing import PriceBook, refresh_prices
+    from collectors.prices import refresh_prices
+    from ground.pricing import PriceBook
 
     if args.prices_command == "show":
         book = PriceBook.load()

@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from sagetop.domain import (
+from ground.domain import (
     AutoscalingInfo,
     ContainerInfo,
     DataCaptureInfo,

@@ -10,10 +10,10 @@ import pytest
 from advisors.finding import Finding, FindingKind, Severity
 from advisors.registry import run_advisors
 from advisors.settings import AdvisorSettings
-from sagetop.catalog import spec_for
-from sagetop.domain import DeploymentOption
-from sagetop.pricing import PriceBook
-from sagetop.requirements import RequirementsSettings, requirements_for
+from ground.catalog import spec_for
+from ground.domain import DeploymentOption
+from ground.pricing import PriceBook
+from ground.requirements import RequirementsSettings, requirements_for
 from tests.fleet_factory import (
     GPU_IMAGE,
     EndpointPlan,

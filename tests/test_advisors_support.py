@@ -10,11 +10,11 @@ from advisors.features import build_features
 from advisors.finding import FindingKind
 from advisors.registry import RULES, run_advisors
 from advisors.settings import AdvisorSettings
-from sagetop.config import parse_config_data
-from sagetop.domain import DeploymentOption, ServerlessSettings
-from sagetop.errors import ConfigError
-from sagetop.pricing import HOURS_PER_MONTH, PriceBook
-from sagetop.requirements import RequirementsSettings, requirements_for
+from ground.config import parse_config_data
+from ground.domain import DeploymentOption, ServerlessSettings
+from ground.errors import ConfigError
+from ground.pricing import HOURS_PER_MONTH, PriceBook
+from ground.requirements import RequirementsSettings, requirements_for
 from tests.fleet_factory import (
     VariantPlan,
     bursty_endpoint,

@@ -1,4 +1,4 @@
-"""sagetop.atomic on real files: content, idempotency, failures, and a real SIGKILL mid-export."""
+"""ground.atomic on real files: content, idempotency, failures, and a real SIGKILL mid-export."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from sagetop.atomic import write_atomic, write_files_atomically
-from sagetop.errors import SagetopError
+from ground.atomic import write_atomic, write_files_atomically
+from ground.errors import SagetopError
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -145,7 +145,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from sagetop.atomic import write_files_atomically
+    from ground.atomic import write_files_atomically
 
     out = Path(sys.argv[1])
     size = int(sys.argv[2])

@@ -13,10 +13,10 @@ import pytest
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
 from collectors.metrics import plan_endpoint
-from sagetop.config import SagetopConfig
-from sagetop.domain import DeploymentOption, FleetSnapshot
-from sagetop.errors import ReadOnlyViolation
-from sagetop.series import Tier
+from ground.config import SagetopConfig
+from ground.domain import DeploymentOption, FleetSnapshot
+from ground.errors import ReadOnlyViolation
+from ground.series import Tier
 from tests.conftest import REGION, Moto
 
 VARIANT = "AllTraffic"
@@ -175,7 +175,7 @@ async def test_metric_queries_go_in_calls_of_at_most_500(moto: Moto) -> None:
 
 
 def _queries_per_tier(endpoints: int) -> list[int]:
-    from sagetop.domain import EndpointSnapshot
+    from ground.domain import EndpointSnapshot
 
     probe = EndpointSnapshot.model_validate({
         "name": "x", "arn": "arn", "region": REGION, "status": "InService",

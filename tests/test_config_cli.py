@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from ground.config import SagetopConfig, load_config, parse_config_file
+from ground.errors import ConfigError
 from sagetop.cli import main
-from sagetop.config import SagetopConfig, load_config, parse_config_file
-from sagetop.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,8 +40,8 @@ def test_every_documented_key_has_a_comment() -> None:
 
 def test_documented_thresholds_are_the_built_in_defaults() -> None:
     from advisors.settings import AdvisorSettings
+    from ground.requirements import Environment, RequirementsSettings, RequirementValues
     from profiles.maturity import MaturitySettings
-    from sagetop.requirements import Environment, RequirementsSettings, RequirementValues
 
     documented = parse_config_file(ROOT / "config.toml")
     assert AdvisorSettings.from_config(documented.advisors, "config.toml") == \

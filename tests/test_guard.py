@@ -6,7 +6,7 @@ import botocore.session
 import pytest
 
 from collectors.guard import is_read_operation, refuse_writes
-from sagetop.errors import ReadOnlyViolation
+from ground.errors import ReadOnlyViolation
 
 SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing")
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from collectors.inventory import build_endpoint, classify, parse_model
-from sagetop.domain import DeploymentOption
+from ground.domain import DeploymentOption
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 

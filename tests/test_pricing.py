@@ -15,17 +15,17 @@ from aiobotocore.session import AioSession
 from botocore.awsrequest import HeadersDict
 
 from collectors.aws import AwsContext, AwsTarget
-from sagetop.catalog import instance_specs
-from sagetop.config import SagetopConfig
-from sagetop.errors import SagetopError
-from sagetop.pricing import (
+from collectors.prices import refresh_prices
+from ground.catalog import instance_specs
+from ground.config import SagetopConfig
+from ground.errors import SagetopError
+from ground.pricing import (
     DATA_PROCESSED_USD_PER_GB,
     HOURS_PER_MONTH,
     SERVERLESS_USD_PER_GB_SECOND,
     Price,
     PriceBook,
     default_cache_dir,
-    refresh_prices,
 )
 
 

@@ -13,6 +13,22 @@ import pytest
 import yaml
 
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from ground.domain import (
+    AutoscalingInfo,
+    ContainerInfo,
+    DataCaptureInfo,
+    DeploymentOption,
+    EndpointSnapshot,
+    FleetSnapshot,
+    MetricStore,
+    ModelInfo,
+    ProvisioningRow,
+    ScalingPolicyInfo,
+    VariantSnapshot,
+)
+from ground.errors import ExitCode, SagetopError
+from ground.pricing import PriceBook
+from ground.requirements import Environment, Requirements
 from profiles.build import change_id, current_profile, latency_class_for, target_profile
 from profiles.diff import diff_profiles, render_diff
 from profiles.errors import ProfileError
@@ -39,22 +55,6 @@ from profiles.model import (
 )
 from profiles.rationale import escape_markdown, render_rationale
 from profiles.snapshot import endpoint_paths, safe_file_stem, write_snapshot
-from sagetop.domain import (
-    AutoscalingInfo,
-    ContainerInfo,
-    DataCaptureInfo,
-    DeploymentOption,
-    EndpointSnapshot,
-    FleetSnapshot,
-    MetricStore,
-    ModelInfo,
-    ProvisioningRow,
-    ScalingPolicyInfo,
-    VariantSnapshot,
-)
-from sagetop.errors import ExitCode, SagetopError
-from sagetop.pricing import PriceBook
-from sagetop.requirements import Environment, Requirements
 
 NOW = dt.datetime(2026, 9, 15, 12, 0, tzinfo=dt.UTC)
 LOOKBACK_DAYS = 14

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ground.errors import ConfigError, ExitCode
 from profiles.maturity import MaturityLevel, MaturitySettings, Pillar, assess
 from profiles.model import Characteristic, MLProfile, Origin, TrafficPattern
 from profiles.traffic import classify_traffic
-from sagetop.errors import ConfigError, ExitCode
 from tests.test_profiles import built_profile
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-import sagetop.sim
-import sagetop.sim.account as sim_account
+import simulator
+import simulator.account as sim_account
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
+from ground.config import SagetopConfig
+from ground.domain import FleetSnapshot
 from sagetop.cli import main
-from sagetop.config import SagetopConfig
-from sagetop.domain import FleetSnapshot
-from sagetop.sim import SimulatedAccount, SimVariant
+from simulator import SimulatedAccount, SimVariant
 
 REGION = "us-east-1"
 BUSY = f"{REGION}/web-ranker-prod"  # steady traffic all day: never a zero minute
@@ -212,9 +212,9 @@ async def test_access_denied_on_one_api_names_it_and_the_rest_works(
 
 def test_report_shows_no_permission_and_still_reports_the_fleet(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = sagetop.sim.FaultPlan()
+    plan = simulator.FaultPlan()
     plan.deny("sagemaker:ListMonitoringSchedules")
-    monkeypatch.setattr(sagetop.sim, "SimulatedAccount",
+    monkeypatch.setattr(simulator, "SimulatedAccount",
                         functools.partial(SimulatedAccount, faults=plan))
     assert main(["report", "--demo", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -508,7 +508,7 @@ def _account_with_tags(tags: dict[str, str]) -> Any:
 def test_tag_values_that_do_not_parse_are_warnings_naming_tag_and_endpoint(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # Tags are written by whoever may tag the endpoint: never a reason to stop the report.
-    monkeypatch.setattr(sagetop.sim, "SimulatedAccount", _account_with_tags(
+    monkeypatch.setattr(simulator, "SimulatedAccount", _account_with_tags(
         {"sagetop:min-instances": "two", "sagetop:p99-latency-ms": "-5"}))
     assert main(["report", "--demo", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -606,7 +606,7 @@ def _frozen_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     def clock() -> dt.datetime:
         return moment
 
-    monkeypatch.setattr(sagetop.sim, "SimulatedAccount",
+    monkeypatch.setattr(simulator, "SimulatedAccount",
                         functools.partial(SimulatedAccount, clock=clock))
     monkeypatch.setattr(collectors.fleet, "FleetCollector",
                         functools.partial(FleetCollector, clock=clock))
@@ -629,7 +629,7 @@ def test_re_running_an_export_rewrites_nothing(
 
 SLOW_EXPORT = """
 import sys, time
-import sagetop.atomic as atomic
+import ground.atomic as atomic
 write_temp = atomic._write_temp
 def slow(path, data):
     time.sleep(0.02)  # a slow disk: the kill lands while temporaries are written

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from sagetop.domain import DeploymentOption, EndpointSnapshot
-from sagetop.errors import ConfigError
-from sagetop.requirements import (
+from ground.domain import DeploymentOption, EndpointSnapshot
+from ground.errors import ConfigError
+from ground.requirements import (
     Environment,
     Requirements,
     RequirementsSettings,

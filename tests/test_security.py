@@ -23,16 +23,16 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.model import Shape
 
-import sagetop.pricing
-import sagetop.sim
+import collectors.prices
+import simulator
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
 from collectors.guard import is_read_operation
 from collectors.iam import OPERATIONS
+from ground.config import SagetopConfig
+from ground.errors import ReadOnlyViolation
 from sagetop.cli import main
-from sagetop.config import SagetopConfig
-from sagetop.errors import ReadOnlyViolation
-from sagetop.sim import SimulatedAccount
+from simulator import SimulatedAccount
 from tests.conftest import REGION, Moto
 
 SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing")
@@ -173,7 +173,7 @@ async def test_iam_policy_is_exactly_what_a_full_collection_calls(
 
     # pricing:GetProducts is only sent by `sagetop prices refresh`, never by a collection;
     # it is the one pricing call in the price refresh's code.
-    source = inspect.getsource(sagetop.pricing)
+    source = inspect.getsource(collectors.prices)
     assert re.findall(r"get_paginator\(\"(\w+)\"\)", source) == ["get_products"]
     assert re.findall(r"client\.(?!get_paginator)(\w+)\(", source) == []
     observed = _observed_actions(simulated) | _observed_actions(against_moto) | {
@@ -224,7 +224,7 @@ async def test_no_environment_secret_in_report_or_errors(
                                             endpoint_url="http://127.0.0.1:9")) as aws:
         failed = await FleetCollector(aws).collect(force=True)
     assert failed.errors
-    from sagetop.report import fleet_report, fleet_table
+    from pipeline.report import fleet_report, fleet_table
 
     texts = [json.dumps(fleet_report(f), default=str) + fleet_table(f) + repr(f)
              for f in (fleet, failed)]
@@ -260,7 +260,7 @@ def _hostile_account(*args: Any, **kwargs: Any) -> SimulatedAccount:
 def test_hostile_tags_are_inert_in_table_markdown_and_yaml(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sagetop.sim, "SimulatedAccount", _hostile_account)
+    monkeypatch.setattr(simulator, "SimulatedAccount", _hostile_account)
     assert main(["report", "--demo"]) == 0
     table = capsys.readouterr().out
     assert "\x1b" not in table and "\x07" not in table
@@ -314,7 +314,7 @@ def _find_tags(data: Any) -> dict[str, str] | None:
 def test_rationale_has_no_control_characters_from_tags(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sagetop.sim, "SimulatedAccount", _hostile_account)
+    monkeypatch.setattr(simulator, "SimulatedAccount", _hostile_account)
     assert main(["snapshot", "--demo", "-o", str(tmp_path)]) == 0
     rationale = (tmp_path / "us-east-1" / "web-ranker-prod.rationale.md").read_text()
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", rationale)

@@ -11,11 +11,11 @@ from botocore.exceptions import ClientError
 
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
-from sagetop.config import SagetopConfig
-from sagetop.domain import DeploymentOption, FleetSnapshot
-from sagetop.errors import ReadOnlyViolation
-from sagetop.sim import SimulatedAccount
-from sagetop.sim.fleet import archetypes
+from ground.config import SagetopConfig
+from ground.domain import DeploymentOption, FleetSnapshot
+from ground.errors import ReadOnlyViolation
+from simulator import SimulatedAccount
+from simulator.fleet import archetypes
 
 REGION = "us-east-1"
 

@@ -17,8 +17,8 @@ import pytest
 
 from collectors.aws import AwsContext
 from collectors.fleet import FleetCollector
-from sagetop.domain import FleetSnapshot
-from sagetop.sim import SimulatedAccount
+from ground.domain import FleetSnapshot
+from simulator import SimulatedAccount
 from tests.test_reliability import Clock, fast_config, target
 
 REFRESHES = 240

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from sagetop.sim import SimEndpoint, SimVariant
+from simulator import SimEndpoint, SimVariant
 from tests.test_tui_support import NOW, demo_app, wait_for_analysis, wait_until
 from tui.app import SagetopApp
 from tui.screens.endpoint import EndpointScreen

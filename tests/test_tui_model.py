@@ -7,8 +7,8 @@ import math
 
 from rich.text import Text
 
-from sagetop.domain import CollectorError, FleetSnapshot, RequestStats
-from sagetop.untrusted import inert
+from ground.domain import CollectorError, FleetSnapshot, RequestStats
+from ground.untrusted import inert
 from tui.rows import (
     CELL_PADDING,
     COLUMNS,

@@ -9,8 +9,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from collectors.aws import AwsTarget
-from sagetop.config import AwsSettings, RefreshSettings, SagetopConfig
-from sagetop.sim import SimulatedAccount
+from ground.config import AwsSettings, RefreshSettings, SagetopConfig
+from simulator import SimulatedAccount
 from tui.app import SagetopApp
 from tui.screens.fleet import FleetScreen
 

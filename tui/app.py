@@ -29,10 +29,10 @@ from textual.worker import Worker, get_current_worker
 from collectors.aws import AwsContext, AwsTarget
 from collectors.failures import describe
 from collectors.fleet import FleetCollector, utc_now
-from sagetop.analysis import Analyst, FleetAnalysis
-from sagetop.config import SagetopConfig
-from sagetop.domain import FleetSnapshot
-from sagetop.errors import SagetopError
+from ground.config import SagetopConfig
+from ground.domain import FleetSnapshot
+from ground.errors import SagetopError
+from pipeline.analysis import Analyst, FleetAnalysis
 from tui.messages import (
     AnalysisFailed,
     AnalysisUpdated,

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from sagetop.domain import FleetSnapshot
+from ground.domain import FleetSnapshot
 
 if TYPE_CHECKING:
-    from sagetop.analysis import FleetAnalysis
+    from pipeline.analysis import FleetAnalysis
     from tui.rows import RowData
 
 

@@ -15,11 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from advisors.finding import Finding
+from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.requirements import Requirements
+from ground.untrusted import inert
+from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
-from sagetop.analysis import EndpointAnalysis, FleetAnalysis
-from sagetop.domain import EndpointSnapshot, FleetSnapshot
-from sagetop.requirements import Requirements
-from sagetop.untrusted import inert
 from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, variant_shape
 
 # Profile sections that are not characteristics, or that the pane shows elsewhere.

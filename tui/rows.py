@@ -10,8 +10,8 @@ import pandas as pd
 from rich.text import Span, Text
 
 from advisors.finding import Finding, Severity
-from sagetop.analysis import FleetAnalysis
-from sagetop.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from pipeline.analysis import FleetAnalysis
 
 SPARK = "▁▂▃▄▅▆▇█"
 SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1}

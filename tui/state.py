@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sagetop.domain import FleetSnapshot
+from ground.domain import FleetSnapshot
 
 if TYPE_CHECKING:
-    from sagetop.analysis import EndpointAnalysis, FleetAnalysis
+    from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 
 
 @dataclass(frozen=True)

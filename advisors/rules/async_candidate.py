@@ -21,7 +21,7 @@ from advisors.limits import (
     SERVERLESS_MAX_PAYLOAD_MB,
 )
 from advisors.rules.common import number, option, rows, savings, sentence, usd
-from sagetop.domain import DeploymentOption
+from ground.domain import DeploymentOption
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.SERVERLESS.value)
 

@@ -11,7 +11,7 @@ from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
 from advisors.finding import Finding, FindingKind, ProfileChange
 from advisors.rules.common import number, opportunity_severity, option, rows, savings, usd
-from sagetop.domain import DeploymentOption
+from ground.domain import DeploymentOption
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.ASYNC.value)
 

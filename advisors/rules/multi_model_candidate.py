@@ -13,8 +13,8 @@ from advisors.cost import CostEstimate
 from advisors.finding import Finding, FindingKind, ProfileChange
 from advisors.rules.common import opportunity_severity, option, rows, savings, usd
 from advisors.sizing import Demand, sized_candidates
-from sagetop.catalog import spec_for
-from sagetop.domain import DeploymentOption
+from ground.catalog import spec_for
+from ground.domain import DeploymentOption
 
 
 def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from advisors.context import AdvisorContext
 from advisors.finding import Finding, FindingKind, ProfileChange, Severity
 from advisors.rules.common import rows
-from sagetop.domain import DeploymentOption, VariantSnapshot
+from ground.domain import DeploymentOption, VariantSnapshot
 
 
 def _state(variant: VariantSnapshot) -> str:

@@ -21,8 +21,8 @@ from advisors.rules.common import (
     usd,
 )
 from advisors.sizing import Sized, demand_of, sized_candidates
-from sagetop.catalog import spec_for
-from sagetop.domain import DeploymentOption
+from ground.catalog import spec_for
+from ground.domain import DeploymentOption
 
 # Options shown besides the current sizing and the suggestion.
 MAX_OTHER_OPTIONS = 3

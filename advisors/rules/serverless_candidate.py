@@ -23,7 +23,7 @@ from advisors.limits import (
     SERVERLESS_MIN_MEMORY_MB,
 )
 from advisors.rules.common import number, opportunity_severity, option, rows, savings, usd
-from sagetop.domain import DeploymentOption
+from ground.domain import DeploymentOption
 
 
 def serverless_memory_mb(memory_used_gib: float, headroom: float) -> int:

@@ -28,7 +28,7 @@ from advisors.rules.common import (
     usd,
 )
 from advisors.sizing import larger_in_family
-from sagetop.catalog import spec_for
+from ground.catalog import spec_for
 
 _SPREADS_OVER_INSTANCES = {"cpu_p95_pct", "gpu_p95_pct"}
 # Scale-out step when the cause (latency, errors) does not say how much capacity is missing.

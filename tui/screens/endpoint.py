@@ -16,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from sagetop.analysis import EndpointAnalysis, FleetAnalysis, SuggestedChange
-from sagetop.domain import FleetSnapshot
+from ground.domain import FleetSnapshot
+from pipeline.analysis import EndpointAnalysis, FleetAnalysis, SuggestedChange
 from tui.messages import LiveInterest
 from tui.render import (
     endpoint_title,

@@ -13,8 +13,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from sagetop.analysis import FleetAnalysis
-from sagetop.domain import FleetSnapshot
+from ground.domain import FleetSnapshot
+from pipeline.analysis import FleetAnalysis
 from tui.messages import LiveInterest, RowsBuilt
 from tui.rows import COLUMNS, RowData, columns_for_width, fleet_rows, variant_row
 from tui.state import DashboardState

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from sagetop.analysis import FleetAnalysis
+from pipeline.analysis import FleetAnalysis
 from tui.messages import ProfilesBuilt
 from tui.render import summary_view
 from tui.state import DashboardState

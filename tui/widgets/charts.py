@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Sparkline, Static
 
-from sagetop.domain import EndpointSnapshot, FleetSnapshot
+from ground.domain import EndpointSnapshot, FleetSnapshot
 from tui.rows import fmt, peak_series, summed_series
 
 

@@ -19,6 +19,11 @@ from advisors.cost import endpoint_monthly_cost
 from advisors.finding import Finding, ProfileChange
 from advisors.registry import run_advisors
 from advisors.settings import AdvisorSettings
+from ground.atomic import write_files_atomically
+from ground.config import SagetopConfig
+from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.pricing import PriceBook
+from ground.requirements import Requirements, RequirementsSettings, requirements_for
 from profiles.build import change_id, current_profile, target_profile
 from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
@@ -31,11 +36,6 @@ from profiles.snapshot import (
     fleet_summary,
     summary_markdown,
 )
-from sagetop.atomic import write_files_atomically
-from sagetop.config import SagetopConfig
-from sagetop.domain import EndpointSnapshot, FleetSnapshot
-from sagetop.pricing import PriceBook
-from sagetop.requirements import Requirements, RequirementsSettings, requirements_for
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The simulated fleet: endpoint archetypes a real account has, and how they scale to thousands.
 
 Every endpoint is described by a handful of numbers (traffic pattern and peak rate, latency,
-utilisation at peak, error ratio...) from which `sagetop.sim.metrics` derives every CloudWatch
+utilisation at peak, error ratio...) from which `simulator.metrics` derives every CloudWatch
 metric on demand. Nothing is stored per minute, so a fleet of 5,000 endpoints costs kilobytes.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
-from sagetop.catalog import spec_for
+from ground.catalog import spec_for
 
 ACCOUNT_ID = "123456789012"
 PREBUILT_REGISTRY = "763104351884.dkr.ecr.{region}.amazonaws.com"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 
-from sagetop.errors import SagetopError
+from ground.errors import SagetopError
 
 # Temporary files start with a dot so that a listing (or a glob of `*.yaml`) never picks up a
 # half-written export, and end with a marker that says whose they are.

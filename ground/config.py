@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sagetop.errors import ConfigError
+from ground.errors import ConfigError
 
 
 class Section(BaseModel):

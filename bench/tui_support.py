@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from collectors.aws import AwsTarget
-from sagetop.analysis import FleetAnalysis
-from sagetop.config import SagetopConfig
+from ground.config import SagetopConfig
+from pipeline.analysis import FleetAnalysis
 from tui.app import SagetopApp
 from tui.rows import columns_for_width, fleet_rows
 from tui.table_model import TableView, arrange

@@ -312,9 +312,3 @@ class FleetSnapshot(BaseModel):
             if endpoint.key == key or endpoint.name == key:
                 return endpoint
         return None
-
-    def to_report(self) -> dict[str, Any]:
-        """A JSON-ready description of the fleet (the `report` command's contract)."""
-        from sagetop.report import fleet_report
-
-        return fleet_report(self)

@@ -1,7 +1,7 @@
 """The simulated account: a seeded fleet served to sagetop's real aiobotocore collectors."""
 
-from sagetop.sim.account import SimulatedAccount
-from sagetop.sim.faults import Fault, FaultPlan
-from sagetop.sim.fleet import Pattern, SimEndpoint, SimVariant
+from simulator.account import SimulatedAccount
+from simulator.faults import Fault, FaultPlan
+from simulator.fleet import Pattern, SimEndpoint, SimVariant
 
 __all__ = ["Fault", "FaultPlan", "Pattern", "SimEndpoint", "SimVariant", "SimulatedAccount"]

@@ -10,7 +10,6 @@ is marked `estimated`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import re
@@ -18,17 +17,12 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, PositiveFloat, ValidationError
 
-from sagetop.atomic import write_atomic
-from sagetop.catalog import InstanceSpec, instance_specs, spec_for
-from sagetop.config import describe_validation_error
-from sagetop.errors import SagetopError
-
-if TYPE_CHECKING:
-    from collectors.aws import AwsContext
+from ground.catalog import InstanceSpec, instance_specs, spec_for
+from ground.config import describe_validation_error
 
 # The usual monthly convention (AWS pricing calculator): 365 days × 24 h / 12.
 HOURS_PER_MONTH: float = 730.0
@@ -60,16 +54,6 @@ class Price(BaseModel):
         return self.usd_per_hour * HOURS_PER_MONTH
 
 
-class RefreshResult(BaseModel):
-    """What `refresh_prices` wrote."""
-
-    model_config = ConfigDict(frozen=True)
-
-    path: Path
-    regions: tuple[str, ...]
-    prices_by_region: dict[str, int]
-    fetched_at: dt.datetime
-    warnings: tuple[str, ...] = ()
 
 
 # --- bundled catalogue -----------------------------------------------------------------------
@@ -87,7 +71,7 @@ class _PricesMeta(BaseModel):
 
 @cache
 def _meta() -> _PricesMeta:
-    text = resources.files("sagetop").joinpath("data/prices-meta.json").read_text("utf-8")
+    text = resources.files("ground").joinpath("data/prices-meta.json").read_text("utf-8")
     return _PricesMeta.model_validate_json(text)
 
 
@@ -119,20 +103,20 @@ def _bundled_prices() -> dict[str, Price]:
 # --- refreshed cache -------------------------------------------------------------------------
 
 
-class _CachedRegion(BaseModel):
+class CachedRegion(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     fetched_at: dt.datetime
     usd_per_hour: dict[str, PositiveFloat]
 
 
-class _PriceCache(BaseModel):
+class PriceCache(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: Literal[1] = 1
     source: str
     fetched_at: dt.datetime
-    regions: dict[str, _CachedRegion]
+    regions: dict[str, CachedRegion]
 
 
 def default_cache_dir() -> Path:
@@ -140,7 +124,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "sagetop"
 
 
-def _read_cache(path: Path) -> tuple[_PriceCache | None, str | None]:
+def read_price_cache(path: Path) -> tuple[PriceCache | None, str | None]:
     """The cache, or None with a one-line reason when it exists but cannot be used."""
     try:
         text = path.read_bytes()
@@ -149,7 +133,7 @@ def _read_cache(path: Path) -> tuple[_PriceCache | None, str | None]:
     except OSError as exc:
         return None, f"{path}: cannot read: {exc.strerror or exc}"
     try:
-        return _PriceCache.model_validate_json(text), None
+        return PriceCache.model_validate_json(text), None
     except ValidationError as exc:
         if exc.errors()[0]["type"] == "json_invalid":
             return None, f"{path}: not valid JSON"
@@ -184,7 +168,7 @@ class PriceBook:
         """The bundled catalogue overlaid by the refreshed cache in `cache_dir` (default
         `default_cache_dir()`). A cache that cannot be used is ignored with a warning."""
         path = (cache_dir or default_cache_dir()) / PRICE_CACHE_FILE
-        cached, problem = _read_cache(path)
+        cached, problem = read_price_cache(path)
         if cached is None:
             warnings = [f"{problem}; ignored, using the bundled prices "
                         "(`sagetop prices refresh` rebuilds it)"] if problem else []
@@ -352,173 +336,3 @@ def _estimate_by_size(instance_type: str, table: Mapping[str, Price], region: st
                   f"({first_price.source})")
     return Price(instance_type=instance_type, region=region, usd_per_hour=round(usd, 6),
                  source=source, estimated=True)
-
-
-# --- refresh from the Price List Query API ---------------------------------------------------
-
-
-class _PriceDimension(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    unit: str = ""
-    description: str = ""
-    price_per_unit: dict[str, str] = Field(default_factory=dict, alias="pricePerUnit")
-
-
-class _OfferTerm(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    price_dimensions: dict[str, _PriceDimension] = Field(default_factory=dict,
-                                                         alias="priceDimensions")
-
-
-class _Terms(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    on_demand: dict[str, _OfferTerm] = Field(default_factory=dict, alias="OnDemand")
-
-
-class _Product(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    sku: str = ""
-    product_family: str | None = Field(default=None, alias="productFamily")
-    attributes: dict[str, str] = Field(default_factory=dict)
-
-
-class _PriceListItem(BaseModel):
-    """One entry of GetProducts' `PriceList` (each arrives as a JSON string)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    product: _Product
-    terms: _Terms = _Terms()
-
-
-def _hosting_filters(region: str, component_key: str) -> list[dict[str, str]]:
-    # regionCode rather than the long location name; "Hosting" is real-time inference (async and
-    # batch are other components with their own prices).
-    return [
-        {"Type": "TERM_MATCH", "Field": "productFamily", "Value": "ML Instance"},
-        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
-        {"Type": "TERM_MATCH", "Field": component_key, "Value": "Hosting"},
-    ]
-
-
-def _hosting_price(item: _PriceListItem, region: str) -> tuple[str, float] | None:
-    """(instance type, USD per hour) when the item is an on-demand real-time hosting instance."""
-    attrs = {key.lower(): value for key, value in item.product.attributes.items()}
-    if attrs.get("regioncode") != region:
-        return None
-    if attrs.get("locationtype", "AWS Region") != "AWS Region":
-        return None  # Outposts and local zones price differently
-    kinds = {attrs.get("component", "").lower(), attrs.get("platoinstancetype", "").lower()}
-    if "hosting" not in kinds:
-        return None  # notebooks, training, Studio, processing, async, batch ...
-    instance_type = attrs.get("instancename") or attrs.get("instancetype", "").split("-")[0]
-    if not instance_type.startswith("ml."):
-        return None
-    for term in item.terms.on_demand.values():
-        for dimension in term.price_dimensions.values():
-            text = dimension.description.lower()
-            if dimension.unit != "Hrs" or "transfer" in text or "storage" in text:
-                continue
-            try:
-                usd = float(dimension.price_per_unit.get("USD", ""))
-            except ValueError:
-                continue
-            if usd > 0:
-                return instance_type, usd
-    return None
-
-
-async def _fetch_region(client: Any, region: str) -> tuple[dict[str, float], list[str]]:
-    notes: list[str] = []
-    prices: dict[str, float] = {}
-    # Which attribute carries "Hosting" is not documented; the API's own SKUs have been seen
-    # with `component` and with `platoinstancetype`, so ask by the second if the first is empty.
-    for component_key in ("component", "platoinstancetype"):
-        skipped = 0
-        conflicts: set[str] = set()
-        paginator = client.get_paginator("get_products")
-        pages = paginator.paginate(
-            ServiceCode="AmazonSageMaker", FormatVersion="aws_v1", MaxResults=100,
-            Filters=_hosting_filters(region, component_key),
-        )
-        async for page in pages:
-            for raw in page.get("PriceList", []):
-                try:
-                    item = _PriceListItem.model_validate_json(raw)
-                except ValidationError:
-                    skipped += 1
-                    continue
-                found = _hosting_price(item, region)
-                if found is None:
-                    continue
-                instance_type, usd = found
-                if instance_type in prices and prices[instance_type] != usd:
-                    conflicts.add(instance_type)
-                    usd = max(usd, prices[instance_type])
-                prices[instance_type] = usd
-        if skipped:
-            notes.append(f"{region}: {skipped} price list item(s) not understood, skipped")
-        if conflicts:
-            notes.append(f"{region}: several hosting prices for {', '.join(sorted(conflicts))}; "
-                         "kept the highest")
-        if prices:
-            break
-    return prices, notes
-
-
-async def refresh_prices(
-    aws: AwsContext, regions: Sequence[str], cache_dir: Path | None = None
-) -> RefreshResult:
-    """Fetch on-demand hosting prices for `regions` and merge them into the price cache.
-
-    Regions fetched before and not asked for now are kept. A region for which the API returns no
-    hosting price is left as it was, with a warning. Raises SagetopError (one line) when AWS
-    refuses or cannot be reached, or when nothing at all was found.
-    """
-    # collectors is imported here, not at the top: advisors and the TUI import this module for
-    # prices and must not pull in AWS machinery.
-    from collectors.failures import RECOVERABLE, describe
-
-    wanted = tuple(dict.fromkeys(regions))
-    if not wanted:
-        raise SagetopError("price refresh: no region given")
-    path = (cache_dir or default_cache_dir()) / PRICE_CACHE_FILE
-    fetched_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    client = await aws.client("pricing", PRICING_API_REGION)
-    fetched: dict[str, dict[str, float]] = {}
-    warnings: list[str] = []
-    for region in wanted:
-        try:
-            prices, notes = await _fetch_region(client, region)
-        except RECOVERABLE as exc:
-            message, _ = describe(exc, "pricing", "GetProducts")
-            raise SagetopError(f"price refresh for {region}: {message}") from None
-        warnings += notes
-        if prices:
-            fetched[region] = prices
-        else:
-            warnings.append(f"{region}: no SageMaker hosting prices returned "
-                            "(not a SageMaker region?); its cached prices, if any, are kept")
-    if not fetched:
-        raise SagetopError(f"price refresh: no SageMaker hosting prices returned for "
-                           f"{', '.join(wanted)}; {path} was not changed")
-
-    previous, problem = _read_cache(path)
-    if problem:
-        warnings.append(f"{problem}; replaced")
-    regions_out = dict(previous.regions) if previous else {}
-    for region, prices in fetched.items():
-        regions_out[region] = _CachedRegion(fetched_at=fetched_at,
-                                            usd_per_hour=dict(sorted(prices.items())))
-    cache_model = _PriceCache(source=PRICE_LIST_SOURCE, fetched_at=fetched_at,
-                              regions=dict(sorted(regions_out.items())))
-    text = json.dumps(cache_model.model_dump(mode="json"), indent=2) + "\n"
-    write_atomic(path, text)
-    return RefreshResult(
-        path=path, regions=tuple(fetched), fetched_at=fetched_at, warnings=tuple(warnings),
-        prices_by_region={region: len(prices) for region, prices in fetched.items()},
-    )

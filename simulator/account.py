@@ -28,9 +28,9 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import EndpointConnectionError
 
-from sagetop.sim.faults import Fault, FaultPlan
-from sagetop.sim.fleet import ACCOUNT_ID, SimEndpoint, SimVariant, scaled_fleet
-from sagetop.sim.metrics import MetricModel, MetricTarget
+from simulator.faults import Fault, FaultPlan
+from simulator.fleet import ACCOUNT_ID, SimEndpoint, SimVariant, scaled_fleet
+from simulator.metrics import MetricModel, MetricTarget
 
 MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800

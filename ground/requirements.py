@@ -31,8 +31,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from sagetop.domain import EndpointSnapshot
-from sagetop.errors import ConfigError
+from ground.domain import EndpointSnapshot
+from ground.errors import ConfigError
 
 
 class Environment(StrEnum):

@@ -6,12 +6,12 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
-from sagetop.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
-from sagetop.series import Tier, series_for
-from sagetop.untrusted import inert
+from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from ground.series import Tier, series_for
+from ground.untrusted import inert
 
 if TYPE_CHECKING:
-    from sagetop.analysis import FleetAnalysis
+    from pipeline.analysis import FleetAnalysis
 
 WINDOW_SERIES = [s.name for s in series_for(Tier.WINDOW)]
 UNITS = {s.name: s.unit for s in series_for(Tier.WINDOW)}
@@ -86,7 +86,7 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
     endpoints = [endpoint_report(e, fleet) for e in fleet.endpoints]
     summary: dict[str, Any] | None = None
     if analysis is not None:
-        from sagetop.analysis import endpoint_report as analysed
+        from pipeline.analysis import endpoint_report as analysed
 
         for entry, endpoint in zip(endpoints, fleet.endpoints, strict=True):
             item = analysis.endpoints.get(endpoint.key)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sagetop.sim.fleet import Pattern, SimEndpoint, SimVariant, gpus, vcpus
+from simulator.fleet import Pattern, SimEndpoint, SimVariant, gpus, vcpus
 
 Array = npt.NDArray[np.float64]
 

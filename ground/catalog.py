@@ -2,7 +2,7 @@
 
 The table comes from the project's reference sheet (`data/ml-instances.csv`, sources per row). Specs
 are needed by the collectors to normalise CPU and GPU utilisation per instance; prices live in
-`sagetop.pricing`.
+`ground.pricing`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _float(text: str) -> float | None:
 
 @cache
 def instance_specs() -> dict[str, InstanceSpec]:
-    text = resources.files("sagetop").joinpath("data/ml-instances.csv").read_text("utf-8")
+    text = resources.files("ground").joinpath("data/ml-instances.csv").read_text("utf-8")
     specs: dict[str, InstanceSpec] = {}
     for row in csv.DictReader(text.splitlines()):
         accelerator = row["accelerator"].strip()

@@ -1,0 +1,1 @@
+"""The pipeline: from fleet snapshots to analyses, reports and the live collection session."""
