@@ -11,6 +11,7 @@ from advisors.features import FleetFeatures
 from advisors.finding import Finding
 from advisors.settings import AdvisorSettings
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.images import NO_WORKLOAD, Workload, workload_of
 from ground.pricing import PriceBook
 from ground.requirements import Environment, Requirements, RequirementsSettings, requirements_for
 
@@ -33,6 +34,13 @@ class AdvisorContext:
 
     def endpoint(self, key: str) -> EndpointSnapshot:
         return self._endpoints[key]
+
+    def workload(self, key: str, variant: str) -> Workload:
+        """What the variant's containers are (image build, LLM server), read once in ground."""
+        found = next((v for v in self.endpoint(key).variants if v.name == variant), None)
+        if found is None or found.model is None:
+            return NO_WORKLOAD
+        return workload_of(found.model.containers)
 
     def requirements_of(self, key: str) -> Requirements:
         """The caller's requirements; the built-in defaults for an endpoint it did not resolve."""

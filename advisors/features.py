@@ -3,8 +3,10 @@
 Rules filter these frames instead of walking time series endpoint by endpoint, so an advisor pass
 over a thousand endpoints stays well under a second. Two frames:
 
-* `variants`: one row per (endpoint key, variant): what the variant runs on, joined with its window
-  statistics (utilisation already per instance, latency in microseconds).
+* `variants`: one row per (endpoint key, variant): what the variant runs on and what its containers
+  are (`ground.images`), joined with its window statistics (utilisation already per instance,
+  latency in microseconds). The busiest resource leaves out GPU memory for LLM servers, which
+  preallocate it for their KV cache whatever the load.
 * `endpoints`: one row per endpoint key: inventory facts, traffic totals over every variant (shadow
   included), the hourly shape (idle hours, burstiness, periodicity, errors against load) and the
   peak per-instance utilisation across variants.
@@ -23,6 +25,7 @@ import pandas as pd
 
 from ground.catalog import spec_for
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.images import workload_of
 
 # Window statistics the rules read; absent columns (no GPU in the fleet...) become NaN.
 WINDOW_COLUMNS = (
@@ -47,7 +50,8 @@ class FleetFeatures:
 _VARIANT_ATTRIBUTES = (
     "region", "instance_type", "instance_count", "shadow", "serverless", "serverless_memory_mb",
     "serverless_max_concurrency", "vcpu", "memory_gib", "gpu_count", "has_gpu",
-    "has_accelerator", "autoscaling_target", "autoscaling_scales", "autoscaling_policies", "vpc",
+    "has_accelerator", "unknown_type", "accelerator", "llm_server", "image_build",
+    "autoscaling_target", "autoscaling_scales", "autoscaling_policies", "vpc",
     "network_isolation",
 )
 
@@ -60,6 +64,9 @@ def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
             spec = spec_for(variant.instance_type)
             scaling = variant.autoscaling
             serverless = variant.serverless
+            workload = workload_of(variant.model.containers if variant.model else ())
+            # An instance type the catalogue does not know is unknown, never a CPU type.
+            unknown = spec is None and variant.instance_type is not None
             index.append((endpoint.key, variant.name))
             values = (
                 endpoint.region, variant.instance_type, variant.current_instance_count,
@@ -68,7 +75,10 @@ def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
                 serverless.max_concurrency if serverless else np.nan,
                 spec.vcpu if spec else np.nan, spec.memory_gib if spec else np.nan,
                 spec.gpu_count if spec else np.nan, bool(spec and spec.has_gpu),
-                bool(spec and spec.accelerator), scaling is not None,
+                bool(spec and spec.has_accelerator), unknown,
+                spec.accelerator.value if spec else None,
+                workload.llm_server.value if workload.llm_server else None,
+                workload.build.value, scaling is not None,
                 # min = max cannot move, whatever its policies say.
                 bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity),
                 len(scaling.policies) if scaling else 0,
@@ -88,7 +98,9 @@ def variant_features(fleet: FleetSnapshot) -> pd.DataFrame:
     stats = window.reindex(inventory.index) if len(window.index) else pd.DataFrame(
         np.nan, index=inventory.index, columns=list(WINDOW_COLUMNS))
     frame = pd.concat([inventory, stats], axis=1)
-    utilisation = frame[list(UTILISATION_COLUMNS)]
+    utilisation = frame[list(UTILISATION_COLUMNS)].copy()
+    # LLM servers fill GPU memory with their KV cache at start-up: not a saturation signal.
+    utilisation.loc[frame["llm_server"].notna().to_numpy(), "gpu_memory_p95_pct"] = np.nan
     frame["busiest_pct"] = utilisation.max(axis=1, skipna=True)
     # idxmax needs rows: an empty fleet gets an empty column of the right index.
     busiest = (utilisation.fillna(-1.0).idxmax(axis=1) if len(frame.index)
@@ -223,6 +235,7 @@ def endpoint_features(fleet: FleetSnapshot, variants: pd.DataFrame, now: dt.date
         "errors_5xx": by_endpoint["errors_5xx"].sum(min_count=1),
         "has_gpu": by_endpoint["has_gpu"].any(),
         "has_accelerator": by_endpoint["has_accelerator"].any(),
+        "unknown_type": by_endpoint["unknown_type"].any(),
         "vpc": by_endpoint["vpc"].any(),
         "network_isolation": by_endpoint["network_isolation"].any(),
     }).reindex(index)
@@ -242,7 +255,7 @@ def endpoint_features(fleet: FleetSnapshot, variants: pd.DataFrame, now: dt.date
         * serving_rows["instance_count"]
     ).groupby(level="endpoint").sum(min_count=1).reindex(index)
     frame = frame.join(grouped_all).join(grouped_serving)
-    for column in ("has_gpu", "has_accelerator", "vpc", "network_isolation"):
+    for column in ("has_gpu", "has_accelerator", "unknown_type", "vpc", "network_isolation"):
         frame[column] = frame[column].fillna(False).astype(bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["error_ratio"] = frame["errors_5xx"] / frame["requests"].where(

@@ -84,7 +84,8 @@ def _divisor(source: SeriesSource, instance_type: str | None) -> float | None:
         return None
     if source.normalise is Normalise.PER_VCPU:
         return float(spec.vcpu)
-    return float(spec.gpu_count) if spec.gpu_count else None
+    # GPU metrics exist for NVIDIA GPUs only: Inferentia and Trainium chips publish none.
+    return float(spec.gpu_count) if spec.has_gpu else None
 
 
 def plan_endpoint(endpoint: EndpointSnapshot, tier: Tier, group: str | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -19,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
-from ground.catalog import InstanceSpec, instance_specs, spec_for
+from ground.catalog import CachedSpec, InstanceSpec, instance_specs, spec_for
 from ground.config import describe_validation_error
+from ground.locations import PRICE_CACHE_FILE, default_cache_dir
 
 # The usual monthly convention (AWS pricing calculator): 365 days × 24 h / 12.
 HOURS_PER_MONTH: float = 730.0
@@ -34,7 +34,6 @@ DATA_PROCESSED_USD_PER_GB: float = 0.016
 CATALOGUE_REGION = "us-east-1"
 # The Price List Query API answers only from a few regions; us-east-1 is one of them.
 PRICING_API_REGION = "us-east-1"
-PRICE_CACHE_FILE = "prices.json"
 PRICE_LIST_SOURCE = "AWS Price List Query API (AmazonSageMaker, OnDemand, real-time hosting)"
 
 
@@ -117,11 +116,9 @@ class PriceCache(BaseModel):
     source: str
     fetched_at: dt.datetime
     regions: dict[str, CachedRegion]
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sagetop"
+    # Specs of types newer than the bundled catalogue (region-independent); `ground.catalog`
+    # overlays them on its table. Absent in caches written before specs were refreshed.
+    specs: dict[str, CachedSpec] = Field(default_factory=dict)
 
 
 def read_price_cache(path: Path) -> tuple[PriceCache | None, str | None]:
@@ -255,8 +252,6 @@ class PriceBook:
         """Every hosting type with a known or estimated price in `region`, cheapest first."""
         found: list[tuple[InstanceSpec, Price]] = []
         for spec in instance_specs().values():
-            if not spec.hostable:
-                continue
             price = self.hourly(spec.instance_type, region)
             if price is not None:
                 found.append((spec, price))
@@ -308,7 +303,7 @@ def _estimate_by_size(instance_type: str, table: Mapping[str, Price], region: st
     if not siblings:
         return None
     siblings.sort(key=lambda pair: (abs(math.log(pair[0].vcpu / spec.vcpu)), pair[0].vcpu))
-    accelerated = spec.gpu_count > 0 or spec.accelerator is not None
+    accelerated = spec.has_accelerator
     if not accelerated:
         wanted_units = _size_units(spec.size)
         sized = [(s, p, _size_units(s.size)) for s, p in siblings]

@@ -27,9 +27,9 @@ from ground.domain import (
     ModelInfo,
     VariantSnapshot,
 )
+from ground.images import workload_of
 from ground.pricing import PriceBook
 from ground.requirements import Requirements
-from profiles.images import heaviest_source, image_facts
 from profiles.model import (
     AppliedChange,
     Bound,
@@ -155,14 +155,37 @@ def _pipeline_shape(models: list[ModelInfo]) -> Characteristic[PipelineShape]:
         note="multi-container, direct invocation: one container per request" if direct else "")
 
 
+# When containers of one endpoint differ, the profile reports the one that asks the most of the
+# team: an own image must be patched by its owner, a third-party registry also needs the network
+# path to it.
+_SOURCE_BURDEN = {
+    ContainerSource.AWS_PREBUILT: 0,
+    ContainerSource.OWN_IMAGE: 1,
+    ContainerSource.THIRD_PARTY_REGISTRY: 2,
+}
+
+
+def heaviest_source(sources: list[ContainerSource]) -> ContainerSource | None:
+    return max(sources, key=_SOURCE_BURDEN.__getitem__) if sources else None
+
+
 def _images(models: list[ModelInfo]) -> tuple[Characteristic[list[str]],
                                               Characteristic[ContainerSource]]:
-    facts = [image_facts(c.image, c.repository_access_mode) for m in models for c in m.containers]
-    frameworks = sorted({f for fact in facts for f in fact.frameworks})
+    workloads = [workload_of(m.containers) for m in models]
+    facts = [image for workload in workloads for image in workload.images]
+    frameworks = sorted({f for workload in workloads for f in workload.frameworks})
     repositories = ", ".join(dict.fromkeys(f.repository for f in facts))
+    note = f"from {repositories}" if facts else "no container known"
+    servers = [w for w in workloads if w.llm_server is not None]
+    if servers:
+        # Said here because the profile's GPU figures would otherwise be misread: these
+        # servers fill GPU memory with their KV cache at start-up, whatever the load.
+        note += (f"; LLM server ({servers[0].llm_server}, from {servers[0].llm_evidence}): "
+                 "it preallocates most GPU memory for its KV cache at start-up, so GPU memory "
+                 "use is not a measure of load")
     framework = Characteristic[list[str]](
-        value=frameworks if facts else None, origin=Origin.INFERRED, source="container image URI",
-        note=f"from {repositories}" if facts else "no container known")
+        value=frameworks if facts else None, origin=Origin.INFERRED,
+        source="container image URI and environment variable names", note=note)
     sources = [f.source for f in facts]
     distinct = sorted(set(sources))
     container = Characteristic[ContainerSource](
@@ -180,8 +203,13 @@ def _utilisation(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: Fl
         spec = spec_for(variant.instance_type)
         if variant.serverless is not None and series != "memory_p95_pct":
             note = "serverless endpoints publish no CPU or GPU utilisation"
-        elif series == "gpu_p95_pct" and (spec is None or not spec.has_gpu):
-            note = "no GPU on this instance type"
+        elif spec is None and series != "memory_p95_pct":
+            note = (f"{variant.instance_type} is not in the instance catalogue: its utilisation "
+                    "cannot be normalised per instance")
+        elif series == "gpu_p95_pct" and spec is not None and not spec.has_gpu:
+            note = (f"CloudWatch publishes no utilisation for {spec.gpu_model or 'these'} "
+                    "accelerators (GPU metrics are NVIDIA's)" if spec.has_accelerator
+                    else "no GPU on this instance type")
         else:
             note = "no datapoints in the lookback"
     return Characteristic[float](value=None if value is None else round(value, 2),

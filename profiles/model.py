@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ground.domain import DeploymentOption
+from ground.images import ContainerSource as ContainerSource  # part of the profile schema
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -43,12 +44,6 @@ class ProfileKind(StrEnum):
 class PipelineShape(StrEnum):
     SINGLE = "single"  # one container answers the request
     CHAINED = "chained"  # an inference pipeline: containers run in series
-
-
-class ContainerSource(StrEnum):
-    AWS_PREBUILT = "aws-prebuilt"  # AWS Deep Learning Container or SageMaker algorithm image
-    OWN_IMAGE = "own-image"  # an image in the account's own (or another account's) ECR
-    THIRD_PARTY_REGISTRY = "third-party-registry"  # private Docker registry reached over the VPC
 
 
 class TrafficPattern(StrEnum):

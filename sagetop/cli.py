@@ -192,6 +192,9 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
     result = asyncio.run(refresh())
     counts = ", ".join(f"{r}: {n}" for r, n in sorted(result.prices_by_region.items()))
     print(f"wrote {result.path} ({counts})")
+    if result.new_types:
+        print(f"specs of {len(result.new_types)} instance type(s) newer than the bundled "
+              f"catalogue: {', '.join(result.new_types)}")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return ExitCode.OK

@@ -287,5 +287,7 @@ def vcpus(instance_type: str | None) -> int:
 
 
 def gpus(instance_type: str | None) -> int:
+    """GPUs that publish GPUUtilization: NVIDIA ones. Inferentia and Trainium chips publish no
+    accelerator metric in CloudWatch, so a Neuron variant has none (an unknown type neither)."""
     spec = spec_for(instance_type)
-    return spec.gpu_count if spec else 0
+    return spec.gpu_count if spec and spec.has_gpu else 0

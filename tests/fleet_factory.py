@@ -119,6 +119,7 @@ class EndpointPlan:
     tags: dict[str, str] = field(default_factory=lambda: {"env": "production"})
     data_capture: bool = False
     image: str = CPU_IMAGE
+    environment_keys: tuple[str, ...] = ()  # the container's environment variable names
     monitor: ModelMonitorState = field(default_factory=ModelMonitorState)
     # Invocation metrics absent (the query found no datapoints): NaN, not zero.
     missing_invocations: bool = False
@@ -175,7 +176,9 @@ class FleetBuilder:
                                              max_concurrency=v.serverless_max_concurrency)
                           if v.instance_type is None else None)
             model = ModelInfo(name=f"{plan.name}-{v.name}-model".lower(),
-                              containers=(ContainerInfo(image=plan.image),), vpc=v.vpc)
+                              containers=(ContainerInfo(
+                                  image=plan.image, environment_keys=plan.environment_keys),),
+                              vpc=v.vpc)
             count = 0 if serverless else v.instance_count
             variants.append(VariantSnapshot(
                 name=v.name, model_name=model.name, instance_type=v.instance_type,

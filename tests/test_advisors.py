@@ -183,19 +183,30 @@ def test_busy_gpu_stays_on_the_same_gpu_model() -> None:
     finding = one(advise(plan), "vision", FindingKind.OVER_PROVISIONED)
     types = [c.proposed for c in finding.suggested if c.characteristic == "instance_type"]
     proposed = spec_for(types[0] if types else "ml.g5.2xlarge")
-    assert proposed is not None and proposed.gpu_model == "NVIDIA A10G"
+    assert proposed is not None and proposed.gpu_model == "A10G"
 
 
-def test_nearly_idle_gpu_may_move_to_cpu() -> None:
+def test_nearly_idle_gpu_gets_cpu_only_as_an_unproven_option() -> None:
+    """Issue 9: a nearly idle GPU used to be *sent* to CPU (ml.m5.*) as the suggestion. Moving
+    off the GPU is an option naming what it takes, never the suggestion."""
     variant = VariantPlan(instance_type="ml.g5.xlarge", instance_count=2, cpu_peak_pct=10.0,
                           memory_pct=15.0, gpu_idle_pct=0.5, gpu_peak_pct=3.0,
                           gpu_memory_pct=10.0, autoscaling=scaling(2, 4))
-    plan = healthy_production(name="tiny-gpu", image=GPU_IMAGE, variants=(variant,))
+    own_image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/tiny-model:3"
+    plan = healthy_production(name="tiny-gpu", image=own_image, variants=(variant,))
     finding = one(advise(plan), "tiny-gpu", FindingKind.OVER_PROVISIONED)
-    proposed = spec_for(next(c.proposed for c in finding.suggested
-                             if c.characteristic == "instance_type"))
-    assert proposed is not None and not proposed.has_gpu
-    assert "GPU is nearly unused" in finding.rationale
+    assert finding.suggested == ()  # no ml.g5 is smaller: nothing to apply
+    assert finding.severity is Severity.INFO and finding.monthly_savings_usd is None
+    cpu = [o for o in finding.options if not o.label.startswith("current")]
+    assert cpu and all(not o.fits for o in cpu)
+    moved = spec_for(cpu[0].label.split("x ", 1)[1])
+    assert moved is not None and not moved.has_accelerator
+    assert "CPU build" in cpu[0].note and "load test" in cpu[0].note
+    assert "GPU nearly unused" in finding.summary
+
+    # The same endpoint on a GPU build of PyTorch: no CPU type anywhere.
+    gpu_build = healthy_production(name="tiny-gpu", image=GPU_IMAGE, variants=(variant,))
+    assert FindingKind.OVER_PROVISIONED not in kinds_of(advise(gpu_build), "tiny-gpu")
 
 
 def test_inference_component_endpoints_are_not_right_sized() -> None:

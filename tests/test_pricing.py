@@ -16,16 +16,22 @@ from botocore.awsrequest import HeadersDict
 
 from collectors.aws import AwsContext, AwsTarget
 from collectors.prices import refresh_prices
-from ground.catalog import instance_specs
+from ground.catalog import (
+    AcceleratorKind,
+    bundled_specs,
+    forget_refreshed_specs,
+    instance_specs,
+    spec_for,
+)
 from ground.config import SagetopConfig
 from ground.errors import SagetopError
+from ground.locations import default_cache_dir
 from ground.pricing import (
     DATA_PROCESSED_USD_PER_GB,
     HOURS_PER_MONTH,
     SERVERLESS_USD_PER_GB_SECOND,
     Price,
     PriceBook,
-    default_cache_dir,
 )
 
 
@@ -59,8 +65,10 @@ def test_every_bundled_price_comes_from_a_named_source(book: PriceBook) -> None:
         assert price.source.startswith("us-east-1 list price: ")
         # every source key of the CSV is spelled out, none left as a bare abbreviation
         assert not any(key in price.source for key in ("FMB+", "SMSB", "IRDOC", "GOERLITZ-"))
-    p3 = book.hourly("ml.p3.8xlarge", "us-east-1")
-    assert p3 is not None and "third-party" in p3.source
+    # ml.p3.8xlarge/16xlarge were priced from a third-party table of *notebook* prices
+    # (ml-instances-sources.md 5.8): dropped, and not estimated from the 1-GPU ml.p3.2xlarge.
+    assert book.hourly("ml.p3.8xlarge", "us-east-1") is None
+    assert "third-party" not in book.source
     assert "late 2026" in book.source
 
 
@@ -94,7 +102,8 @@ def test_gpu_family_estimate_uses_same_gpu_count_and_two_sizes(book: PriceBook) 
 def test_unknown_prices_are_none_never_a_default(book: PriceBook) -> None:
     assert book.hourly("ml.m6i.xlarge", "us-east-1") is None  # no size of the family priced
     assert book.hourly("ml.inf1.xlarge", "us-east-1") is None
-    assert book.hourly("ml.m7i.xlarge", "us-east-1") is None  # not in the catalogue at all
+    assert book.hourly("ml.m7i.xlarge", "us-east-1") is None  # no m7i size priced
+    assert book.hourly("ml.x9.xlarge", "us-east-1") is None  # not in the catalogue at all
     assert book.hourly("not-an-instance", "us-east-1") is None
     assert book.monthly("ml.m6i.xlarge", 2, "us-east-1") is None
 
@@ -114,7 +123,7 @@ def test_other_region_uses_us_east_1_price_labelled(book: PriceBook) -> None:
 def test_candidates_are_hostable_priced_and_cheapest_first(book: PriceBook) -> None:
     candidates = book.candidates("us-east-1")
     names = [spec.instance_type for spec, _ in candidates]
-    assert "ml.t3.medium" not in names  # notebook type, cannot host
+    assert "ml.t3.medium" not in names  # notebook type, not in the hosting enum
     assert "ml.m6i.xlarge" not in names  # price unknown
     assert "ml.c5.9xlarge" in names  # estimated prices count
     usd = [price.usd_per_hour for _, price in candidates]
@@ -192,9 +201,9 @@ def test_invalid_cache_is_ignored_with_a_warning(tmp_path: Path, content: str,
 
 def product(instance: str, region: str, usd: str, *, component: str | None = "Hosting",
             plato: str | None = None, unit: str = "Hrs", location_type: str = "AWS Region",
-            description: str = "") -> str:
+            description: str = "", **specs: str) -> str:
     attributes = {"regionCode": region, "instanceName": instance, "locationType": location_type,
-                  "instanceType": f"{instance}-{component or plato}", "vCpu": "4"}
+                  "instanceType": f"{instance}-{component or plato}", "vCpu": "4", **specs}
     if component is not None:
         attributes["component"] = component
     if plato is not None:
@@ -381,3 +390,71 @@ async def test_refresh_replaces_a_corrupt_cache(fake: FakePriceList, tmp_path: P
     result = await run_refresh(fake, ["us-east-1"], tmp_path)
     assert any(w.endswith("not valid JSON; replaced") for w in result.warnings)
     assert PriceBook.load(tmp_path).warnings == []
+
+
+# --- specs of types newer than the bundled catalogue -------------------------------------------
+
+NEW_TYPES = [
+    # Attribute spellings as the Price List writes them (aws-facts 6.2): "16 GiB", "N/A".
+    product("ml.c9i.xlarge", "us-east-1", "0.2100000000", vCpu="4", memory="8 GiB",
+            gpu="N/A", gpuMemory="N/A"),
+    product("ml.inf3.xlarge", "us-east-1", "0.9000000000", vCpu="4", memory="16 GiB",
+            gpu="1", gpuMemory="64 GiB"),
+    product("ml.g6e.96xlarge", "us-east-1", "80.0000000000", vCpu="384", memory="3072 GiB",
+            gpu="16", gpuMemory="48 GiB"),
+    product("ml.x9q.2xlarge", "us-east-1", "3.0000000000", vCpu="8", memory="64 GiB",
+            physicalGpu="2"),
+    product("ml.c5.xlarge", "us-east-1", "0.2040000000", vCpu="99", memory="1 GiB"),
+    product("ml.y1.large", "us-east-1", "0.1000000000", memory="N/A"),  # no usable specs
+]
+
+
+async def test_refresh_fills_specs_of_new_types_and_the_catalogue_overlays_them(
+    tmp_path: Path
+) -> None:
+    """Types newer than the bundle are sized from the Price List's attributes, not unknown;
+    an accelerator family the catalogue cannot name stays unknown, never a CPU type."""
+    cache_dir = default_cache_dir()  # the catalogue overlays the default cache (XDG per test)
+    assert spec_for("ml.inf3.xlarge") is None
+    result = await run_refresh(FakePriceList(items=NEW_TYPES), ["us-east-1"], cache_dir)
+    assert result.new_types == ("ml.c9i.xlarge", "ml.g6e.96xlarge", "ml.inf3.xlarge",
+                                "ml.x9q.2xlarge")
+    cache = json.loads((cache_dir / "prices.json").read_text())
+    assert "ml.c5.xlarge" not in cache["specs"]  # the bundled row wins
+
+    cpu = spec_for("ml.c9i.xlarge")
+    assert cpu is not None and (cpu.vcpu, cpu.memory_gib) == (4, 8.0)
+    assert cpu.accelerator is AcceleratorKind.NONE and cpu.source.startswith(
+        "spec:AWS Price List API (us-east-1, fetched ")
+    inf3 = spec_for("ml.inf3.xlarge")
+    assert inf3 is not None and inf3.accelerator is AcceleratorKind.INFERENTIA
+    assert (inf3.gpu_count, inf3.gpu_model, inf3.gpu_memory_gib, inf3.generation) == (
+        1, "Inferentia3", 64.0, 3)
+    g6e = spec_for("ml.g6e.96xlarge")
+    # Per device or per instance? The attribute does not say: unknown beats a guess.
+    assert g6e is not None and (g6e.accelerator, g6e.gpu_count, g6e.gpu_model) == (
+        AcceleratorKind.NVIDIA, 16, "L40S") and g6e.gpu_memory_gib is None
+    unnamed = spec_for("ml.x9q.2xlarge")
+    assert unnamed is not None and unnamed.accelerator is AcceleratorKind.UNKNOWN
+    assert unnamed.has_accelerator and not unnamed.has_gpu
+    assert spec_for("ml.c5.xlarge") == bundled_specs()["ml.c5.xlarge"]
+    assert spec_for("ml.y1.large") is None
+    assert "ml.inf3.xlarge" in instance_specs()
+
+    book = PriceBook.load(cache_dir)
+    assert "ml.c9i.xlarge" in [spec.instance_type for spec, _ in book.candidates("us-east-1")]
+    price = book.hourly("ml.inf3.xlarge", "us-east-1")
+    assert price is not None and price.usd_per_hour == 0.9
+
+
+def test_cached_specs_of_bundled_types_are_ignored() -> None:
+    path = default_cache_dir() / "prices.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({
+        "format": 1, "source": "x", "fetched_at": "2026-01-01T00:00:00Z", "regions": {},
+        "specs": {"ml.g5.12xlarge": {"vcpu": 2, "memory_gib": 4, "region": "us-east-1",
+                                     "fetched_at": "2026-01-01T00:00:00Z"}}}))
+    forget_refreshed_specs()
+    assert PriceBook.load(default_cache_dir()).warnings == []
+    spec = spec_for("ml.g5.12xlarge")
+    assert spec is not None and (spec.vcpu, spec.gpu_count) == (48, 4)

@@ -27,6 +27,7 @@ from ground.domain import (
     VariantSnapshot,
 )
 from ground.errors import ExitCode, SagetopError
+from ground.images import image_facts
 from ground.pricing import PriceBook
 from ground.requirements import Environment, Requirements
 from profiles.build import change_id, current_profile, latency_class_for, target_profile
@@ -41,7 +42,6 @@ from profiles.files import (
     read_profile,
     write_profile,
 )
-from profiles.images import image_facts
 from profiles.maturity import MaturitySettings
 from profiles.model import (
     Bound,

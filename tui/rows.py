@@ -11,6 +11,7 @@ from rich.text import Span, Text
 
 from advisors.finding import Finding, Severity
 from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from ground.images import workload_of
 from pipeline.analysis import FleetAnalysis
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -23,6 +24,13 @@ BUSIEST_SERIES: tuple[tuple[str, str], ...] = (
     ("cpu_p95_pct", "cpu"), ("memory_p95_pct", "mem"), ("gpu_p95_pct", "gpu"),
     ("gpu_memory_p95_pct", "gmem"),
 )
+
+
+def _gpu_memory_is_load(variants: Sequence[VariantSnapshot]) -> bool:
+    """False for LLM servers: they preallocate GPU memory for the KV cache whatever the load,
+    so a 91 % there is not "busy" (the advisors leave it out the same way)."""
+    return not any(workload_of(v.model.containers).preallocates_gpu_memory
+                   for v in variants if v.model is not None)
 
 
 @dataclass(frozen=True)
@@ -242,7 +250,9 @@ def fleet_measures(fleet: FleetSnapshot) -> dict[str, Measures]:
     for endpoint in fleet.endpoints:
         key = endpoint.key
         trend_values = hourly.get(key, [])
-        candidates = [(values[key], label) for label, values in loads.items() if key in values]
+        counted = loads if _gpu_memory_is_load(endpoint.variants) else {
+            label: values for label, values in loads.items() if label != "gmem"}
+        candidates = [(values[key], label) for label, values in counted.items() if key in values]
         rpm = live.get(key)
         p99_us = p99.get(key)
         measures[key] = Measures(
@@ -269,7 +279,9 @@ def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot],
     hourly = summed_series(fleet, "hourly", "requests", key, only).tail(TREND_HOURS)
     trend = sparkline(hourly.tolist()) if len(hourly) else sparkline(live.tolist())
     p99s = values("model_latency_p99_us")
-    candidates = [(value, label) for series, label in BUSIEST_SERIES for value in values(series)]
+    counted = [(series, label) for series, label in BUSIEST_SERIES
+               if label != "gmem" or _gpu_memory_is_load(variants)]
+    candidates = [(value, label) for series, label in counted for value in values(series)]
     errors = values("errors_5xx")
     return Measures(
         rpm=float(live.iloc[-1]) if len(live) else None,

@@ -27,7 +27,8 @@ def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
         (frame["deployment"] == DeploymentOption.REAL_TIME.value)
         & frame["serving"] & ~frame["too_new"]
         & (frame["serving_variant_count"] == 1) & (frame["shadow_variant_count"] == 0)
-        & ~frame["has_gpu"] & ~frame["has_accelerator"] & (frame["image"] != "")
+        & ~frame["has_gpu"] & ~frame["has_accelerator"] & ~frame["unknown_type"]
+        & (frame["image"] != "")
         & (frame["requests"] > 0)
         & (frame["mean_requests_per_hour"] <= s.multi_model_max_requests_per_hour)
         & (frame["busiest_pct"] <= s.multi_model_max_utilisation_pct)
@@ -47,8 +48,7 @@ def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
             continue
         reference = max(known, key=lambda spec: (spec.vcpu, spec.memory_gib))
         demand = Demand(cpu_vcpu=float(group["busy_vcpu"].sum()),
-                        memory_gib=float(group["memory_used_gib"].sum()),
-                        gpu_units=0.0, gpu_memory_gib=0.0, needs_gpu=False, gpu_model=None)
+                        memory_gib=float(group["memory_used_gib"].sum()))
         floor = max(max(1, ctx.requirements_of(str(k)).min_instances) for k in group.index)
         sized = [c for c in sized_candidates(reference, demand, str(region), ctx.prices,
                                              ctx.settings, floor)

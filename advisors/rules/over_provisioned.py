@@ -1,16 +1,23 @@
 """`over-provisioned`: the busiest resource would stay under target on fewer or cheaper instances.
 
 Sizing is per instance-based variant (shadow variants cost too), from the p95 of CPU, memory, GPU
-and GPU memory. Production keeps its minimum instance count; GPU models move only to the same GPU
-model, or to CPU when the GPU is nearly unused. Inference-component endpoints are left alone:
-managed instance scaling may already consolidate them.
+and GPU memory. Production keeps its minimum instance count. A model moves only to types that can
+host it (`advisors.sizing`): an accelerator model keeps its accelerator kind and model, its
+devices per instance and its accelerator memory. A nearly idle GPU model's move to CPU is never
+the suggestion: it is listed as an option naming what it takes (a CPU build, a load test holding
+the p99 objective), and not at all when the image is built for the GPU or for Neuron. LLM servers'
+GPU memory is not read as load. Inference-component endpoints are left alone: managed instance
+scaling may already consolidate them.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange
+from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.limits import MICROSECONDS_PER_MS
 from advisors.rules.common import (
     number,
     opportunity_severity,
@@ -20,12 +27,16 @@ from advisors.rules.common import (
     savings,
     usd,
 )
-from advisors.sizing import Sized, demand_of, sized_candidates
-from ground.catalog import spec_for
+from advisors.sizing import Demand, Sized, demand_of, sized_candidates
+from ground.catalog import AcceleratorKind, InstanceSpec, spec_for
 from ground.domain import DeploymentOption
+from ground.images import ImageBuild, Workload
+from ground.requirements import Requirements
 
 # Options shown besides the current sizing and the suggestion.
 MAX_OTHER_OPTIONS = 3
+# CPU types listed for a nearly idle GPU model (options only, never the suggestion).
+MAX_CPU_OPTIONS = 2
 
 
 def _pick(current_type: str, current_count: int, current: CostEstimate,
@@ -45,6 +56,150 @@ def _pick(current_type: str, current_count: int, current: CostEstimate,
     return None
 
 
+def _cpu_moves(sized: list[Sized], current: CostEstimate, choice: Sized | None,
+               min_savings: float) -> list[Sized]:
+    """CPU types that would save at least `min_savings` more than the suggestion does."""
+    if current.usd is None:
+        return []
+    bar = current.usd - min_savings
+    if choice is not None and choice.monthly_usd is not None:
+        bar = min(bar, choice.monthly_usd - min_savings)
+    found = [s for s in sized if s.off_accelerator and s.monthly_usd is not None
+             and s.monthly_usd <= bar]
+    return sorted(found, key=lambda s: (s.monthly_usd or 0.0, s.count))[:MAX_CPU_OPTIONS]
+
+
+def _objective_text(requirements: Requirements, row: dict[str, Any]) -> str:
+    if requirements.p99_latency_ms is not None:
+        return f"p99 within the {requirements.p99_latency_ms:,.0f} ms objective"
+    p99 = number(row["model_latency_p99_us"])
+    if p99 is not None:
+        return f"p99 near today's {p99 / MICROSECONDS_PER_MS:,.0f} ms (no objective stated)"
+    return "a p99 objective to hold (none stated, none measured)"
+
+
+def _cpu_needs(workload: Workload, requirements: Requirements, row: dict[str, Any]) -> str:
+    """What moving off the GPU takes, as a clause: 'it needs a CPU build of the image, ...'."""
+    image = ("the image is a CPU build already; it needs" if workload.build is ImageBuild.CPU
+             else "it needs a CPU build of the image (today's tag names none),")
+    return (f"{image} a load test at today's peak (e.g. an Inference Recommender job) and "
+            f"{_objective_text(requirements, row)}")
+
+
+def _cpu_note(workload: Workload, requirements: Requirements, row: dict[str, Any]) -> str:
+    return f"not proven: off the GPU {_cpu_needs(workload, requirements, row)}"
+
+
+def _gib(amount: float) -> str:
+    return f"{amount:.1f}" if amount < 10 else f"{amount:,.0f}"
+
+
+def _accelerator_note(spec: InstanceSpec, demand: Demand) -> str:
+    if spec.accelerator is AcceleratorKind.NVIDIA:
+        if spec.gpu_count == 1:
+            return (f" Only types with {spec.gpu_model} GPUs and at least "
+                    f"{_gib(demand.accelerator_memory_gib)} GiB of GPU memory are considered: "
+                    "utilisation does not translate between GPU models.")
+        return (f" Only types with at least {spec.gpu_count} {spec.gpu_model} GPUs per instance "
+                f"and {_gib(demand.accelerator_memory_gib)} GiB of GPU memory are considered: "
+                "utilisation does not translate between GPU models, and a model sharded over "
+                f"{spec.gpu_count} GPUs needs every one.")
+    if spec.has_accelerator:
+        return (f" Only {spec.gpu_model} types with at least {spec.gpu_count} device(s) per "
+                f"instance are considered: the model is built for {spec.gpu_model}. CloudWatch "
+                f"publishes no {spec.gpu_model} utilisation, so the variant keeps at least its "
+                f"{demand.total_devices} device(s) and {spec.gpu_memory_gib:g} GiB of "
+                "accelerator memory per instance.")
+    return ""
+
+
+def _llm_note(workload: Workload, row: dict[str, Any], demand: Demand) -> str:
+    if workload.llm_server is None:
+        return ""
+    gpu_memory = number(row["gpu_memory_p95_pct"])
+    concurrency = number(row["concurrency_max"])
+    return (f" GPU memory{f' ({gpu_memory:.0f} %)' if gpu_memory is not None else ''} is set "
+            f"aside: the LLM server ({workload.llm_server}, from {workload.llm_evidence}) "
+            "preallocates most of it for its KV cache at start-up, so load is read from GPU "
+            "utilisation, concurrent requests"
+            f"{f' (peak {concurrency:.0f} per model)' if concurrency is not None else ''} and "
+            f"latency; a new type needs at least today's {_gib(demand.accelerator_memory_gib)} GiB "
+            "of GPU memory.")
+
+
+def _gpu_note(spec: InstanceSpec, row: dict[str, Any], workload: Workload,
+              cpu_moves: list[Sized], idle_pct: float) -> str:
+    gpu = number(row["gpu_p95_pct"])
+    if not spec.has_gpu or gpu is None or gpu > idle_pct:
+        return ""
+    if cpu_moves:
+        return (f" The GPU is nearly unused (p95 {gpu:.0f} %): CPU types are listed as options, "
+                "not suggested, until a CPU build passes a load test.")
+    if workload.accelerator_build or workload.llm_server is not None:
+        what = (f"an LLM server ({workload.llm_server})" if workload.llm_server is not None
+                else f"a {workload.build.value.upper()} build")
+        return (f" The GPU is nearly unused (p95 {gpu:.0f} %), but the image is {what}: CPU "
+                "types are not considered, the model would need another image.")
+    return ""
+
+
+def _evidence(row: dict[str, Any], spec: InstanceSpec, demand: Demand, workload: Workload,
+              floor: int, target_pct: float) -> dict[str, float | int | str | None]:
+    return {
+        "cpu_p95_pct": number(row["cpu_p95_pct"]),
+        "memory_p95_pct": number(row["memory_p95_pct"]),
+        "gpu_p95_pct": number(row["gpu_p95_pct"]),
+        "gpu_memory_p95_pct": number(row["gpu_memory_p95_pct"]),
+        "busiest_pct": number(row["busiest_pct"]),
+        "busy_vcpu": round(demand.cpu_vcpu, 2),
+        "memory_used_gib": round(demand.memory_gib, 2),
+        "accelerator": spec.accelerator.value,
+        "accelerators_per_instance": spec.gpu_count,
+        "accelerator_memory_needed_gib": round(demand.accelerator_memory_gib, 2),
+        "image_build": workload.build.value,
+        "llm_server": workload.llm_server.value if workload.llm_server else None,
+        "concurrency_max": number(row["concurrency_max"]),
+        "target_utilisation_pct": target_pct,
+        "min_instances": floor,
+    }
+
+
+def _cpu_only_finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any],
+                      spec: InstanceSpec, count: int, current: CostEstimate,
+                      cpu_moves: list[Sized], evidence: dict[str, float | int | str | None],
+                      workload: Workload, requirements: Requirements) -> Finding:
+    """A nearly idle GPU with no cheaper GPU type: the CPU move is worth knowing, not applying."""
+    best = cpu_moves[0]
+    potential = savings(current, best.cost.usd)
+    note = _cpu_note(workload, requirements, row)
+    return Finding(
+        kind=FindingKind.OVER_PROVISIONED,
+        severity=Severity.INFO,
+        endpoint=key,
+        variant=variant,
+        summary=(f"GPU nearly unused (p95 {row['gpu_p95_pct']:.0f} %): {best.label} could "
+                 f"save {usd(potential)} once a CPU build passes a load test"),
+        rationale=(
+            f"At p95 over {ctx.fleet.lookback_days} days, per instance: GPU "
+            f"{row['gpu_p95_pct']:.0f} %, GPU memory {row['gpu_memory_p95_pct']:.0f} %, CPU "
+            f"{row['cpu_p95_pct']:.0f} %, memory {row['memory_p95_pct']:.0f} %. No cheaper "
+            f"{spec.gpu_model} type fits, and nothing is suggested: moving off the GPU is not "
+            f"proven by these figures. {best.label} would keep the busiest resource at "
+            f"{best.busiest_pct:.0f} % with the GPU's memory moved to host memory, for "
+            f"{usd(best.cost.usd)} against {usd(current.usd)} today ({best.cost.source}); "
+            f"before that, {_cpu_needs(workload, requirements, row)}."),
+        evidence={**evidence, "current_monthly_usd": current.usd,
+                  "cpu_option_monthly_usd": best.cost.usd,
+                  "cpu_option_savings_usd": potential},
+        options=(
+            option(f"current: {count}x {spec.instance_type}", current, fits=True,
+                   note=f"GPU p95 {row['gpu_p95_pct']:.0f} %"),
+            *(option(s.label, s.cost, fits=False, note=note) for s in cpu_moves),
+        ),
+        monthly_savings_usd=None,  # nothing is suggested until the CPU move is proven
+    )
+
+
 def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
     variants = ctx.features.variants
     endpoints = ctx.features.endpoints
@@ -61,27 +216,36 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
         & judged["serving"].astype(bool).to_numpy()
         & (judged["requests"] > 0).to_numpy()  # idle endpoints get `idle`, not a smaller size
     )
+    settings = ctx.settings
     findings: list[Finding] = []
     for (key, variant_name), row in rows(variants, mask):
         spec = spec_for(row["instance_type"])
         if spec is None:
             continue
         count = int(row["instance_count"])
-        demand = demand_of(row, spec, count, ctx.settings)
+        workload = ctx.workload(key, str(variant_name))
+        demand = demand_of(row, spec, count, settings, workload)
         if demand is None:
             continue  # a metric is missing: no data is not idle capacity
         requirements = ctx.requirements_of(key)
         floor = 1 if row["shadow"] else max(1, requirements.min_instances)
-        sized = sized_candidates(spec, demand, str(row["region"]), ctx.prices, ctx.settings,
-                                 floor)
-        current = instances_monthly_cost(spec.instance_type, count, str(row["region"]),
-                                         ctx.prices)
-        choice = _pick(spec.instance_type, count, current, sized,
-                       ctx.settings.min_monthly_savings_usd)
+        region = str(row["region"])
+        sized = sized_candidates(spec, demand, region, ctx.prices, settings, floor)
+        current = instances_monthly_cost(spec.instance_type, count, region, ctx.prices)
+        hosted = [s for s in sized if not s.off_accelerator]
+        choice = _pick(spec.instance_type, count, current, hosted,
+                       settings.min_monthly_savings_usd)
+        cpu_moves = _cpu_moves(sized, current, choice, settings.min_monthly_savings_usd)
+        evidence = _evidence(row, spec, demand, workload, floor,
+                             settings.target_utilisation_pct)
         if choice is None:
+            if cpu_moves:
+                findings.append(_cpu_only_finding(ctx, key, str(variant_name), row, spec, count,
+                                                  current, cpu_moves, evidence, workload,
+                                                  requirements))
             continue
         saved = savings(current, choice.cost.usd)
-        others = sorted((s for s in sized if s is not choice and s.monthly_usd is not None
+        others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
                          and (s.spec.instance_type, s.count) != (spec.instance_type, count)),
                         key=lambda s: s.monthly_usd or 0.0)[:MAX_OTHER_OPTIONS]
         options: list[CostedOption] = [
@@ -93,6 +257,8 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             *(option(s.label, s.cost, fits=True,
                      note=f"busiest resource projected at {s.busiest_pct:.0f} %")
               for s in others),
+            *(option(s.label, s.cost, fits=False, note=_cpu_note(workload, requirements, row))
+              for s in cpu_moves),
         ]
         changes: list[ProfileChange] = []
         if choice.spec.instance_type != spec.instance_type:
@@ -107,11 +273,14 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             continue
         scaling_note = (" The variant autoscales: lower its MinCapacity with the count."
                         if row["autoscaling_target"] else "")
-        gpu_note = (" The GPU is nearly unused, so CPU instances are considered."
-                    if spec.has_gpu and not demand.needs_gpu else "")
         price_note = (f" The price of {spec.instance_type} is unknown, so only fewer instances "
                       "of the same type are suggested (surely cheaper)."
                       if current.usd is None else "")
+        gpu_figures = ""
+        if spec.has_gpu:
+            gpu_figures = (f", GPU {row['gpu_p95_pct']:.0f} %, GPU memory "
+                           + (f"{row['gpu_memory_p95_pct']:.0f} %"
+                              if number(row["gpu_memory_p95_pct"]) is not None else "no data"))
         findings.append(Finding(
             kind=FindingKind.OVER_PROVISIONED,
             severity=opportunity_severity(saved, current),
@@ -122,30 +291,22 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             rationale=(
                 f"At p95 over {ctx.fleet.lookback_days} days, per instance: CPU "
                 f"{row['cpu_p95_pct']:.0f} %, memory {row['memory_p95_pct']:.0f} %"
-                + (f", GPU {row['gpu_p95_pct']:.0f} %, GPU memory "
-                   f"{row['gpu_memory_p95_pct']:.0f} %" if spec.has_gpu else "")
+                + gpu_figures
                 + f". That is {demand.cpu_vcpu:.1f} busy vCPUs across the variant and "
                 f"{demand.memory_gib:.1f} GiB of memory on each instance (the model is loaded "
                 f"on every one); {choice.label} keeps the busiest resource at "
                 f"{choice.busiest_pct:.0f} %, within the targets (CPU and GPU "
-                f"{ctx.settings.target_utilisation_pct:.0f} %, memory "
-                f"{ctx.settings.target_memory_pct:.0f} %), with at least {floor} "
+                f"{settings.target_utilisation_pct:.0f} %, memory "
+                f"{settings.target_memory_pct:.0f} %), with at least {floor} "
                 f"instance(s). Current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
-                f"({choice.cost.source})." + gpu_note + scaling_note + price_note),
-            evidence={
-                "cpu_p95_pct": number(row["cpu_p95_pct"]),
-                "memory_p95_pct": number(row["memory_p95_pct"]),
-                "gpu_p95_pct": number(row["gpu_p95_pct"]),
-                "gpu_memory_p95_pct": number(row["gpu_memory_p95_pct"]),
-                "busiest_pct": number(row["busiest_pct"]),
-                "busy_vcpu": round(demand.cpu_vcpu, 2),
-                "memory_used_gib": round(demand.memory_gib, 2),
-                "target_utilisation_pct": ctx.settings.target_utilisation_pct,
-                "min_instances": floor,
-                "current_monthly_usd": current.usd,
-                "proposed_monthly_usd": choice.cost.usd,
-                "projected_busiest_pct": round(choice.busiest_pct, 1),
-            },
+                f"({choice.cost.source})." + _accelerator_note(spec, demand)
+                + _llm_note(workload, row, demand)
+                + _gpu_note(spec, row, workload, cpu_moves, settings.gpu_to_cpu_max_gpu_pct)
+                + scaling_note + price_note),
+            evidence={**evidence,
+                      "current_monthly_usd": current.usd,
+                      "proposed_monthly_usd": choice.cost.usd,
+                      "projected_busiest_pct": round(choice.busiest_pct, 1)},
             suggested=tuple(changes),
             options=tuple(options),
             monthly_savings_usd=saved,

@@ -41,7 +41,7 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
         (frame["deployment"] == DeploymentOption.REAL_TIME.value)
         & frame["serving"] & ~frame["too_new"]
         & (frame["serving_variant_count"] == 1) & (frame["shadow_variant_count"] == 0)
-        & ~frame["has_gpu"] & ~frame["has_accelerator"]
+        & ~frame["has_gpu"] & ~frame["has_accelerator"] & ~frame["unknown_type"]
         & ~frame["vpc"] & ~frame["network_isolation"]
         & ~frame["data_capture"].astype(bool) & (frame["monitor_schedules"] == 0)
         & (frame["requests"] > 0)

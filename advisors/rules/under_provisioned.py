@@ -1,9 +1,13 @@
 """`under-provisioned`: saturation, a broken latency objective, or 5XX errors that rise with load.
 
 CPU or GPU saturation asks for more instances (work spreads over them); memory saturation asks for
-a larger type (every instance holds the whole model). A broken latency objective or errors under
+a larger type (every instance holds the whole model), one that keeps the model's accelerators:
+the same kind and model, at least as many devices and as much accelerator memory. A model short
+of GPU memory gets a GPU with more memory per device. A broken latency objective or errors under
 load ask for more capacity whose effect on latency only a load test can confirm. Serverless
-variants get more memory or a higher MaxConcurrency.
+variants get more memory or a higher MaxConcurrency. LLM servers preallocate GPU memory for their
+KV cache, so their GPU memory never counts as saturation (the features leave it out of the
+busiest resource); their load is GPU utilisation, concurrent requests and latency.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from advisors.rules.common import (
     sentence,
     usd,
 )
-from advisors.sizing import larger_in_family
+from advisors.sizing import larger_in_family, more_accelerator_memory
 from ground.catalog import spec_for
 
 _SPREADS_OVER_INSTANCES = {"cpu_p95_pct", "gpu_p95_pct"}
@@ -137,11 +141,19 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
     resource = row["busiest_resource"] if reasons.saturated else None
     bigger = larger_in_family(spec)
     if resource in ("memory_p95_pct", "gpu_memory_p95_pct"):
+        if resource == "gpu_memory_p95_pct":
+            bigger = more_accelerator_memory(spec)
+            note = (f"more memory per device: {bigger.accelerator_label if bigger else ''} "
+                    f"against {spec.memory_per_device_gib or 0:g} GiB per {spec.gpu_model} "
+                    "today; another device model, so confirm latency with a load test")
+        else:
+            bigger = larger_in_family(spec, more_memory=True)
+            note = "more memory per instance; the model is on every instance"
         if bigger is None:
             return [], options, current, None
         proposed = instances_monthly_cost(bigger.instance_type, count, region, ctx.prices)
         options.append(option(f"{count}x {bigger.instance_type}", proposed, fits=True,
-                              note="more memory per instance; the model is on every instance"))
+                              note=note))
         return ([ProfileChange(characteristic="instance_type", current=spec.instance_type,
                                proposed=bigger.instance_type, variant=variant)],
                 options, current, proposed)
@@ -158,7 +170,10 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
         options.append(option(f"{count}x {bigger.instance_type}",
                               instances_monthly_cost(bigger.instance_type, count, region,
                                                      ctx.prices),
-                              fits=True, note="larger instances instead of more of them"))
+                              fits=True, note="larger instances instead of more of them, "
+                                              f"same accelerators ({bigger.accelerator_label})"
+                              if bigger.has_accelerator else
+                              "larger instances instead of more of them"))
     return ([ProfileChange(characteristic="instance_count", current=count, proposed=wanted,
                            variant=variant)], options, current, proposed)
 
@@ -205,7 +220,28 @@ def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
             saved = savings(current, proposed.usd) if proposed is not None else None
             action = (", ".join(f"{c.characteristic} {c.current} -> {c.proposed}"
                                 for c in changes) or "no larger size in the family")
-        cost_text = "" if saved is None or saved == 0 else f" Extra cost {usd(-saved)}."
+        cost_text = ""
+        if saved is not None and saved < 0:
+            cost_text = f" Extra cost {usd(-saved)}."
+        elif saved is not None and saved > 0:
+            # A device with more memory can be of a cheaper generation (V100 -> A10G).
+            cost_text = f" It also costs {usd(saved)} less."
+        workload = ctx.workload(key, variant)
+        llm_text = ""
+        if workload.llm_server is not None and number(row["gpu_memory_p95_pct"]) is not None:
+            concurrency = number(row["concurrency_max"])
+            gpu = number(row["gpu_p95_pct"])
+            llm_text = (
+                f" GPU memory ({row['gpu_memory_p95_pct']:.0f} %) is not read as saturation: "
+                f"the LLM server ({workload.llm_server}, from {workload.llm_evidence}) "
+                "preallocates most of it for its KV cache at start-up; its load is GPU "
+                f"utilisation ({f'p95 {gpu:.0f} %' if gpu is not None else 'no data'}), "
+                "concurrent requests ("
+                f"{f'peak {concurrency:.0f} per model' if concurrency is not None else 'no data'}"
+                ") and latency.")
+            reasons.evidence.update(llm_server=workload.llm_server.value,
+                                    gpu_memory_p95_pct=number(row["gpu_memory_p95_pct"]),
+                                    gpu_p95_pct=gpu, concurrency_max=concurrency)
         findings.append(Finding(
             kind=FindingKind.UNDER_PROVISIONED,
             severity=severity,
@@ -213,7 +249,7 @@ def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
             variant=variant,
             summary=f"Short of capacity: {reasons.texts[0]}",
             rationale=(sentence("; ".join(reasons.texts))
-                       + f". Suggested: {action}." + cost_text),
+                       + f". Suggested: {action}." + cost_text + llm_text),
             evidence={**reasons.evidence,
                       "instance_count": int(row["instance_count"]),
                       "instance_type": row["instance_type"]},
