@@ -821,7 +821,8 @@ def _async_config(e: SimEndpoint) -> dict[str, Any]:
 def _model(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
     model_data = f"s3://sim-models-{ACCOUNT_ID}/{e.name}/model.tar.gz"
     container: dict[str, Any] = {"Image": e.image, "ModelDataUrl": model_data,
-                                 "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+                                 "Environment": dict(e.framework_env)
+                                 or {"SAGEMAKER_PROGRAM": "inference.py"},
                                  "Mode": "MultiModel" if e.multi_model else "SingleModel"}
     if e.multi_model:
         container["ModelDataUrl"] = f"s3://sim-models-{ACCOUNT_ID}/{e.name}/"

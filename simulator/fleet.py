@@ -80,6 +80,7 @@ class SimEndpoint:
     last_modified: dt.datetime
     variants: list[SimVariant]
     image: str
+    # The model container's environment; empty: the framework's script default.
     framework_env: dict[str, str] = field(default_factory=dict)
     status: str = "InService"
     failure_reason: str | None = None
@@ -134,6 +135,8 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
     tgi = _image(region, "huggingface-pytorch-tgi-inference:2.3.0-tgi2.2.0-gpu-py310-cu121-"
                          "ubuntu22.04")
     own = _image(region, "fraud-scorer:2026.11.02", prebuilt=False)
+    neuronx = _image(region, "pytorch-inference-neuronx:2.1.2-neuronx-py310-sdk2.20.0-"
+                             "ubuntu20.04")
     fleet: list[SimEndpoint] = []
 
     def add(name: str, archetype: str, variants: list[SimVariant], image: str,
@@ -243,6 +246,31 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=2,
         latency_ms=900, cpu_peak_pct=5, memory_pct=50, gpu_idle_pct=1, gpu_peak_pct=5,
         gpu_memory_pct=70)], tgi, created_days=3, modified=3, tags=STAGING)
+    # An LLM behind TGI, sharded over the 4 GPUs of each instance. TGI preallocates ~90 % of GPU
+    # memory for its KV cache at start-up, so GPU memory sits at 91 % whatever the load; the GPUs
+    # themselves are comfortably busy and generation takes seconds, within the objective.
+    add("chat-assistant-prod", "LLM server, GPU memory preallocated", [SimVariant(
+        "AllTraffic", "ml.g5.12xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=90,
+        latency_ms=2_600, latency_spread=1.8, cpu_peak_pct=14, cpu_idle_pct=4, memory_pct=31,
+        gpu_idle_pct=8, gpu_peak_pct=52, gpu_memory_pct=91)], tgi,
+        tags={**PROD, "sagetop:p99-latency-ms": "12000"},
+        framework_env={"HF_MODEL_ID": "meta-llama/Llama-3.1-8B-Instruct", "SM_NUM_GPUS": "4",
+                       "MAX_INPUT_TOKENS": "4096", "MAX_TOTAL_TOKENS": "8192"},
+        autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True, kms_key=True,
+        model_bytes=16_100_000_000)
+    # A model compiled for Inferentia2 (neuronx), lightly used. CloudWatch publishes no
+    # Inferentia utilisation: only CPU and memory are seen.
+    add("product-embed-inf2", "Inferentia2, lightly used", [SimVariant(
+        "AllTraffic", "ml.inf2.xlarge", 1, pattern=Pattern.DIURNAL, peak_rpm=45,
+        latency_ms=14, cpu_peak_pct=9, cpu_idle_pct=2, memory_pct=28)], neuronx,
+        tags=STAGING, model_bytes=1_300_000_000)
+    # A GPU build of PyTorch whose GPUs are barely used: a smaller GPU type, never a CPU one
+    # (the image only runs on CUDA).
+    add("reranker-gpu-prod", "GPU build, GPU barely used", [SimVariant(
+        "AllTraffic", "ml.g5.2xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=240,
+        latency_ms=28, cpu_peak_pct=11, cpu_idle_pct=3, memory_pct=24, gpu_idle_pct=0.5,
+        gpu_peak_pct=4, gpu_memory_pct=19)], torch_gpu, tags=PROD,
+        autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True, kms_key=True)
     add("speech-to-text-beta", "failed deployment", [SimVariant(
         "AllTraffic", "ml.g4dn.xlarge", 1, pattern=Pattern.IDLE)], torch_gpu,
         created_days=1, modified=1, status="Failed", tags=DEV,

@@ -9,7 +9,10 @@ import pytest
 
 from sagetop.cli import main
 
-HEALTHY = ("web-ranker-prod", "search-embed-prod", "invoice-ocr-prod", "recs-multi-model")
+HEALTHY = ("web-ranker-prod", "search-embed-prod", "invoice-ocr-prod", "recs-multi-model",
+           # An LLM server whose GPU memory is preallocated (91 %) and an Inferentia2 model:
+           # both well used for what they are.
+           "chat-assistant-prod", "product-embed-inf2")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,7 @@ def test_demo_archetypes_get_the_findings_a_careful_engineer_gives(
     expected = {
         "churn-predictor-prod": "over-provisioned",
         "image-tagger-dev": "over-provisioned",
+        "reranker-gpu-prod": "over-provisioned",
         "legacy-recs-v1": "idle",
         "nightly-scoring": "batch-candidate",
         "doc-summarizer": "async-candidate",
@@ -73,6 +77,34 @@ def test_demo_archetypes_get_the_findings_a_careful_engineer_gives(
     for name in HEALTHY:
         assert not _kinds(by_name[name]) & wasteful_or_risky, (name, _kinds(by_name[name]))
     assert not _kinds(by_name["llm-canary"]) & wasteful_or_risky  # too new to judge
+
+
+def test_demo_accelerator_endpoints_stay_on_their_accelerators(
+        demo_report: dict[str, object]) -> None:
+    """Issue 9: the idle GPU and the barely used GPU build were sent to ml.m5 types; the
+    suggestion is now the smaller GPU of the same model (the images are CUDA builds)."""
+    from ground.catalog import spec_for
+
+    by_name = _endpoints(demo_report)
+    proposals = {}
+    for name, endpoint in by_name.items():
+        for finding in endpoint["findings"]:  # type: ignore[attr-defined]
+            for change in finding["suggested"]:
+                if change["characteristic"] == "instance_type":
+                    proposals[name] = change["proposed"]
+                    current, proposed = spec_for(change["current"]), spec_for(change["proposed"])
+                    assert current is not None and proposed is not None
+                    assert proposed.accelerator is current.accelerator, (name, change)
+                    assert proposed.gpu_count >= current.gpu_count, (name, change)
+    assert proposals["image-tagger-dev"] == "ml.g4dn.xlarge"  # was ml.m5.xlarge
+    assert proposals["reranker-gpu-prod"] == "ml.g5.xlarge"
+    assert "product-embed-inf2" not in proposals  # was ml.m5.large
+    assert "chat-assistant-prod" not in proposals  # was ml.g5.16xlarge, one GPU of four
+    # The profiles read the same facts: why a GPU figure is missing or means nothing.
+    inf2 = by_name["product-embed-inf2"]["profile"]["current"]  # type: ignore[index]
+    assert "no utilisation for Inferentia2" in inf2["variants"][0]["gpu_p95_pct"]["note"]
+    llm = by_name["chat-assistant-prod"]["profile"]["current"]  # type: ignore[index]
+    assert "tgi" in llm["frameworks"]["value"] and "KV cache" in llm["frameworks"]["note"]
 
 
 def test_snapshot_writes_profiles_rationale_and_summary(tmp_path: Path,
