@@ -114,6 +114,19 @@ def test_llm_server_with_spare_gpus_sheds_instances_not_gpus() -> None:
         assert spec is not None and spec.gpu_count >= 4 and (spec.gpu_memory_gib or 0) >= 96
 
 
+def test_fleet_table_does_not_show_preallocated_gpu_memory_as_busiest() -> None:
+    """The table's "busiest" cell read 'gmem 91%' in red for a healthy LLM server."""
+    from tests.fleet_factory import fleet_of
+    from tui.rows import fleet_measures
+
+    fleet = fleet_of(llm_endpoint(), llm_endpoint(name="vision-batch", image=TORCH_GPU, env=()))
+    measures = fleet_measures(fleet)
+    llm = measures["us-east-1/chat-llm"].busiest
+    plain = measures["us-east-1/vision-batch"].busiest
+    assert llm is not None and llm[1] == "gpu"
+    assert plain is not None and plain[1] == "gmem" and plain[0] >= 90
+
+
 # --- Inferentia -------------------------------------------------------------------------------
 
 
