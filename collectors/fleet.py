@@ -18,12 +18,17 @@ from collectors.inventory import InventoryCollector
 from collectors.metrics import MetricsCollector
 from collectors.monitor import ModelMonitorCollector
 from collectors.provisioning import ProvisioningCollector
+from collectors.recommender import RecommenderCollector, match_jobs
+from collectors.verdicts import COMPUTE_OPTIMIZER, COST_HUB_REGION, AwsVerdictsCollector
 from ground.domain import (
+    AwsVerdict,
     CollectorError,
     EndpointSnapshot,
     FleetSnapshot,
     ModelMonitorState,
     ProvisioningRow,
+    RecommenderJob,
+    VerdictSourceStatus,
 )
 
 Clock = Callable[[], dt.datetime]
@@ -38,11 +43,14 @@ class _Due:
     inventory: bool
     monitor: bool
     provisioning: bool
+    recommender: bool
+    verdicts: bool
 
 
 # The cadenced part each error source belongs to (metrics keep their own progress).
 _PART_OF_SOURCE = {"inventory": "inventory", "tags": "inventory", "autoscaling": "inventory",
-                   "model-monitor": "monitor", "provisioning": "provisioning"}
+                   "model-monitor": "monitor", "provisioning": "provisioning",
+                   "recommender": "recommender", "aws-verdicts": "verdicts"}
 
 
 async def _nothing() -> None:
@@ -59,6 +67,12 @@ class FleetCollector:
         self.monitors = {r: ModelMonitorCollector(aws, r) for r in aws.regions}
         self.provisioners = {r: ProvisioningCollector(aws, r) for r in aws.regions}
         self.metrics = MetricsCollector(aws)
+        self.recommenders = {r: RecommenderCollector(aws, r) for r in aws.regions}
+        self.verdicts = AwsVerdictsCollector(aws)
+        self._jobs: dict[str, list[RecommenderJob]] = {r: [] for r in aws.regions}
+        self._jobs_error: dict[str, str | None] = {}
+        self._verdicts: list[AwsVerdict] = []
+        self._verdict_sources: list[VerdictSourceStatus] = []
         self.account_id: str | None = None
         self._endpoints: dict[str, list[EndpointSnapshot]] = {r: [] for r in aws.regions}
         self._monitor: dict[str, ModelMonitorState] = {}
@@ -93,6 +107,10 @@ class FleetCollector:
                               now, force),
             provisioning=self._due("provisioning",
                                    dt.timedelta(minutes=refresh.provisioning_minutes), now, force),
+            recommender=self._due("recommender",
+                                  dt.timedelta(minutes=refresh.recommender_minutes), now, force),
+            verdicts=self._due("verdicts", dt.timedelta(minutes=refresh.aws_verdicts_minutes),
+                               now, force),
         )
         errors: list[CollectorError] = []
         await self._check_identity()
@@ -118,6 +136,8 @@ class FleetCollector:
             self._collect_provisioning(endpoints, now, errors) if due.provisioning
             else _nothing(),
             self._collect_details(now, errors) if due.inventory else _nothing(),
+            self._collect_recommender(endpoints, now, errors) if due.recommender else _nothing(),
+            self._collect_verdicts(now, errors) if due.verdicts else _nothing(),
         )
         errors += metrics_pass.errors
         for error in errors:
@@ -169,6 +189,28 @@ class FleetCollector:
             errors += await inventory.collect_details(now)
             self._endpoints[region] = inventory.current()
 
+    async def _collect_recommender(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
+                                   errors: list[CollectorError]) -> None:
+        async def one(region: str) -> None:
+            result = await self.recommenders[region].collect(endpoints, now)
+            errors.extend(result.errors)
+            self._jobs_error[region] = result.error
+            if result.error is None:
+                self._jobs[region] = result.jobs
+
+        await asyncio.gather(*(one(r) for r in self.aws.regions))
+
+    async def _collect_verdicts(self, now: dt.datetime, errors: list[CollectorError]) -> None:
+        result = await self.verdicts.collect(now)
+        errors.extend(result.errors)
+        # A source that failed this time keeps what it said last time (its error is shown);
+        # one that answered, or said "not enabled", replaces it.
+        failed = {(s.source, s.region) for s in result.statuses
+                  if s.status not in ("enabled", "not enabled")}
+        self._verdicts = [v for v in self._verdicts if _verdict_scope(v) in failed] + \
+            result.verdicts
+        self._verdict_sources = result.statuses
+
     async def _collect_monitor(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
                                errors: list[CollectorError]) -> None:
         async def one(region: str) -> None:
@@ -190,7 +232,12 @@ class FleetCollector:
                 state = self._monitor.get(endpoint.key, ModelMonitorState())
                 if region_error:
                     state = state.model_copy(update={"error": region_error})
-                endpoints.append(endpoint.model_copy(update={"monitor": state}))
+                endpoints.append(endpoint.model_copy(update={
+                    "monitor": state,
+                    "recommender": match_jobs(endpoint, self._jobs[region],
+                                              self._jobs_error.get(region)),
+                    "aws_verdicts": tuple(v for v in self._verdicts
+                                          if v.resource_arn == endpoint.arn)}))
         return FleetSnapshot(
             collected_at=now or self.clock(),
             account_id=self.account_id,
@@ -204,4 +251,14 @@ class FleetCollector:
             metrics=self.metrics.store(),
             errors=tuple(self._errors),
             requests=self.aws.ledger.stats(),
+            verdict_sources=tuple(self._verdict_sources),
+            account_verdicts=tuple(v for v in self._verdicts
+                                   if v.resource_type != "SageMakerEndpoint"),
         )
+
+
+def _verdict_scope(verdict: AwsVerdict) -> tuple[str, str]:
+    """(source, region asked): Compute Optimizer per region, Cost Optimization Hub globally."""
+    if verdict.source == COMPUTE_OPTIMIZER:
+        return verdict.source, verdict.region or ""
+    return verdict.source, COST_HUB_REGION

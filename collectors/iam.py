@@ -27,6 +27,18 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("sagemaker", "ListTransformJobs"): "sagemaker:ListTransformJobs",
     ("sagemaker", "DescribeTransformJob"): "sagemaker:DescribeTransformJob",
     ("sagemaker", "ListNotebookInstances"): "sagemaker:ListNotebookInstances",
+    # Inference Recommender jobs beside sagetop's plan.
+    ("sagemaker", "ListInferenceRecommendationsJobs"):
+        "sagemaker:ListInferenceRecommendationsJobs",
+    ("sagemaker", "DescribeInferenceRecommendationsJob"):
+        "sagemaker:DescribeInferenceRecommendationsJob",
+    ("sagemaker", "ListInferenceRecommendationsJobSteps"):
+        "sagemaker:ListInferenceRecommendationsJobSteps",
+    # AWS's own verdicts (opt-in services: "not enabled" is an answer, not an error).
+    ("compute-optimizer", "GetIdleRecommendations"): "compute-optimizer:GetIdleRecommendations",
+    ("cost-optimization-hub", "ListEnrollmentStatuses"):
+        "cost-optimization-hub:ListEnrollmentStatuses",
+    ("cost-optimization-hub", "ListRecommendations"): "cost-optimization-hub:ListRecommendations",
     ("application-auto-scaling", "DescribeScalableTargets"):
         "application-autoscaling:DescribeScalableTargets",
     ("application-auto-scaling", "DescribeScalingPolicies"):

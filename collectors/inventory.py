@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error, is_transient
+from collectors.guardrails import parse_deployment_config
 from ground.domain import (
     AsyncSettings,
     AutoscalingInfo,
@@ -71,6 +72,7 @@ def parse_model(raw: dict[str, Any]) -> ModelInfo:
             environment_keys=tuple(sorted((c.get("Environment") or {}).keys())),
             repository_access_mode=(c.get("ImageConfig") or {}).get(
                 "RepositoryAccessMode", "Platform"),
+            model_package_name=c.get("ModelPackageName"),
         )
         for c in containers_raw
     )
@@ -82,6 +84,7 @@ def parse_model(raw: dict[str, Any]) -> ModelInfo:
         vpc=bool(vpc.get("Subnets")),
         network_isolation=bool(raw.get("EnableNetworkIsolation", False)),
         creation_time=raw.get("CreationTime"),
+        execution_role_arn=raw.get("ExecutionRoleArn"),
     )
 
 
@@ -174,6 +177,7 @@ def build_endpoint(region: str, endpoint: dict[str, Any], config: dict[str, Any]
         kms_key_id=config.get("KmsKeyId"),
         failure_reason=endpoint.get("FailureReason"),
         metric_publish_frequency_s=int(metrics_config.get("MetricPublishFrequencyInSeconds", 60)),
+        deployment_config=parse_deployment_config(endpoint.get("LastDeploymentConfig")),
     )
 
 

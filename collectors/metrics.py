@@ -96,6 +96,8 @@ def plan_endpoint(endpoint: EndpointSnapshot, tier: Tier, group: str | None = No
     for spec in series_for(tier):
         if group is not None and spec.group != group:
             continue
+        if spec.multi_variant_only and len(endpoint.variants) < 2:
+            continue
         source = spec.source_for(deployment)
         if source is None:
             continue

@@ -51,6 +51,8 @@ class RefreshSettings(Section):
     tags_minutes: int = Field(default=60, ge=1, le=1440)
     model_monitor_minutes: int = Field(default=60, ge=5, le=1440)
     provisioning_minutes: int = Field(default=15, ge=1, le=1440)
+    recommender_minutes: int = Field(default=60, ge=5, le=1440)
+    aws_verdicts_minutes: int = Field(default=360, ge=15, le=1440)
 
 
 class CostSettings(Section):

@@ -36,6 +36,8 @@ class ContainerInfo(Frozen):
     environment_keys: tuple[str, ...] = ()
     repository_access_mode: str = "Platform"  # Platform (ECR) | Vpc (private registry)
     model_bytes: int | None = None  # size of the model artefact (S3 HEAD); None when unknown
+    # A model built from a Model Registry package names it here (name or versioned ARN).
+    model_package_name: str | None = None
 
 
 class ModelInfo(Frozen):
@@ -46,6 +48,7 @@ class ModelInfo(Frozen):
     vpc: bool = False
     network_isolation: bool = False
     creation_time: dt.datetime | None = None
+    execution_role_arn: str | None = None
 
 
 class ServerlessSettings(Frozen):
@@ -140,6 +143,139 @@ class ModelMonitorState(Frozen):
         return sum(len(s.violations) for s in self.schedules)
 
 
+class CapacityStep(Frozen):
+    """A share of the fleet moved per step of a deployment: instances or percent of capacity."""
+
+    unit: str  # INSTANCE_COUNT | CAPACITY_PERCENT
+    value: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.value} %" if self.unit == "CAPACITY_PERCENT" else f"{self.value} instance(s)"
+
+
+class DeploymentGuardrails(Frozen):
+    """DescribeEndpoint's LastDeploymentConfig: how the last update was rolled out.
+
+    `strategy` is blue-green (SageMaker's default for every update) or rolling; `traffic` is how
+    blue/green shifted traffic (all-at-once, canary, linear); `rollback_alarms` are the CloudWatch
+    alarms that roll the update back automatically when they fire.
+    """
+
+    strategy: str  # blue-green | rolling
+    traffic: str | None = None  # all-at-once | canary | linear (blue/green only)
+    step: CapacityStep | None = None  # canary size, linear step, or rolling batch
+    wait_s: int | None = None  # baking time between steps
+    termination_wait_s: int | None = None  # blue fleet kept this long after the shift
+    max_execution_s: int | None = None
+    rollback_batch: CapacityStep | None = None  # rolling only
+    rollback_alarms: tuple[str, ...] = ()
+
+
+class RecommenderMetrics(Frozen):
+    """What one Inference Recommender benchmark measured (ModelLatency in milliseconds)."""
+
+    cost_per_hour_usd: float | None = None
+    cost_per_inference_usd: float | None = None
+    max_invocations_per_minute: int | None = None  # per instance, at the latency it reports
+    model_latency_ms: float | None = None
+    cpu_utilisation_pct: float | None = None
+    memory_utilisation_pct: float | None = None
+
+
+class InferenceRecommendation(Frozen):
+    recommendation_id: str | None = None
+    instance_type: str | None = None  # None: a serverless recommendation
+    instance_count: int | None = None
+    serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int | None = None
+    metrics: RecommenderMetrics = RecommenderMetrics()
+    environment: tuple[tuple[str, str], ...] = ()  # tuned container variables
+
+    @property
+    def label(self) -> str:
+        if self.instance_type is None:
+            return f"serverless {self.serverless_memory_mb or '?'} MB"
+        return f"{self.instance_count or 1}x {self.instance_type}"
+
+
+class RecommenderBenchmark(Frozen):
+    """One step of a job (ListInferenceRecommendationsJobSteps): a configuration load-tested."""
+
+    instance_type: str | None = None
+    status: str
+    failure_reason: str | None = None
+    metrics: RecommenderMetrics = RecommenderMetrics()
+
+
+class RecommenderJob(Frozen):
+    """An Inference Recommender job, as listed and (for finished ones) described."""
+
+    name: str
+    arn: str
+    region: str
+    job_type: str  # Default (instance recommendation) | Advanced (load test)
+    status: str  # PENDING | IN_PROGRESS | COMPLETED | FAILED | STOPPING | STOPPED ...
+    created: dt.datetime
+    completed: dt.datetime | None = None
+    failure_reason: str | None = None
+    model_name: str | None = None
+    model_package_version_arn: str | None = None
+    # The job's model as DescribeModel tells it (image and artefact), for matching a model
+    # deployed under another name.
+    model_image: str | None = None
+    model_data_url: str | None = None
+    sample_payload_url: str | None = None
+    content_types: tuple[str, ...] = ()
+    endpoint_names: tuple[str, ...] = ()  # existing endpoints it load-tested
+    instance_types_tested: tuple[str, ...] = ()  # EndpointConfigurations asked for
+    max_invocations_per_minute: int | None = None  # StoppingConditions: the load it assumed
+    latency_thresholds_ms: tuple[tuple[str, int], ...] = ()  # (percentile, ms)
+    recommendations: tuple[InferenceRecommendation, ...] = ()
+    benchmarks: tuple[RecommenderBenchmark, ...] = ()
+    # Set once the job is matched to an endpoint: how, and which variants it speaks for.
+    matched_by: str | None = None
+    variants: tuple[str, ...] = ()
+
+    @property
+    def finished_at(self) -> dt.datetime:
+        return self.completed or self.created
+
+
+class RecommenderState(Frozen):
+    jobs: tuple[RecommenderJob, ...] = ()  # newest first
+    error: str | None = None  # e.g. "no permission for sagemaker:ListInferenceRecommendationsJobs"
+
+
+class AwsVerdict(Frozen):
+    """A recommendation AWS itself makes: Compute Optimizer or Cost Optimization Hub."""
+
+    source: str  # compute-optimizer | cost-optimization-hub
+    resource_arn: str | None = None
+    resource_type: str  # SageMakerEndpoint | SageMakerSavingsPlans
+    region: str | None = None
+    action: str  # Idle | Unused | Delete | Stop | Rightsize | ScaleIn | PurchaseSavingsPlans...
+    description: str = ""
+    monthly_savings_usd: float | None = None
+    savings_pct: float | None = None
+    lookback_days: float | None = None
+    refreshed_at: dt.datetime | None = None
+    current_summary: str | None = None
+    recommended_summary: str | None = None
+    recommended_resource_type: str | None = None
+    origin: str | None = None  # Cost Optimization Hub: the service the recommendation comes from
+
+
+class VerdictSourceStatus(Frozen):
+    """Whether an AWS advisor could be read: enabled, not enabled (opt-in), or failing."""
+
+    source: str  # compute-optimizer | cost-optimization-hub
+    region: str
+    status: str  # enabled | not enabled | no permission | failed
+    message: str = ""
+    checked_at: dt.datetime | None = None
+
+
 class EndpointSnapshot(Frozen):
     name: str
     arn: str
@@ -164,6 +300,11 @@ class EndpointSnapshot(Frozen):
     # False while only ListEndpoints has answered: name, status and times are known, the
     # configuration (variants, deployment option) is not yet.
     described: bool = True
+    # LastDeploymentConfig of DescribeEndpoint; None when the last update (if any) named none,
+    # which means SageMaker's default: blue/green, all at once, no rollback alarms.
+    deployment_config: DeploymentGuardrails | None = None
+    recommender: RecommenderState = RecommenderState()
+    aws_verdicts: tuple[AwsVerdict, ...] = ()
 
     @property
     def key(self) -> str:
@@ -306,6 +447,10 @@ class FleetSnapshot(BaseModel):
     metrics: MetricStore = Field(default_factory=MetricStore)
     errors: tuple[CollectorError, ...] = ()
     requests: RequestStats = RequestStats()
+    # AWS's own advisors: whether each could be read, and what is not about one endpoint
+    # (SageMaker Savings Plans purchases).
+    verdict_sources: tuple[VerdictSourceStatus, ...] = ()
+    account_verdicts: tuple[AwsVerdict, ...] = ()
 
     def endpoint(self, key: str) -> EndpointSnapshot | None:
         for endpoint in self.endpoints:

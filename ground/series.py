@@ -55,6 +55,9 @@ class SeriesSpec:
     # latency), refreshed for every row on screen, and "pane" (per-instance utilisation),
     # refreshed only for the endpoint open in its pane. Fewer metrics asked, less to pay.
     group: str = "row"
+    # Only for endpoints with several variants (shadow included): the A/B comparison needs it,
+    # a single-variant endpoint would pay for series nobody compares.
+    multi_variant_only: bool = False
 
     def source_for(self, deployment: str) -> SeriesSource | None:
         if deployment in self.sources:
@@ -80,8 +83,9 @@ _NO_HOST: dict[str, SeriesSource | None] = {"serverless": None}
 
 
 def _series(name: str, tier: Tier, unit: str, sources: Mapping[str, SeriesSource | None],
-            gpu_only: bool = False, group: str = "row") -> SeriesSpec:
-    return SeriesSpec(name, tier, unit, dict(sources), gpu_only, group)
+            gpu_only: bool = False, group: str = "row",
+            multi_variant_only: bool = False) -> SeriesSpec:
+    return SeriesSpec(name, tier, unit, dict(sources), gpu_only, group, multi_variant_only)
 
 
 W, H, L = Tier.WINDOW, Tier.HOURLY, Tier.LIVE
@@ -128,6 +132,12 @@ SERIES: tuple[SeriesSpec, ...] = (
     _series("requests", H, "count per hour", _REQUESTS),
     _series("errors_5xx", H, "count per hour", _ERRORS_5XX),
     _series("model_latency_p99_us", H, "microseconds", {"default": _inv("ModelLatency", "p99")}),
+    # Per-variant comparisons (A/B and shadow tests): the hourly median and client errors.
+    _series("model_latency_p50_us", H, "microseconds", {"default": _inv("ModelLatency", "p50")},
+            multi_variant_only=True),
+    _series("errors_4xx", H, "count per hour",
+            {"default": _inv("Invocation4XXErrors", "Sum", count=True)},
+            multi_variant_only=True),
     # Minute detail for the live window.
     _series("requests", L, "count per minute", _REQUESTS),
     _series("errors_5xx", L, "count per minute", _ERRORS_5XX),

@@ -28,8 +28,16 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import EndpointConnectionError
 
+from ground.pricing import HOURS_PER_MONTH, PriceBook
 from simulator.faults import Fault, FaultPlan
-from simulator.fleet import ACCOUNT_ID, SimEndpoint, SimVariant, scaled_fleet
+from simulator.fleet import (
+    ACCOUNT_ID,
+    SimDeployment,
+    SimEndpoint,
+    SimRecommenderJob,
+    SimVariant,
+    scaled_fleet,
+)
 from simulator.metrics import MetricModel, MetricTarget
 
 MAX_QUERIES = 500
@@ -131,6 +139,9 @@ class SimulatedAccount:
     latency_s: float = 0.0  # added to every request, as a network round trip would
     getmetricdata_tps: float | None = None  # None: no quota; AWS's default quota is 50
     faults: FaultPlan = field(default_factory=FaultPlan)
+    # AWS's opt-in advisors: off answers OptInRequiredException / an inactive enrollment.
+    compute_optimizer_opted_in: bool = True
+    cost_hub_enrolled: bool = True
     requests: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
     busy_seconds: float = 0.0  # CPU spent answering (the benchmark separates it from sagetop's)
@@ -238,8 +249,9 @@ class SimulatedAccount:
             status, body, headers = self._error(service, error)
         if isinstance(body, dict):
             data = json.dumps(body, default=_json_default).encode()
-            content_type = ("application/x-amz-json-1.0" if service == "cloudwatch"
-                            else "application/x-amz-json-1.1")
+            content_type = ("application/x-amz-json-1.0" if service in (
+                "cloudwatch", "compute-optimizer", "cost-optimization-hub")
+                else "application/x-amz-json-1.1")
             headers = {"Content-Type": content_type, **headers}
         elif isinstance(body, str):
             data = body.encode()
@@ -368,6 +380,8 @@ class SimulatedAccount:
                 "DestinationS3Uri": f"s3://sim-capture-{ACCOUNT_ID}/{e.name}"}
         if e.async_endpoint:
             body["AsyncInferenceConfig"] = _async_config(e)
+        if e.deployment is not None:
+            body["LastDeploymentConfig"] = _deployment_config(e.deployment)
         return body
 
     def _sagemaker_describe_endpoint_config(self, region: str, params: dict[str, Any]
@@ -563,6 +577,207 @@ class SimulatedAccount:
             "InstanceType": j.instance_type, "CreationTime": self.clock() - dt.timedelta(days=9)}
             for j in self._jobs(self.notebooks, region)]}
 
+    # Inference Recommender -------------------------------------------------------------------
+
+    def _recommender_jobs(self, region: str) -> list[tuple[SimEndpoint, SimRecommenderJob]]:
+        """Jobs run on the models of this region's endpoints (copies of an archetype in a
+        scaled fleet deploy other model names: the job is the original's only)."""
+        jobs = []
+        for e in self._region_fleet(region):
+            for variant_name, job in e.recommender_jobs:
+                variant = next((v for v in e.variants if v.name == variant_name), None)
+                if variant is not None and e.model_name(variant) == job.model_name:
+                    jobs.append((e, job))
+        return jobs
+
+    def _recommender_job(self, region: str, name: str) -> tuple[SimEndpoint, SimRecommenderJob]:
+        for e, job in self._recommender_jobs(region):
+            if job.name == name:
+                return e, job
+        raise SimulationError("ResourceNotFound",
+                              f"Inference recommendations job {name} does not exist.")
+
+    def _job_summary(self, region: str, e: SimEndpoint, job: SimRecommenderJob
+                     ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "JobName": job.name, "JobDescription": f"sizing {job.model_name}",
+            "JobType": job.job_type,
+            "JobArn": f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:inference-recommendations-job/"
+                      f"{job.name}",
+            "Status": job.status, "CreationTime": job.created,
+            "LastModifiedTime": job.created + dt.timedelta(minutes=job.duration_minutes),
+            "RoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/sagemaker-execution",
+            "ModelName": job.model_name,
+            "SamplePayloadUrl": f"s3://sim-payloads-{ACCOUNT_ID}/{e.name}/payload.tar.gz"}
+        if job.status in ("COMPLETED", "FAILED"):
+            summary["CompletionTime"] = summary["LastModifiedTime"]
+        if job.failure_reason:
+            summary["FailureReason"] = job.failure_reason
+        return summary
+
+    def _sagemaker_list_inference_recommendations_jobs(self, region: str, params: dict[str, Any]
+                                                        ) -> dict[str, Any]:
+        jobs = [self._job_summary(region, e, j) for e, j in self._recommender_jobs(region)]
+        for key, field_name in (("StatusEquals", "Status"), ("ModelNameEquals", "ModelName")):
+            if params.get(key):
+                jobs = [j for j in jobs if j.get(field_name) == params[key]]
+        if params.get("NameContains"):
+            jobs = [j for j in jobs if params["NameContains"] in j["JobName"]]
+        jobs.sort(key=lambda j: j["CreationTime"], reverse=True)
+        page = min(int(params.get("MaxResults", 100)), 100)
+        start = (_untoken(params.get("NextToken")) or [0])[0]
+        body: dict[str, Any] = {"InferenceRecommendationsJobs": jobs[start:start + page]}
+        if start + page < len(jobs):
+            body["NextToken"] = _token(start + page)
+        return body
+
+    def _sagemaker_describe_inference_recommendations_job(self, region: str,
+                                                          params: dict[str, Any]
+                                                          ) -> dict[str, Any]:
+        e, job = self._recommender_job(region, params["JobName"])
+        body = self._job_summary(region, e, job)
+        body["InputConfig"] = {
+            "ModelName": job.model_name,
+            "ContainerConfig": {"Domain": "MACHINE_LEARNING", "Framework": "XGBOOST",
+                                "PayloadConfig": {
+                                    "SamplePayloadUrl": body.pop("SamplePayloadUrl"),
+                                    "SupportedContentTypes": ["text/csv"]}},
+            "EndpointConfigurations": [{"InstanceType": t} for t in job.instance_types]}
+        body.pop("ModelName")
+        if job.job_type == "Advanced":
+            body["InputConfig"]["TrafficPattern"] = {"TrafficType": "PHASES", "Phases": [
+                {"InitialNumberOfUsers": 2, "SpawnRate": 2, "DurationInSeconds": 900}]}
+            stopping: dict[str, Any] = {}
+            if job.max_invocations:
+                stopping["MaxInvocations"] = job.max_invocations
+            if job.latency_threshold_ms:
+                stopping["ModelLatencyThresholds"] = [
+                    {"Percentile": "P95", "ValueInMilliseconds": job.latency_threshold_ms}]
+            body["StoppingConditions"] = stopping
+        if job.status == "COMPLETED":
+            body["InferenceRecommendations"] = [{
+                "RecommendationId": f"{job.name}/{index}",
+                "Metrics": _recommender_metrics(r),
+                "EndpointConfiguration": {
+                    "EndpointName": f"sm-epc-{job.name}-{index}"[:63], "VariantName": "sm-epc",
+                    "InstanceType": r.instance_type, "InitialInstanceCount": r.instance_count},
+                "ModelConfiguration": {"EnvironmentParameters": [
+                    {"Key": "OMP_NUM_THREADS", "ValueType": "string", "Value": "2"}]},
+            } for index, r in enumerate(job.recommendations)]
+        return body
+
+    def _sagemaker_list_inference_recommendations_job_steps(self, region: str,
+                                                            params: dict[str, Any]
+                                                            ) -> dict[str, Any]:
+        _, job = self._recommender_job(region, params["JobName"])
+        steps: list[dict[str, Any]] = [{
+            "StepType": "BENCHMARK", "JobName": job.name, "Status": "COMPLETED",
+            "InferenceBenchmark": {
+                "Metrics": _recommender_metrics(r),
+                "EndpointConfiguration": {"EndpointName": f"sm-epc-{job.name}"[:63],
+                                          "VariantName": "sm-epc",
+                                          "InstanceType": r.instance_type,
+                                          "InitialInstanceCount": r.instance_count},
+                "ModelConfiguration": {}}} for r in job.recommendations]
+        steps += [{
+            "StepType": "BENCHMARK", "JobName": job.name, "Status": "FAILED",
+            "InferenceBenchmark": {
+                "EndpointConfiguration": {"EndpointName": f"sm-epc-{job.name}"[:63],
+                                          "VariantName": "sm-epc", "InstanceType": itype},
+                "ModelConfiguration": {}, "FailureReason": reason}}
+            for itype, reason in job.failed_types]
+        return {"Steps": steps}
+
+    # Compute Optimizer and Cost Optimization Hub ---------------------------------------------
+
+    def _idle_endpoints(self, region: str | None) -> list[SimEndpoint]:
+        return [e for e in self.fleet.values() if e.aws_idle_verdict and e.status == "InService"
+                and (region is None or e.region == region)]
+
+    def _monthly_usd(self, e: SimEndpoint) -> float:
+        book = _price_book()
+        total = 0.0
+        for v in e.variants:
+            price = book.hourly(v.instance_type, e.region) if v.instance_type else None
+            if price is not None:
+                total += price.usd_per_hour * v.instance_count * HOURS_PER_MONTH
+        return round(total, 2)
+
+    def _compute_optimizer_get_idle_recommendations(self, region: str, params: dict[str, Any]
+                                                    ) -> dict[str, Any]:
+        if not self.compute_optimizer_opted_in:
+            raise SimulationError("OptInRequiredException",
+                                  "The account is not opted in to AWS Compute Optimizer.")
+        wanted = {v for f in params.get("filters", []) if f.get("name") == "ResourceType"
+                  for v in f.get("values", [])}
+        if wanted and "SageMakerEndpoint" not in wanted:
+            return {"idleRecommendations": []}
+        refreshed = self.clock().replace(hour=4, minute=0, second=0, microsecond=0)
+        return {"idleRecommendations": [{
+            "resourceArn": e.arn, "resourceId": e.name, "resourceType": "SageMakerEndpoint",
+            "accountId": ACCOUNT_ID, "finding": "Idle",
+            "findingDescription": "The endpoint had fewer than 1 invocation per day on average",
+            "savingsOpportunity": {"savingsOpportunityPercentage": 100.0,
+                                   "estimatedMonthlySavings": {"currency": "USD",
+                                                               "value": self._monthly_usd(e)}},
+            "utilizationMetrics": [{"name": "Invocations", "statistic": "Maximum",
+                                    "value": 0.0 if e.variants[0].peak_rpm == 0 else 3.0}],
+            "lookBackPeriodInDays": 14.0, "lastRefreshTimestamp": refreshed,
+            "tags": [{"key": k, "value": v} for k, v in e.tags.items()],
+        } for e in self._idle_endpoints(region)]}
+
+    def _cost_optimization_hub_list_enrollment_statuses(self, region: str,
+                                                        params: dict[str, Any]
+                                                        ) -> dict[str, Any]:
+        now = self.clock()
+        return {"items": [{"accountId": ACCOUNT_ID,
+                           "status": "Active" if self.cost_hub_enrolled else "Inactive",
+                           "lastUpdatedTimestamp": now - dt.timedelta(days=40),
+                           "createdTimestamp": now - dt.timedelta(days=40)}]}
+
+    def _cost_optimization_hub_list_recommendations(self, region: str, params: dict[str, Any]
+                                                    ) -> dict[str, Any]:
+        if not self.cost_hub_enrolled:
+            raise SimulationError("AccessDeniedException",
+                                  "The account is not enrolled in Cost Optimization Hub.")
+        refreshed = self.clock().replace(hour=4, minute=0, second=0, microsecond=0)
+        items: list[dict[str, Any]] = [{
+            "recommendationId": f"sim-idle-{e.index:04d}", "accountId": ACCOUNT_ID,
+            "region": e.region, "resourceId": e.name, "resourceArn": e.arn,
+            "currentResourceType": "SageMakerEndpoint", "recommendedResourceType":
+            "SageMakerEndpoint", "estimatedMonthlySavings": self._monthly_usd(e),
+            "estimatedSavingsPercentage": 100.0, "estimatedMonthlyCost": self._monthly_usd(e),
+            "currencyCode": "USD", "implementationEffort": "VeryLow", "restartNeeded": False,
+            "actionType": "Delete", "rollbackPossible": False,
+            "currentResourceSummary": f"{e.variants[0].instance_count}x "
+                                      f"{e.variants[0].instance_type}",
+            "recommendedResourceSummary": "delete the idle endpoint",
+            "lastRefreshTimestamp": refreshed, "recommendationLookbackPeriodInDays": 14,
+            "source": "ComputeOptimizer"} for e in self._idle_endpoints(None)]
+        items.append({
+            "recommendationId": "sim-sagemaker-savings-plan", "accountId": ACCOUNT_ID,
+            "region": "Global", "resourceId": ACCOUNT_ID, "resourceArn": "",
+            "currentResourceType": "SageMakerSavingsPlans",
+            "recommendedResourceType": "SageMakerSavingsPlans",
+            "estimatedMonthlySavings": 412.5, "estimatedSavingsPercentage": 21.0,
+            "estimatedMonthlyCost": 1551.0, "currencyCode": "USD",
+            "implementationEffort": "VeryLow", "restartNeeded": False,
+            "actionType": "PurchaseSavingsPlans", "rollbackPossible": False,
+            "currentResourceSummary": "On-demand SageMaker usage",
+            "recommendedResourceSummary": "1-year, no upfront SageMaker Savings Plan at "
+                                          "$2.125/hour commitment",
+            "lastRefreshTimestamp": refreshed, "recommendationLookbackPeriodInDays": 30,
+            "source": "CostExplorer"})
+        wanted = set((params.get("filter") or {}).get("resourceTypes") or [])
+        if wanted:
+            items = [i for i in items if i["currentResourceType"] in wanted]
+        start = (_untoken(params.get("nextToken")) or [0])[0]
+        page = min(int(params.get("maxResults", 100)), 100)
+        body: dict[str, Any] = {"items": items[start:start + page]}
+        if start + page < len(items):
+            body["nextToken"] = _token(start + page)
+        return body
+
     # Application Auto Scaling ----------------------------------------------------------------
 
     def _scaling(self, region: str) -> list[tuple[SimEndpoint, str, int, int, bool]]:
@@ -740,13 +955,53 @@ class SimulatedAccount:
         return None if e is None else e.model_bytes
 
 
+_PRICES: list[PriceBook] = []
+
+
+def _price_book() -> PriceBook:
+    """The bundled catalogue, loaded once: AWS prices its own savings estimates."""
+    if not _PRICES:
+        _PRICES.append(PriceBook.load())
+    return _PRICES[0]
+
+
+def _recommender_metrics(r: Any) -> dict[str, Any]:
+    return {"CostPerHour": r.cost_per_hour * r.instance_count,
+            "CostPerInference": round(r.cost_per_hour / 60.0 / r.max_invocations, 8),
+            "MaxInvocations": r.max_invocations, "ModelLatency": r.model_latency_ms,
+            "CpuUtilization": r.cpu_pct, "MemoryUtilization": r.memory_pct}
+
+
+def _deployment_config(d: SimDeployment) -> dict[str, Any]:
+    step = {"Type": "CAPACITY_PERCENT", "Value": d.step_percent}
+    config: dict[str, Any]
+    if d.strategy == "rolling":
+        config = {"RollingUpdatePolicy": {"MaximumBatchSize": step,
+                                          "WaitIntervalInSeconds": d.wait_s,
+                                          "RollbackMaximumBatchSize": step}}
+    else:
+        routing: dict[str, Any] = {"Type": d.traffic, "WaitIntervalInSeconds": d.wait_s}
+        if d.traffic == "CANARY":
+            routing["CanarySize"] = step
+        elif d.traffic == "LINEAR":
+            routing["LinearStepSize"] = step
+        config = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing,
+                                            "TerminationWaitInSeconds": 300}}
+    if d.rollback_alarms:
+        config["AutoRollbackConfiguration"] = {
+            "Alarms": [{"AlarmName": name} for name in d.rollback_alarms]}
+    return config
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _action(service: str) -> str:
     return {"cloudwatch": "cloudwatch", "application-autoscaling": "application-autoscaling",
-            "sagemaker": "sagemaker", "s3": "s3", "sts": "sts"}.get(service, service)
+            "sagemaker": "sagemaker", "s3": "s3", "sts": "sts",
+            "compute-optimizer": "compute-optimizer",
+            "cost-optimization-hub": "cost-optimization-hub"}.get(service, service)
 
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")

@@ -58,6 +58,8 @@ class SimVariant:
     errors_grow_with_load: bool = False  # 5XX ratio rises steeply near the peak
     cold_start_ms: float = 0.0  # serverless only
     container_count: int = 1
+    # Nobody is routed to the variant from this moment on (a finished A/B test at weight 0).
+    traffic_until: dt.datetime | None = None
 
 
 @dataclass
@@ -68,6 +70,50 @@ class SimMonitor:
     monitoring_type: str = "DataQuality"
     violations: list[dict[str, str]] = field(default_factory=list)
     drift: dict[str, float] = field(default_factory=dict)  # feature -> drift distance
+
+
+@dataclass(frozen=True)
+class SimDeployment:
+    """The LastDeploymentConfig of the endpoint's last update."""
+
+    strategy: str = "blue-green"  # blue-green | rolling
+    traffic: str = "ALL_AT_ONCE"  # ALL_AT_ONCE | CANARY | LINEAR (blue/green)
+    step_percent: int = 10  # canary size, linear step or rolling batch, percent of capacity
+    wait_s: int = 600
+    rollback_alarms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SimRecommendation:
+    """One configuration an Inference Recommender job measured (ModelLatency in ms)."""
+
+    instance_type: str
+    instance_count: int
+    max_invocations: int  # per minute per instance, at the latency below
+    model_latency_ms: int
+    cpu_pct: float
+    memory_pct: float
+    cost_per_hour: float
+
+
+@dataclass(frozen=True)
+class SimRecommenderJob:
+    name: str
+    model_name: str
+    created: dt.datetime
+    job_type: str = "Default"  # Default | Advanced
+    status: str = "COMPLETED"
+    failure_reason: str | None = None
+    recommendations: tuple[SimRecommendation, ...] = ()
+    failed_types: tuple[tuple[str, str], ...] = ()  # (instance type, why its benchmark failed)
+    max_invocations: int | None = None  # Advanced: the load the test stops at (per minute)
+    latency_threshold_ms: int | None = None  # Advanced: P95 model latency limit
+    duration_minutes: int = 45
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        return tuple(r.instance_type for r in self.recommendations) + tuple(
+            t for t, _ in self.failed_types)
 
 
 @dataclass
@@ -98,6 +144,10 @@ class SimEndpoint:
     config_generation: int = 1  # bumps on every update, with a new config name
     config_history_days: tuple[int, ...] = ()  # ages in days of earlier configs
     monitor: SimMonitor | None = None
+    deployment: SimDeployment | None = None  # None: the last update named no DeploymentConfig
+    # Inference Recommender jobs run on this endpoint's models (keyed by variant name).
+    recommender_jobs: tuple[tuple[str, SimRecommenderJob], ...] = ()
+    aws_idle_verdict: bool = False  # Compute Optimizer and Cost Optimization Hub call it idle
 
     @property
     def config_name(self) -> str:
@@ -155,24 +205,49 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         "AllTraffic", "ml.c5.2xlarge", 3, pattern=Pattern.DIURNAL, peak_rpm=2400,
         latency_ms=18, cpu_peak_pct=62, cpu_idle_pct=6, memory_pct=41)], torch_cpu,
         tags=PROD, autoscaling={"AllTraffic": (3, 8, True)}, data_capture=True, kms_key=True,
-        vpc=True, config_history_days=(62, 95, 128))
+        vpc=True, config_history_days=(62, 95, 128),
+        deployment=SimDeployment(traffic="CANARY", step_percent=10, wait_s=600,
+                                 rollback_alarms=("web-ranker-prod-5xx", "web-ranker-prod-p99")))
     add("search-embed-prod", "GPU busy, healthy", [SimVariant(
         "AllTraffic", "ml.g5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=1500,
         latency_ms=35, cpu_peak_pct=35, memory_pct=52, gpu_idle_pct=6, gpu_peak_pct=68,
         gpu_memory_pct=61)], torch_gpu, tags=PROD,
-        autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True, kms_key=True)
+        autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True, kms_key=True,
+        deployment=SimDeployment(traffic="LINEAR", step_percent=25, wait_s=300,
+                                 rollback_alarms=("search-embed-prod-errors",)),
+        recommender_jobs=(("AllTraffic", SimRecommenderJob(
+            "search-embed-prod-ir-g5", "search-embed-prod-alltraffic-model", days(12),
+            status="FAILED", failure_reason="Benchmark failed for ml.g5.xlarge: the sample "
+            "payload could not be parsed by the container (HTTP 415 Unsupported Media Type)",
+            failed_types=(("ml.g5.xlarge", "ClientError: 415 from the container"),
+                          ("ml.g6.xlarge", "ClientError: 415 from the container")))),))
     add("churn-predictor-prod", "over-provisioned CPU", [SimVariant(
         "AllTraffic", "ml.c5.4xlarge", 4, pattern=Pattern.DIURNAL, peak_rpm=300,
         latency_ms=22, cpu_peak_pct=9, cpu_idle_pct=2, memory_pct=14)], xgboost,
-        tags=PROD, autoscaling={"AllTraffic": (4, 8, True)}, data_capture=True)
+        tags=PROD, autoscaling={"AllTraffic": (4, 8, True)}, data_capture=True,
+        # A load test from before the endpoint was trimmed: sized for far more than it gets.
+        recommender_jobs=(("AllTraffic", SimRecommenderJob(
+            "churn-predictor-ir-default", "churn-predictor-prod-alltraffic-model", days(20),
+            recommendations=(
+                SimRecommendation("ml.c5.2xlarge", 1, 4_500, 14, 71.0, 22.0, 0.408),
+                SimRecommendation("ml.c5.xlarge", 1, 2_300, 17, 78.0, 31.0, 0.204),
+                SimRecommendation("ml.m5.xlarge", 1, 1_900, 21, 74.0, 17.0, 0.23)),
+            failed_types=(("ml.inf1.xlarge", "the model is not compiled for Inferentia"),))),))
     add("image-tagger-dev", "idle GPU", [SimVariant(
         "AllTraffic", "ml.g4dn.2xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=2,
         latency_ms=80, cpu_peak_pct=4, memory_pct=22, gpu_idle_pct=0.5, gpu_peak_pct=3,
-        gpu_memory_pct=18)], torch_gpu, tags=DEV)
+        gpu_memory_pct=18)], torch_gpu, tags=DEV, aws_idle_verdict=True)
     add("invoice-ocr-prod", "business-hours traffic", [SimVariant(
         "AllTraffic", "ml.m5.xlarge", 2, pattern=Pattern.BUSINESS_HOURS, peak_rpm=220,
         latency_ms=140, cpu_peak_pct=48, memory_pct=38)], torch_cpu, tags=PROD,
-        autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True)
+        autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True,
+        # A load test at the load production sees, which agrees with sagetop's plan.
+        recommender_jobs=(("AllTraffic", SimRecommenderJob(
+            "invoice-ocr-load-test", "invoice-ocr-prod-alltraffic-model", days(9),
+            job_type="Advanced", max_invocations=300, latency_threshold_ms=400,
+            duration_minutes=120, recommendations=(
+                SimRecommendation("ml.c5.xlarge", 2, 170, 150, 63.0, 74.0, 0.408),
+                SimRecommendation("ml.m5.xlarge", 2, 165, 155, 61.0, 38.0, 0.46)))),))
     add("nightly-scoring", "nightly bursts", [SimVariant(
         "AllTraffic", "ml.m5.2xlarge", 2, pattern=Pattern.NIGHTLY, peak_rpm=900,
         latency_ms=60, cpu_peak_pct=71, memory_pct=30)], xgboost,
@@ -186,7 +261,8 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
     add("legacy-recs-v1", "idle for weeks", [SimVariant(
         "AllTraffic", "ml.m5.large", 2, pattern=Pattern.IDLE, peak_rpm=0, cpu_idle_pct=1.5,
         memory_pct=19)], sklearn, created_days=240, modified=200,
-        tags={"env": "production", "team": "recs", "owner": "left-the-company"})
+        tags={"env": "production", "team": "recs", "owner": "left-the-company"},
+        aws_idle_verdict=True)
     for tenant in ("acme", "globex", "initech", "umbrella", "hooli", "stark"):
         add(f"forecast-{tenant}", "small look-alike (shared image)", [SimVariant(
             "AllTraffic", "ml.c5.xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=4,
@@ -201,7 +277,9 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         error_5xx_ratio=0.004, errors_grow_with_load=True)], own,
         tags={"env": "production", "team": "payments", "sagetop:p99-latency-ms": "150"},
         autoscaling={"AllTraffic": (2, 2, True)}, data_capture=True, kms_key=True, vpc=True,
-        network_isolation=True)
+        network_isolation=True,
+        deployment=SimDeployment(strategy="rolling", step_percent=50, wait_s=300,
+                                 rollback_alarms=("payments-fraud-prod-5xx",)))
     add("checkout-upsell-prod", "single-instance production", [SimVariant(
         "AllTraffic", "ml.m5.xlarge", 1, pattern=Pattern.DIURNAL, peak_rpm=600,
         latency_ms=25, cpu_peak_pct=38, memory_pct=33)], sklearn, tags=PROD)
@@ -218,7 +296,9 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
              "description": "Baseline drift distance 0.31 exceeds threshold 0.1"},
             {"feature_name": "employment_length", "constraint_check_type":
                 "data_type_check", "description": "Data type match 0.82 below 1.0"}],
-            drift={"income": 0.31, "age": 0.04}))
+            drift={"income": 0.31, "age": 0.04}),
+        # Blue/green with a baking period, but no alarm to roll back on.
+        deployment=SimDeployment(traffic="ALL_AT_ONCE", wait_s=900))
     add("pricing-ab-prod", "multi-variant A/B", [
         SimVariant("ModelA", "ml.c5.xlarge", 2, weight=0.5, pattern=Pattern.DIURNAL,
                    peak_rpm=700, latency_ms=20, cpu_peak_pct=44, memory_pct=28),
@@ -276,6 +356,39 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         created_days=1, modified=1, status="Failed", tags=DEV,
         failure_reason="The primary container for production variant AllTraffic did not pass "
                        "the ping health check.")
+    # Experiments (appended: the endpoints above keep their index and so their metrics).
+    add("search-rerank-shadow", "shadow test", [
+        SimVariant("Production", "ml.c5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=800,
+                   latency_ms=25, cpu_peak_pct=46, memory_pct=30, error_5xx_ratio=0.0004),
+        # The shadow receives a sampled copy of half the requests; its answers are discarded.
+        SimVariant("Candidate", "ml.c6i.xlarge", 1, weight=0.5, shadow=True,
+                   pattern=Pattern.DIURNAL, peak_rpm=400, latency_ms=19, cpu_peak_pct=40,
+                   memory_pct=33, error_5xx_ratio=0.006)], torch_cpu, tags=PROD,
+        autoscaling={"Production": (2, 4, True)}, data_capture=True, modified=6,
+        config_history_days=(20, 48),
+        deployment=SimDeployment(traffic="CANARY", step_percent=20, wait_s=600,
+                                 rollback_alarms=("search-rerank-5xx",)))
+    add("recs-ab-finished", "finished A/B test", [
+        SimVariant("ModelA", "ml.m5.large", 2, weight=1.0, pattern=Pattern.DIURNAL,
+                   peak_rpm=500, latency_ms=30, cpu_peak_pct=45, memory_pct=40),
+        SimVariant("ModelB", "ml.m5.large", 2, weight=0.0, pattern=Pattern.DIURNAL,
+                   peak_rpm=500, latency_ms=33, cpu_peak_pct=47, memory_pct=41,
+                   traffic_until=days(9))], sklearn, tags=PROD,
+        autoscaling={"ModelA": (2, 4, True)}, data_capture=True, modified=9,
+        config_history_days=(30, 61))
+    add("ranker-ab-equal", "A/B test of two equal variants", [
+        SimVariant("ModelA", "ml.c5.xlarge", 2, weight=0.5, pattern=Pattern.DIURNAL,
+                   peak_rpm=600, latency_ms=22, cpu_peak_pct=41, memory_pct=29),
+        SimVariant("ModelB", "ml.c5.xlarge", 2, weight=0.5, pattern=Pattern.DIURNAL,
+                   peak_rpm=600, latency_ms=22, cpu_peak_pct=41, memory_pct=29)], xgboost,
+        tags=PROD, autoscaling={"ModelA": (2, 4, True), "ModelB": (2, 4, True)},
+        data_capture=True, modified=6)
+    add("upsell-ab-canary", "A/B test with too little traffic", [
+        SimVariant("ModelA", "ml.m5.large", 2, weight=0.99, pattern=Pattern.DIURNAL,
+                   peak_rpm=300, latency_ms=28, cpu_peak_pct=35, memory_pct=31),
+        SimVariant("ModelB", "ml.m5.large", 1, weight=0.01, pattern=Pattern.DIURNAL,
+                   peak_rpm=0.3, latency_ms=26, cpu_peak_pct=4, memory_pct=30)], sklearn,
+        tags=PROD, autoscaling={"ModelA": (2, 4, True)}, data_capture=True, modified=1)
     return fleet
 
 

@@ -200,6 +200,11 @@ class MetricModel:
         alive = (starts + step > int(endpoint.created.timestamp())) & (
             endpoint.status in ("InService", "Updating", "SystemUpdating"))
         counts = np.where(alive, counts, 0.0)
+        if variant.traffic_until is not None:
+            # Routed nothing from then on (weight 0): the instances run, nobody calls them.
+            routed = starts < int(variant.traffic_until.timestamp())
+            counts = np.where(routed, counts, 0.0)
+            shape = np.where(routed, shape, 0.0)
         traffic = _Traffic(starts, step, np.where(alive, shape, 0.0), counts,
                            np.broadcast_to(alive, starts.shape))
         self._traffic_cache[cache_key] = traffic
