@@ -10,6 +10,7 @@ from advisors.cost import CostEstimate, endpoint_monthly_cost
 from advisors.features import FleetFeatures
 from advisors.finding import Finding
 from advisors.settings import AdvisorSettings
+from advisors.variants import VariantComparison, compare_variants
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.images import NO_WORKLOAD, Workload, workload_of
 from ground.pricing import PriceBook
@@ -28,6 +29,7 @@ class AdvisorContext:
     _costs: dict[str, CostEstimate] = field(default_factory=dict)
     _fallback: dict[str, Requirements] = field(default_factory=dict)
     _defaults: RequirementsSettings | None = None
+    _comparisons: dict[str, VariantComparison | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._endpoints = {e.key: e for e in self.fleet.endpoints}
@@ -60,6 +62,20 @@ class AdvisorContext:
         if key not in self._costs:
             self._costs[key] = endpoint_monthly_cost(self.endpoint(key), self.fleet, self.prices)
         return self._costs[key]
+
+
+    def variant_comparison(self, key: str) -> VariantComparison | None:
+        """The A/B or shadow comparison of a multi-variant endpoint, computed once."""
+        if key not in self._comparisons:
+            self._comparisons[key] = compare_variants(self.endpoint(key), self.fleet,
+                                                      self.prices, self.settings)
+        return self._comparisons[key]
+
+    def comparisons(self) -> dict[str, VariantComparison]:
+        """Every multi-variant endpoint's comparison (computed on first use)."""
+        found = {e.key: self.variant_comparison(e.key) for e in self.fleet.endpoints
+                 if len(e.variants) > 1}
+        return {k: v for k, v in found.items() if v is not None}
 
 
 Rule = Callable[[AdvisorContext], list[Finding]]

@@ -28,6 +28,9 @@ class FindingKind(StrEnum):
     NO_DATA_CAPTURE = "no-data-capture"
     COLD_START_RISK = "cold-start-risk"
     ERROR_RATE = "error-rate"
+    FINISHED_AB_TEST = "finished-ab-test"
+    NO_DEPLOYMENT_GUARDRAILS = "no-deployment-guardrails"
+    RECOMMENDER_DISAGREES = "recommender-disagrees"
 
 
 class ProfileChange(BaseModel):
@@ -51,6 +54,15 @@ class CostedOption(BaseModel):
     price_source: str  # where the price comes from (catalogue row, estimate, Pricing API)
     fits: bool  # whether it meets the requirements and utilisation targets
     note: str = ""
+    # An experiment to run before choosing (e.g. an Inference Recommender job), not a target
+    # configuration: nothing changes until its result is in. `command` is what the team runs;
+    # `one_time_cost_usd` what the experiment itself costs.
+    experiment: bool = False
+    command: str | None = None
+    one_time_cost_usd: float | None = None
+    # Where the option comes from when not sagetop's own sizing (e.g. "Inference Recommender
+    # job <name>, 2026-11-11").
+    evidence_source: str | None = None
 
 
 class Finding(BaseModel):

@@ -20,3 +20,9 @@ ASYNC_MAX_PROCESSING_S = 3600.0
 MICROSECONDS_PER_MS = 1_000.0
 MICROSECONDS_PER_S = 1_000_000.0
 MIB_PER_GIB = 1024.0
+
+# Inference Recommender: a Default job completes within 45 minutes, an Advanced one takes two
+# hours on average (AWS developer guide, "Recommendation jobs"); it bills the instances it
+# launches for that time.
+RECOMMENDER_DEFAULT_JOB_HOURS = 0.75
+RECOMMENDER_ADVANCED_JOB_HOURS = 2.0

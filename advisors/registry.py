@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from advisors.context import AdvisorContext, Rule
 from advisors.features import build_features
 from advisors.finding import Finding, FindingKind, Severity
+from advisors.opinions import (
+    OpinionsSummary,
+    RecommenderComparison,
+    VerdictComparison,
+    second_opinions,
+)
 from advisors.rules.async_candidate import find_async_candidates
 from advisors.rules.batch_candidate import find_batch_candidates
 from advisors.rules.cold_start_risk import find_cold_start_risk
 from advisors.rules.drift import find_drift
 from advisors.rules.error_rate import find_error_rate
+from advisors.rules.finished_ab_test import find_finished_ab_tests
 from advisors.rules.idle import find_idle
 from advisors.rules.multi_model_candidate import find_multi_model_candidates
 from advisors.rules.no_autoscaling import find_no_autoscaling
 from advisors.rules.no_data_capture import find_no_data_capture
+from advisors.rules.no_deployment_guardrails import find_no_deployment_guardrails
 from advisors.rules.over_provisioned import find_over_provisioned
 from advisors.rules.serverless_candidate import find_serverless_candidates
 from advisors.rules.single_instance import find_single_instance
 from advisors.rules.under_provisioned import find_under_provisioned
 from advisors.settings import AdvisorSettings
+from advisors.variants import VariantComparison
 from ground.domain import FleetSnapshot
 from ground.pricing import PriceBook
 from ground.requirements import Requirements
@@ -40,10 +50,15 @@ RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.NO_DATA_CAPTURE, find_no_data_capture),
     (FindingKind.COLD_START_RISK, find_cold_start_risk),
     (FindingKind.ERROR_RATE, find_error_rate),
+    (FindingKind.FINISHED_AB_TEST, find_finished_ab_tests),
+    (FindingKind.NO_DEPLOYMENT_GUARDRAILS, find_no_deployment_guardrails),
 )
+# Not a rule over the snapshot alone: added by the second-opinion pass, which needs the plan.
+SECOND_OPINION_KINDS = (FindingKind.RECOMMENDER_DISAGREES,)
 
 _SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-_KIND_RANK = {kind: rank for rank, (kind, _) in enumerate(RULES)}
+_KIND_RANK = {kind: rank for rank, kind in enumerate(
+    [*(kind for kind, _ in RULES), *SECOND_OPINION_KINDS])}
 
 
 def worst_first(finding: Finding) -> tuple[int, float, int, str]:
@@ -51,6 +66,17 @@ def worst_first(finding: Finding) -> tuple[int, float, int, str]:
     saving = finding.monthly_savings_usd
     return (_SEVERITY_RANK[finding.severity], -(saving if saving is not None else 0.0),
             _KIND_RANK[finding.kind], finding.variant or "")
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Everything the advisors conclude about a snapshot, computed once and carried."""
+
+    findings: dict[str, list[Finding]]  # per endpoint key, worst first
+    comparisons: dict[str, VariantComparison]  # A/B and shadow tests, multi-variant endpoints
+    recommender: dict[str, list[RecommenderComparison]]  # per endpoint key, per variant
+    verdicts: dict[str, list[VerdictComparison]]  # AWS's verdicts beside sagetop's findings
+    opinions: OpinionsSummary
 
 
 def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,
@@ -61,6 +87,12 @@ def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceB
     `requirements` is keyed by endpoint key; an endpoint missing from it is judged on the
     built-in default requirements.
     """
+    return advise(fleet, settings, prices, requirements, now).findings
+
+
+def advise(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,
+           requirements: Mapping[str, Requirements], now: dt.datetime | None = None) -> Advice:
+    """The rules, then the second opinions that need their plan (recommender, AWS)."""
     features = build_features(fleet, now, hours_of_day=settings.batch_hours_of_day,
                               busy_fraction=settings.busy_hour_fraction)
     context = AdvisorContext(fleet=fleet, features=features, settings=settings, prices=prices,
@@ -69,6 +101,8 @@ def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceB
     for _, rule in RULES:
         for finding in rule(context):
             by_endpoint.setdefault(finding.endpoint, []).append(finding)
+    recommender, verdicts, opinions = second_opinions(context, by_endpoint)
     for findings in by_endpoint.values():
         findings.sort(key=worst_first)
-    return by_endpoint
+    return Advice(findings=by_endpoint, comparisons=context.comparisons(),
+                  recommender=recommender, verdicts=verdicts, opinions=opinions)

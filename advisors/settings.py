@@ -105,6 +105,28 @@ class AdvisorSettings(BaseModel):
     # the comparison threshold Model Monitor's own suggested baseline constraints use.
     drift_distance_threshold: float = Field(default=0.1, gt=0)
 
+    # A/B and shadow tests -----------------------------------------------------------------
+    # Significance level of the variant comparisons (two-sided). 0.05: one false alarm in twenty
+    # comparisons of truly equal variants, the usual bar for an experiment.
+    ab_significance_level: float = Field(default=0.05, gt=0, lt=0.5)
+    # Requests and hours with traffic each variant needs before a comparison is trusted. 1,000
+    # requests let a 1 % error rate show ten errors; 24 hours cover one daily cycle.
+    ab_min_requests: int = Field(default=1000, ge=10)
+    ab_min_hours: int = Field(default=24, ge=2, le=336)
+    # Days a variant must sit at weight 0 without a request before its test counts as finished
+    # and the variant as idle. A week rules out a pause over a weekend.
+    finished_test_days: int = Field(default=7, ge=1, le=14)
+
+    # Inference Recommender ----------------------------------------------------------------
+    # Monthly cost gap (fraction) under which two sizing options are "close": then a load test
+    # is worth its price before choosing. 0.15: within 15 % the projection's error could
+    # reverse the order.
+    recommender_close_fraction: float = Field(default=0.15, gt=0, lt=1)
+    # Production load over the load a recommendation was sized for (p95 requests per minute /
+    # the recommended configuration's MaxInvocations) under which the load test sized for a
+    # different workload. 0.5: production uses less than half of what was tested.
+    recommender_load_ratio_low: float = Field(default=0.5, gt=0, lt=1)
+
     @model_validator(mode="after")
     def _ordered(self) -> AdvisorSettings:
         if self.error_rate_critical_ratio < self.error_rate_warning_ratio:
