@@ -17,8 +17,10 @@ from typing import Any
 
 from advisors.cost import endpoint_monthly_cost
 from advisors.finding import Finding, ProfileChange
-from advisors.registry import run_advisors
+from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
+from advisors.registry import advise
 from advisors.settings import AdvisorSettings
+from advisors.variants import VariantComparison
 from ground.atomic import write_files_atomically
 from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
@@ -65,6 +67,10 @@ class EndpointAnalysis:
     _fleet: FleetSnapshot = field(repr=False)
     _prices: PriceBook = field(repr=False)
     _maturity_settings: MaturitySettings = field(repr=False)
+    # Experiments and second opinions (advisors' comparisons, carried, never recomputed).
+    comparison: VariantComparison | None = None  # A/B or shadow test
+    recommender: tuple[RecommenderComparison, ...] = ()  # per variant with a finished job
+    verdicts: tuple[VerdictComparison, ...] = ()  # AWS's own advisors beside the findings
 
     @property
     def worst(self) -> Finding | None:
@@ -79,7 +85,8 @@ class EndpointAnalysis:
 
     @cached_property
     def current(self) -> MLProfile:
-        return current_profile(self._endpoint, self._fleet, self.requirements, self._prices)
+        return current_profile(self._endpoint, self._fleet, self.requirements, self._prices,
+                               self.recommender)
 
     @cached_property
     def target(self) -> MLProfile:
@@ -108,6 +115,7 @@ class FleetAnalysis:
     total_monthly_cost_usd: float
     savings_by_kind: dict[str, float]
     warnings: tuple[str, ...] = ()
+    opinions: OpinionsSummary = field(default_factory=OpinionsSummary)
 
     @cached_property
     def total_savings_usd(self) -> float:
@@ -157,8 +165,9 @@ class Analyst:
     def analyse(self, fleet: FleetSnapshot, now: dt.datetime | None = None) -> FleetAnalysis:
         prices = self.price_book
         requirements = self.requirements(fleet)
-        findings = run_advisors(fleet, self.advisor_settings, prices, requirements,
-                                now or fleet.collected_at)
+        advice = advise(fleet, self.advisor_settings, prices, requirements,
+                        now or fleet.collected_at)
+        findings = advice.findings
         endpoints: dict[str, EndpointAnalysis] = {}
         warnings: list[str] = list(prices.warnings)
         for endpoint in fleet.endpoints:
@@ -175,7 +184,10 @@ class Analyst:
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
                 cost_source=cost.source, changes=changes, _endpoint=endpoint, _fleet=fleet,
-                _prices=prices, _maturity_settings=self.maturity_settings)
+                _prices=prices, _maturity_settings=self.maturity_settings,
+                comparison=advice.comparisons.get(key),
+                recommender=tuple(advice.recommender.get(key, ())),
+                verdicts=tuple(advice.verdicts.get(key, ())))
         by_kind: dict[str, float] = {}
         for analysis in endpoints.values():
             for finding in analysis.findings:
@@ -186,7 +198,7 @@ class Analyst:
             fleet=fleet, endpoints=endpoints, price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
             savings_by_kind=dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
-            warnings=tuple(warnings))
+            warnings=tuple(warnings), opinions=advice.opinions)
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None) -> dict[Path, str]:
@@ -198,8 +210,10 @@ class Analyst:
                 out_dir, item.current.region, item.current.endpoint)
             files[current_path] = profile_to_yaml(item.current)
             files[target_path] = profile_to_yaml(item.target)
-            files[rationale_path] = render_rationale(item.current, item.target, item.findings,
-                                                     self.maturity_settings)
+            files[rationale_path] = render_rationale(
+                item.current, item.target, item.findings, self.maturity_settings,
+                comparison=item.comparison, recommender=item.recommender,
+                verdicts=item.verdicts)
         if keys is None:
             summary = fleet_summary(
                 analysis.fleet, [a.current for a in chosen], [a.target for a in chosen],
@@ -246,6 +260,9 @@ def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
         "cost_source": item.cost_source,
         "monthly_savings_usd": item.monthly_savings_usd,
         "requirements": item.requirements.model_dump(mode="json"),
+        "experiment": item.comparison.model_dump(mode="json") if item.comparison else None,
+        "recommender": [c.model_dump(mode="json") for c in item.recommender],
+        "aws_verdicts": [v.model_dump(mode="json") for v in item.verdicts],
         "profile": {
             "current": item.current.model_dump(mode="json"),
             "target": item.target.model_dump(mode="json"),

@@ -70,6 +70,10 @@ def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[st
         "config_history": [_iso(t) for t in endpoint.config_history],
         "tags": dict(sorted(endpoint.tags.items())),
         "data_capture": endpoint.data_capture.model_dump(),
+        "deployment_config": (endpoint.deployment_config.model_dump(mode="json")
+                              if endpoint.deployment_config else None),
+        "recommender_jobs": [j.model_dump(mode="json") for j in endpoint.recommender.jobs],
+        "recommender_error": endpoint.recommender.error,
         "variants": [variant_report(endpoint, v, fleet) for v in endpoint.variants],
         "metrics": {k: v for k, v in endpoint_level.items() if v is not None},
         "model_monitor": {
@@ -99,6 +103,7 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
             "maturity_by_pillar": analysis.maturity_by_pillar,
             "price_source": analysis.price_source,
             "warnings": list(analysis.warnings),
+            "second_opinions": analysis.opinions.model_dump(mode="json"),
         }
     return {
         "collected_at": _iso(fleet.collected_at),

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from advisors.cost import endpoint_monthly_cost, observed_hours
 from advisors.finding import Finding, ProfileChange
+from advisors.opinions import RecommenderComparison
+from advisors.rules.no_deployment_guardrails import guardrails_supported, strategy_label
 from ground.catalog import spec_for
 from ground.domain import (
     DeploymentOption,
@@ -217,10 +219,82 @@ def _utilisation(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: Fl
                                  source=f"{CLOUDWATCH} {what} p95", note=note)
 
 
+def _recommended(endpoint: EndpointSnapshot, variant: VariantSnapshot,
+                 comparison: RecommenderComparison | None
+                 ) -> tuple[Characteristic[str], Characteristic[int]]:
+    """The recommender's suggestion for the variant, with the job, its date and payload."""
+    jobs = [j for j in endpoint.recommender.jobs if variant.name in j.variants]
+    rec = comparison.recommendation if comparison else None
+    if comparison is None or rec is None:
+        note = (endpoint.recommender.error or
+                (f"job {jobs[0].name} {jobs[0].status.lower()}"
+                 + (f": {jobs[0].failure_reason}" if jobs[0].failure_reason else "")
+                 if jobs else "no Inference Recommender job for this model"))
+        return (Characteristic[str](value=None, origin=Origin.RECOMMENDED,
+                                    source="Inference Recommender", note=note),
+                Characteristic[int](value=None, origin=Origin.RECOMMENDED, unit="instances",
+                                    source="Inference Recommender", note=note))
+    metrics = rec.metrics
+    measured = ", ".join(part for part in (
+        f"${metrics.cost_per_hour_usd:,.3f}/h" if metrics.cost_per_hour_usd is not None else "",
+        f"${metrics.cost_per_inference_usd:.3g} per inference"
+        if metrics.cost_per_inference_usd is not None else "",
+        f"up to {metrics.max_invocations_per_minute:,} requests/min per instance"
+        if metrics.max_invocations_per_minute is not None else "",
+        f"model latency {metrics.model_latency_ms:,.0f} ms"
+        if metrics.model_latency_ms is not None else "",
+        f"CPU {metrics.cpu_utilisation_pct:.0f} %" if metrics.cpu_utilisation_pct is not None
+        else "",
+        f"memory {metrics.memory_utilisation_pct:.0f} % under load"
+        if metrics.memory_utilisation_pct is not None else "") if part)
+    source = (f"Inference Recommender job {comparison.job} ({comparison.job_type}, finished "
+              f"{comparison.job_finished:%Y-%m-%d})")
+    note = (f"{measured}; payload {comparison.payload or 'not recorded'}; sagetop's plan "
+            f"{comparison.plan_label}: {comparison.winner}"
+            + ("" if comparison.winner == "agree" else f" wins ({comparison.reason})"))
+    return (Characteristic[str](value=rec.instance_type or rec.label,
+                                origin=Origin.RECOMMENDED, source=source, note=note),
+            Characteristic[int](value=rec.instance_count, origin=Origin.RECOMMENDED,
+                                unit="instances", source=source, note=note))
+
+
+def _guardrails(endpoint: EndpointSnapshot) -> tuple[Characteristic[str], Characteristic[bool]]:
+    config = endpoint.deployment_config
+    source = "DescribeEndpoint LastDeploymentConfig"
+    if not endpoint.described:
+        unknown = "the endpoint is not described yet"
+        return (Characteristic[str](value=None, origin=Origin.CONFIGURED, source=source,
+                                    note=unknown),
+                Characteristic[bool](value=None, origin=Origin.CONFIGURED, source=source,
+                                     note=unknown))
+    if config is None:
+        how = ("no deployment configuration on the last update: SageMaker shifts all traffic "
+               "at once, with no baking period")
+    elif config.strategy == "rolling":
+        how = (f"rolling batches of {config.step.text if config.step else '?'}, waiting "
+               f"{config.wait_s or 0} s between them")
+    elif config.traffic in ("canary", "linear"):
+        how = (f"{config.traffic} traffic shifting in steps of "
+               f"{config.step.text if config.step else '?'}, baking {config.wait_s or 0} s")
+    else:
+        how = f"all traffic at once, then baking {config.wait_s or 0} s"
+    if not guardrails_supported(endpoint):
+        how += "; Inf1 instances cannot use deployment guardrails (AWS falls back to all at once)"
+    alarms = config.rollback_alarms if config else ()
+    return (Characteristic[str](value=strategy_label(endpoint).split(" ")[0],
+                                origin=Origin.CONFIGURED, source=source, note=how),
+            Characteristic[bool](value=bool(alarms), origin=Origin.CONFIGURED, source=source,
+                                 note=(f"rolls back when {', '.join(alarms)} fire(s)" if alarms
+                                       else "no CloudWatch alarm rolls an update back")))
+
+
 def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
-                     fleet: FleetSnapshot) -> VariantProfile:
+                     fleet: FleetSnapshot,
+                     recommender: dict[str, RecommenderComparison] | None = None
+                     ) -> VariantProfile:
     serverless = variant.serverless
     instances_note = "serverless: no instances to manage" if serverless else ""
+    recommended = _recommended(endpoint, variant, (recommender or {}).get(variant.name))
     scaling = variant.autoscaling
     if scaling is not None:
         min_instances = Characteristic[int](value=scaling.min_capacity, origin=Origin.CONFIGURED,
@@ -265,6 +339,8 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
                                     "percent of instance memory", "MemoryUtilization"),
         gpu_p95_pct=_utilisation(endpoint, variant, fleet, "gpu_p95_pct", "percent per GPU",
                                  "GPUUtilization / GPUs"),
+        recommended_instance_type=recommended[0],
+        recommended_instance_count=recommended[1],
     )
 
 
@@ -409,8 +485,15 @@ def _security(endpoint: EndpointSnapshot, models: list[ModelInfo]) -> NetworkSec
 
 
 def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                    requirements: Requirements | None, prices: PriceBook) -> MLProfile:
-    """The endpoint as it is, from the snapshot; `requirements` None = none configured."""
+                    requirements: Requirements | None, prices: PriceBook,
+                    recommender: Iterable[RecommenderComparison] = ()) -> MLProfile:
+    """The endpoint as it is, from the snapshot; `requirements` None = none configured.
+
+    `recommender` carries the advisors' comparisons of Inference Recommender jobs with the plan,
+    so the recommended instance size is recorded with the job it comes from.
+    """
+    by_variant = {c.variant: c for c in recommender}
+    strategy, rollback = _guardrails(endpoint)
     models = _models(endpoint)
     business = business_requirements(requirements)
     frameworks, container = _images(models)
@@ -436,7 +519,7 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         model_size_bytes=_model_size(models),
         frameworks=frameworks,
         container=container,
-        variants=[_variant_profile(endpoint, v, fleet) for v in endpoint.variants],
+        variants=[_variant_profile(endpoint, v, fleet, by_variant) for v in endpoint.variants],
         retraining_frequency_days=_interval(model_times, fleet.collected_at, "model creation",
                                             "model CreationTime"),
         update_frequency_days=_interval(config_times, fleet.collected_at, "endpoint config",
@@ -469,6 +552,8 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
             note="estimate" if cost.estimated else "list prices x 730 h"),
         requirements=business,
         tags=dict(sorted(endpoint.tags.items())),
+        deployment_strategy=strategy,
+        auto_rollback=rollback,
     )
 
 

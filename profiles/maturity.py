@@ -23,6 +23,7 @@ from profiles.errors import describe_validation
 from profiles.model import (
     Bound,
     ContainerSource,
+    Environment,
     MLProfile,
     TrafficPattern,
     VariantProfile,
@@ -421,6 +422,27 @@ def _judge_data_capture(profile: MLProfile, _: MaturitySettings) -> Judgement:
     return L.MANAGED, "CloudWatch metrics only; no data capture"
 
 
+def _judge_deployment(profile: MLProfile, _: MaturitySettings) -> Judgement:
+    strategy = profile.deployment_strategy.value
+    rollback = profile.auto_rollback.value
+    if strategy is None or rollback is None:
+        return None, "deployment configuration unknown"
+    if "Inf1" in profile.deployment_strategy.note:
+        return None, "Inf1 instances cannot use deployment guardrails"
+    production = profile.requirements.environment in (Environment.PRODUCTION, None)
+    stepped = strategy != "blue-green-all-at-once"
+    if rollback:
+        if stepped:
+            return L.OPTIMISED, f"{strategy} with automatic rollback on alarms"
+        return L.DEFINED, "rolls back on alarms, but shifts all traffic at once"
+    if not production:
+        return L.MANAGED, f"{strategy} without rollback alarms: acceptable outside production"
+    if stepped:
+        return L.MANAGED, f"production {strategy}, but no alarm rolls a bad update back"
+    return L.INITIAL, ("production updates shift all traffic at once and nothing rolls them "
+                       "back: no deployment guardrails")
+
+
 Judge = Callable[[MLProfile, MaturitySettings], Judgement]
 P = Pillar
 
@@ -439,6 +461,7 @@ JUDGES: tuple[tuple[str, tuple[Pillar, ...], Judge], ...] = (
     ("utilisation", (P.COST_OPTIMISATION, P.SUSTAINABILITY), _judge_utilisation),
     ("cost_per_1k_requests_usd", (P.COST_OPTIMISATION,), _judge_cost_per_request),
     ("traffic_pattern", (P.SUSTAINABILITY, P.COST_OPTIMISATION), _judge_demand_following),
+    ("deployment_strategy", (P.RELIABILITY, P.OPERATIONAL_EXCELLENCE), _judge_deployment),
 )
 
 

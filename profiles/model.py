@@ -27,6 +27,7 @@ class Origin(StrEnum):
     CONFIGURED = "configured"  # read from the endpoint's configuration as deployed
     INFERRED = "inferred"  # derived by sagetop from other values (rules, estimates)
     REQUIRED = "required"  # a business requirement from sagetop's configuration
+    RECOMMENDED = "recommended"  # measured by an Inference Recommender load test
 
 
 class Bound(StrEnum):
@@ -112,6 +113,14 @@ class VariantProfile(ProfileModel):
     cpu_p95_pct: Characteristic[float]
     memory_p95_pct: Characteristic[float]
     gpu_p95_pct: Characteristic[float]
+    # The instance size "as suggested by the inference recommender" (MLOE-05): the first
+    # recommendation of the latest finished job for this variant's model, origin `recommended`.
+    recommended_instance_type: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](value=None, origin=Origin.RECOMMENDED,
+                                                    note="not recorded"))
+    recommended_instance_count: Characteristic[int] = Field(
+        default_factory=lambda: Characteristic[int](value=None, origin=Origin.RECOMMENDED,
+                                                    unit="instances", note="not recorded"))
 
 
 class NetworkSecurity(ProfileModel):
@@ -178,6 +187,14 @@ class MLProfile(ProfileModel):
     requirements: BusinessRequirements
     tags: dict[str, str] = Field(default_factory=dict)
     changes: list[AppliedChange] = Field(default_factory=list)
+    # How updates are rolled out (DescribeEndpoint LastDeploymentConfig) and whether they roll
+    # back on their own: blue-green-all-at-once | blue-green-canary | blue-green-linear | rolling.
+    deployment_strategy: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](value=None, origin=Origin.CONFIGURED,
+                                                    note="not recorded"))
+    auto_rollback: Characteristic[bool] = Field(
+        default_factory=lambda: Characteristic[bool](value=None, origin=Origin.CONFIGURED,
+                                                     note="not recorded"))
 
     @property
     def key(self) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from advisors.finding import CostedOption, Finding
+from advisors.opinions import RecommenderComparison, VerdictComparison
+from advisors.variants import VariantComparison, p_text
 from ground.untrusted import inert
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess, level_label
 from profiles.model import AppliedChange, MLProfile
@@ -34,6 +36,8 @@ REQUIREMENTS_ANSWERED: dict[str, tuple[str, ...]] = {
     "no-autoscaling": ("min_instances", "p99_latency_ms"),
     "cold-start-risk": ("cold_start_tolerance_ms",),
     "error-rate": ("p99_latency_ms",),
+    "no-deployment-guardrails": ("environment",),
+    "recommender-disagrees": ("p99_latency_ms", "min_instances"),
 }
 
 REQUIREMENT_LABELS = {
@@ -103,8 +107,11 @@ def _value_text(value: Any) -> str:
 
 
 def _chosen_option(options: Sequence[CostedOption]) -> CostedOption | None:
-    """The cheapest option that meets the requirements (unpriced ones only if none is priced)."""
-    fitting = [o for o in options if o.fits]
+    """The cheapest option that meets the requirements (unpriced ones only if none is priced).
+
+    An experiment (a load test to run first) is never the choice: it changes nothing by itself.
+    """
+    fitting = [o for o in options if o.fits and not o.experiment]
     priced = [o for o in fitting if o.monthly_cost_usd is not None]
     if priced:
         return min(priced, key=lambda o: o.monthly_cost_usd or 0.0)
@@ -118,9 +125,21 @@ def _options_table(options: Sequence[CostedOption], chosen: CostedOption | None)
         label = escape_markdown(option.label)
         if option is chosen:
             label = f"**{label}** (chosen)"
+        fits = "yes" if option.fits else "no"
+        note = escape_markdown(option.note)
+        if option.experiment:
+            fits = "experiment"
+            if option.one_time_cost_usd is not None:
+                note += f" One-time cost about {format_usd(option.one_time_cost_usd)}."
+        if option.evidence_source:
+            note += f" ({escape_markdown(option.evidence_source)})"
         lines.append(f"| {label} | {format_usd(option.monthly_cost_usd)} | "
-                     f"{escape_markdown(option.price_source)} | "
-                     f"{'yes' if option.fits else 'no'} | {escape_markdown(option.note)} |")
+                     f"{escape_markdown(option.price_source)} | {fits} | {note} |")
+    for option in options:
+        if option.command:
+            # A fenced block shows the command verbatim; backticks in it could close the fence.
+            lines += ["", f"To {escape_markdown(option.label)}:", "", "```sh",
+                      inert(option.command).replace("`", "'"), "```"]
     return lines
 
 
@@ -263,8 +282,116 @@ def _maturity_section(before: Maturity, after: Maturity) -> list[str]:
     return lines
 
 
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "no data" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _ms(value: float | None) -> str:
+    return "no data" if value is None else f"{value:,.1f} ms"
+
+
+def _experiment_section(comparison: VariantComparison) -> list[str]:
+    age = comparison.age_days
+    title = {"a/b": "A/B test", "shadow": "Shadow test",
+             "a/b with shadow": "A/B test with a shadow variant"}.get(comparison.kind, "Test")
+    lines = [f"### {title}", "",
+             f"Running {'for ' + format_number(round(age, 1)) + ' days' if age is not None else ''}"
+             f" since {comparison.started_at:%Y-%m-%d %H:%M} UTC (the current endpoint config); "
+             f"{comparison.hours} hours of data compared; significance level "
+             f"{format_number(comparison.significance_level)}." if comparison.started_at
+             else "No start time known.", "",
+             "| Variant | Role | Weight | Instances | Requests | Traffic share | p50 | p99 | "
+             "5XX rate | 4XX rate | CPU p95 | $ per 1,000 requests |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for v in comparison.variants:
+        lines.append(
+            f"| {escape_markdown(v.name)} | {'shadow' if v.shadow else 'production'} | "
+            f"{format_number(v.weight)} | {escape_markdown(v.shape)} | "
+            f"{'no data' if v.requests is None else format_number(v.requests)} | "
+            f"{_pct(v.traffic_share, 1)} | {_ms(v.latency_p50_ms)} | {_ms(v.latency_p99_ms)} | "
+            f"{_pct(v.error_5xx_rate, 3)} | {_pct(v.error_4xx_rate, 3)} | "
+            f"{'no data' if v.cpu_p95_pct is None else format_number(v.cpu_p95_pct) + ' %'} | "
+            f"{format_usd(v.cost_per_1k_requests_usd)} |")
+    lines.append("")
+    for verdict in comparison.verdicts:
+        lines.append(f"- {escape_markdown(verdict.summary)}.")
+        for c in verdict.comparisons:
+            detail = escape_markdown(c.note or p_text(c.p_value))
+            lines.append(f"  - {escape_markdown(c.metric)}: {escape_markdown(verdict.baseline)} "
+                         f"{_value_of(c.metric, c.baseline)}, "
+                         f"{escape_markdown(verdict.challenger)} "
+                         f"{_value_of(c.metric, c.challenger)} ({detail}"
+                         f"{', significant' if c.significant else ''})")
+    lines.append("")
+    return lines
+
+
+def _value_of(metric: str, value: float | None) -> str:
+    return _ms(value) if metric in ("p50", "p99") else _pct(value, 3)
+
+
+def _recommender_section(items: Sequence[RecommenderComparison]) -> list[str]:
+    lines = ["### Inference Recommender", ""]
+    for c in items:
+        lines.append(f"- Variant {escape_markdown(c.variant)}: job {escape_markdown(c.job)} "
+                     f"({escape_markdown(c.job_type)}, {escape_markdown(c.job_status.lower())},"
+                     f" finished {c.job_finished:%Y-%m-%d}; matched by "
+                     f"{escape_markdown(c.matched_by or '?')}; payload "
+                     f"{escape_markdown(c.payload or 'not recorded')}).")
+        rec = c.recommendation
+        if rec is not None:
+            m = rec.metrics
+            lines.append(f"  - Recommends {escape_markdown(rec.label)}: "
+                         f"{format_usd(m.cost_per_hour_usd)} per hour, "
+                         f"{'?' if m.cost_per_inference_usd is None else m.cost_per_inference_usd}"
+                         f" USD per inference, up to {m.max_invocations_per_minute or '?'} "
+                         f"requests per minute per instance at {_ms(m.model_latency_ms)}, CPU "
+                         f"{m.cpu_utilisation_pct or '?'} %, memory "
+                         f"{m.memory_utilisation_pct or '?'} % under load; "
+                         f"{format_usd(c.recommendation_monthly_usd)} a month "
+                         f"({escape_markdown(c.price_source)}).")
+        lines.append(f"  - sagetop's plan: {escape_markdown(c.plan_label)} "
+                     f"({escape_markdown(c.plan_source)}, "
+                     f"{format_usd(c.plan_monthly_usd)} a month).")
+        verdict = "They agree" if c.winner == "agree" else (
+            f"Evidence that wins: {escape_markdown(c.winner)}")
+        lines.append(f"  - {verdict}: {escape_markdown(c.reason)}.")
+    lines.append("")
+    return lines
+
+
+def _verdicts_section(items: Sequence[VerdictComparison]) -> list[str]:
+    lines = ["### AWS's own verdicts", "", "| Source | Says | Saving | Against sagetop | Why |",
+             "|---|---|---:|---|---|"]
+    for v in items:
+        lines.append(f"| {escape_markdown(v.source)} | {escape_markdown(v.action)} | "
+                     f"{format_usd(v.monthly_savings_usd)} | {escape_markdown(v.agreement)} | "
+                     f"{escape_markdown(v.note)} |")
+    lines.append("")
+    return lines
+
+
+def second_opinions_section(comparison: VariantComparison | None,
+                            recommender: Sequence[RecommenderComparison],
+                            verdicts: Sequence[VerdictComparison]) -> list[str]:
+    """Experiments and second opinions beside the plan; nothing when there are none."""
+    if comparison is None and not recommender and not verdicts:
+        return []
+    lines = ["## Experiments and second opinions", ""]
+    if comparison is not None:
+        lines += _experiment_section(comparison)
+    if recommender:
+        lines += _recommender_section(recommender)
+    if verdicts:
+        lines += _verdicts_section(verdicts)
+    return lines
+
+
 def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[Finding],
-                     settings: MaturitySettings) -> str:
+                     settings: MaturitySettings, *,
+                     comparison: VariantComparison | None = None,
+                     recommender: Sequence[RecommenderComparison] = (),
+                     verdicts: Sequence[VerdictComparison] = ()) -> str:
     """The Markdown rationale of one endpoint (findings of other endpoints are ignored)."""
     own = [f for f in findings if f.endpoint == current.key]
     lines = [f"# ML profile rationale: {escape_markdown(current.endpoint)}", "",
@@ -278,5 +405,6 @@ def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[F
         lines += ["No finding for this endpoint: the target profile equals the current one.", ""]
     for number, finding in enumerate(own, start=1):
         lines += _finding_section(number, finding, target, current)
+    lines += second_opinions_section(comparison, recommender, verdicts)
     lines += _maturity_section(assess(current, settings), assess(target, settings))
     return "\n".join(lines).rstrip("\n") + "\n"
