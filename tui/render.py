@@ -20,6 +20,7 @@ from ground.requirements import Requirements
 from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
+from tui.render_opinions import opinions_summary_view
 from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, variant_shape
 
 # Profile sections that are not characteristics, or that the pane shows elsewhere.
@@ -289,7 +290,8 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
             pillars.add_row(pillar.display_name,
                             Text(f"{mean:.2f} " + "█" * round(mean * 2)) if mean
                             else Text("computing..." if not profiles_ready else "-", style="dim"))
-        parts += [Text(""), kinds, Text(""), pillars]
+        parts += [Text(""), kinds, Text(""), pillars, Text(""),
+                  opinions_summary_view(analysis.opinions)]
     matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
                     title="Provisioning matrix")
     for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -27,6 +28,7 @@ from tui.render import (
     profile_view,
     variants_view,
 )
+from tui.render_opinions import opinions_view, verdicts_view
 from tui.state import DashboardState
 from tui.widgets.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
@@ -35,7 +37,7 @@ from tui.widgets.fleet_table import VimTable
 if TYPE_CHECKING:
     from tui.app import SagetopApp
 
-TABS = ("metrics", "variants", "monitor", "findings", "profile", "maturity")
+TABS = ("metrics", "variants", "monitor", "findings", "profile", "maturity", "experiments")
 CHANGE_COLUMNS = (("finding", "Finding"), ("characteristic", "Characteristic"),
                   ("variant", "Variant"), ("current", "Current"), ("proposed", "Proposed"),
                   ("decision", "Decision"))
@@ -102,6 +104,8 @@ class EndpointScreen(Screen[None]):
                     yield Static(id="profile-view")
             with TabPane("6 Maturity", id="maturity"), VerticalScroll():
                 yield Static(id="maturity-view")
+            with TabPane("7 Experiments", id="experiments"), VerticalScroll():
+                yield Static(id="experiments-view")
         yield ProblemLine()
         yield StatusLine()
         yield Footer()
@@ -132,7 +136,9 @@ class EndpointScreen(Screen[None]):
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint))
         pending = Text("analysis pending", style="yellow")
         self.query_one("#findings-view", Static).update(
-            findings_view(advice.findings) if advice else pending)
+            Group(findings_view(advice.findings), verdicts_view(advice.verdicts, endpoint))
+            if advice else pending)
+        self.query_one("#experiments-view", Static).update(opinions_view(advice, endpoint))
         self.query_one("#profile-view", Static).update(profile_view(advice) if advice else pending)
         self.query_one("#maturity-view", Static).update(
             maturity_view(advice.maturity_current, advice.maturity_target) if advice else pending)

@@ -1,0 +1,180 @@
+"""Rich renderables for experiments and second opinions: A/B and shadow tests, Inference
+Recommender beside sagetop's plan, AWS's own verdicts, deployment guardrails, and their counts in
+the fleet summary. Pure functions of the analysis; everything from the account goes in as `Text`.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
+from advisors.variants import VariantComparison, p_text
+from ground.domain import EndpointSnapshot
+from ground.untrusted import inert
+from pipeline.analysis import EndpointAnalysis
+from tui.rows import fmt, fmt_count, fmt_usd
+
+WINNER_STYLE = {"agree": "green", "production traffic": "cyan", "load test": "yellow",
+                "no result": "red"}
+AGREEMENT_STYLE = {"agree": "green", "aws only": "yellow", "sagetop only": "cyan"}
+TEST_TITLES = {"a/b": "A/B test", "shadow": "Shadow test",
+               "a/b with shadow": "A/B test with a shadow variant"}
+
+
+def _table(*headers: str, title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", expand=False,
+                  show_edge=False, pad_edge=False, header_style="bold", box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header)
+    return table
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def experiment_view(comparison: VariantComparison) -> RenderableType:
+    title = TEST_TITLES.get(comparison.kind, "Test")
+    age = comparison.age_days
+    head = Text()
+    head.append(title, style="bold")
+    if comparison.started_at is not None:
+        head.append(f"  running {fmt(age, 1)} days since "
+                    f"{comparison.started_at:%Y-%m-%d %H:%M} UTC, {comparison.hours} h compared")
+    table = _table("Variant", "Weight", "Instances", "Req (share)", "p50/p99 ms", "5XX/4XX %",
+                   "CPU", "$/1k")
+    # The names and numbers keep their width on a narrow screen; the instance shape wraps.
+    for index, column in enumerate(table.columns):
+        column.no_wrap = index != 2
+    table.columns[0].min_width = 9
+    for v in comparison.variants:
+        errors = ("-" if v.error_5xx_rate is None else
+                  f"{v.error_5xx_rate * 100:.2f}/{(v.error_4xx_rate or 0) * 100:.2f}")
+        table.add_row(Text(v.name), "shadow" if v.shadow else fmt(v.weight, 2), Text(v.shape),
+                      f"{fmt_count(v.requests)} ({_pct(v.traffic_share, 0)})",
+                      f"{fmt(v.latency_p50_ms)}/{fmt(v.latency_p99_ms)}", errors,
+                      fmt(v.cpu_p95_pct), fmt_usd(v.cost_per_1k_requests_usd))
+    lines: list[RenderableType] = [head, table]
+    for verdict in comparison.verdicts:
+        line = Text("• ")
+        style = "bold" if verdict.better else ("yellow" if not verdict.enough_data else "")
+        line.append(inert(verdict.summary), style=style)
+        if verdict.better:
+            line.append(f"  → {verdict.better} is better", style="green")
+        lines.append(line)
+        tests = [f"{c.metric} {c.note or p_text(c.p_value)}" for c in verdict.comparisons]
+        if tests:
+            lines.append(Text("   " + "; ".join(tests), style="dim"))
+    return Group(*lines)
+
+
+def recommender_view(items: tuple[RecommenderComparison, ...],
+                     endpoint: EndpointSnapshot) -> RenderableType:
+    parts: list[RenderableType] = [Text("Inference Recommender beside sagetop's plan",
+                                        style="bold")]
+    if endpoint.recommender.error:
+        parts.append(Text(f"unknown: {inert(endpoint.recommender.error)}", style="yellow"))
+    if not items:
+        running = [j for j in endpoint.recommender.jobs if j.status not in
+                   ("COMPLETED", "FAILED", "STOPPED")]
+        parts.append(Text(f"job {running[0].name} is {running[0].status.lower()}" if running
+                          else "no Inference Recommender job for this endpoint's models",
+                          style="dim"))
+    for c in items:
+        head = Text()
+        head.append(f"{c.variant}: ", style="bold")
+        head.append(f"job {inert(c.job)} ({c.job_type}, {c.job_status.lower()}, "
+                    f"{c.job_finished:%Y-%m-%d}), matched by {c.matched_by or '?'}\n")
+        head.append(f"payload {inert(c.payload or 'not recorded')}", style="dim")
+        parts.append(head)
+        table = _table("Configuration", "$/month", "$/hour", "$/inference", "Max req/min",
+                       "Latency ms", "CPU %", "Mem %")
+        table.add_row(Text(f"plan: {c.plan_label}"), fmt_usd(c.plan_monthly_usd), "", "", "",
+                      "", "", "")
+        rec = c.recommendation
+        if rec is not None:
+            m = rec.metrics
+            table.add_row(Text(f"recommender: {rec.label}"),
+                          fmt_usd(c.recommendation_monthly_usd),
+                          fmt(m.cost_per_hour_usd, 3),
+                          "-" if m.cost_per_inference_usd is None
+                          else f"{m.cost_per_inference_usd:.2g}",
+                          fmt(m.max_invocations_per_minute), fmt(m.model_latency_ms),
+                          fmt(m.cpu_utilisation_pct), fmt(m.memory_utilisation_pct))
+        parts.append(table)
+        verdict = Text()
+        verdict.append("agree" if c.winner == "agree" else f"{c.winner} wins",
+                       style=WINNER_STYLE.get(c.winner, ""))
+        verdict.append(f": {inert(c.reason)}")
+        parts.append(verdict)
+    return Group(*parts)
+
+
+def verdicts_view(items: tuple[VerdictComparison, ...], endpoint: EndpointSnapshot
+                  ) -> RenderableType:
+    if not items:
+        return Text("AWS's own advisors: no verdict on this endpoint", style="dim")
+    table = _table("AWS says", "Source", "Saving $/mo", "Against sagetop", "Why",
+                   title="AWS's own verdicts")
+    for v in items:
+        table.add_row(Text(v.action), Text(v.source), fmt_usd(v.monthly_savings_usd),
+                      Text(v.agreement, style=AGREEMENT_STYLE.get(v.agreement, "")),
+                      Text(inert(v.note), style="dim"))
+    return table
+
+
+def deployment_view(advice: EndpointAnalysis) -> RenderableType:
+    strategy, rollback = advice.current.deployment_strategy, advice.current.auto_rollback
+    line = Text()
+    line.append("Deployment: ", style="bold")
+    line.append(f"{strategy.value or 'unknown'}")
+    line.append(f" ({inert(strategy.note)})", style="dim")
+    line.append("\nRollback: ", style="bold")
+    line.append("automatic" if rollback.value else "none" if rollback.value is False
+                else "unknown", style="green" if rollback.value else "yellow")
+    line.append(f" ({inert(rollback.note)})", style="dim")
+    return line
+
+
+def opinions_view(advice: EndpointAnalysis | None, endpoint: EndpointSnapshot
+                  ) -> RenderableType:
+    """The Experiments tab: how it is deployed, its test, the recommender and AWS beside it."""
+    if advice is None:
+        return Text("analysis pending", style="yellow")
+    parts: list[RenderableType] = [deployment_view(advice), Text("")]
+    if advice.comparison is not None:
+        parts += [experiment_view(advice.comparison), Text("")]
+    else:
+        parts += [Text("one variant: no A/B or shadow test", style="dim"), Text("")]
+    parts += [recommender_view(advice.recommender, endpoint), Text(""),
+              verdicts_view(advice.verdicts, endpoint)]
+    return Group(*parts)
+
+
+def opinions_summary_view(summary: OpinionsSummary) -> RenderableType:
+    """Agreement with AWS's advisors and the recommender, for the fleet summary."""
+    table = _table("Second opinion", "Count", title="Second opinions")
+    for label, count in (
+            ("AWS agrees with sagetop", summary.verdicts_agree),
+            ("AWS only (sagetop disagrees)", summary.verdicts_aws_only),
+            ("sagetop only (AWS silent)", summary.verdicts_sagetop_only),
+            ("Inference Recommender agrees", summary.recommender_agree),
+            ("production traffic outweighs the load test", summary.recommender_production_wins),
+            ("load test outweighs the plan", summary.recommender_load_test_wins),
+            ("load tests suggested before choosing", summary.experiments_suggested)):
+        table.add_row(label, str(count))
+    parts: list[RenderableType] = [table]
+    for status in summary.sources:
+        parts.append(Text(f"{status.source} ({status.region}): {status.status}"
+                          + (f" - {inert(status.message)}" if status.status != "enabled"
+                             else ""), style="dim" if status.status == "enabled" else "yellow"))
+    if not summary.sources:
+        parts.append(Text("AWS's advisors not read yet", style="dim"))
+    for verdict in summary.account_verdicts:
+        parts.append(Text(f"{verdict.source}: {verdict.action} "
+                          f"{inert(verdict.recommended_summary or '')} saves "
+                          f"{fmt_usd(verdict.monthly_savings_usd)}/month"))
+    return Group(*parts)
