@@ -145,10 +145,13 @@ def _day(moment: dt.datetime) -> str:
 # ---------------------------------------------------------------- Inference Recommender
 
 def _latest_finished(jobs: Sequence[RecommenderJob], variant: str) -> RecommenderJob | None:
-    for job in jobs:  # newest first
-        if variant in job.variants and job.status in ("COMPLETED", "FAILED", "STOPPED"):
-            return job
-    return None
+    """The newest job with recommendations; else the newest finished one (why it failed).
+
+    A failed retry does not void an earlier completed load test of the same model."""
+    mine = [j for j in jobs if variant in j.variants]  # newest first
+    completed = next((j for j in mine if j.status == "COMPLETED" and j.recommendations), None)
+    return completed or next((j for j in mine if j.status in ("COMPLETED", "FAILED",
+                                                              "STOPPED")), None)
 
 
 def compare_recommender(ctx: AdvisorContext, endpoint: EndpointSnapshot,

@@ -101,6 +101,7 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.monitor.executions.clear()
     middleware.monitor.processing_jobs.clear()
     middleware.denied.clear()
+    middleware.opinions.clear()
     middleware.page_datapoints = None
     middleware.log.clear()
     return Moto(moto_server.url, middleware)

@@ -8,6 +8,12 @@ of moto as WSGI middleware, each for something moto does not do:
   computes them from the datapoints moto stored, per period bucket, as CloudWatch would.
 * GetMetricData pages: AWS splits answers over 100,800 datapoints with NextToken; moto never
   does. With `page_datapoints` set, the stand-in splits moto's answers the way AWS would.
+* Inference Recommender (ListInferenceRecommendationsJobs, DescribeInferenceRecommendationsJob,
+  ListInferenceRecommendationsJobSteps), Compute Optimizer (GetIdleRecommendations) and Cost
+  Optimization Hub (ListEnrollmentStatuses, ListRecommendations): moto has none of them. By
+  default the account is not opted in to either advisor, as most accounts are.
+* DescribeEndpoint's LastDeploymentConfig: moto has no UpdateEndpoint, so no endpoint ever has
+  one; the stand-in adds the configurations a test sets.
 Every request is logged (operation and service) so tests can see what left the process.
 """
 
@@ -76,10 +82,63 @@ class MonitorStandIn:
         return None
 
 
+@dataclass
+class SecondOpinionStandIn:
+    """Inference Recommender jobs, AWS's advisors and deployment configs, in the APIs' shapes."""
+
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # DescribeInferenceRecommendationsJob
+    steps: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    compute_optimizer: list[dict[str, Any]] | None = None  # None: OptInRequiredException
+    cost_hub: list[dict[str, Any]] | None = None  # None: enrollment Inactive
+    deployment_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.jobs.clear()
+        self.steps.clear()
+        self.compute_optimizer = None
+        self.cost_hub = None
+        self.deployment_configs.clear()
+
+    def answer(self, service: str, operation: str, params: dict[str, Any]
+               ) -> tuple[int, dict[str, Any]] | None:
+        summary_keys = ("JobName", "JobDescription", "JobType", "JobArn", "Status",
+                        "CreationTime", "CompletionTime", "RoleArn", "LastModifiedTime",
+                        "FailureReason")
+        if operation == "ListInferenceRecommendationsJobs":
+            summaries = []
+            for job in self.jobs:
+                summary = {k: job[k] for k in summary_keys if k in job}
+                inputs = job.get("InputConfig", {})
+                summary.update({k: inputs[k] for k in ("ModelName", "ModelPackageVersionArn")
+                                if k in inputs})
+                summary.setdefault("JobDescription", "")
+                summaries.append(summary)
+            return 200, {"InferenceRecommendationsJobs": summaries}
+        if operation == "DescribeInferenceRecommendationsJob":
+            job = next((j for j in self.jobs if j["JobName"] == params["JobName"]), None)
+            if job is None:
+                return 400, {"__type": "ResourceNotFound", "message": "no such job"}
+            return 200, job
+        if operation == "ListInferenceRecommendationsJobSteps":
+            return 200, {"Steps": self.steps.get(params["JobName"], [])}
+        if operation == "GetIdleRecommendations":
+            if self.compute_optimizer is None:
+                return 400, {"__type": "OptInRequiredException",
+                             "message": "The account is not opted in to Compute Optimizer."}
+            return 200, {"idleRecommendations": self.compute_optimizer, "errors": []}
+        if operation == "ListEnrollmentStatuses":
+            status = "Inactive" if self.cost_hub is None else "Active"
+            return 200, {"items": [{"accountId": "123456789012", "status": status}]}
+        if operation == "ListRecommendations":
+            return 200, {"items": self.cost_hub or []}
+        return None
+
+
 class StandInMiddleware:
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
         self.monitor = MonitorStandIn()
+        self.opinions = SecondOpinionStandIn()
         self.denied: set[str] = set()  # "sagemaker:ListMonitoringSchedules" -> AccessDenied
         self.page_datapoints: int | None = None
         self.log: list[str] = []
@@ -96,7 +155,9 @@ class StandInMiddleware:
         with self._lock:
             self.log.append(operation)
         short = {"SageMaker": "sagemaker", "GraniteServiceVersion20100801": "cloudwatch",
-                 "AnyScaleFrontendService": "application-autoscaling"}.get(service, service)
+                 "AnyScaleFrontendService": "application-autoscaling",
+                 "ComputeOptimizerService": "compute-optimizer",
+                 "CostOptimizationHubService": "cost-optimization-hub"}.get(service, service)
         if f"{short}:{operation}" in self.denied:
             return self._json(start_response, 400, {
                 "__type": "AccessDeniedException",
@@ -113,6 +174,20 @@ class StandInMiddleware:
                                                         "message": "not found"})
         if operation == "GetMetricData":
             return self._metric_data(environ, start_response)
+        if short in ("sagemaker", "compute-optimizer", "cost-optimization-hub"):
+            params = json.loads(_read_body(environ) or b"{}")
+            answered = self.opinions.answer(short, operation, params)
+            if answered is not None:
+                json_version = "1.1" if short == "sagemaker" else "1.0"
+                return self._json(start_response, answered[0], answered[1],
+                                  f"application/x-amz-json-{json_version}")
+            if operation == "DescribeEndpoint" and \
+                    params.get("EndpointName") in self.opinions.deployment_configs:
+                status, _, raw = _call(self.app, environ, _read_body(environ))
+                body = json.loads(raw)
+                body["LastDeploymentConfig"] = self.opinions.deployment_configs[
+                    params["EndpointName"]]
+                return self._json(start_response, int(status.split()[0]), body)
         return self.app(environ, start_response)
 
     def _metric_data(self, environ: dict[str, Any],
