@@ -21,8 +21,10 @@ import pandas as pd
 
 from ground.domain import (
     AutoscalingInfo,
+    CapacityStep,
     ContainerInfo,
     DataCaptureInfo,
+    DeploymentGuardrails,
     DeploymentOption,
     DriftMetric,
     EndpointSnapshot,
@@ -41,6 +43,13 @@ NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 REGION = "us-east-1"
 CPU_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/sklearn-inference:1.2-1-cpu-py3"
 GPU_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3-gpu-py311"
+
+
+# How a well-run endpoint is updated: canary traffic shifting that rolls back on an alarm. Plans
+# default to it so that only the tests about guardrails meet `no-deployment-guardrails`.
+GUARDED = DeploymentGuardrails(strategy="blue-green", traffic="canary",
+                               step=CapacityStep(unit="CAPACITY_PERCENT", value=10), wait_s=600,
+                               rollback_alarms=("errors-5xx",))
 
 
 class Pattern(StrEnum):
@@ -123,6 +132,7 @@ class EndpointPlan:
     monitor: ModelMonitorState = field(default_factory=ModelMonitorState)
     # Invocation metrics absent (the query found no datapoints): NaN, not zero.
     missing_invocations: bool = False
+    deployment_config: DeploymentGuardrails | None = GUARDED
 
 
 def scaling(min_capacity: int = 2, max_capacity: int = 6, with_policy: bool = True
@@ -190,7 +200,7 @@ class FleetBuilder:
             region=plan.region, status=plan.status, deployment=plan.deployment,
             creation_time=created, last_modified_time=created, variants=tuple(variants),
             tags=dict(plan.tags), data_capture=DataCaptureInfo(enabled=plan.data_capture),
-            monitor=plan.monitor)
+            monitor=plan.monitor, deployment_config=plan.deployment_config)
 
     def build(self) -> FleetSnapshot:
         endpoints = [self._endpoint(plan) for plan in self.plans]

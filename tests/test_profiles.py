@@ -417,8 +417,8 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
      "traffic_pattern: expected one of 'steady', 'diurnal', 'spiky', 'intermittent', "
      "'periodic' or 'idle', got 'bursty'"),
     (lambda d: d["network_security"].update(vpc={"value": True, "origin": "guessed"}),
-     "network_security.vpc.origin: expected one of 'observed', 'configured', 'inferred' or "
-     "'required', got 'guessed'"),
+     "network_security.vpc.origin: expected one of 'observed', 'configured', 'inferred', "
+     "'required' or 'recommended', got 'guessed'"),
     (lambda d: d.update(colour="blue"), "colour: unknown field"),
     (lambda d: d.pop("region"), "region: missing required field"),
     (lambda d: d.update(frameworks={"value": ["pytorch", 3], "origin": "inferred"}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,29 @@ async def test_export_endpoint_fleet_and_a_failing_directory(
         await pilot.press("E")
         await wait_until(pilot, lambda: len(seen) > 2, "the export error")
         assert seen[-1].startswith("error:") and "\n" not in seen[-1]
+
+
+async def test_experiments_tab_says_which_variant_is_better_and_how_sure() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_analysis(pilot)
+        screen = await _open(pilot, app, "us-east-1/pricing-ab-prod")
+        await pilot.press("7")
+        assert screen.query_one(TabbedContent).active == "experiments"
+        text = " ".join(_plain(screen.query_one("#experiments-view", Static)).split())
+        assert "A/B test running 4.0 days" in text
+        assert re.search(r"ModelB is 3\d % slower at p99 .* \(significant over 4 days", text)
+        assert "ModelA is better" in text
+        assert "Deployment: blue-green-all-at-once" in text and "Rollback: none" in text
+        await pilot.press("escape")
+        screen = await _open(pilot, app, CHURN)
+        await pilot.press("7")
+        text = " ".join(_plain(screen.query_one("#experiments-view", Static)).split())
+        assert "job churn-predictor-ir-default (Default, completed" in text
+        assert "payload s3://sim-payloads-" in text
+        assert "production traffic wins: production p95" in text
+        assert "of the load the test assumed" in text
+        await pilot.press("escape", "t")
+        summary = " ".join(_plain(app.screen.query_one("#summary", Static)).split())
+        assert "AWS agrees with sagetop 2" in summary
+        assert "compute-optimizer (us-east-1): enabled" in summary
