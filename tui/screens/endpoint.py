@@ -104,7 +104,7 @@ class EndpointScreen(Screen[None]):
                     yield Static(id="profile-view")
             with TabPane("6 Maturity", id="maturity"), VerticalScroll():
                 yield Static(id="maturity-view")
-            with TabPane("7 Experiments", id="experiments"), VerticalScroll():
+            with TabPane("7 Tests", id="experiments"), VerticalScroll():
                 yield Static(id="experiments-view")
         yield ProblemLine()
         yield StatusLine()

@@ -27,7 +27,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("Fleet", "g", "group by region, by worst finding, or not at all"),
     ("Fleet", "e", "export the selected endpoint's profiles"),
     ("Fleet", "t", "fleet summary: totals, savings, maturity, provisioning"),
-    ("Endpoint", "1-7", "metrics, variants, monitor, findings, profile, maturity, experiments"),
+    ("Endpoint", "1-7", "metrics, variants, monitor, findings, profile, maturity, tests"),
     ("Endpoint", "a / x / Enter", "accept / reject / toggle the selected change"),
     ("Endpoint", "e", "export this endpoint's profiles"),
 )
