@@ -10,7 +10,7 @@ from advisors.cost import CostEstimate, endpoint_monthly_cost
 from advisors.features import FleetFeatures
 from advisors.finding import Finding
 from advisors.settings import AdvisorSettings
-from advisors.variants import VariantComparison, compare_variants
+from advisors.variants import HourlyMatrix, VariantComparison, compare_variants, hourly_matrices
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.images import NO_WORKLOAD, Workload, workload_of
 from ground.pricing import PriceBook
@@ -30,6 +30,7 @@ class AdvisorContext:
     _fallback: dict[str, Requirements] = field(default_factory=dict)
     _defaults: RequirementsSettings | None = None
     _comparisons: dict[str, VariantComparison | None] = field(default_factory=dict)
+    _hourly: dict[str, HourlyMatrix] | None = None
 
     def __post_init__(self) -> None:
         self._endpoints = {e.key: e for e in self.fleet.endpoints}
@@ -67,8 +68,10 @@ class AdvisorContext:
     def variant_comparison(self, key: str) -> VariantComparison | None:
         """The A/B or shadow comparison of a multi-variant endpoint, computed once."""
         if key not in self._comparisons:
+            if self._hourly is None:
+                self._hourly = hourly_matrices(self.fleet)
             self._comparisons[key] = compare_variants(self.endpoint(key), self.fleet,
-                                                      self.prices, self.settings)
+                                                      self.prices, self.settings, self._hourly)
         return self._comparisons[key]
 
     def comparisons(self) -> dict[str, VariantComparison]:

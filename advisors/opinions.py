@@ -70,6 +70,8 @@ class RecommenderComparison(_Model):
     agree: bool
     winner: str  # agree | production traffic | load test | no result
     reason: str
+    # Benchmarks of the job that failed (ListInferenceRecommendationsJobSteps): (type, why).
+    failed_benchmarks: tuple[tuple[str, str], ...] = ()
 
 
 class VerdictComparison(_Model):
@@ -166,6 +168,8 @@ def compare_recommender(ctx: AdvisorContext, endpoint: EndpointSnapshot,
             "job_type": job.job_type, "job_status": job.status,
             "job_finished": job.finished_at, "matched_by": job.matched_by,
             "payload": job.sample_payload_url, "plan_label": plan_label,
+            "failed_benchmarks": tuple((b.instance_type or "?", b.failure_reason or b.status)
+                                       for b in job.benchmarks if b.status == "FAILED"),
             "plan_source": plan_source, "plan_monthly_usd": plan_cost.usd,
             "production_p95_rpm": p95, "production_peak_rpm": peak}
     rec = job.recommendations[0] if job.recommendations else None

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
@@ -106,11 +107,63 @@ def _days_text(hours: int) -> str:
     return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours} hours"
 
 
-def _column(frame: pd.DataFrame, variant: str) -> pd.Series:
-    for column in frame.columns:
-        if column[1] == variant:
-            return frame[column].astype("float64")
-    return pd.Series(dtype="float64")
+SERIES = ("requests", "errors_5xx", "errors_4xx", "model_latency_p50_us", "model_latency_p99_us")
+
+
+class HourlyMatrix:
+    """One hourly series of the whole fleet as one numpy matrix, columns by (endpoint, variant).
+
+    Built once per advisor pass: slicing a pandas frame per endpoint, variant and series would
+    cost a millisecond each, seconds over a fleet with hundreds of A/B endpoints.
+    """
+
+    def __init__(self, frame: pd.DataFrame | None) -> None:
+        frame = frame if frame is not None else pd.DataFrame()
+        self.columns = {(str(c[0]), str(c[1])): i for i, c in enumerate(frame.columns)}
+        self.values = frame.to_numpy(dtype="float64") if len(frame.columns) else \
+            np.empty((len(frame.index), 0))
+        self.index = pd.DatetimeIndex(frame.index) if len(frame.index) else \
+            pd.DatetimeIndex([], tz="UTC")
+        self.stamps = self.index.as_unit("s").asi8
+
+    def column(self, key: str, variant: str) -> npt.NDArray[np.float64]:
+        position = self.columns.get((key, variant))
+        if position is None:
+            return np.full(len(self.stamps), np.nan)
+        result: npt.NDArray[np.float64] = self.values[:, position]
+        return result
+
+
+def hourly_matrices(fleet: FleetSnapshot) -> dict[str, HourlyMatrix]:
+    return {name: HourlyMatrix(fleet.metrics.hourly.get(name)) for name in SERIES}
+
+
+class _Hourly:
+    """One series of one endpoint over the test period."""
+
+    def __init__(self, matrix: HourlyMatrix, key: str, start: pd.Timestamp) -> None:
+        self.matrix = matrix
+        self.key = key
+        self.in_period = matrix.stamps >= int(start.timestamp())
+        self.index = matrix.index
+
+    def all_of(self, variant: str) -> npt.NDArray[np.float64]:
+        return self.matrix.column(self.key, variant)
+
+    def period_of(self, variant: str) -> npt.NDArray[np.float64]:
+        result: npt.NDArray[np.float64] = self.all_of(variant)[self.in_period]
+        return result
+
+
+def _total(values: npt.NDArray[np.float64]) -> float | None:
+    """The sum of what is known; None when nothing is (no data is not zero)."""
+    known = values[~np.isnan(values)]
+    return float(known.sum()) if len(known) else None
+
+
+def _median_ms(values: npt.NDArray[np.float64]) -> float | None:
+    known = values[~np.isnan(values)]
+    return float(np.median(known)) / MICROSECONDS_PER_MS if len(known) else None
 
 
 def _number(value: float) -> float | None:
@@ -123,21 +176,16 @@ def _shape(variant: VariantSnapshot) -> str:
     return f"{variant.current_instance_count}x {variant.instance_type or '?'}"
 
 
-def _trailing_idle_hours(requests: pd.Series) -> int:
+def _trailing_idle_hours(requests: npt.NDArray[np.float64]) -> int:
     """Hours at the end of the series with a measured zero (NaN breaks the run: no data)."""
-    values = requests.to_numpy()
-    count = 0
-    for value in values[::-1]:
-        if np.isnan(value) or value != 0:
-            break
-        count += 1
-    return count
+    broken = np.flatnonzero(np.isnan(requests[::-1]) | (requests[::-1] != 0))
+    return int(broken[0]) if len(broken) else len(requests)
 
 
-def _latency(base: pd.Series, other: pd.Series, metric: str, level: float) -> Comparison:
-    a, b = base.dropna().to_numpy(), other.dropna().to_numpy()
-    baseline = float(np.median(a)) / MICROSECONDS_PER_MS if len(a) else None
-    challenger = float(np.median(b)) / MICROSECONDS_PER_MS if len(b) else None
+def _latency(base: npt.NDArray[np.float64], other: npt.NDArray[np.float64], metric: str,
+             level: float) -> Comparison:
+    a, b = base[~np.isnan(base)], other[~np.isnan(other)]
+    baseline, challenger = _median_ms(a), _median_ms(b)
     change = (challenger / baseline - 1.0) if baseline and challenger is not None else None
     result = mann_whitney_u(b, a)
     if result is None:
@@ -214,42 +262,39 @@ def _summary(challenger: VariantStats, baseline: VariantStats,
 
 
 def compare_variants(endpoint: EndpointSnapshot, fleet: FleetSnapshot, prices: PriceBook,
-                     settings: AdvisorSettings) -> VariantComparison | None:
-    """The comparison of an endpoint with several variants (shadow included); else None."""
+                     settings: AdvisorSettings,
+                     matrices: dict[str, HourlyMatrix] | None = None
+                     ) -> VariantComparison | None:
+    """The comparison of an endpoint with several variants (shadow included); else None.
+
+    `matrices` (from `hourly_matrices`) lets a pass over the fleet share one extraction."""
     if len(endpoint.variants) < 2 or not endpoint.described:
         return None
     metrics = fleet.metrics
-    frames = {name: metrics.series("hourly", name, endpoint.key)
-              for name in ("requests", "errors_5xx", "errors_4xx", "model_latency_p50_us",
-                           "model_latency_p99_us")}
+    matrices = matrices or hourly_matrices(fleet)
     started = endpoint.config_creation_time or endpoint.last_modified_time
-    index = frames["requests"].index
-    period = index[index >= pd.Timestamp(started).floor("h")] if len(index) else index
+    start = pd.Timestamp(started).floor("h")
+    frames = {name: _Hourly(matrices[name], endpoint.key, start) for name in SERIES}
+    period = frames["requests"].index[frames["requests"].in_period]
     hours = len(period)
     stats: list[VariantStats] = []
     serving_weight = sum(v.weight for v in endpoint.serving_variants) or None
     for variant in endpoint.variants:
-        def series(name: str, v: VariantSnapshot = variant) -> pd.Series:
-            return _column(frames[name], v.name).reindex(period)
-
-        requests = series("requests")
-        total = _number(requests.sum(min_count=1))
-        errors5 = _number(series("errors_5xx").sum(min_count=1))
-        errors4 = _number(series("errors_4xx").sum(min_count=1))
+        requests = frames["requests"].period_of(variant.name)
+        total = _total(requests)
+        errors5 = _total(frames["errors_5xx"].period_of(variant.name))
+        errors4 = _total(frames["errors_4xx"].period_of(variant.name))
         cost = variant_monthly_cost(endpoint, variant, fleet, prices)
         per_1k = (cost.usd / HOURS_PER_MONTH * hours / total * 1000.0
                   if cost.usd is not None and total and hours else None)
-        p50, p99 = series("model_latency_p50_us"), series("model_latency_p99_us")
         stats.append(VariantStats(
             name=variant.name, shadow=variant.shadow, weight=variant.weight,
             weight_share=(variant.weight / serving_weight
                           if serving_weight and not variant.shadow else None),
             shape=_shape(variant), requests=total, traffic_share=None,
-            hours_with_traffic=int((requests > 0).sum()),
-            latency_p50_ms=(float(p50.median()) / MICROSECONDS_PER_MS
-                            if p50.notna().any() else None),
-            latency_p99_ms=(float(p99.median()) / MICROSECONDS_PER_MS
-                            if p99.notna().any() else None),
+            hours_with_traffic=int(np.sum(requests > 0)),
+            latency_p50_ms=_median_ms(frames["model_latency_p50_us"].period_of(variant.name)),
+            latency_p99_ms=_median_ms(frames["model_latency_p99_us"].period_of(variant.name)),
             error_5xx_rate=errors5 / total if total and errors5 is not None else None,
             error_4xx_rate=errors4 / total if total and errors4 is not None else None,
             errors_5xx=errors5, errors_4xx=errors4,
@@ -257,22 +302,16 @@ def compare_variants(endpoint: EndpointSnapshot, fleet: FleetSnapshot, prices: P
             memory_p95_pct=metrics.window_value(endpoint.key, variant.name, "memory_p95_pct"),
             gpu_p95_pct=metrics.window_value(endpoint.key, variant.name, "gpu_p95_pct"),
             cost_per_1k_requests_usd=per_1k, cost_source=cost.source,
-            idle_hours=_trailing_idle_hours(_column(frames["requests"], variant.name))))
+            idle_hours=_trailing_idle_hours(frames["requests"].all_of(variant.name))))
     serving_total = sum(s.requests or 0.0 for s in stats if not s.shadow)
     stats = [s.model_copy(update={"traffic_share": (s.requests / serving_total)
                                   if serving_total and s.requests is not None else None})
              for s in stats]
     serving = [s for s in stats if not s.shadow]
     baseline = max(serving, key=lambda s: s.weight, default=None)
-    verdicts: list[VariantVerdict] = []
-    if baseline is not None:
-        base_p50 = _column(frames["model_latency_p50_us"], baseline.name).reindex(period)
-        base_p99 = _column(frames["model_latency_p99_us"], baseline.name).reindex(period)
-        for challenger in stats:
-            if challenger is baseline:
-                continue
-            verdicts.append(_verdict(challenger, baseline, frames, period, base_p50, base_p99,
-                                     settings, hours))
+    verdicts = [] if baseline is None else [
+        _verdict(challenger, baseline, frames, settings, hours)
+        for challenger in stats if challenger is not baseline]
     shadows = any(s.shadow for s in stats)
     kind = ("shadow" if len(serving) == 1 else "a/b with shadow") if shadows else "a/b"
     return VariantComparison(
@@ -283,9 +322,8 @@ def compare_variants(endpoint: EndpointSnapshot, fleet: FleetSnapshot, prices: P
         significance_level=settings.ab_significance_level)
 
 
-def _verdict(challenger: VariantStats, baseline: VariantStats,
-             frames: dict[str, pd.DataFrame], period: pd.Index, base_p50: pd.Series,
-             base_p99: pd.Series, settings: AdvisorSettings, hours: int) -> VariantVerdict:
+def _verdict(challenger: VariantStats, baseline: VariantStats, frames: dict[str, _Hourly],
+             settings: AdvisorSettings, hours: int) -> VariantVerdict:
     if not challenger.shadow and challenger.weight == 0:
         return VariantVerdict(
             challenger=challenger.name, baseline=baseline.name, enough_data=False,
@@ -304,9 +342,11 @@ def _verdict(challenger: VariantStats, baseline: VariantStats,
                     f"{settings.ab_min_requests:,} requests and {settings.ab_min_hours} hours "
                     "with traffic on each)")
     level = settings.ab_significance_level
-    p50 = _column(frames["model_latency_p50_us"], challenger.name).reindex(period)
-    p99 = _column(frames["model_latency_p99_us"], challenger.name).reindex(period)
-    comparisons = (_latency(base_p99, p99, "p99", level), _latency(base_p50, p50, "p50", level),
+    p50, p99 = frames["model_latency_p50_us"], frames["model_latency_p99_us"]
+    comparisons = (_latency(p99.period_of(baseline.name), p99.period_of(challenger.name), "p99",
+                            level),
+                   _latency(p50.period_of(baseline.name), p50.period_of(challenger.name), "p50",
+                            level),
                    _rate(baseline, challenger, "5XX", level),
                    _rate(baseline, challenger, "4XX", level))
     return VariantVerdict(

@@ -218,7 +218,7 @@ class Analyst:
             summary = fleet_summary(
                 analysis.fleet, [a.current for a in chosen], [a.target for a in chosen],
                 [f for a in chosen for f in a.findings], [a.maturity_current for a in chosen],
-                analysis.fleet.collected_at)
+                analysis.fleet.collected_at, analysis.opinions)
             files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
             files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
         return files

@@ -257,3 +257,9 @@ class FleetSummary(ProfileModel):
     accepted_savings_usd: float
     maturity_by_pillar: dict[str, PillarLevelCount]
     provisioning: list[ProvisioningEntry]
+    # Second opinions: AWS's advisors and Inference Recommender against sagetop, counted
+    # (agree, aws_only, sagetop_only, recommender_agree, production_wins, load_test_wins,
+    # experiments_suggested), and the state of each AWS advisor ("compute-optimizer us-east-1":
+    # enabled | not enabled | no permission | failed).
+    second_opinions: dict[str, int] = Field(default_factory=dict)
+    aws_advisors: dict[str, str] = Field(default_factory=dict)

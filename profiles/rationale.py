@@ -350,6 +350,9 @@ def _recommender_section(items: Sequence[RecommenderComparison]) -> list[str]:
                          f"{m.memory_utilisation_pct or '?'} % under load; "
                          f"{format_usd(c.recommendation_monthly_usd)} a month "
                          f"({escape_markdown(c.price_source)}).")
+        for instance_type, why in c.failed_benchmarks:
+            lines.append(f"  - Benchmark on {escape_markdown(instance_type)} failed: "
+                         f"{escape_markdown(why)}.")
         lines.append(f"  - sagetop's plan: {escape_markdown(c.plan_label)} "
                      f"({escape_markdown(c.plan_source)}, "
                      f"{format_usd(c.plan_monthly_usd)} a month).")

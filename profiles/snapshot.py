@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advisors.finding import Finding
+from advisors.opinions import OpinionsSummary
 from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
 from ground.pricing import PriceBook
@@ -105,7 +106,8 @@ def _provisioning(fleet: FleetSnapshot) -> list[ProvisioningEntry]:
 
 def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
                   targets: Sequence[MLProfile], findings: Sequence[Finding],
-                  assessments: Sequence[Maturity], generated_at: dt.datetime) -> FleetSummary:
+                  assessments: Sequence[Maturity], generated_at: dt.datetime,
+                  opinions: OpinionsSummary | None = None) -> FleetSummary:
     costs = [p.monthly_cost_usd for p in currents]
     known = [c.value for c in costs if c.value is not None]
     target_costs = [t.monthly_cost_usd.value if t.monthly_cost_usd.value is not None
@@ -133,7 +135,18 @@ def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
         accepted_savings_usd=round(sum(known) - target_total, 2),
         maturity_by_pillar=_pillar_counts(assessments),
         provisioning=_provisioning(fleet),
+        second_opinions=_opinion_counts(opinions) if opinions else {},
+        aws_advisors={f"{s.source} {s.region}": s.status for s in fleet.verdict_sources},
     )
+
+
+def _opinion_counts(opinions: OpinionsSummary) -> dict[str, int]:
+    return {"aws_agrees": opinions.verdicts_agree, "aws_only": opinions.verdicts_aws_only,
+            "sagetop_only": opinions.verdicts_sagetop_only,
+            "recommender_agrees": opinions.recommender_agree,
+            "production_traffic_wins": opinions.recommender_production_wins,
+            "load_test_wins": opinions.recommender_load_test_wins,
+            "load_tests_suggested": opinions.experiments_suggested}
 
 
 def summary_markdown(summary: FleetSummary) -> str:
@@ -168,6 +181,12 @@ def summary_markdown(summary: FleetSummary) -> str:
     lines += [f"| {escape_markdown(p.region)} | {escape_markdown(p.workload)} | "
               f"{escape_markdown(p.instance_type)} | {p.instance_count} | {p.jobs} |"
               for p in summary.provisioning]
+    if summary.second_opinions or summary.aws_advisors:
+        lines += ["", "## Second opinions", "", "| Against sagetop | Count |", "|---|---:|"]
+        lines += [f"| {escape_markdown(name.replace('_', ' '))} | {count} |"
+                  for name, count in summary.second_opinions.items()]
+        lines += ["", *(f"- {escape_markdown(source)}: {escape_markdown(status)}"
+                        for source, status in summary.aws_advisors.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,9 @@ the simulated account, where every answer is known; and the two statistical test
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from collectors.fleet import FleetCollector
 from ground.config import SagetopConfig
 from ground.domain import FleetSnapshot
 from pipeline.analysis import Analyst, EndpointAnalysis, FleetAnalysis
+from pipeline.report import fleet_report
 from profiles.model import Environment
 from profiles.rationale import render_rationale
 from simulator import SimulatedAccount
@@ -288,3 +291,66 @@ def test_every_production_profile_says_how_it_deploys_and_whether_it_rolls_back(
     rolling = _item(analysis, "payments-fraud-prod")
     assert rolling.current.deployment_strategy.value == "rolling"
     assert rolling.current.auto_rollback.value is True
+
+
+# --- reliability, report and export ---------------------------------------------------------
+
+
+def test_a_failing_recommender_listing_keeps_its_jobs_and_is_asked_again_next_refresh() -> None:
+    account = SimulatedAccount()
+
+    async def run() -> tuple[FleetSnapshot, FleetSnapshot, FleetSnapshot, int]:
+        target = AwsTarget(regions=account.regions, simulated=True,
+                           prepare_session=account.install)
+        config = SagetopConfig.model_validate({"aws": {"max_attempts": 1}})
+        async with AwsContext(config, target) as aws:
+            collector = FleetCollector(aws)
+            good = await collector.collect(force=True)
+            account.faults.add("sagemaker:ListInferenceRecommendationsJobs", "unavailable")
+            account.faults.add("compute-optimizer:GetIdleRecommendations", "unavailable")
+            failed = await collector.collect(force=True, history=False)
+            account.faults.clear()
+            before = aws.ledger.requests["sagemaker:ListInferenceRecommendationsJobs"]
+            recovered = await collector.collect(history=False)
+            after = aws.ledger.requests["sagemaker:ListInferenceRecommendationsJobs"]
+            return good, failed, recovered, after - before
+
+    good, failed, recovered, listed = asyncio.run(run())
+    churn = "us-east-1/churn-predictor-prod"
+    assert sorted(e.source for e in failed.errors) == ["aws-verdicts", "recommender"]
+    assert all("ServiceUnavailable" in e.message for e in failed.errors)
+    # The last good jobs stay (with the error shown) instead of vanishing for a cadence.
+    assert failed.endpoint(churn).recommender.jobs == good.endpoint(churn).recommender.jobs  # type: ignore[union-attr]
+    assert failed.endpoint(churn).recommender.error is not None  # type: ignore[union-attr]
+    legacy = "us-east-1/legacy-recs-v1"
+    assert failed.endpoint(legacy).aws_verdicts == good.endpoint(legacy).aws_verdicts  # type: ignore[union-attr]
+    assert recovered.errors == ()
+    assert listed == 1  # asked again at the next refresh, not a cadence (an hour) later
+    assert recovered.endpoint(churn).recommender.jobs == good.endpoint(churn).recommender.jobs  # type: ignore[union-attr]
+    assert recovered.endpoint(churn).recommender.error is None  # type: ignore[union-attr]
+
+
+def test_report_and_export_carry_experiments_and_second_opinions(
+        demo: tuple[FleetSnapshot, FleetAnalysis, Analyst], tmp_path: Any) -> None:
+    fleet, analysis, analyst = demo
+    report = fleet_report(fleet, analysis)
+    by_name = {e["name"]: e for e in report["endpoints"]}
+    assert by_name["pricing-ab-prod"]["experiment"]["verdicts"][0]["better"] == "ModelA"
+    assert by_name["churn-predictor-prod"]["recommender"][0]["winner"] == "production traffic"
+    assert by_name["churn-predictor-prod"]["recommender_jobs"][0]["status"] == "COMPLETED"
+    assert by_name["legacy-recs-v1"]["aws_verdicts"][0]["agreement"] == "agree"
+    assert by_name["web-ranker-prod"]["deployment_config"]["traffic"] == "canary"
+    assert by_name["web-ranker-prod"]["experiment"] is None
+    opinions = report["summary"]["second_opinions"]
+    assert opinions["verdicts_agree"] == 2 and opinions["recommender_load_test_wins"] == 1
+    json.dumps(report)  # JSON all the way down
+    files = analyst.snapshot_files(analysis, tmp_path)
+    summary = files[tmp_path / "fleet-summary.md"]
+    assert "## Second opinions" in summary and "| aws agrees | 2 |" in summary
+    rationale = files[tmp_path / "us-east-1" / "pricing-ab-prod.rationale.md"]
+    assert "### A/B test" in rationale and "ModelB is 3" in rationale
+    shadow = files[tmp_path / "us-east-1" / "search-rerank-shadow.rationale.md"]
+    assert "### Shadow test" in shadow
+    churn = files[tmp_path / "us-east-1" / "churn-predictor-prod.rationale.md"]
+    assert "Benchmark on ml.inf1.xlarge failed" in churn
+    assert "Evidence that wins: production traffic" in churn

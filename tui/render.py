@@ -156,6 +156,15 @@ def finding_view(finding: Finding) -> RenderableType:
                                  style="green" if option.fits else "red"),
                             Text(option.price_source), Text(option.note))
         parts.append(options)
+        for option in finding.options:
+            if option.command:
+                # What the team would run (sagetop itself never does): shown in full.
+                command = Text(f"to {option.label}", style="italic")
+                if option.one_time_cost_usd is not None:
+                    command.append(f" (one-time ~{fmt_usd(option.one_time_cost_usd)})")
+                command.append(":\n")
+                command.append(inert(option.command), style="bold")
+                parts.append(command)
     parts.append(Text(""))
     return Group(*parts)
 

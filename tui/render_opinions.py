@@ -105,6 +105,8 @@ def recommender_view(items: tuple[RecommenderComparison, ...],
                           fmt(m.max_invocations_per_minute), fmt(m.model_latency_ms),
                           fmt(m.cpu_utilisation_pct), fmt(m.memory_utilisation_pct))
         parts.append(table)
+        for instance_type, why in c.failed_benchmarks:
+            parts.append(Text(f"benchmark on {instance_type} failed: {inert(why)}", style="red"))
         verdict = Text()
         verdict.append("agree" if c.winner == "agree" else f"{c.winner} wins",
                        style=WINNER_STYLE.get(c.winner, ""))
