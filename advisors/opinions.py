@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from advisors.context import AdvisorContext
-from advisors.cost import CostEstimate, instances_monthly_cost
+from advisors.cost import CostEstimate, instances_monthly_cost, variant_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.limits import RECOMMENDER_DEFAULT_JOB_HOURS
 from advisors.rules.common import option
@@ -381,7 +381,8 @@ def experiment_option(ctx: AdvisorContext, endpoint: EndpointSnapshot, finding: 
     one_time = (round(sum(p.usd_per_hour for p in hourly if p is not None)
                       * RECOMMENDER_DEFAULT_JOB_HOURS, 2)
                 if all(p is not None for p in hourly) else None)
-    current = ctx.current_cost(endpoint.key)
+    # Nothing changes while the test runs: the variant keeps costing what it costs today.
+    current = variant_monthly_cost(endpoint, variant, ctx.fleet, ctx.prices)
     note = (f"{fitting[0][2].label} and {fitting[1][2].label} are within "
             f"{gap * 100:.0f} % of each other a month, closer than sagetop's projection can "
             f"tell apart: load-test them on the model before choosing (a Default job takes "

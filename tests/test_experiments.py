@@ -229,7 +229,8 @@ def test_close_sizing_choices_offer_a_load_test_with_its_command(
                                          "--region us-east-1 --job-name ")
         assert '"EndpointConfigurations":[{"InstanceType":"ml.' in option.command
         assert option.one_time_cost_usd is not None and option.one_time_cost_usd > 0
-        assert option.monthly_cost_usd == item.monthly_cost_usd  # nothing changes meanwhile
+        today = next(o for o in finding.options if o.label.startswith("current: "))
+        assert option.monthly_cost_usd == today.monthly_cost_usd  # nothing changes meanwhile
         # Endpoints with a finished load test are compared with it instead.
         assert not any(j.status == "COMPLETED" for j in item._endpoint.recommender.jobs)
     item, finding, option = experiments[0]
