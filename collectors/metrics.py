@@ -4,7 +4,10 @@ Three resolutions (see `ground.series`): whole-lookback statistics computed by C
 hourly shape over the lookback, and minute detail for the live window. Queries go out in
 GetMetricData calls of at most 500, one call per shared time range, following NextToken pages; the
 order datapoints come back in does not matter. Count series are zero where an endpoint that was
-serving had no requests (CloudWatch publishes nothing then), never where we simply have no data.
+serving had no requests (CloudWatch publishes nothing then), never where we simply have no data:
+only over the range a query was answered for, never for a query CloudWatch answered Forbidden or
+InternalError (its StatusCode), and for an endpoint publishing every few minutes (MetricsConfig)
+only on its own publish grid: its live minutes are asked at its publish period.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from collectors.failures import RECOVERABLE, collector_error
 from ground.catalog import spec_for
 from ground.domain import CollectorError, EndpointSnapshot, MetricStore, empty_window_frame
 from ground.series import Normalise, Scope, SeriesSource, SeriesSpec, Tier, series_for
+from ground.untrusted import inert
 
 MAX_QUERIES_PER_CALL = 500
 LIVE_OVERLAP = dt.timedelta(minutes=2)  # CloudWatch may publish the last minutes late
 SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
+# MetricDataResult StatusCodes that are a failure, not an answer: no data must not be read in them.
+FAILED_STATUS = frozenset({"Forbidden", "InternalError"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,25 @@ class QueryTarget:
     divisor: float
     is_count: bool
     group: str | None = None  # live series group, for the bookkeeping of what was asked
+    additive: bool = False  # sub-bucket values add up (counts, sums, sample counts)
+    # SampleCount of a utilisation metric: divided by the publish periods in its bucket it is
+    # the mean number of instances (aws-facts.md 1.3).
+    per_publish_period: bool = False
+    publish_frequency_s: int = 60
+    namespace: str = ""
+    metric: str = ""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What one query got back, with the range and period it was asked for."""
+
+    target: QueryTarget
+    stamps: list[dt.datetime]
+    values: list[float]
+    start: dt.datetime
+    end: dt.datetime
+    period: int
 
 
 @dataclass
@@ -57,6 +82,12 @@ class MetricsPass:
     errors: list[CollectorError] = field(default_factory=list)
     calls: int = 0
     queries: int = 0
+    # Fewest calls the queries could travel in: one time range per call, 500 queries per call
+    # (an endpoint publishing every 300 s has its own live time range, aligned to 5 minutes).
+    minimum_calls: int = 0
+    # Queries CloudWatch refused (StatusCode Forbidden / InternalError): region, status, the
+    # result's messages and what was asked; reported once per metric at the end of the pass.
+    refused: list[tuple[str, str, list[str], QueryTarget]] = field(default_factory=list)
 
 
 def _merged(batches: list[_Batch]) -> list[_Batch]:
@@ -76,9 +107,19 @@ def floor_to(moment: dt.datetime, seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch - epoch % seconds, dt.UTC)
 
 
+def live_period_s(endpoint: EndpointSnapshot) -> int:
+    """The live tier's period for an endpoint: a minute, or its publish period if longer.
+
+    An endpoint whose MetricsConfig publishes every 300 s has one datapoint per 5 minutes; asked
+    per minute, four minutes in five would look empty (and read as zero traffic).
+    """
+    frequency = max(60, endpoint.metric_publish_frequency_s)
+    return -(-frequency // 60) * 60  # CloudWatch periods of a minute or more are whole minutes
+
+
 def _divisor(source: SeriesSource, instance_type: str | None) -> float | None:
-    if source.normalise is Normalise.NONE:
-        return 1.0
+    if source.normalise in (Normalise.NONE, Normalise.PER_PUBLISH_PERIOD):
+        return 1.0  # samples per instance depend on the bucket: divided when applied
     spec = spec_for(instance_type)
     if spec is None:
         return None
@@ -125,8 +166,12 @@ def _query(endpoint: EndpointSnapshot, variant: str, spec: SeriesSpec, source: S
                    "Dimensions": dimensions},
         "Stat": source.stat,
     }
-    target = QueryTarget(endpoint.key, variant, spec.name, divisor, source.is_count,
-                         spec.group if spec.tier is Tier.LIVE else None)
+    target = QueryTarget(
+        endpoint.key, variant, spec.name, divisor, source.is_count,
+        spec.group if spec.tier is Tier.LIVE else None, additive=source.additive,
+        per_publish_period=source.normalise is Normalise.PER_PUBLISH_PERIOD,
+        publish_frequency_s=max(1, endpoint.metric_publish_frequency_s),
+        namespace=source.namespace, metric=source.metric)
     return {"MetricStat": stat, "ReturnData": True}, target
 
 
@@ -150,6 +195,7 @@ class MetricsCollector:
         self._reported_unknown: set[str] = set()
         self._variants: dict[str, tuple[str, ...]] = {}  # endpoint key -> variants last planned
         self._answered_until: dict[Tier, dt.datetime] = {}  # end of the newest bucket answered
+        self.last_pass = MetricsPass()  # what the latest pass asked (the benchmark reads it)
 
     # Public ----------------------------------------------------------------------------------
 
@@ -193,11 +239,15 @@ class MetricsCollector:
         batches += self._plan_live(row, now, "row")
         batches += self._plan_live(pane, now, "pane")
         batches = _merged(batches)
-        collected: dict[Tier, list[tuple[QueryTarget, list[dt.datetime], list[float]]]] = \
-            defaultdict(list)
-        await asyncio.gather(*(self._run_batch(b, collected, result, now) for b in batches))
+        result.minimum_calls = sum(-(-len(b.queries) // MAX_QUERIES_PER_CALL) for b in batches)
+        collected: dict[Tier, list[_Answer]] = defaultdict(list)
+        failed: dict[Tier, list[QueryTarget]] = defaultdict(list)
+        await asyncio.gather(*(self._run_batch(b, collected, failed, result, now)
+                               for b in batches))
+        result.errors += _status_errors(result.refused, now)
+        self.last_pass = result
         by_key = {e.key: e for e in endpoints}
-        self._apply_window(collected[Tier.WINDOW], by_key)
+        self._apply_window(collected[Tier.WINDOW], failed[Tier.WINDOW], by_key)
         self._apply_series(self._hourly, collected[Tier.HOURLY], by_key, Tier.HOURLY, now)
         self._apply_series(self._live, collected[Tier.LIVE], by_key, Tier.LIVE, now)
         return result
@@ -232,18 +282,26 @@ class MetricsCollector:
 
     def _plan_live(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
                    group: str) -> list[_Batch]:
-        end = floor_to(now, 60)  # complete minutes only
-        earliest = end - self.live_window
-        due: list[EndpointSnapshot] = []
-        since = end
+        by_period: dict[int, list[EndpointSnapshot]] = defaultdict(list)
         for endpoint in endpoints:
-            last = self._live_until.get(f"{endpoint.key}#{group}")
-            start = earliest if last is None else max(last - LIVE_OVERLAP, earliest)
-            if start < end:
-                due.append(endpoint)
-                since = min(since, start)
-                self._live_until[f"{endpoint.key}#{group}"] = end
-        return self._batches(due, Tier.LIVE, since, end, 60, group) if due else []
+            by_period[live_period_s(endpoint)].append(endpoint)
+        batches: list[_Batch] = []
+        for period, members in sorted(by_period.items()):
+            end = floor_to(now, period)  # complete buckets only
+            earliest = floor_to(end - self.live_window, period)
+            due: list[EndpointSnapshot] = []
+            since = end
+            for endpoint in members:
+                last = self._live_until.get(f"{endpoint.key}#{group}")
+                start = earliest if last is None else max(
+                    floor_to(last - LIVE_OVERLAP, period), earliest)
+                if start < end:
+                    due.append(endpoint)
+                    since = min(since, start)
+                    self._live_until[f"{endpoint.key}#{group}"] = end
+            if due:
+                batches += self._batches(due, Tier.LIVE, since, end, period, group)
+        return batches
 
     def _batches(self, endpoints: list[EndpointSnapshot], tier: Tier, start: dt.datetime,
                  end: dt.datetime, period: int, group: str | None = None) -> list[_Batch]:
@@ -270,8 +328,9 @@ class MetricsCollector:
 
     # Fetching --------------------------------------------------------------------------------
 
-    async def _run_batch(self, batch: _Batch, collected: dict[Tier, list[Any]],
-                         result: MetricsPass, now: dt.datetime) -> None:
+    async def _run_batch(self, batch: _Batch, collected: dict[Tier, list[_Answer]],
+                         failed: dict[Tier, list[QueryTarget]], result: MetricsPass,
+                         now: dt.datetime) -> None:
         cloudwatch = await self.aws.client("cloudwatch", batch.region)
         for offset in range(0, len(batch.queries), MAX_QUERIES_PER_CALL):
             chunk = batch.queries[offset:offset + MAX_QUERIES_PER_CALL]
@@ -283,22 +342,36 @@ class MetricsCollector:
                                 "MetricStat": {**query["MetricStat"], "Period": batch.period}})
                 targets[query_id] = target
             points: dict[str, tuple[list[dt.datetime], list[float]]] = {}
+            statuses: dict[str, tuple[str, list[str]]] = {}
             try:
                 async with self._semaphore:
-                    await self._fetch_pages(cloudwatch, batch, queries, points, result)
+                    await self._fetch_pages(cloudwatch, batch, queries, points, statuses, result)
             except RECOVERABLE as exc:
                 result.errors.append(collector_error(exc, "metrics", batch.region, "cloudwatch",
                                                      "GetMetricData", now))
                 self._forget_progress(batch, targets.values())
                 continue
-            self._hold_progress_at_answers(batch, targets.values(), points)
+            refused = [targets[i] for i in statuses if i in targets]
+            if refused:
+                # Forbidden or InternalError is no answer: nothing may be read from it (no
+                # zeros, no progress), and it is asked again next time.
+                result.refused += [(batch.region, *statuses[i], targets[i])
+                                   for i in statuses if i in targets]
+                failed[batch.tier] += refused
+                self._forget_progress(batch, refused)
+                for query_id in statuses:
+                    points.pop(query_id, None)
+            answered = [targets[i] for i in points if i in targets]
+            self._hold_progress_at_answers(batch, answered, points)
             for query_id, (stamps, values) in points.items():
                 found = targets.get(query_id)
                 if found is not None:
-                    collected[batch.tier].append((found, stamps, values))
+                    collected[batch.tier].append(
+                        _Answer(found, stamps, values, batch.start, batch.end, batch.period))
 
     async def _fetch_pages(self, cloudwatch: Any, batch: _Batch, queries: list[dict[str, Any]],
                            points: dict[str, tuple[list[dt.datetime], list[float]]],
+                           statuses: dict[str, tuple[str, list[str]]],
                            result: MetricsPass) -> None:
         token: str | None = None
         while True:
@@ -310,6 +383,12 @@ class MetricsCollector:
             result.calls += 1
             result.queries += len(queries)
             for item in response.get("MetricDataResults", []):
+                status = str(item.get("StatusCode") or "Complete")
+                if status in FAILED_STATUS:
+                    messages = [str(m.get("Value") or m.get("Code") or "")
+                                for m in item.get("Messages") or []]
+                    statuses[item["Id"]] = (status, [m for m in messages if m])
+                    continue
                 stamps, values = points.setdefault(item["Id"], ([], []))
                 stamps.extend(item.get("Timestamps", []))
                 values.extend(item.get("Values", []))
@@ -344,6 +423,8 @@ class MetricsCollector:
         if batch.tier is Tier.WINDOW:
             return
         newest = [max(stamps) for stamps, _ in points.values() if stamps]
+        if not targets:
+            return
         if newest:
             answered = max(newest) + dt.timedelta(seconds=batch.period)
             seen = self._answered_until.get(batch.tier)
@@ -375,18 +456,34 @@ class MetricsCollector:
 
     # Applying --------------------------------------------------------------------------------
 
-    def _apply_window(self, rows: list[tuple[QueryTarget, list[dt.datetime], list[float]]],
+    def _apply_window(self, rows: list[_Answer], failed: list[QueryTarget],
                       endpoints: dict[str, EndpointSnapshot]) -> None:
         fresh: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-        for target, _, values in rows:
+        for answer in rows:
+            target = answer.target
             row = fresh[(target.endpoint_key, target.variant)]
-            if values:
+            if answer.values:
                 # One bucket is asked for; should CloudWatch split it, counts add up and
                 # statistics keep the largest (a conservative reading of peaks).
-                value = sum(values) if target.is_count else max(values)
+                value = sum(answer.values) if target.additive else max(answer.values)
+                if target.per_publish_period:
+                    endpoint = endpoints.get(target.endpoint_key)
+                    start = answer.start if endpoint is None else max(
+                        answer.start, endpoint.creation_time)
+                    seconds = (answer.end - start).total_seconds()
+                    if seconds <= 0:
+                        continue
+                    value = value / (seconds / target.publish_frequency_s)
                 row[target.series] = value / target.divisor
             elif target.is_count:
                 row[target.series] = np.nan  # decided below, once utilisation is known
+        for target in failed:
+            # Refused this time: the last answer stands (or nothing), never a zero.
+            pair = (target.endpoint_key, target.variant)
+            fresh[pair].pop(target.series, None)
+            kept = self._window.get(pair, {}).get(target.series)
+            if kept is not None and not np.isnan(kept):
+                fresh[pair][target.series] = kept
         for (key, variant), row in fresh.items():
             endpoint = endpoints.get(key)
             serving = endpoint is not None and endpoint.status in SERVING
@@ -398,17 +495,15 @@ class MetricsCollector:
                     row[name] = 0.0  # serving, measured, and nobody called: zero traffic
             self._window[(key, variant)] = row
 
-    def _apply_series(self, frames: dict[str, pd.DataFrame],
-                      rows: list[tuple[QueryTarget, list[dt.datetime], list[float]]],
+    def _apply_series(self, frames: dict[str, pd.DataFrame], rows: list[_Answer],
                       endpoints: dict[str, EndpointSnapshot], tier: Tier, now: dt.datetime
                       ) -> None:
         if not rows:
             self._trim(frames, tier, now)
             return
-        by_series: dict[str, list[tuple[QueryTarget, list[dt.datetime], list[float]]]] = \
-            defaultdict(list)
+        by_series: dict[str, list[_Answer]] = defaultdict(list)
         for row in rows:
-            by_series[row[0].series].append(row)
+            by_series[row.target.series].append(row)
         step = 3600 if tier is Tier.HOURLY else 60
         for name, series_rows in by_series.items():
             keys: list[str] = []
@@ -416,13 +511,24 @@ class MetricsCollector:
             stamps: list[float] = []
             values: list[float] = []
             asked: list[tuple[str, str]] = []
-            is_count = series_rows[0][0].is_count
-            for target, ts, vs in series_rows:
+            is_count = series_rows[0].target.is_count
+            for answer in series_rows:
+                target = answer.target
                 asked.append((target.endpoint_key, target.variant))
-                keys.extend([target.endpoint_key] * len(ts))
-                variants.extend([target.variant] * len(ts))
-                stamps.extend(t.timestamp() for t in ts)
-                values.extend(v / target.divisor for v in vs)
+                divisor = target.divisor
+                if target.per_publish_period:
+                    divisor *= answer.period / target.publish_frequency_s
+                # A bucket longer than the frame's step (a coarse publisher's live minutes)
+                # covers several rows: counts spread as the mean per row, others repeat.
+                rows_per_bucket = max(1, answer.period // step)
+                if rows_per_bucket > 1 and target.additive:
+                    divisor *= rows_per_bucket
+                offsets = [k * step for k in range(rows_per_bucket)]
+                count = len(answer.stamps) * rows_per_bucket
+                keys.extend([target.endpoint_key] * count)
+                variants.extend([target.variant] * count)
+                stamps.extend(t.timestamp() + o for t in answer.stamps for o in offsets)
+                values.extend(v / divisor for v in answer.values for _ in offsets)
             long = pd.DataFrame({
                 "endpoint": keys, "variant": variants,
                 "timestamp": pd.to_datetime(np.asarray(stamps, dtype="float64"), unit="s",
@@ -438,33 +544,51 @@ class MetricsCollector:
             old = frames.get(name)
             merged = fresh if old is None or old.empty else fresh.combine_first(old)
             if is_count:
-                merged = self._zero_fill(merged, endpoints, step, now, tier)
+                merged = self._zero_fill(merged, series_rows, endpoints, step, tier)
             frames[name] = merged.sort_index()
         self._trim(frames, tier, now)
 
-    def _zero_fill(self, frame: pd.DataFrame, endpoints: dict[str, EndpointSnapshot], step: int,
-                   now: dt.datetime, tier: Tier) -> pd.DataFrame:
-        end = floor_to(now, step)
-        span = self.lookback if tier is Tier.HOURLY else self.live_window
-        grid = pd.date_range(end - span, end, freq=f"{step}s", inclusive="left", tz="UTC")
-        frame = frame.reindex(frame.index.union(grid))
-        columns: list[tuple[str, str]] = [(str(c[0]), str(c[1])) for c in frame.columns]
-        fill = []
-        for key, variant in columns:
-            endpoint = endpoints.get(key)
-            serving = endpoint is not None and endpoint.status in SERVING and (
-                self._window.get((key, variant), {}).get("memory_max_pct") is not None
-                or endpoint.deployment.value == "async")
-            fill.append(serving)
-        if not any(fill):
+    def _zero_fill(self, frame: pd.DataFrame, answers: list[_Answer],
+                   endpoints: dict[str, EndpointSnapshot], step: int, tier: Tier
+                   ) -> pd.DataFrame:
+        """Zero where a serving, measured endpoint was asked, answered, and had no datapoint.
+
+        Only over the range each query was asked for and CloudWatch has answered (its newest
+        bucket bounds the range when its clock is behind ours): a column not asked this time,
+        or refused, keeps its gaps.
+        """
+        answered_until = self._answered_until.get(tier)
+        ranges: dict[tuple[str, str], tuple[float, float]] = {}
+        for answer in answers:
+            target = answer.target
+            endpoint = endpoints.get(target.endpoint_key)
+            if endpoint is None or endpoint.status not in SERVING or not (
+                    self._window.get((target.endpoint_key, target.variant), {}).get(
+                        "memory_max_pct") is not None
+                    or endpoint.deployment.value == "async"):
+                continue
+            end = answer.end if answered_until is None else min(
+                answer.end, max(answered_until, answer.start))
+            # Minutes from the one the endpoint was created in (it may have served in it).
+            start = max(answer.start, floor_to(endpoint.creation_time, step))
+            if start < end:
+                ranges[(target.endpoint_key, target.variant)] = (start.timestamp(),
+                                                                 end.timestamp())
+        if not ranges:
             return frame
-        created = np.array([
-            (endpoints[k].creation_time.timestamp() if k in endpoints else np.inf)
-            for k, _ in columns])
+        low = min(r[0] for r in ranges.values())
+        high = max(r[1] for r in ranges.values())
+        grid = pd.date_range(pd.Timestamp(low, unit="s", tz="UTC"),
+                             pd.Timestamp(high, unit="s", tz="UTC"), freq=f"{step}s",
+                             inclusive="left")
+        frame = frame.reindex(frame.index.union(grid))
+        columns = [(str(c[0]), str(c[1])) for c in frame.columns]
+        starts = np.array([ranges.get(c, (np.inf, np.inf))[0] for c in columns])
+        ends = np.array([ranges.get(c, (np.inf, np.inf))[1] for c in columns])
         # pandas infers a resolution per index: ask for seconds explicitly.
         stamps = pd.DatetimeIndex(frame.index).as_unit("s").asi8.astype("float64")
-        after_creation = stamps[:, None] >= created[None, :] - step
-        mask = after_creation & np.array(fill)[None, :] & frame.isna().to_numpy()
+        inside = (stamps[:, None] >= starts[None, :]) & (stamps[:, None] < ends[None, :])
+        mask = inside & frame.isna().to_numpy()
         values = frame.to_numpy(copy=True)
         values[mask] = 0.0
         return pd.DataFrame(values, index=frame.index, columns=frame.columns)
@@ -482,3 +606,31 @@ class MetricsCollector:
             return empty_window_frame()
         index = pd.MultiIndex.from_tuples(list(self._window), names=["endpoint", "variant"])
         return pd.DataFrame(list(self._window.values()), index=index)
+
+
+def _status_errors(refused: list[tuple[str, str, list[str], QueryTarget]], now: dt.datetime
+                   ) -> list[CollectorError]:
+    """One error per refused metric and region (not per query, nor per resolution): a thousand
+    endpoints refused the same metric make one line."""
+    grouped: dict[tuple[str, str, str, str], list[tuple[QueryTarget, list[str]]]] = \
+        defaultdict(list)
+    for region, status, messages, target in refused:
+        grouped[(region, status, target.namespace, target.metric)].append((target, messages))
+    errors: list[CollectorError] = []
+    for (region, status, namespace, metric), found in sorted(grouped.items()):
+        first, messages = found[0]
+        where = f"{first.endpoint_key}" + (f" {first.variant}" if first.variant else "")
+        others = {(t.endpoint_key, t.variant) for t, _ in found} - {(first.endpoint_key,
+                                                                    first.variant)}
+        more = f" and {len(others)} more" if others else ""
+        said = f": {inert(messages[0], one_line=True)}" if messages else ""
+        # The wording `describe` uses, so permission and transience are judged alike.
+        what = ("no permission for cloudwatch:GetMetricData (StatusCode Forbidden)"
+                if status == "Forbidden"
+                else f"cloudwatch:GetMetricData failed: {status} (StatusCode)")
+        errors.append(CollectorError(
+            source="metrics", region=region, operation="GetMetricData", at=now,
+            permission=status == "Forbidden",
+            message=f"{what} on {metric} in {namespace} for {where}{more}{said}; "
+                    "kept as unknown, not zero"))
+    return errors

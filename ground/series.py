@@ -27,6 +27,9 @@ class Normalise(StrEnum):
     NONE = "none"
     PER_VCPU = "per-vcpu"  # CPUUtilization is summed over cores: 0..100 x vCPUs
     PER_GPU = "per-gpu"  # GPU metrics are summed over GPUs: 0..100 x GPUs
+    # Every instance publishes one utilisation datapoint per publish period (MetricsConfig), so
+    # a SampleCount divided by the publish periods in its bucket is the mean instance count.
+    PER_PUBLISH_PERIOD = "per-publish-period"
 
 
 INVOCATIONS_NS = "AWS/SageMaker"
@@ -41,6 +44,11 @@ class SeriesSource:
     scope: Scope = Scope.VARIANT
     normalise: Normalise = Normalise.NONE
     is_count: bool = False  # a missing datapoint means zero (only while the endpoint serves)
+
+    @property
+    def additive(self) -> bool:
+        """Values of sub-buckets add up (counts, sums, sample counts); others do not."""
+        return self.is_count or self.stat in ("Sum", "SampleCount")
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,17 @@ _REQUESTS = {
 }
 _ERRORS_5XX = {"default": _inv("Invocation5XXErrors", "Sum", count=True)}
 _NO_HOST: dict[str, SeriesSource | None] = {"serverless": None}
+# CloudWatch publishes no instance count for a variant; the CPUUtilization samples count them.
+_INSTANCES: dict[str, SeriesSource | None] = {
+    "default": SeriesSource(INSTANCE_NS, "CPUUtilization", "SampleCount",
+                            normalise=Normalise.PER_PUBLISH_PERIOD),
+    **_NO_HOST,
+}
+
+
+def _multi_model(source: SeriesSource) -> dict[str, SeriesSource | None]:
+    """Model-cache metrics: only multi-model endpoints publish them (aws-facts.md 1.5)."""
+    return {"default": None, "multi-model": source}
 
 
 def _series(name: str, tier: Tier, unit: str, sources: Mapping[str, SeriesSource | None],
@@ -128,6 +147,22 @@ SERIES: tuple[SeriesSpec, ...] = (
             {"default": None,
              "async": SeriesSource(INVOCATIONS_NS, "ApproximateBacklogSize", "Maximum",
                                    scope=Scope.ENDPOINT)}),
+    # Time-weighted mean instance count: what an autoscaled variant is billed for.
+    _series("instance_count_mean", W, "instances (time-weighted mean)", _INSTANCES),
+    # Busy time of the model: what serverless bills (the serverless-candidate rule prices it).
+    _series("model_latency_sum_us", W, "microseconds (sum over requests)",
+            {"default": None, "real-time": _inv("ModelLatency", "Sum"),
+             "serverless": _inv("ModelLatency", "Sum")}),
+    _series("model_cache_hit_ratio", W, "fraction of requests",
+            _multi_model(_inv("ModelCacheHit", "Average"))),
+    _series("model_loading_wait_avg_us", W, "microseconds",
+            _multi_model(_inv("ModelLoadingWaitTime", "Average"))),
+    _series("model_loading_wait_max_us", W, "microseconds",
+            _multi_model(_inv("ModelLoadingWaitTime", "Maximum"))),
+    _series("model_unloads", W, "count",
+            _multi_model(_inv("ModelUnloadingTime", "SampleCount", count=True))),
+    _series("loaded_models_avg", W, "models per instance",
+            _multi_model(_host("LoadedModelCount", "Average"))),
     # Hourly shape over the lookback: traffic pattern, errors against load, latency against load.
     _series("requests", H, "count per hour", _REQUESTS),
     _series("errors_5xx", H, "count per hour", _ERRORS_5XX),
@@ -138,7 +173,10 @@ SERIES: tuple[SeriesSpec, ...] = (
     _series("errors_4xx", H, "count per hour",
             {"default": _inv("Invocation4XXErrors", "Sum", count=True)},
             multi_variant_only=True),
-    # Minute detail for the live window.
+    _series("instance_count", H, "instances (mean over the hour)", _INSTANCES),
+    # Minute detail for the live window. An endpoint publishing less often than every minute
+    # (MetricsConfig) is asked at its publish period; each bucket is then spread over its
+    # minutes (counts as the mean per minute), so no minute between two datapoints reads zero.
     _series("requests", L, "count per minute", _REQUESTS),
     _series("errors_5xx", L, "count per minute", _ERRORS_5XX),
     _series("model_latency_p99_us", L, "microseconds", {"default": _inv("ModelLatency", "p99")}),

@@ -103,5 +103,6 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.denied.clear()
     middleware.opinions.clear()
     middleware.page_datapoints = None
+    middleware.refused.clear()
     middleware.log.clear()
     return Moto(moto_server.url, middleware)

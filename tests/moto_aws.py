@@ -14,6 +14,9 @@ of moto as WSGI middleware, each for something moto does not do:
   default the account is not opted in to either advisor, as most accounts are.
 * DescribeEndpoint's LastDeploymentConfig: moto has no UpdateEndpoint, so no endpoint ever has
   one; the stand-in adds the configurations a test sets.
+* GetMetricData StatusCodes: moto answers every query `Complete`. Metrics named in `refused`
+  ("Namespace:MetricName" -> "Forbidden" | "InternalError") come back with that StatusCode, a
+  Messages entry and no datapoints, as CloudWatch answers a query it will not serve.
 Every request is logged (operation and service) so tests can see what left the process.
 """
 
@@ -141,6 +144,7 @@ class StandInMiddleware:
         self.opinions = SecondOpinionStandIn()
         self.denied: set[str] = set()  # "sagemaker:ListMonitoringSchedules" -> AccessDenied
         self.page_datapoints: int | None = None
+        self.refused: dict[str, str] = {}  # "Namespace:MetricName" -> StatusCode
         self.log: list[str] = []
         self._pages: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -211,6 +215,15 @@ class StandInMiddleware:
                 by_id.update({r["Id"]: r for r in json.loads(raw)["MetricDataResults"]})
             for query in percentile:
                 by_id[query["Id"]] = _percentile_result(query, params)
+            for query in queries:
+                metric = query.get("MetricStat", {}).get("Metric", {})
+                status = self.refused.get(f"{metric.get('Namespace')}:{metric.get('MetricName')}")
+                if status is not None:
+                    by_id[query["Id"]] = {
+                        "Id": query["Id"], "Label": metric.get("MetricName", ""),
+                        "Timestamps": [], "Values": [], "StatusCode": status,
+                        "Messages": [{"Code": status,
+                                      "Value": f"{status} reading {metric.get('MetricName')}"}]}
             results = [by_id[q["Id"]] for q in queries if q["Id"] in by_id]
         if not self.page_datapoints:
             return self._json(start_response, 200, {"MetricDataResults": results},

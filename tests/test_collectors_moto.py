@@ -420,3 +420,41 @@ async def test_model_size_by_s3_head_and_config_history(moto: Moto) -> None:
     assert fleet.errors == ()
     # Once per artefact, not once per refresh.
     assert aws.ledger.requests["s3:HeadObject"] == 2
+
+
+async def test_forbidden_status_code_is_an_error_not_zero_traffic(moto: Moto) -> None:
+    """CloudWatch answers the call but a query with StatusCode Forbidden: that is no answer.
+
+    The endpoint serves and is measured (MemoryUtilization), so a missing Invocations datapoint
+    would read as zero traffic; a refused one must not: no zeros, an error naming the metric.
+    """
+    moto.create_endpoint("locked-down")
+    moto.put_metric("/aws/sagemaker/Endpoints", "MemoryUtilization", dims("locked-down"),
+                    minutes(30, 40))
+    moto.put_metric("AWS/SageMaker", "Invocations", dims("locked-down"), minutes(30, 12))
+    moto.middleware.refused.update({"AWS/SageMaker:Invocations": "Forbidden",
+                                    "/aws/sagemaker/Endpoints:CPUUtilization": "InternalError"})
+    target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
+    key = f"{REGION}/locked-down"
+    async with AwsContext(SagetopConfig(), target) as aws:
+        collector = FleetCollector(aws)
+        fleet = await collector.collect(force=True)
+        assert fleet.metrics.window_value(key, VARIANT, "requests") is None  # not 0
+        assert fleet.metrics.window_value(key, VARIANT, "memory_max_pct") == pytest.approx(40)
+        live = fleet.metrics.series("live", "requests", key)
+        assert live.empty or live.isna().all().all()  # no zero-filled minutes either
+        assert fleet.metrics.window_value(key, VARIANT, "cpu_max_pct") is None
+        forbidden = [e for e in fleet.errors if "Forbidden" in e.message]
+        internal = [e for e in fleet.errors if "InternalError" in e.message]
+        # One line per refused metric, whatever the number of queries refused.
+        assert len(forbidden) == 1 and len(internal) == 1, [e.message for e in fleet.errors]
+        assert forbidden[0].permission and "Invocations in AWS/SageMaker" in forbidden[0].message
+        assert "CPUUtilization in /aws/sagemaker/Endpoints" in internal[0].message
+        assert not internal[0].permission
+        # Once CloudWatch answers again, the refused series are asked again and arrive.
+        moto.middleware.refused.clear()
+        fleet = await collector.collect(force=True)
+    assert fleet.metrics.window_value(key, VARIANT, "requests") == 360
+    assert fleet.metrics.series("live", "requests", key).sum().sum() == 360
+    assert fleet.metrics.window_value(key, VARIANT, "cpu_max_pct") is None  # never published
+    assert not [e for e in fleet.errors if e.source == "metrics"]
