@@ -41,6 +41,11 @@ from simulator.fleet import (
 from simulator.metrics import MetricModel, MetricTarget
 
 MAX_QUERIES = 500
+# What a refused query's Messages say (a MetricDataResult's StatusCode and MessageData).
+_STATUS_MESSAGES = {
+    "Forbidden": "Insufficient permissions to read this metric's data.",
+    "InternalError": "An internal error occurred while retrieving this metric's data.",
+}
 MAX_DATAPOINTS = 100_800
 LIST_ENDPOINTS_PAGE = 100
 AUTOSCALING_PAGE = 50
@@ -362,8 +367,10 @@ class SimulatedAccount:
     def _sagemaker_describe_endpoint(self, region: str, params: dict[str, Any]
                                      ) -> dict[str, Any]:
         e = self._find(region, params["EndpointName"])
-        variants = [_variant_summary(e, v) for v in e.variants if not v.shadow]
-        shadows = [_variant_summary(e, v) for v in e.variants if v.shadow]
+        now = int(self.clock().timestamp())
+        counts = {v.name: self.metrics.instances_now(e, v, now) for v in e.variants}
+        variants = [_variant_summary(e, v, counts[v.name]) for v in e.variants if not v.shadow]
+        shadows = [_variant_summary(e, v, counts[v.name]) for v in e.variants if v.shadow]
         body: dict[str, Any] = {
             "EndpointName": e.name, "EndpointArn": e.arn, "EndpointConfigName": e.config_name,
             "EndpointStatus": e.status, "CreationTime": e.created,
@@ -382,6 +389,8 @@ class SimulatedAccount:
             body["AsyncInferenceConfig"] = _async_config(e)
         if e.deployment is not None:
             body["LastDeploymentConfig"] = _deployment_config(e.deployment)
+        if e.metric_publish_frequency_s != 60:
+            body["MetricsConfig"] = _metrics_config(e)
         return body
 
     def _sagemaker_describe_endpoint_config(self, region: str, params: dict[str, Any]
@@ -410,6 +419,8 @@ class SimulatedAccount:
                 "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
         if e.async_endpoint:
             config["AsyncInferenceConfig"] = _async_config(e)
+        if e.metric_publish_frequency_s != 60:
+            config["MetricsConfig"] = _metrics_config(e)
         return config
 
     def _sagemaker_list_endpoint_configs(self, region: str, params: dict[str, Any]
@@ -874,6 +885,15 @@ class SimulatedAccount:
                                       "The parameter Period must be a multiple of 60.")
             stamps: list[float] = []
             values: list[float] = []
+            refused = self.faults.metric_status(metric.get("Namespace", ""),
+                                                metric.get("MetricName", ""))
+            if refused is not None:
+                # CloudWatch answers the call but not this query: its StatusCode says why.
+                results.append({"Id": query["Id"], "Label": metric.get("MetricName", ""),
+                                "Timestamps": [], "Values": [], "StatusCode": refused,
+                                "Messages": [{"Code": refused,
+                                              "Value": _STATUS_MESSAGES[refused]}]})
+                continue
             if target is not None:
                 raw_stamps, raw_values = self.metrics.datapoints(
                     target, stat["Stat"], start - start % 60, end - end % 60, period)
@@ -1040,7 +1060,12 @@ def _caller_identity() -> str:
             "</GetCallerIdentityResponse>")
 
 
-def _variant_summary(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
+def _metrics_config(e: SimEndpoint) -> dict[str, Any]:
+    return {"EnableEnhancedMetrics": True,
+            "MetricPublishFrequencyInSeconds": e.metric_publish_frequency_s}
+
+
+def _variant_summary(e: SimEndpoint, v: SimVariant, current: int) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "VariantName": v.name, "CurrentWeight": v.weight, "DesiredWeight": v.weight,
         "DeployedImages": [{"SpecifiedImage": e.image, "ResolvedImage": f"{e.image}@sha256:sim",
@@ -1050,9 +1075,10 @@ def _variant_summary(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
         summary["CurrentServerlessConfig"] = {"MemorySizeInMB": v.serverless_memory_mb,
                                               "MaxConcurrency": v.serverless_max_concurrency}
     else:
-        count = v.instance_count if e.status != "Failed" else 0
+        # An autoscaled variant runs the count its load asks for at this moment.
+        count = current if e.status != "Failed" else 0
         summary["CurrentInstanceCount"] = count
-        summary["DesiredInstanceCount"] = v.instance_count
+        summary["DesiredInstanceCount"] = current
     return summary
 
 

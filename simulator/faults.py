@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 FAULT_KINDS = ("throttle", "deny", "expired", "network", "unavailable", "error")
+# GetMetricData answers the call but refuses single queries with these StatusCodes.
+METRIC_STATUSES = ("Forbidden", "InternalError")
 
 
 @dataclass
@@ -27,9 +29,23 @@ class Fault:
 
 
 @dataclass
+class MetricStatusFault:
+    """GetMetricData results for metrics matching `pattern` ("Namespace:MetricName", `*` as
+    wildcard) come back with `status` instead of datapoints."""
+
+    pattern: str
+    status: str
+    times: int | None = None  # None: until cleared
+
+    def matches(self, namespace: str, metric: str) -> bool:
+        return fnmatch.fnmatchcase(f"{namespace}:{metric}", self.pattern)
+
+
+@dataclass
 class FaultPlan:
     faults: list[Fault] = field(default_factory=list)
     fired: Counter[str] = field(default_factory=Counter)
+    statuses: list[MetricStatusFault] = field(default_factory=list)
 
     def add(self, pattern: str, kind: str, times: int | None = None, *, status: int | None = None,
             code: str | None = None, message: str | None = None) -> Fault:
@@ -51,8 +67,31 @@ class FaultPlan:
     def network_down(self, pattern: str = "*") -> Fault:
         return self.add(pattern, "network")
 
+    def refuse_metric(self, pattern: str, status: str = "Forbidden",
+                      times: int | None = None) -> MetricStatusFault:
+        """GetMetricData answers queries of matching metrics with `status`, no datapoints."""
+        if status not in METRIC_STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {METRIC_STATUSES}")
+        fault = MetricStatusFault(pattern, status, times)
+        self.statuses.append(fault)
+        return fault
+
+    def metric_status(self, namespace: str, metric: str) -> str | None:
+        """The StatusCode a query of this metric meets, if any (counted per query)."""
+        for fault in self.statuses:
+            if fault.matches(namespace, metric):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.statuses.remove(fault)
+                self.fired[f"{fault.status}:{namespace}:{metric}"] += 1
+                return fault.status
+        return None
+
     def clear(self, kind: str | None = None) -> None:
         self.faults = [f for f in self.faults if kind is not None and f.kind != kind]
+        if kind is None:
+            self.statuses = []
 
     def take(self, service: str, operation: str) -> Fault | None:
         """The fault this request meets, if any (STS identity checks are never faulted)."""

@@ -60,6 +60,14 @@ class SimVariant:
     container_count: int = 1
     # Nobody is routed to the variant from this moment on (a finished A/B test at weight 0).
     traffic_until: dt.datetime | None = None
+    # Autoscaled variants: instances at the peak of the pattern. The count follows the load
+    # between the scalable target's MinCapacity and MaxCapacity; None keeps `instance_count`.
+    peak_instances: int | None = None
+    # Multi-model endpoints: share of requests finding their model loaded, the wait for a model
+    # to load on a miss, and the models an instance holds at once.
+    model_cache_hit: float = 0.97
+    model_load_ms: float = 800.0
+    models_per_instance: float = 20.0
 
 
 @dataclass
@@ -148,6 +156,9 @@ class SimEndpoint:
     # Inference Recommender jobs run on this endpoint's models (keyed by variant name).
     recommender_jobs: tuple[tuple[str, SimRecommenderJob], ...] = ()
     aws_idle_verdict: bool = False  # Compute Optimizer and Cost Optimization Hub call it idle
+    # MetricsConfig.MetricPublishFrequencyInSeconds (10, 30, 60, 120, 180, 240, 300), with
+    # enhanced metrics on so that invocation metrics follow it too (aws-facts.md 1.8).
+    metric_publish_frequency_s: int = 60
 
     @property
     def config_name(self) -> str:
@@ -159,6 +170,13 @@ class SimEndpoint:
 
     def model_name(self, variant: SimVariant) -> str:
         return f"{self.name}-{variant.name}-model".lower()
+
+    def scales(self, variant: SimVariant) -> tuple[int, int] | None:
+        """(MinCapacity, MaxCapacity) when the variant's count follows its load, else None."""
+        low, high, policy = self.autoscaling.get(variant.name, (0, 0, False))
+        if not policy or high <= low or variant.peak_instances is None:
+            return None
+        return low, high
 
 
 def _image(region: str, repo: str, prebuilt: bool = True) -> str:
@@ -203,15 +221,15 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
 
     add("web-ranker-prod", "steady busy, healthy", [SimVariant(
         "AllTraffic", "ml.c5.2xlarge", 3, pattern=Pattern.DIURNAL, peak_rpm=2400,
-        latency_ms=18, cpu_peak_pct=62, cpu_idle_pct=6, memory_pct=41)], torch_cpu,
-        tags=PROD, autoscaling={"AllTraffic": (3, 8, True)}, data_capture=True, kms_key=True,
-        vpc=True, config_history_days=(62, 95, 128),
+        latency_ms=18, cpu_peak_pct=62, cpu_idle_pct=6, memory_pct=41, peak_instances=6)],
+        torch_cpu, tags=PROD, autoscaling={"AllTraffic": (3, 8, True)}, data_capture=True,
+        kms_key=True, vpc=True, config_history_days=(62, 95, 128),
         deployment=SimDeployment(traffic="CANARY", step_percent=10, wait_s=600,
                                  rollback_alarms=("web-ranker-prod-5xx", "web-ranker-prod-p99")))
     add("search-embed-prod", "GPU busy, healthy", [SimVariant(
         "AllTraffic", "ml.g5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=1500,
         latency_ms=35, cpu_peak_pct=35, memory_pct=52, gpu_idle_pct=6, gpu_peak_pct=68,
-        gpu_memory_pct=61)], torch_gpu, tags=PROD,
+        gpu_memory_pct=61, peak_instances=4)], torch_gpu, tags=PROD,
         autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True, kms_key=True,
         deployment=SimDeployment(traffic="LINEAR", step_percent=25, wait_s=300,
                                  rollback_alarms=("search-embed-prod-errors",)),
@@ -317,11 +335,20 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
     add("ner-pipeline-prod", "serial inference pipeline", [SimVariant(
         "AllTraffic", "ml.m5.large", 2, pattern=Pattern.STEADY, peak_rpm=260, latency_ms=65,
         cpu_peak_pct=55, memory_pct=61, container_count=2)], sklearn, tags=PROD,
-        pipeline=True, autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True)
+        pipeline=True, autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True,
+        # Its config publishes every 5 minutes: one datapoint per 300 s, never per minute.
+        metric_publish_frequency_s=300)
     add("recs-multi-model", "multi-model endpoint", [SimVariant(
         "AllTraffic", "ml.c5.2xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=900,
-        latency_ms=15, cpu_peak_pct=45, memory_pct=66)], xgboost, tags=PROD,
+        latency_ms=15, cpu_peak_pct=45, memory_pct=66, peak_instances=3,
+        model_cache_hit=0.985, model_load_ms=600, models_per_instance=24)], xgboost, tags=PROD,
         multi_model=True, autoscaling={"AllTraffic": (2, 6, True)}, data_capture=True)
+    add("ads-tenant-models", "multi-model cache thrashing", [SimVariant(
+        "AllTraffic", "ml.c5.xlarge", 2, pattern=Pattern.DIURNAL, peak_rpm=400,
+        latency_ms=25, cpu_peak_pct=38, memory_pct=76, model_cache_hit=0.55,
+        model_load_ms=4_200, models_per_instance=6)], xgboost,
+        tags={"env": "production", "team": "ads", "sagetop:cold-start-tolerance-ms": "2000"},
+        multi_model=True, data_capture=True, model_bytes=900_000_000)
     add("llm-canary", "too new to judge", [SimVariant(
         "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.SPARSE, peak_rpm=2,
         latency_ms=900, cpu_peak_pct=5, memory_pct=50, gpu_idle_pct=1, gpu_peak_pct=5,

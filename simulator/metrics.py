@@ -7,7 +7,10 @@ come from the sub-values, as CloudWatch computes them from the samples it holds.
 
 What SageMaker publishes is kept: no `Invocations` datapoint when nobody called, CPU and GPU
 utilisation summed over cores, latencies in microseconds, exact dimension sets, nothing before the
-endpoint existed or while it is not in service.
+endpoint existed or while it is not in service. Every instance publishes one utilisation datapoint
+per publish period (MetricsConfig, 60 s by default), so their SampleCount counts the instances,
+which follow the load of an autoscaled variant; an endpoint publishing every 300 s has datapoints
+only on its 5-minute grid. Multi-model endpoints publish their model-cache metrics.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ INVOCATION_METRICS = ("Invocations", "Invocation5XXErrors", "Invocation4XXErrors
                       "ModelLatency", "OverheadLatency", "InvocationsPerInstance",
                       "ConcurrentRequestsPerModel")
 SERVERLESS_METRICS = ("ModelSetupTime", "ServerlessConcurrentExecutionsUtilization")
+MULTI_MODEL_METRICS = ("ModelCacheHit", "ModelLoadingWaitTime", "ModelUnloadingTime",
+                       "ModelDownloadingTime", "ModelLoadingTime")
+MULTI_MODEL_HOST_METRICS = ("LoadedModelCount",)  # per instance, in the instance namespace
 ASYNC_METRICS = ("ApproximateBacklogSize",)  # dims: EndpointName only
 HOST_METRICS = ("CPUUtilization", "MemoryUtilization", "DiskUtilization")
 GPU_METRICS = ("GPUUtilization", "GPUMemoryUtilization")
@@ -119,6 +125,11 @@ class MetricModel:
                 if endpoint.async_endpoint and metric in ("Invocations", "OverheadLatency"):
                     continue  # async endpoints publish no Invocations
                 yield INVOCATIONS_NS, metric, dims
+            if endpoint.multi_model:
+                for metric in MULTI_MODEL_METRICS:
+                    yield INVOCATIONS_NS, metric, dims
+                for metric in MULTI_MODEL_HOST_METRICS:
+                    yield INSTANCE_NS, metric, dims
             if variant.instance_type is None:
                 for metric in SERVERLESS_METRICS:
                     yield INVOCATIONS_NS, metric, dims
@@ -161,27 +172,49 @@ class MetricModel:
         if end <= start or period <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         step = 3600 if period >= 3600 and period % 3600 == 0 else 60
-        per_bucket = max(1, period // step)
+        endpoint = target.endpoint
+        first = start
+        if endpoint.metric_publish_frequency_s > step:
+            # A coarse publisher: one datapoint per publish period, on its own grid (multiples
+            # of the period since the epoch); asked per minute, the other minutes are empty.
+            step = endpoint.metric_publish_frequency_s
+            first = -(-start // step) * step
         buckets = (end - start) // period
         if buckets <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        subs = buckets * per_bucket
-        endpoint = target.endpoint
+        subs = max(0, (start + buckets * period - first) // step)
+        if subs == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
         if target.variant is not None:
-            traffic = self._traffic(endpoint, target.variant, start, step, subs)
+            traffic = self._traffic(endpoint, target.variant, first, step, subs)
         else:  # endpoint-scoped: all serving variants together
-            parts = [self._traffic(endpoint, v, start, step, subs) for v in endpoint.variants]
+            parts = [self._traffic(endpoint, v, first, step, subs) for v in endpoint.variants]
             traffic = _Traffic(parts[0].starts, step,
                                np.mean([p.shape for p in parts], axis=0),
                                np.sum([p.counts for p in parts], axis=0), parts[0].alive)
         sub_values, present = self._sub_values(target, traffic, stat)
-        grid = sub_values.reshape(buckets, per_bucket)
-        has = present.reshape(buckets, per_bucket)
-        counts = traffic.counts.reshape(buckets, per_bucket)
+        grid, has = _by_bucket(traffic.starts, sub_values, present, start, period, buckets)
         keep = has.any(axis=1)
-        values = _aggregate(grid, has, counts, stat, _is_count(target.metric))
+        values = _aggregate(grid, has, stat, _is_count(target.metric))
         stamps = start + np.arange(buckets, dtype=np.int64) * period
         return stamps[keep], values[keep]
+
+    def instances(self, endpoint: SimEndpoint, variant: SimVariant, shape: Array) -> Array:
+        """Instances running at each load (fraction of peak): the scalable target's policy
+        keeps them between MinCapacity and MaxCapacity, in step with the load."""
+        scaling = endpoint.scales(variant)
+        if scaling is None or variant.peak_instances is None:
+            return np.full(shape.shape, float(variant.instance_count))
+        low, high = scaling
+        wanted = np.ceil(variant.peak_instances * shape - 1e-9)
+        result: Array = np.clip(wanted, low, high).astype(np.float64)
+        return result
+
+    def instances_now(self, endpoint: SimEndpoint, variant: SimVariant, now: int) -> int:
+        """CurrentInstanceCount at `now` (epoch seconds): the count of the current minute."""
+        minute = np.array([now - now % 60], dtype=np.int64)
+        shape = traffic_shape(variant.pattern, minute, self._key(endpoint, variant, 0))
+        return int(self.instances(endpoint, variant, shape)[0])
 
     def _traffic(self, endpoint: SimEndpoint, variant: SimVariant, start: int, step: int,
                  subs: int) -> _Traffic:
@@ -233,9 +266,18 @@ class MetricModel:
         if metric == "ApproximateBacklogSize":
             return np.round(load * 40 * (0.5 + jitter)), alive
         assert variant is not None
+        if target.namespace == INSTANCE_NS and stat == "SampleCount":
+            # One datapoint per instance and publish period: the sample count counts instances.
+            samples = traffic.step // max(1, target.endpoint.metric_publish_frequency_s)
+            running = (self.instances(target.endpoint, variant, load)
+                       if variant.instance_type is not None else np.ones(load.shape))
+            return running * max(1, samples), alive
         if metric in ("Invocations", "InvocationsPerInstance"):
-            per = max(variant.instance_count, 1) if metric == "InvocationsPerInstance" else 1
+            per = (np.maximum(self.instances(target.endpoint, variant, load), 1.0)
+                   if metric == "InvocationsPerInstance" else 1.0)
             return traffic.counts / per, served
+        if metric in MULTI_MODEL_METRICS or metric in MULTI_MODEL_HOST_METRICS:
+            return _model_cache(variant, metric, stat, traffic, jitter)
         if metric in ("Invocation5XXErrors", "Invocation4XXErrors"):
             base = variant.error_5xx_ratio if "5XX" in metric else variant.error_4xx_ratio
             ratio = np.full(load.shape, base)
@@ -250,6 +292,8 @@ class MetricModel:
                 mean_us = 1_200.0 * (0.8 + 0.4 * jitter) + 0.0 * mean_us
             if stat == "SampleCount":
                 return traffic.counts, served
+            if stat == "Sum":  # the latencies of every request added up
+                return traffic.counts * mean_us, served
             if metric == "ConcurrentRequestsPerModel":
                 per_second = traffic.counts / traffic.step
                 return np.ceil(per_second * mean_us / 1e6 * 3.0), served
@@ -284,6 +328,47 @@ class MetricModel:
         return np.zeros(ticks.shape), np.zeros(ticks.shape, dtype=bool)
 
 
+def _model_cache(variant: SimVariant, metric: str, stat: str, traffic: _Traffic, jitter: Array
+                 ) -> tuple[Array, npt.NDArray[np.bool_]]:
+    """A multi-model endpoint's cache: hits, the wait for a model to load on a miss, evictions."""
+    served = traffic.counts > 0
+    hit = np.clip(variant.model_cache_hit + 0.03 * (jitter - 0.5), 0.0, 1.0)
+    if metric == "LoadedModelCount":
+        return variant.models_per_instance * (0.95 + 0.1 * jitter), traffic.alive
+    if metric == "ModelCacheHit":  # 1 per hit, 0 per miss: the Average is the hit ratio
+        values = {"Sum": traffic.counts * hit, "SampleCount": traffic.counts,
+                  "Maximum": np.where(hit > 0, 1.0, 0.0), "Minimum": np.where(hit < 1, 0.0, 1.0)}
+        return values.get(stat, hit), served
+    misses = np.floor(traffic.counts * (1.0 - hit) + jitter)
+    loaded = served & (misses > 0)
+    # Every miss loads a model; once the cache is full (it is, in steady state) one is evicted.
+    share = {"ModelLoadingWaitTime": 1.0, "ModelDownloadingTime": 0.45,
+             "ModelLoadingTime": 0.5, "ModelUnloadingTime": 0.08}[metric]
+    mean_us = variant.model_load_ms * 1000.0 * share * (0.85 + 0.3 * jitter)
+    if stat == "SampleCount":
+        return misses, loaded
+    if stat == "Sum":
+        return misses * mean_us, loaded
+    return _latency_stat(mean_us, stat, 1.6), loaded
+
+
+def _by_bucket(starts: npt.NDArray[np.int64], values: Array, present: npt.NDArray[np.bool_],
+               start: int, period: int, buckets: int) -> tuple[Array, npt.NDArray[np.bool_]]:
+    """Sub-bucket values laid out as rows of buckets (padded with NaN where a bucket has fewer:
+    a coarse publisher has none in most one-minute buckets)."""
+    bucket_of = (starts - start) // period
+    inside = (bucket_of >= 0) & (bucket_of < buckets)
+    bucket_of, values, present = bucket_of[inside], values[inside], present[inside]
+    first = np.searchsorted(bucket_of, np.arange(buckets), side="left")
+    position = np.arange(len(bucket_of)) - first[bucket_of]
+    width = int(position.max()) + 1 if len(position) else 1
+    grid = np.full((buckets, width), np.nan)
+    has = np.zeros((buckets, width), dtype=bool)
+    grid[bucket_of, position] = values
+    has[bucket_of, position] = present
+    return grid, has
+
+
 def _is_count(metric: str) -> bool:
     return metric in ("Invocations", "InvocationsPerInstance", "Invocation5XXErrors",
                       "Invocation4XXErrors")
@@ -302,8 +387,7 @@ def _latency_stat(mean: Array, stat: str, spread: float) -> Array:
     return mean
 
 
-def _aggregate(grid: Array, present: npt.NDArray[np.bool_], counts: Array, stat: str,
-               is_count: bool) -> Array:
+def _aggregate(grid: Array, present: npt.NDArray[np.bool_], stat: str, is_count: bool) -> Array:
     """One statistic per bucket from its sub-values (rows = buckets)."""
     masked = np.where(present, grid, np.nan)
     with np.errstate(all="ignore"), _quiet():

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
@@ -126,9 +127,10 @@ async def test_get_metric_data_limits_and_newest_first_pages() -> None:
     account = SimulatedAccount(endpoints=60)
     end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     start = end - dt.timedelta(days=3)
+    # Endpoints publishing every minute (a 300 s publisher has a fifth of the datapoints).
     names = [e.name for e in account.fleet.values()
              if e.status == "InService" and e.variants[0].instance_type
-             and len(e.variants) == 1][:50]
+             and len(e.variants) == 1 and e.metric_publish_frequency_s == 60][:50]
     # 50 endpoints x 3 metrics x 4,320 minutes = 648,000 datapoints: several pages.
     queries = [_query(i * 3 + j, name, metric, "Average", 60,
                       namespace="/aws/sagemaker/Endpoints")
@@ -265,3 +267,117 @@ async def test_fast_metric_data_path_matches_botocore_parsing() -> None:
     untouched: dict[str, Any] = {}
     parse_metric_data(response_dict=error, customized_response_dict=untouched)
     assert untouched == {} and error["body"] == b'{"__type": "Throttling"}'
+
+
+# Instance counts, publish frequency, refused queries, model caches -----------------------------
+
+MOMENT = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.UTC)
+
+
+async def _collect_at(account: SimulatedAccount, moment: dt.datetime = MOMENT) -> FleetSnapshot:
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        return await FleetCollector(aws, clock=lambda: moment).collect(force=True)
+
+
+async def test_cpu_samples_count_the_instances_of_an_autoscaled_variant() -> None:
+    """Every instance publishes one CPUUtilization datapoint per minute: the SampleCount over an
+    hour is 60 x the instances, which follow web-ranker-prod's load between MinCapacity 3 and
+    its peak of 6 over the day."""
+    account = SimulatedAccount(clock=lambda: MOMENT)
+    end = MOMENT.replace(minute=0)
+
+    async def ask(client: Any) -> Any:
+        return await client.get_metric_data(
+            StartTime=end - dt.timedelta(days=1), EndTime=end, MetricDataQueries=[
+                _query(0, "web-ranker-prod", "CPUUtilization", "SampleCount", 3600,
+                       namespace="/aws/sagemaker/Endpoints")])
+
+    response, _ = await _with_client(account, "cloudwatch", ask)
+    per_hour = [v / 60 for v in response["MetricDataResults"][0]["Values"]]
+    assert len(per_hour) == 24 and all(v == int(v) for v in per_hour)
+    # MinCapacity at night, more by day (up to 6 at a weekday peak; this was a Sunday).
+    assert min(per_hour) == 3 and 4 <= max(per_hour) <= 6
+    fleet = await _collect_at(account)
+    key = f"{REGION}/web-ranker-prod"
+    mean = fleet.metrics.window_value(key, "AllTraffic", "instance_count_mean")
+    assert mean is not None and 3 < mean < 6
+    hourly = fleet.metrics.hourly["instance_count"][(key, "AllTraffic")].dropna()
+    assert mean == pytest.approx(hourly.mean(), rel=0.02)
+    assert set(hourly.tail(24).tolist()) <= {3.0, 4.0, 5.0, 6.0}
+    # DescribeEndpoint reports the count of the moment (10:30, busy): not what was billed.
+    (variant,) = fleet.endpoint(key).variants  # type: ignore[union-attr]
+    assert variant.current_instance_count != pytest.approx(mean)
+    # A fixed variant's samples count its instances exactly.
+    assert fleet.metrics.window_value(f"{REGION}/churn-predictor-prod", "AllTraffic",
+                                      "instance_count_mean") == pytest.approx(4.0)
+
+
+async def test_a_300_second_publisher_has_no_zero_traffic_minutes() -> None:
+    """ner-pipeline-prod's MetricsConfig publishes every 300 s. Asked per minute and zero-filled,
+    four minutes in five would read as zero traffic on an endpoint that is never idle."""
+    account = SimulatedAccount(clock=lambda: MOMENT)
+    end = MOMENT
+
+    async def ask(client: Any) -> Any:
+        return await client.get_metric_data(
+            StartTime=end - dt.timedelta(hours=1), EndTime=end, MetricDataQueries=[
+                _query(0, "ner-pipeline-prod", "Invocations", "Sum", 60)])
+
+    response, _ = await _with_client(account, "cloudwatch", ask)
+    stamps = response["MetricDataResults"][0]["Timestamps"]
+    assert len(stamps) == 12  # one datapoint per 5 minutes, whatever the period asked
+    assert all(int(s.timestamp()) % 300 == 0 for s in stamps)
+    raw_total = sum(response["MetricDataResults"][0]["Values"])
+    fleet = await _collect_at(account)
+    key = f"{REGION}/ner-pipeline-prod"
+    assert fleet.endpoint(key).metric_publish_frequency_s == 300  # type: ignore[union-attr]
+    live = fleet.metrics.series("live", "requests", key)[(key, "AllTraffic")]
+    minutes = live[live.index < pd.Timestamp(MOMENT)].dropna()
+    assert len(minutes) == 60 and (minutes > 0).all(), minutes[minutes <= 0]
+    assert minutes.sum() == pytest.approx(raw_total)  # the 5-minute sums, spread per minute
+    # Its CPU samples come every 300 s too: divided by 300-s periods they still count 2.
+    assert fleet.metrics.window_value(key, "AllTraffic", "instance_count_mean") == \
+        pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("status", ["Forbidden", "InternalError"])
+async def test_refused_queries_are_errors_and_never_zeros(status: str) -> None:
+    account = SimulatedAccount(clock=lambda: MOMENT)
+    account.faults.refuse_metric("AWS/SageMaker:Invocations", status)
+    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        collector = FleetCollector(aws, clock=lambda: MOMENT)
+        fleet = await collector.collect(force=True)
+        refused = [e for e in fleet.errors if status in e.message]
+        assert len(refused) == 1, [e.message for e in fleet.errors]
+        assert "Invocations in AWS/SageMaker" in refused[0].message
+        assert refused[0].permission is (status == "Forbidden")
+        idle = f"{REGION}/legacy-recs-v1"  # serving and measured: a missing point would be 0
+        assert fleet.metrics.window_value(idle, "AllTraffic", "requests") is None
+        live = fleet.metrics.live.get("requests")
+        assert live is None or not (live == 0).any().any()
+        account.faults.clear()
+        fleet = await collector.collect(force=True)
+    assert fleet.metrics.window_value(idle, "AllTraffic", "requests") == 0
+    assert fleet.metrics.window_value(f"{REGION}/web-ranker-prod", "AllTraffic", "requests")
+
+
+async def test_multi_model_endpoints_publish_their_cache_metrics() -> None:
+    fleet = await _collect_at(SimulatedAccount(clock=lambda: MOMENT))
+    healthy = f"{REGION}/recs-multi-model"
+    thrashing = f"{REGION}/ads-tenant-models"
+
+    def value(key: str, series: str) -> float:
+        found = fleet.metrics.window_value(key, "AllTraffic", series)
+        assert found is not None, (key, series)
+        return found
+
+    assert value(healthy, "model_cache_hit_ratio") > 0.95
+    assert value(thrashing, "model_cache_hit_ratio") < 0.7
+    assert value(thrashing, "model_loading_wait_avg_us") > 2_000_000  # past its 2 s tolerance
+    assert value(healthy, "model_loading_wait_max_us") < value(thrashing,
+                                                               "model_loading_wait_max_us")
+    assert value(thrashing, "model_unloads") > value(healthy, "model_unloads") > 0
+    assert 20 < value(healthy, "loaded_models_avg") < 30
+    # Single-model endpoints publish none of them (and none are asked for).
+    assert fleet.metrics.window_value(f"{REGION}/web-ranker-prod", "AllTraffic",
+                                      "model_cache_hit_ratio") is None
