@@ -61,7 +61,9 @@ class AdvisorContext:
 
     def current_cost(self, key: str) -> CostEstimate:
         if key not in self._costs:
-            self._costs[key] = endpoint_monthly_cost(self.endpoint(key), self.fleet, self.prices)
+            self._costs[key] = endpoint_monthly_cost(
+                self.endpoint(key), self.fleet, self.prices,
+                self.requirements_of(key).max_payload_mb)
         return self._costs[key]
 
 

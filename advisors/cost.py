@@ -1,23 +1,26 @@
 """What an endpoint costs a month today, with the source of every price (UI, profiles, advisors).
 
 Instance-based variants (real-time, async, multi-model, shadow included) bill per instance-hour
-while they exist, whatever the traffic: instances x hourly price x 730 h. Serverless variants bill
-per second of inference: busy seconds = requests x typical model latency, scaled to a month from
-what the lookback observed.
+while they exist, whatever the traffic: instances x hourly price x 730 h, where an autoscaled
+variant's instances are its time-weighted mean over the lookback (not the count of the moment).
+Serverless variants bill per second of inference plus data processed: busy seconds are the
+ModelLatency Sum (every request's model time added up), scaled to a month from the lookback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from advisors.limits import MICROSECONDS_PER_S
+from advisors.limits import MIB_PER_GIB, MICROSECONDS_PER_S
 from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
 from ground.pricing import HOURS_PER_MONTH, PriceBook
 
 PRICE_UNKNOWN = "price unknown"
+TIME_WEIGHTED = "time-weighted instance count over the lookback"
 
 
 class CostEstimate(BaseModel):
@@ -37,14 +40,9 @@ def observed_hours(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> float:
     return max((end - start).total_seconds() / 3600.0, 1.0)
 
 
-def monthly_busy_seconds(requests: float, latency_us: float, hours_observed: float) -> float:
-    """Seconds of inference a month: requests x latency, scaled from the observed hours."""
-    busy_s = requests * latency_us / MICROSECONDS_PER_S
-    return busy_s * HOURS_PER_MONTH / hours_observed
-
-
-def instances_monthly_cost(instance_type: str, count: int, region: str,
+def instances_monthly_cost(instance_type: str, count: float, region: str,
                            prices: PriceBook) -> CostEstimate:
+    """`count` instances (a time-weighted mean may be fractional) for a month."""
     if count <= 0:
         return CostEstimate(usd=0.0, source="no instances", estimated=False)
     price = prices.hourly(instance_type, region)
@@ -54,31 +52,92 @@ def instances_monthly_cost(instance_type: str, count: int, region: str,
                         estimated=price.estimated)
 
 
-def serverless_monthly_cost(memory_mb: int, busy_seconds_per_month: float,
-                            prices: PriceBook) -> CostEstimate:
-    usd = prices.serverless_monthly(memory_mb, busy_seconds_per_month)
-    # Billed duration is close to, not equal to, ModelLatency: always an estimate.
-    return CostEstimate(usd=usd, source=prices.serverless_source, estimated=True)
+def autoscales(variant: VariantSnapshot) -> bool:
+    """Its count moves: a policy, not suspended, and room between MinCapacity and MaxCapacity
+    (min = max cannot move, whatever its policies say)."""
+    scaling = variant.autoscaling
+    return bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
+
+
+@dataclass(frozen=True)
+class BilledInstances:
+    """The instances a variant is billed for on average, and how that was known."""
+
+    count: float
+    time_weighted: bool  # the lookback's mean (autoscaled), not the count of the moment
+
+
+def billed_instances(endpoint: EndpointSnapshot, variant: VariantSnapshot,
+                     fleet: FleetSnapshot) -> BilledInstances:
+    """An autoscaled variant's time-weighted mean count over the lookback (from its
+    CPUUtilization samples); otherwise, or without samples, the current count."""
+    if variant.serverless is not None:
+        return BilledInstances(0.0, time_weighted=False)
+    if autoscales(variant):
+        mean = fleet.metrics.window_value(endpoint.key, variant.name, "instance_count_mean")
+        if mean is not None:
+            return BilledInstances(mean, time_weighted=True)
+    return BilledInstances(float(variant.current_instance_count), time_weighted=False)
+
+
+@dataclass(frozen=True)
+class ServerlessUsage:
+    """Serverless inference at the usage the lookback saw, per month."""
+
+    busy_seconds_per_month: float | None  # None: no ModelLatency Sum to read it from
+    gb_processed_per_month: float | None  # None: payload size unknown, data processed not priced
+    cost: CostEstimate
+
+
+def serverless_usage(memory_mb: int, latency_sum_us: float | None, requests: float | None,
+                     hours_observed: float, max_payload_mb: float | None,
+                     prices: PriceBook) -> ServerlessUsage:
+    """Monthly serverless cost from the ModelLatency Sum and the data processed.
+
+    Busy seconds: the Sum of ModelLatency is every request's model time added up (billed
+    duration is close to it, not equal: always an estimate). Data processed ($/GB, aws-facts.md
+    6.3): CloudWatch has no bytes metric, so requests are priced at the requirement's payload
+    size (`sagetop:max-payload-mb`, an upper bound; responses not counted) where it is known,
+    and the source says data processed is not priced where it is not.
+    """
+    if requests is None:
+        return ServerlessUsage(None, None, CostEstimate(usd=None, source="no traffic data",
+                                                        estimated=True))
+    if latency_sum_us is None and requests > 0:
+        return ServerlessUsage(None, None, CostEstimate(
+            usd=None, source="no ModelLatency Sum (busy time) data", estimated=True))
+    scale = HOURS_PER_MONTH / hours_observed
+    busy = (latency_sum_us or 0.0) / MICROSECONDS_PER_S * scale
+    gb = None if max_payload_mb is None else requests * max_payload_mb / MIB_PER_GIB * scale
+    usd = prices.serverless_monthly(memory_mb, busy, gb or 0.0)
+    if gb is None:
+        data = "data processed not priced (payload size unknown)"
+    else:
+        data = (f"data processed priced at {max_payload_mb:g} MB per request "
+                "(sagetop:max-payload-mb, an upper bound; responses not counted)")
+    source = f"{prices.serverless_source}; busy time from the ModelLatency Sum; {data}"
+    return ServerlessUsage(busy, gb, CostEstimate(usd=usd, source=source, estimated=True))
 
 
 def variant_monthly_cost(endpoint: EndpointSnapshot, variant: VariantSnapshot,
-                         fleet: FleetSnapshot, prices: PriceBook) -> CostEstimate:
+                         fleet: FleetSnapshot, prices: PriceBook,
+                         max_payload_mb: float | None = None) -> CostEstimate:
+    """A variant's monthly cost; `max_payload_mb` (the requirement) prices serverless data."""
     if variant.serverless is None:
         if variant.instance_type is None:
             return CostEstimate(usd=None, source=PRICE_UNKNOWN, estimated=True)
-        return instances_monthly_cost(variant.instance_type, variant.current_instance_count,
-                                      endpoint.region, prices)
+        billed = billed_instances(endpoint, variant, fleet)
+        cost = instances_monthly_cost(variant.instance_type, billed.count, endpoint.region,
+                                      prices)
+        if billed.time_weighted and cost.usd:
+            return cost.model_copy(update={"source": f"{cost.source} x {TIME_WEIGHTED}"})
+        return cost
     metrics = fleet.metrics
-    requests = metrics.window_value(endpoint.key, variant.name, "requests")
-    # The window has p50 and p99, no mean: the median is the typical billed duration.
-    latency_us = (metrics.window_value(endpoint.key, variant.name, "model_latency_p50_us")
-                  or metrics.window_value(endpoint.key, variant.name, "model_latency_p99_us"))
-    if requests is None:
-        return CostEstimate(usd=None, source="no traffic data", estimated=True)
-    if requests > 0 and latency_us is None:
-        return CostEstimate(usd=None, source="no latency data", estimated=True)
-    busy = monthly_busy_seconds(requests, latency_us or 0.0, observed_hours(endpoint, fleet))
-    estimate = serverless_monthly_cost(variant.serverless.memory_mb, busy, prices)
+    estimate = serverless_usage(
+        variant.serverless.memory_mb,
+        metrics.window_value(endpoint.key, variant.name, "model_latency_sum_us"),
+        metrics.window_value(endpoint.key, variant.name, "requests"),
+        observed_hours(endpoint, fleet), max_payload_mb, prices).cost
     if variant.serverless.provisioned_concurrency:
         # Provisioned-concurrency rates could not be sourced: the figure is a lower bound.
         return CostEstimate(usd=estimate.usd,
@@ -99,6 +158,8 @@ def combine(estimates: list[CostEstimate]) -> CostEstimate:
 
 
 def endpoint_monthly_cost(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                          prices: PriceBook) -> CostEstimate:
+                          prices: PriceBook, max_payload_mb: float | None = None
+                          ) -> CostEstimate:
     """Current monthly cost of every variant of the endpoint, shadow variants included."""
-    return combine([variant_monthly_cost(endpoint, v, fleet, prices) for v in endpoint.variants])
+    return combine([variant_monthly_cost(endpoint, v, fleet, prices, max_payload_mb)
+                    for v in endpoint.variants])

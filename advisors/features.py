@@ -5,8 +5,9 @@ over a thousand endpoints stays well under a second. Two frames:
 
 * `variants`: one row per (endpoint key, variant): what the variant runs on and what its containers
   are (`ground.images`), joined with its window statistics (utilisation already per instance,
-  latency in microseconds). The busiest resource leaves out GPU memory for LLM servers, which
-  preallocate it for their KV cache whatever the load.
+  latency in microseconds), and the instances it is billed for (`billed_instances`: the
+  time-weighted mean of an autoscaled variant). The busiest resource leaves out GPU memory for
+  LLM servers, which preallocate it for their KV cache whatever the load.
 * `endpoints`: one row per endpoint key: inventory facts, traffic totals over every variant (shadow
   included), the hourly shape (idle hours, burstiness, periodicity, errors against load) and the
   peak per-instance utilisation across variants.
@@ -23,8 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from advisors.cost import autoscales, billed_instances
 from ground.catalog import spec_for
-from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.domain import FleetSnapshot
 from ground.images import workload_of
 
 # Window statistics the rules read; absent columns (no GPU in the fleet...) become NaN.
@@ -32,7 +34,9 @@ WINDOW_COLUMNS = (
     "requests", "errors_5xx", "model_latency_p50_us", "model_latency_p99_us",
     "model_latency_max_us", "cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct",
     "concurrency_max", "cold_start_p99_us", "cold_starts", "serverless_concurrency_max_fraction",
-    "backlog_max",
+    "backlog_max", "instance_count_mean", "model_latency_sum_us", "model_cache_hit_ratio",
+    "model_loading_wait_avg_us", "model_loading_wait_max_us", "model_unloads",
+    "loaded_models_avg",
 )
 # Per-instance utilisation percentages; the busiest of them decides sizing.
 UTILISATION_COLUMNS = ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct")
@@ -52,14 +56,14 @@ _VARIANT_ATTRIBUTES = (
     "serverless_max_concurrency", "vcpu", "memory_gib", "gpu_count", "has_gpu",
     "has_accelerator", "unknown_type", "accelerator", "llm_server", "image_build",
     "autoscaling_target", "autoscaling_scales", "autoscaling_policies", "vpc",
-    "network_isolation",
+    "network_isolation", "billed_instances", "time_weighted",
 )
 
 
-def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
+def _variant_rows(fleet: FleetSnapshot) -> pd.DataFrame:
     columns: dict[str, list[Any]] = {name: [] for name in _VARIANT_ATTRIBUTES}
     index: list[tuple[str, str]] = []
-    for endpoint in endpoints:
+    for endpoint in fleet.endpoints:
         for variant in endpoint.variants:
             spec = spec_for(variant.instance_type)
             scaling = variant.autoscaling
@@ -67,6 +71,7 @@ def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
             workload = workload_of(variant.model.containers if variant.model else ())
             # An instance type the catalogue does not know is unknown, never a CPU type.
             unknown = spec is None and variant.instance_type is not None
+            billed = billed_instances(endpoint, variant, fleet)
             index.append((endpoint.key, variant.name))
             values = (
                 endpoint.region, variant.instance_type, variant.current_instance_count,
@@ -78,12 +83,11 @@ def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
                 bool(spec and spec.has_accelerator), unknown,
                 spec.accelerator.value if spec else None,
                 workload.llm_server.value if workload.llm_server else None,
-                workload.build.value, scaling is not None,
-                # min = max cannot move, whatever its policies say.
-                bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity),
+                workload.build.value, scaling is not None, autoscales(variant),
                 len(scaling.policies) if scaling else 0,
                 bool(variant.model and variant.model.vpc),
                 bool(variant.model and variant.model.network_isolation),
+                billed.count, billed.time_weighted,
             )
             for name, value in zip(_VARIANT_ATTRIBUTES, values, strict=True):
                 columns[name].append(value)
@@ -93,7 +97,7 @@ def _variant_rows(endpoints: tuple[EndpointSnapshot, ...]) -> pd.DataFrame:
 
 
 def variant_features(fleet: FleetSnapshot) -> pd.DataFrame:
-    inventory = _variant_rows(fleet.endpoints)
+    inventory = _variant_rows(fleet)
     window = fleet.metrics.window.reindex(columns=list(WINDOW_COLUMNS)).astype("float64")
     stats = window.reindex(inventory.index) if len(window.index) else pd.DataFrame(
         np.nan, index=inventory.index, columns=list(WINDOW_COLUMNS))
@@ -245,14 +249,16 @@ def endpoint_features(fleet: FleetSnapshot, variants: pd.DataFrame, now: dt.date
         "model_latency_p50_us", "model_latency_p99_us", "model_latency_max_us",
         *UTILISATION_COLUMNS, "busiest_pct", "concurrency_max", "cold_start_p99_us",
         "cold_starts", "serverless_concurrency_max_fraction", "backlog_max",
+        "model_latency_sum_us",
     ]].max().reindex(index)
     grouped_serving["memory_used_gib"] = (
         serving_rows["memory_p95_pct"] / 100.0 * serving_rows["memory_gib"]
     ).groupby(level="endpoint").max().reindex(index)
-    # CPU work spreads over instances: busy vCPUs add up across instances and variants.
+    # CPU work spreads over instances: busy vCPUs add up across instances and variants (an
+    # autoscaled variant's instances counted time-weighted, as it is billed).
     grouped_serving["busy_vcpu"] = (
         serving_rows["cpu_p95_pct"] / 100.0 * serving_rows["vcpu"]
-        * serving_rows["instance_count"]
+        * serving_rows["billed_instances"]
     ).groupby(level="endpoint").sum(min_count=1).reindex(index)
     frame = frame.join(grouped_all).join(grouped_serving)
     for column in ("has_gpu", "has_accelerator", "unknown_type", "vpc", "network_isolation"):

@@ -22,6 +22,7 @@ class FindingKind(StrEnum):
     ASYNC_CANDIDATE = "async-candidate"
     BATCH_CANDIDATE = "batch-candidate"
     MULTI_MODEL_CANDIDATE = "multi-model-candidate"
+    MULTI_MODEL_CACHE = "multi-model-cache"
     SINGLE_INSTANCE = "single-instance"
     NO_AUTOSCALING = "no-autoscaling"
     DRIFT = "drift"

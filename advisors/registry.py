@@ -22,6 +22,7 @@ from advisors.rules.drift import find_drift
 from advisors.rules.error_rate import find_error_rate
 from advisors.rules.finished_ab_test import find_finished_ab_tests
 from advisors.rules.idle import find_idle
+from advisors.rules.multi_model_cache import find_multi_model_cache
 from advisors.rules.multi_model_candidate import find_multi_model_candidates
 from advisors.rules.no_autoscaling import find_no_autoscaling
 from advisors.rules.no_data_capture import find_no_data_capture
@@ -44,6 +45,7 @@ RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.ASYNC_CANDIDATE, find_async_candidates),
     (FindingKind.BATCH_CANDIDATE, find_batch_candidates),
     (FindingKind.MULTI_MODEL_CANDIDATE, find_multi_model_candidates),
+    (FindingKind.MULTI_MODEL_CACHE, find_multi_model_cache),
     (FindingKind.SINGLE_INSTANCE, find_single_instance),
     (FindingKind.NO_AUTOSCALING, find_no_autoscaling),
     (FindingKind.DRIFT, find_drift),

@@ -99,6 +99,13 @@ class AdvisorSettings(BaseModel):
     # Expected time (ms) to load a model into an MME on a cache miss, compared with the
     # endpoint's cold-start tolerance. Loading from S3 takes seconds; 5,000 ms as for serverless.
     multi_model_load_estimate_ms: float = Field(default=5000.0, ge=0)
+    # Share of an existing multi-model endpoint's requests that must find their model loaded
+    # (ModelCacheHit Average, fraction). Under 0.9, one request in ten or more waits for a load:
+    # the cache is smaller than the models in use, and it thrashes if loads outlast tolerance.
+    multi_model_min_cache_hit_ratio: float = Field(default=0.9, gt=0, le=1)
+    # Memory per instance a thrashing cache is offered at least, as a multiple of today's (x).
+    # 2: an MME holds models until memory is full, so twice the memory holds about twice as many.
+    multi_model_cache_memory_factor: float = Field(default=2.0, gt=1)
 
     # Drift ------------------------------------------------------------------------------------
     # Model Monitor `feature_baseline_drift_*` distance above which a feature has drifted. 0.1 is

@@ -56,9 +56,10 @@ def _value(row: Any, column: str) -> float | None:
     return float(value)
 
 
-def demand_of(row: Any, spec: InstanceSpec, count: int, settings: AdvisorSettings,
+def demand_of(row: Any, spec: InstanceSpec, count: float, settings: AdvisorSettings,
               workload: Workload = NO_WORKLOAD) -> Demand | None:
-    """None when a needed metric is missing: no data is not 0 % utilisation."""
+    """None when a needed metric is missing: no data is not 0 % utilisation. `count` may be a
+    time-weighted mean (an autoscaled variant)."""
     cpu = _value(row, "cpu_p95_pct")
     memory = _value(row, "memory_p95_pct")
     if cpu is None or memory is None or count <= 0:
@@ -88,7 +89,8 @@ def demand_of(row: Any, spec: InstanceSpec, count: int, settings: AdvisorSetting
                       and workload.llm_server is None)
     return Demand(cpu_vcpu=cpu_vcpu, memory_gib=memory_gib, accelerator=spec.accelerator,
                   device_model=spec.gpu_model, devices_per_instance=spec.gpu_count,
-                  device_units=units, total_devices=spec.gpu_count * count,
+                  # Devices held on average (an autoscaled variant's mean may be fractional).
+                  device_units=units, total_devices=math.ceil(spec.gpu_count * count - 1e-9),
                   accelerator_memory_gib=accelerator_memory,
                   accelerator_memory_measured=measured, cpu_option=cpu_option)
 

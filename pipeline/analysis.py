@@ -180,7 +180,7 @@ class Analyst:
                                 ident not in self.rejected.get(key, set()))
                 for finding in found for change in finding.suggested
                 for ident in (change_id(finding, change),))
-            cost = endpoint_monthly_cost(endpoint, fleet, prices)
+            cost = endpoint_monthly_cost(endpoint, fleet, prices, needs.max_payload_mb)
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
                 cost_source=cost.source, changes=changes, _endpoint=endpoint, _fleet=fleet,

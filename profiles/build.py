@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from advisors.cost import endpoint_monthly_cost, observed_hours
+from advisors.cost import billed_instances, endpoint_monthly_cost, observed_hours
 from advisors.finding import Finding, ProfileChange
 from advisors.opinions import RecommenderComparison
 from advisors.rules.no_deployment_guardrails import guardrails_supported, strategy_label
+from advisors.scaling import per_instance_policy
 from ground.catalog import spec_for
 from ground.domain import (
+    AutoscalingInfo,
     DeploymentOption,
     EndpointSnapshot,
     FleetSnapshot,
@@ -320,7 +322,7 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
         instance_count=Characteristic[int](
             value=None if serverless else variant.current_instance_count,
             origin=Origin.OBSERVED, unit="instances", source="DescribeEndpoint "
-            "CurrentInstanceCount", note=instances_note),
+            "CurrentInstanceCount", note=instances_note or _count_note(endpoint, variant, fleet)),
         min_instances=min_instances,
         max_instances=max_instances,
         autoscaling=Characteristic[bool](value=bool(scaling and scaling.scales),
@@ -341,7 +343,29 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
                                  "GPUUtilization / GPUs"),
         recommended_instance_type=recommended[0],
         recommended_instance_count=recommended[1],
+        scaling_target_value=_scaling_target(scaling),
     )
+
+
+def _count_note(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: FleetSnapshot
+                ) -> str:
+    billed = billed_instances(endpoint, variant, fleet)
+    if not billed.time_weighted:
+        return ""
+    return (f"at this moment; {billed.count:.1f} on average over the lookback (time-weighted, "
+            "from CPUUtilization samples), the count it is billed for")
+
+
+def _scaling_target(scaling: AutoscalingInfo | None) -> Characteristic[float]:
+    policy = None if scaling is None else per_instance_policy(scaling)
+    if policy is None:
+        return Characteristic[float](
+            value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="no target-tracking policy on load per instance")
+    return Characteristic[float](
+        value=policy.target_value, origin=Origin.CONFIGURED, unit=f"{policy.metric} per minute"
+        if policy.metric == "SageMakerVariantInvocationsPerInstance" else policy.metric,
+        source=f"Application Auto Scaling policy {policy.name}")
 
 
 def endpoint_hourly_requests(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> pd.Series:
@@ -500,7 +524,8 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
     per_day, error_rate = _requests_and_errors(endpoint, fleet)
     p99, latency_class = _latency(endpoint, fleet, business.p99_latency_ms)
     concurrency = _window_values(endpoint, fleet, "concurrency_max", endpoint.serving_variants)
-    cost = endpoint_monthly_cost(endpoint, fleet, prices)
+    cost = endpoint_monthly_cost(endpoint, fleet, prices,
+                                 requirements.max_payload_mb if requirements else None)
     monitor = endpoint.monitor
     model_times = [m.creation_time for m in models if m.creation_time is not None]
     config_times = list(endpoint.config_history) or [

@@ -121,6 +121,12 @@ class VariantProfile(ProfileModel):
     recommended_instance_count: Characteristic[int] = Field(
         default_factory=lambda: Characteristic[int](value=None, origin=Origin.RECOMMENDED,
                                                     unit="instances", note="not recorded"))
+    # The target value of the variant's per-instance target-tracking policy. A default, so that
+    # profiles written before it existed still read.
+    scaling_target_value: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](
+            value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="not recorded"))
 
 
 class NetworkSecurity(ProfileModel):

@@ -32,6 +32,7 @@ REQUIREMENTS_ANSWERED: dict[str, tuple[str, ...]] = {
     "async-candidate": ("p99_latency_ms", "max_payload_mb"),
     "batch-candidate": ("p99_latency_ms",),
     "multi-model-candidate": ("cold_start_tolerance_ms",),
+    "multi-model-cache": ("cold_start_tolerance_ms",),
     "single-instance": ("min_instances",),
     "no-autoscaling": ("min_instances", "p99_latency_ms"),
     "cold-start-risk": ("cold_start_tolerance_ms",),

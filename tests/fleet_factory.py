@@ -2,10 +2,11 @@
 
 An endpoint is described by a traffic pattern over the lookback (diurnal, business hours,
 nightly batch, bursty, idle, steady) and, per variant, its share of that traffic, its instances
-and its utilisation at the busiest hour. The hourly `requests`, `errors_5xx` and
-`model_latency_p99_us` frames are generated first; the window statistics (totals, p95
-utilisation, latency percentiles, peak concurrency) are then derived from those same hourly
-series, so the two tiers always agree, as they do when CloudWatch computes them.
+and its utilisation at the busiest hour. The hourly `requests`, `errors_5xx`,
+`model_latency_p99_us` and `instance_count` frames are generated first; the window statistics
+(totals, p95 utilisation, latency percentiles and sum, peak concurrency, the time-weighted
+instance count) are then derived from those same hourly series, so the two tiers always agree, as
+they do when CloudWatch computes them.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class VariantPlan:
     gpu_peak_pct: float | None = None
     gpu_memory_pct: float | None = None
     latency_p50_ms: float = 20.0
+    latency_mean_ms: float | None = None  # default: 1.25 x p50 (latency is skewed right)
     latency_p99_ms: float = 60.0
     latency_max_ms: float | None = None  # default: 1.5 x p99
     error_ratio: float = 0.0005
@@ -113,6 +115,17 @@ class VariantPlan:
     serverless_concurrency_max_fraction: float | None = None
     autoscaling: AutoscalingInfo | None = None
     vpc: bool = False
+    # An autoscaled variant's instances at the quietest and the busiest hour; in between they
+    # follow the load. None: `instance_count` every hour. `instance_count` stays the count
+    # DescribeEndpoint reports at the moment of the snapshot.
+    scaled_counts: tuple[int, int] | None = None
+    # Multi-model endpoints: ModelCacheHit Average, ModelLoadingWaitTime Average / Maximum,
+    # LoadedModelCount Average and the samples of ModelUnloadingTime (None: not published).
+    model_cache_hit_ratio: float | None = None
+    model_loading_wait_avg_ms: float | None = None
+    model_loading_wait_max_ms: float | None = None
+    loaded_models_avg: float | None = None
+    model_unloads: float | None = None
 
 
 @dataclass
@@ -208,6 +221,7 @@ class FleetBuilder:
         requests_cols: list[np.ndarray] = []
         errors_cols: list[np.ndarray] = []
         latency_cols: list[np.ndarray] = []
+        instance_cols: list[np.ndarray] = []
         window_rows: list[dict[str, float]] = []
         for plan, endpoint in zip(self.plans, endpoints, strict=True):
             shape = load_shape(plan.pattern, self.hours, self.rng)
@@ -224,6 +238,13 @@ class FleetBuilder:
                 requests = np.where(existed, requests, np.nan)
                 errors = np.where(existed, errors, np.nan)
                 latency_us = np.where(existed, latency_us, np.nan)
+                instances = np.full(len(shape), np.nan)
+                if v.instance_type is not None:
+                    low, high = v.scaled_counts or (v.instance_count, v.instance_count)
+                    spread = float(shape.max() - shape.min())
+                    between = (shape - shape.min()) / spread if spread > 0 else shape * 0.0
+                    instances = np.where(existed, np.round(low + (high - low) * between),
+                                         np.nan)
                 if plan.missing_invocations:
                     requests = np.full(len(shape), np.nan)
                     errors = np.full(len(shape), np.nan)
@@ -232,7 +253,9 @@ class FleetBuilder:
                 requests_cols.append(requests)
                 errors_cols.append(errors)
                 latency_cols.append(latency_us)
-                window_rows.append(self._window_row(plan, v, shape[existed], requests, errors))
+                instance_cols.append(instances)
+                window_rows.append(self._window_row(plan, v, shape[existed], requests, errors,
+                                                    instances))
         index = pd.MultiIndex.from_tuples(columns, names=["endpoint", "variant"])
 
         def frame(cols: list[np.ndarray]) -> pd.DataFrame:
@@ -242,7 +265,8 @@ class FleetBuilder:
         metrics = MetricStore(
             window=pd.DataFrame(window_rows, index=index),
             hourly={"requests": frame(requests_cols), "errors_5xx": frame(errors_cols),
-                    "model_latency_p99_us": frame(latency_cols)},
+                    "model_latency_p99_us": frame(latency_cols),
+                    "instance_count": frame(instance_cols)},
             window_start=self.hours[0].to_pydatetime(),
             window_end=self.now.replace(minute=0, second=0, microsecond=0))
         return FleetSnapshot(collected_at=self.now, regions=tuple({p.region for p in self.plans}),
@@ -251,7 +275,8 @@ class FleetBuilder:
 
     @staticmethod
     def _window_row(plan: EndpointPlan, v: VariantPlan, shape: np.ndarray,
-                    requests: np.ndarray, errors: np.ndarray) -> dict[str, float]:
+                    requests: np.ndarray, errors: np.ndarray, instances: np.ndarray
+                    ) -> dict[str, float]:
         nan = float("nan")
         # Utilisation follows load: p95 of the hourly load fraction sets the p95 utilisation.
         load_p95 = float(np.quantile(shape, 0.95)) if len(shape) else 0.0
@@ -265,6 +290,11 @@ class FleetBuilder:
         total = float(np.nansum(requests)) if not np.isnan(requests).all() else nan
         served = total > 0
         peak_rps = float(np.nanmax(requests)) / 3600.0 if served else 0.0
+        mean_ms = v.latency_mean_ms if v.latency_mean_ms is not None else 1.25 * v.latency_p50_ms
+
+        def optional(value: float | None, scale: float = 1.0) -> float:
+            return nan if value is None else value * scale
+
         concurrency = v.concurrency_max
         if concurrency is None and served:
             concurrency = max(1.0, math.ceil(peak_rps * v.latency_p50_ms / 1000.0 * 4))
@@ -288,10 +318,21 @@ class FleetBuilder:
             "serverless_concurrency_max_fraction": (
                 v.serverless_concurrency_max_fraction
                 if v.serverless_concurrency_max_fraction is not None else nan),
+            # Every request's model time added up (ModelLatency Sum); nothing without requests.
+            "model_latency_sum_us": total * mean_ms * 1000.0 if served else nan,
+            # SampleCount of CPUUtilization over the publish periods: the mean instance count.
+            "instance_count_mean": (float(np.nanmean(instances))
+                                    if not np.isnan(instances).all() else nan),
+            "model_cache_hit_ratio": optional(v.model_cache_hit_ratio),
+            "model_loading_wait_avg_us": optional(v.model_loading_wait_avg_ms, 1000.0),
+            "model_loading_wait_max_us": optional(v.model_loading_wait_max_ms, 1000.0),
+            "loaded_models_avg": optional(v.loaded_models_avg),
+            "model_unloads": optional(v.model_unloads),
         }
         if plan.missing_invocations:
             for name in ("requests", "errors_5xx", "model_latency_p50_us",
-                         "model_latency_p99_us", "model_latency_max_us", "concurrency_max"):
+                         "model_latency_p99_us", "model_latency_max_us", "concurrency_max",
+                         "model_latency_sum_us"):
                 row[name] = nan
         return row
 

@@ -135,6 +135,10 @@ def test_over_provisioned_suggests_the_cheapest_fit_and_keeps_production_minimum
     proposed_count = next((c.proposed for c in finding.suggested
                            if c.characteristic == "instance_count"), 4)
     assert proposed_count >= 2  # production keeps two instances
+    # The variant autoscales: its floor is MinCapacity, which keeps two as well.
+    proposed_min = next(c.proposed for c in finding.suggested
+                        if c.characteristic == "min_instances")
+    assert proposed_min >= 2
     assert finding.monthly_savings_usd is not None and finding.monthly_savings_usd > 0
     fits = [o for o in finding.options if o.fits and o.monthly_cost_usd is not None]
     # The suggestion is the cheapest fitting option listed after the current one.
@@ -148,6 +152,9 @@ def test_development_endpoint_may_go_down_to_one_instance() -> None:
                   FindingKind.OVER_PROVISIONED)
     counts = [c.proposed for c in finding.suggested if c.characteristic == "instance_count"]
     assert counts == [1]
+    # Autoscaled (4-8): the way down to one instance is MinCapacity 1.
+    mins = [c.proposed for c in finding.suggested if c.characteristic == "min_instances"]
+    assert mins == [1]
 
 
 def test_well_used_instances_are_not_over_provisioned() -> None:
@@ -173,6 +180,10 @@ def test_unknown_price_keeps_the_finding_with_savings_none() -> None:
     assert finding.options[0].monthly_cost_usd is None
     assert finding.suggested[-1].characteristic == "instance_count"
     assert finding.suggested[-1].proposed < 6
+    # Autoscaled 6-8, sitting at 6: fewer instances means a lower MinCapacity too.
+    (change,) = [c for c in finding.suggested if c.characteristic == "min_instances"]
+    assert change.current == 6 and change.proposed < 6
+    assert "lower MinCapacity from 6" in finding.summary
 
 
 def test_busy_gpu_stays_on_the_same_gpu_model() -> None:

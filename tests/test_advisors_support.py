@@ -88,22 +88,51 @@ def test_monthly_cost_is_unknown_when_one_price_is_unknown() -> None:
     assert "price unknown" in cost.source
 
 
-def test_serverless_cost_comes_from_busy_seconds() -> None:
+def test_serverless_cost_comes_from_the_model_latency_sum() -> None:
+    """Busy seconds are every request's model time added up (ModelLatency Sum), not requests
+    x the median latency: with latency skewed right the median undercounts what is billed."""
     plan = bursty_endpoint(deployment=DeploymentOption.SERVERLESS, variants=(VariantPlan(
         instance_type=None, serverless_memory_mb=3072, latency_p50_ms=40.0,
-        memory_pct=30.0),))
+        latency_mean_ms=55.0, memory_pct=30.0),))
     fleet = fleet_of(plan)
     endpoint = fleet.endpoints[0]
-    prices = PriceBook.load()
-    cost = endpoint_monthly_cost(endpoint, fleet, prices)
+    cost = endpoint_monthly_cost(endpoint, fleet, PriceBook.load())
     requests = fleet.metrics.window_value(endpoint.key, "AllTraffic", "requests")
+    latency_sum_us = fleet.metrics.window_value(endpoint.key, "AllTraffic",
+                                                "model_latency_sum_us")
     assert requests is not None and requests > 0
-    hours = 14 * 24  # the endpoint is older than the lookback: the whole window counts
-    busy_s = requests * 0.040 * HOURS_PER_MONTH / hours
-    assert cost.usd == pytest.approx(prices.serverless_monthly(3072, busy_s))
-    assert cost.estimated and cost.source == prices.serverless_source
+    assert latency_sum_us == pytest.approx(requests * 55_000)
+    to_month = 730 / (14 * 24)  # older than the lookback: the whole window counts
+    # By hand: $0.00002 per second per GB of configured memory (3 GB).
+    by_hand = latency_sum_us / 1e6 * to_month * 3 * 0.00002
+    assert cost.usd == pytest.approx(by_hand)
+    wrong = requests * 0.040 * to_month * 3 * 0.00002  # requests x p50: what it used to say
+    assert cost.usd != pytest.approx(wrong)
+    assert cost.estimated
+    assert "ModelLatency Sum" in cost.source and "data processed not priced" in cost.source
     assert endpoint.variants[0].serverless == ServerlessSettings(memory_mb=3072,
                                                                  max_concurrency=20)
+
+
+def test_serverless_cost_adds_data_processed_where_the_payload_is_known() -> None:
+    plan = bursty_endpoint(deployment=DeploymentOption.SERVERLESS,
+                           tags={"env": "staging", "sagetop:max-payload-mb": "2"},
+                           variants=(VariantPlan(instance_type=None, serverless_memory_mb=2048,
+                                                 latency_mean_ms=30.0, memory_pct=30.0),))
+    fleet = fleet_of(plan)
+    endpoint = fleet.endpoints[0]
+    payload = requirements_for(endpoint, RequirementsSettings.from_config(
+        {}, "config.toml")).max_payload_mb
+    assert payload == 2.0  # from the sagetop:max-payload-mb tag
+    cost = endpoint_monthly_cost(endpoint, fleet, PriceBook.load(), max_payload_mb=payload)
+    requests = fleet.metrics.window_value(endpoint.key, "AllTraffic", "requests")
+    assert requests is not None and requests > 0
+    to_month = 730 / (14 * 24)
+    compute = requests * 0.030 * to_month * 2 * 0.00002
+    data = requests * 2 / 1024 * to_month * 0.016  # $0.016 per GB of request payload
+    assert cost.usd == pytest.approx(compute + data)
+    assert "data processed priced at 2 MB per request" in cost.source
+    assert cost.usd > endpoint_monthly_cost(endpoint, fleet, PriceBook.load()).usd  # type: ignore[operator]
 
 
 # --- features -------------------------------------------------------------------------------

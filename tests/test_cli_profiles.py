@@ -67,13 +67,14 @@ def test_demo_archetypes_get_the_findings_a_careful_engineer_gives(
         "credit-risk-prod": "drift",
         "sentiment-staging": "serverless-candidate",
         "forecast-acme": "multi-model-candidate",
+        "ads-tenant-models": "multi-model-cache",
     }
     for name, kind in expected.items():
         assert kind in _kinds(by_name[name]), (name, _kinds(by_name[name]))
     assert "error-rate" in _kinds(by_name["payments-fraud-prod"])
     wasteful_or_risky = {"idle", "over-provisioned", "under-provisioned", "serverless-candidate",
                          "async-candidate", "batch-candidate", "multi-model-candidate",
-                         "single-instance"}
+                         "single-instance", "multi-model-cache"}
     for name in HEALTHY:
         assert not _kinds(by_name[name]) & wasteful_or_risky, (name, _kinds(by_name[name]))
     assert not _kinds(by_name["llm-canary"]) & wasteful_or_risky  # too new to judge

@@ -7,12 +7,16 @@ devices per instance and its accelerator memory. A nearly idle GPU model's move 
 the suggestion: it is listed as an option naming what it takes (a CPU build, a load test holding
 the p99 objective), and not at all when the image is built for the GPU or for Neuron. LLM servers'
 GPU memory is not read as load. Inference-component endpoints are left alone: managed instance
-scaling may already consolidate them.
+scaling may already consolidate them. An autoscaled variant is sized and costed from its
+time-weighted instance count over the lookback, and the suggestion is its MinCapacity,
+MaxCapacity and target value (`advisors.scaling`); a fixed variant gets a count.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import pandas as pd
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
@@ -27,9 +31,10 @@ from advisors.rules.common import (
     savings,
     usd,
 )
+from advisors.scaling import ScalingPlan, per_instance_policy, scaling_plan
 from advisors.sizing import Demand, Sized, demand_of, sized_candidates
 from ground.catalog import AcceleratorKind, InstanceSpec, spec_for
-from ground.domain import DeploymentOption
+from ground.domain import DeploymentOption, VariantSnapshot
 from ground.images import ImageBuild, Workload
 from ground.requirements import Requirements
 
@@ -39,7 +44,7 @@ MAX_OTHER_OPTIONS = 3
 MAX_CPU_OPTIONS = 2
 
 
-def _pick(current_type: str, current_count: int, current: CostEstimate,
+def _pick(current_type: str, current_count: float, current: CostEstimate,
           sized: list[Sized], min_savings: float) -> Sized | None:
     """The cheapest fit worth the change; with the current price unknown, only fewer instances
     of the same type are surely cheaper."""
@@ -164,8 +169,13 @@ def _evidence(row: dict[str, Any], spec: InstanceSpec, demand: Demand, workload:
     }
 
 
+def _count_text(count: float) -> str:
+    """Instances as said: whole when whole, else a time-weighted mean to one decimal."""
+    return f"{count:.0f}" if count == int(count) else f"{count:.1f}"
+
+
 def _cpu_only_finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any],
-                      spec: InstanceSpec, count: int, current: CostEstimate,
+                      spec: InstanceSpec, count: float, current: CostEstimate,
                       cpu_moves: list[Sized], evidence: dict[str, float | int | str | None],
                       workload: Workload, requirements: Requirements) -> Finding:
     """A nearly idle GPU with no cheaper GPU type: the CPU move is worth knowing, not applying."""
@@ -192,7 +202,7 @@ def _cpu_only_finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str
                   "cpu_option_monthly_usd": best.cost.usd,
                   "cpu_option_savings_usd": potential},
         options=(
-            option(f"current: {count}x {spec.instance_type}", current, fits=True,
+            option(f"current: {_count_text(count)}x {spec.instance_type}", current, fits=True,
                    note=f"GPU p95 {row['gpu_p95_pct']:.0f} %"),
             *(option(s.label, s.cost, fits=False, note=note) for s in cpu_moves),
         ),
@@ -209,7 +219,7 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
     judged = endpoints.reindex(keys)
     mask = (
         ~variants["serverless"].astype(bool)
-        & (variants["instance_count"] > 0)
+        & (variants["billed_instances"] > 0)
         & (variants["busiest_pct"] < ctx.settings.target_utilisation_pct)
         & (judged["deployment"] != DeploymentOption.INFERENCE_COMPONENTS.value).to_numpy()
         & ~judged["too_new"].astype(bool).to_numpy()
@@ -222,7 +232,8 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
         spec = spec_for(row["instance_type"])
         if spec is None:
             continue
-        count = int(row["instance_count"])
+        # Autoscaled: the time-weighted mean over the lookback, not the count of the moment.
+        count = float(row["billed_instances"])
         workload = ctx.workload(key, str(variant_name))
         demand = demand_of(row, spec, count, settings, workload)
         if demand is None:
@@ -244,6 +255,26 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                                                   current, cpu_moves, evidence, workload,
                                                   requirements))
             continue
+        variant = next(v for v in ctx.endpoint(key).variants if v.name == variant_name)
+        price_note = (f" The price of {spec.instance_type} is unknown, so only fewer instances "
+                      "of the same type are suggested (surely cheaper)."
+                      if current.usd is None else "")
+        notes = (_accelerator_note(spec, demand) + _llm_note(workload, row, demand)
+                 + _gpu_note(spec, row, workload, cpu_moves, settings.gpu_to_cpu_max_gpu_pct)
+                 + price_note)
+        if row["time_weighted"] and variant.autoscaling is not None:
+            plan = scaling_plan(variant.autoscaling, count,
+                                choice.spec.instance_type == spec.instance_type, choice.count,
+                                floor, _peak_invocations_per_instance(ctx, key, variant))
+            if plan is not None:
+                cpu_options = [option(s.label, s.cost, fits=False,
+                                      note=_cpu_note(workload, requirements, row))
+                               for s in cpu_moves]
+                findings.append(_autoscaled_finding(ctx, key, variant, row, spec, demand,
+                                                    current, choice, hosted, plan, floor,
+                                                    notes, evidence, cpu_options))
+            continue
+        count = int(count)
         saved = savings(current, choice.cost.usd)
         others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
                          and (s.spec.instance_type, s.count) != (spec.instance_type, count)),
@@ -271,11 +302,21 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                                          proposed=choice.count, variant=str(variant_name)))
         if not changes:
             continue
-        scaling_note = (" The variant autoscales: lower its MinCapacity with the count."
-                        if row["autoscaling_target"] else "")
-        price_note = (f" The price of {spec.instance_type} is unknown, so only fewer instances "
-                      "of the same type are suggested (surely cheaper)."
-                      if current.usd is None else "")
+        scaling_note = ""
+        pinned = variant.autoscaling
+        if pinned is not None and choice.count < pinned.min_capacity:
+            # A scalable target that does not scale still holds the count at its MinCapacity.
+            scaling_note = (f" Its scalable target holds at least {pinned.min_capacity}: lower "
+                            f"MinCapacity to {choice.count} with the count.")
+            changes.append(ProfileChange(characteristic="min_instances",
+                                         current=pinned.min_capacity, proposed=choice.count,
+                                         variant=str(variant_name)))
+        elif pinned is not None and choice.count > pinned.max_capacity:
+            scaling_note = (f" Its scalable target allows at most {pinned.max_capacity}: raise "
+                            f"MaxCapacity to {choice.count} with the count.")
+            changes.append(ProfileChange(characteristic="max_instances",
+                                         current=pinned.max_capacity, proposed=choice.count,
+                                         variant=str(variant_name)))
         gpu_figures = ""
         if spec.has_gpu:
             gpu_figures = (f", GPU {row['gpu_p95_pct']:.0f} %, GPU memory "
@@ -299,10 +340,7 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                 f"{settings.target_utilisation_pct:.0f} %, memory "
                 f"{settings.target_memory_pct:.0f} %), with at least {floor} "
                 f"instance(s). Current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
-                f"({choice.cost.source})." + _accelerator_note(spec, demand)
-                + _llm_note(workload, row, demand)
-                + _gpu_note(spec, row, workload, cpu_moves, settings.gpu_to_cpu_max_gpu_pct)
-                + scaling_note + price_note),
+                f"({choice.cost.source})." + notes + scaling_note),
             evidence={**evidence,
                       "current_monthly_usd": current.usd,
                       "proposed_monthly_usd": choice.cost.usd,
@@ -312,3 +350,114 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             monthly_savings_usd=saved,
         ))
     return findings
+
+
+def _peak_invocations_per_instance(ctx: AdvisorContext, key: str, variant: VariantSnapshot
+                                   ) -> float | None:
+    """The busiest hour's invocations per instance per minute (what the predefined
+    SageMakerVariantInvocationsPerInstance target tracks), from the hourly requests and counts;
+    None for another policy metric or without the hourly series."""
+    policy = variant.autoscaling and per_instance_policy(variant.autoscaling)
+    if not policy or policy.metric != "SageMakerVariantInvocationsPerInstance":
+        return None
+    column = (key, variant.name)
+    requests = ctx.fleet.metrics.series("hourly", "requests", key)
+    instances = ctx.fleet.metrics.series("hourly", "instance_count", key)
+    if column not in requests.columns or column not in instances.columns:
+        return None
+    per_instance = (requests[column] / instances[column].where(instances[column] > 0)) / 60.0
+    peak = per_instance.max()
+    return None if pd.isna(peak) else float(peak)
+
+
+def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
+                        row: dict[str, Any], spec: InstanceSpec, demand: Demand,
+                        current: CostEstimate, choice: Sized, hosted: list[Sized],
+                        plan: ScalingPlan, floor: int, notes: str,
+                        evidence: dict[str, float | int | str | None],
+                        cpu_options: list[CostedOption]) -> Finding:
+    """The finding of an autoscaled variant: costs at time-weighted counts, changes in
+    MinCapacity / MaxCapacity / target value (and the type); the count is the average the
+    policy then settles at, not a fixed count."""
+    mean = plan.mean_instances
+    new_type = choice.spec.instance_type
+    hourly = ctx.fleet.metrics.series("hourly", "instance_count", key)
+    counts = (hourly[(key, variant.name)].dropna() if (key, variant.name) in hourly.columns
+              else None)
+    observed = ("" if counts is None or counts.empty else
+                f" Hour by hour it ran {counts.min():.0f} to {counts.max():.0f} instances.")
+    saved = savings(current, choice.cost.usd)
+    changes: list[ProfileChange] = []
+    if new_type != spec.instance_type:
+        changes.append(ProfileChange(characteristic="instance_type", current=spec.instance_type,
+                                     proposed=new_type, variant=variant.name))
+    changes += plan.changes(variant.name)
+    if choice.count != round(mean, 2):
+        # The count the policy should then settle at on average (not a count to set: the
+        # scalable target and its policy set it); never up while MinCapacity comes down.
+        changes.append(ProfileChange(characteristic="instance_count", current=round(mean, 2),
+                                     proposed=choice.count, variant=variant.name))
+    what = plan.describe()
+    on = f" on {new_type}" if new_type != spec.instance_type else ""
+    others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
+                     and s.spec.instance_type != new_type), key=lambda s: s.monthly_usd or 0.0)
+    options = [
+        option(f"current: {spec.instance_type}, MinCapacity {plan.min_capacity} / MaxCapacity "
+               f"{plan.max_capacity}, {mean:.1f} instances on average (time-weighted)", current,
+               fits=True, note=f"busiest: {resource_name(row['busiest_resource'])} at "
+                               f"{row['busiest_pct']:.0f} %"),
+        option(f"{new_type}, {plan.label}: about {choice.count} on average", choice.cost,
+               fits=True, note=f"busiest resource projected at {choice.busiest_pct:.0f} %"),
+        *(option(f"{new.spec.instance_type}: about {new.count} on average", new.cost, fits=True,
+                 note=f"busiest resource projected at {new.busiest_pct:.0f} %")
+          for new in others[:MAX_OTHER_OPTIONS]),
+        *cpu_options,
+    ]
+    gpu_figures = ""
+    if spec.has_gpu:
+        gpu_figures = (f", GPU {row['gpu_p95_pct']:.0f} %, GPU memory "
+                       + (f"{row['gpu_memory_p95_pct']:.0f} %"
+                          if number(row["gpu_memory_p95_pct"]) is not None else "no data"))
+    return Finding(
+        kind=FindingKind.OVER_PROVISIONED,
+        severity=opportunity_severity(saved, current),
+        endpoint=key,
+        variant=variant.name,
+        summary=(f"Autoscaled {spec.instance_type} runs {mean:.1f} instances on average where "
+                 f"about {choice.count}{on} would do: {what}; saves {usd(saved)}"),
+        rationale=(
+            f"Over {ctx.fleet.lookback_days} days the variant ran {mean:.1f} instances on "
+            f"average (time-weighted, from its CPUUtilization samples), between MinCapacity "
+            f"{plan.min_capacity} and MaxCapacity {plan.max_capacity}.{observed} At p95, per "
+            f"instance: CPU {row['cpu_p95_pct']:.0f} %, memory {row['memory_p95_pct']:.0f} %"
+            f"{gpu_figures}: {demand.cpu_vcpu:.1f} busy vCPUs across the variant and "
+            f"{demand.memory_gib:.1f} GiB on each instance. About {choice.count}x {new_type} "
+            f"on average keep the busiest resource at {choice.busiest_pct:.0f} % (targets: "
+            f"CPU and GPU {ctx.settings.target_utilisation_pct:.0f} %, memory "
+            f"{ctx.settings.target_memory_pct:.0f} %), with at least {floor} instance(s). The "
+            f"count is the scaling policy's to set, so the change is to {what}. Costs at the "
+            f"time-weighted count: current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
+            f"({choice.cost.source})." + notes),
+        evidence={
+            **evidence,
+            "instance_count_mean": round(mean, 2),
+            "instance_count_now": int(row["instance_count"]),
+            "instances_hourly_min": None if counts is None or counts.empty
+            else float(counts.min()),
+            "instances_hourly_max": None if counts is None or counts.empty
+            else float(counts.max()),
+            "min_capacity": plan.min_capacity,
+            "max_capacity": plan.max_capacity,
+            "proposed_min_capacity": plan.new_min,
+            "proposed_max_capacity": plan.new_max,
+            "target_value": plan.policy.target_value if plan.policy else None,
+            "proposed_target_value": plan.new_target_value,
+            "projected_instance_count_mean": choice.count,
+            "current_monthly_usd": current.usd,
+            "proposed_monthly_usd": choice.cost.usd,
+            "projected_busiest_pct": round(choice.busiest_pct, 1),
+        },
+        suggested=tuple(changes),
+        options=tuple(options),
+        monthly_savings_usd=saved,
+    )

@@ -3,7 +3,8 @@
 Serverless cannot have a GPU, VPC config, network isolation, data capture, Model Monitor or more
 than one variant, caps payloads at 4 MB, memory at 6144 MB and MaxConcurrency at 200 (or the
 account's quota), and adds cold starts. A real-time endpoint cannot be converted in place: the
-suggestion is a new serverless endpoint.
+suggestion is a new serverless endpoint. Its cost is what the endpoint's own usage would bill:
+busy seconds from the ModelLatency Sum plus data processed (`advisors.cost.serverless_usage`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 
 from advisors.context import AdvisorContext
-from advisors.cost import monthly_busy_seconds, observed_hours, serverless_monthly_cost
+from advisors.cost import observed_hours, serverless_usage
 from advisors.finding import Finding, FindingKind, ProfileChange
 from advisors.limits import (
     INVOCATION_TIMEOUT_S,
@@ -75,10 +76,13 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
                               math.ceil(peak * s.serverless_concurrency_headroom))
 
         endpoint = ctx.endpoint(key)
-        typical_us = number(row["model_latency_p50_us"]) or float(row["model_latency_p99_us"])
-        busy_s = monthly_busy_seconds(float(row["requests"]), typical_us,
-                                      observed_hours(endpoint, ctx.fleet))
-        proposed = serverless_monthly_cost(memory_mb, busy_s, ctx.prices)
+        usage = serverless_usage(memory_mb, number(row["model_latency_sum_us"]),
+                                 float(row["requests"]), observed_hours(endpoint, ctx.fleet),
+                                 payload_mb, ctx.prices)
+        proposed = usage.cost
+        if usage.busy_seconds_per_month is None:
+            continue  # no ModelLatency Sum: what serverless would bill is unknown
+        busy_s = usage.busy_seconds_per_month
         current = ctx.current_cost(key)
         saved = savings(current, proposed.usd)
         if saved is not None and saved < s.min_monthly_savings_usd:
@@ -104,9 +108,9 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
                 f"{payload_text}; the endpoint tolerates "
                 f"{requirements.cold_start_tolerance_ms:,.0f} ms cold starts (expected about "
                 f"{s.serverless_cold_start_estimate_ms:,.0f} ms). "
-                f"Busy time {busy_s / 3600:,.1f} h/month from requests x median model latency "
-                f"({proposed.source}). Serverless needs a new endpoint: a real-time endpoint "
-                "cannot be converted in place."),
+                f"Busy time {busy_s / 3600:,.1f} h/month: the ModelLatency Sum over the "
+                f"lookback scaled to a month ({proposed.source}). Serverless needs a new "
+                "endpoint: a real-time endpoint cannot be converted in place."),
             evidence={
                 "idle_hour_fraction": round(float(row["idle_hour_fraction"]), 3),
                 "requests": number(row["requests"]),
@@ -114,6 +118,8 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
                 "peak_concurrency": round(peak, 1),
                 "model_latency_p99_us": number(row["model_latency_p99_us"]),
                 "busy_seconds_per_month": round(busy_s, 1),
+                "data_processed_gb_per_month": (None if usage.gb_processed_per_month is None
+                                                else round(usage.gb_processed_per_month, 3)),
                 "cold_start_tolerance_ms": requirements.cold_start_tolerance_ms,
                 "current_monthly_usd": current.usd,
                 "serverless_monthly_usd": proposed.usd,
