@@ -354,11 +354,16 @@ class MetricsCollector:
             refused = [targets[i] for i in statuses if i in targets]
             if refused:
                 # Forbidden or InternalError is no answer: nothing may be read from it (no
-                # zeros, no progress), and it is asked again next time.
+                # zeros, no progress), and it is asked again. The hourly and live series are
+                # asked every pass anyway (a longer range costs datapoints, not queries); the
+                # window only on its cadence, unless the refusal was transient: re-asking a
+                # whole fleet's window every refresh for a missing permission would be billed.
                 result.refused += [(batch.region, *statuses[i], targets[i])
                                    for i in statuses if i in targets]
                 failed[batch.tier] += refused
-                self._forget_progress(batch, refused)
+                self._forget_progress(batch, [
+                    targets[i] for i, (status, _) in statuses.items() if i in targets
+                    and (batch.tier is not Tier.WINDOW or status != "Forbidden")])
                 for query_id in statuses:
                     points.pop(query_id, None)
             answered = [targets[i] for i in points if i in targets]

@@ -764,7 +764,8 @@ def _serverless_has_no_instances(target: MLProfile, finding: Finding, ident: str
                                  resized: dict[str, tuple[str, str]]) -> None:
     for variant in target.variants:
         resized.setdefault(variant.name, (str(finding.kind), ident))
-        for name in ("instance_type", "instance_count", "min_instances", "max_instances"):
+        for name in ("instance_type", "instance_count", "min_instances", "max_instances",
+                     "scaling_target_value"):
             if (id(variant), name) in set_by:
                 continue
             old = getattr(variant, name)

@@ -436,8 +436,9 @@ async def test_forbidden_status_code_is_an_error_not_zero_traffic(moto: Moto) ->
                                     "/aws/sagemaker/Endpoints:CPUUtilization": "InternalError"})
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
     key = f"{REGION}/locked-down"
+    moments = [now_minute() + dt.timedelta(seconds=30)]
     async with AwsContext(SagetopConfig(), target) as aws:
-        collector = FleetCollector(aws)
+        collector = FleetCollector(aws, clock=lambda: moments[-1])
         fleet = await collector.collect(force=True)
         assert fleet.metrics.window_value(key, VARIANT, "requests") is None  # not 0
         assert fleet.metrics.window_value(key, VARIANT, "memory_max_pct") == pytest.approx(40)
@@ -451,10 +452,12 @@ async def test_forbidden_status_code_is_an_error_not_zero_traffic(moto: Moto) ->
         assert forbidden[0].permission and "Invocations in AWS/SageMaker" in forbidden[0].message
         assert "CPUUtilization in /aws/sagemaker/Endpoints" in internal[0].message
         assert not internal[0].permission
-        # Once CloudWatch answers again, the refused series are asked again and arrive.
+        # Once CloudWatch answers again, the refused series are asked again and arrive (the
+        # InternalError, transient, has the endpoint's lookback statistics asked again at once).
         moto.middleware.refused.clear()
+        moments.append(moments[0] + dt.timedelta(minutes=1))
         fleet = await collector.collect(force=True)
-    assert fleet.metrics.window_value(key, VARIANT, "requests") == 360
     assert fleet.metrics.series("live", "requests", key).sum().sum() == 360
+    assert fleet.metrics.window_value(key, VARIANT, "requests") == 360
     assert fleet.metrics.window_value(key, VARIANT, "cpu_max_pct") is None  # never published
     assert not [e for e in fleet.errors if e.source == "metrics"]

@@ -342,10 +342,11 @@ async def test_a_300_second_publisher_has_no_zero_traffic_minutes() -> None:
 
 @pytest.mark.parametrize("status", ["Forbidden", "InternalError"])
 async def test_refused_queries_are_errors_and_never_zeros(status: str) -> None:
-    account = SimulatedAccount(clock=lambda: MOMENT)
+    moments = [MOMENT]
+    account = SimulatedAccount(clock=lambda: moments[-1])
     account.faults.refuse_metric("AWS/SageMaker:Invocations", status)
     async with AwsContext(SagetopConfig(), _target(account)) as aws:
-        collector = FleetCollector(aws, clock=lambda: MOMENT)
+        collector = FleetCollector(aws, clock=lambda: moments[-1])
         fleet = await collector.collect(force=True)
         refused = [e for e in fleet.errors if status in e.message]
         assert len(refused) == 1, [e.message for e in fleet.errors]
@@ -356,9 +357,19 @@ async def test_refused_queries_are_errors_and_never_zeros(status: str) -> None:
         live = fleet.metrics.live.get("requests")
         assert live is None or not (live == 0).any().any()
         account.faults.clear()
+        # Live minutes are asked again at once; the lookback statistics at once after a
+        # transient refusal, after a missing permission at their cadence (6 h: asking a whole
+        # fleet's window again every minute would be billed for nothing).
+        moments.append(MOMENT + dt.timedelta(minutes=1))
+        fleet = await collector.collect(force=True)
+        busy = f"{REGION}/web-ranker-prod"
+        assert fleet.metrics.series("live", "requests", busy).sum().sum() > 0
+        recovered = fleet.metrics.window_value(busy, "AllTraffic", "requests")
+        assert (recovered is None) is (status == "Forbidden")
+        moments.append(MOMENT + dt.timedelta(hours=6, minutes=1))
         fleet = await collector.collect(force=True)
     assert fleet.metrics.window_value(idle, "AllTraffic", "requests") == 0
-    assert fleet.metrics.window_value(f"{REGION}/web-ranker-prod", "AllTraffic", "requests")
+    assert fleet.metrics.window_value(busy, "AllTraffic", "requests")
 
 
 async def test_multi_model_endpoints_publish_their_cache_metrics() -> None:
