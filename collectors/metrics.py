@@ -425,11 +425,9 @@ class MetricsCollector:
         buckets asked for come back empty; progress stays at the newest bucket answered, so they
         are asked again next time instead of staying empty for good.
         """
-        if batch.tier is Tier.WINDOW:
+        if batch.tier is Tier.WINDOW or not targets:
             return
         newest = [max(stamps) for stamps, _ in points.values() if stamps]
-        if not targets:
-            return
         if newest:
             answered = max(newest) + dt.timedelta(seconds=batch.period)
             seen = self._answered_until.get(batch.tier)
