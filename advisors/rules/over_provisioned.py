@@ -398,7 +398,7 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
         changes.append(ProfileChange(characteristic="instance_count", current=round(mean, 2),
                                      proposed=choice.count, variant=variant.name))
     what = plan.describe()
-    on = f" on {new_type}" if new_type != spec.instance_type else ""
+    change = what if new_type == spec.instance_type else f"move to {new_type}, {what}"
     others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
                      and s.spec.instance_type != new_type), key=lambda s: s.monthly_usd or 0.0)
     options = [
@@ -423,8 +423,10 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
         severity=opportunity_severity(saved, current),
         endpoint=key,
         variant=variant.name,
-        summary=(f"Autoscaled {spec.instance_type} runs {mean:.1f} instances on average where "
-                 f"about {choice.count}{on} would do: {what}; saves {usd(saved)}"),
+        # The fixed variant's wording, in averages: the policy sets the count of the moment.
+        summary=(f"{_count_text(round(mean, 1))}x {spec.instance_type} could be "
+                 f"{choice.count}x {new_type} on average (autoscaled): {what}; saves "
+                 f"{usd(saved)}"),
         rationale=(
             f"Over {ctx.fleet.lookback_days} days the variant ran {mean:.1f} instances on "
             f"average (time-weighted, from its CPUUtilization samples), between MinCapacity "
@@ -435,7 +437,7 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
             f"on average keep the busiest resource at {choice.busiest_pct:.0f} % (targets: "
             f"CPU and GPU {ctx.settings.target_utilisation_pct:.0f} %, memory "
             f"{ctx.settings.target_memory_pct:.0f} %), with at least {floor} instance(s). The "
-            f"count is the scaling policy's to set, so the change is to {what}. Costs at the "
+            f"count is the scaling policy's to set, so the change is to {change}. Costs at the "
             f"time-weighted count: current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
             f"({choice.cost.source})." + notes),
         evidence={
