@@ -11,7 +11,12 @@ from enum import StrEnum
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ground.untrusted import inert
+
+# An error message is one line on a terminal: long enough for an AWS explanation, never a page.
+ERROR_MESSAGE_CHARACTERS = 300
 
 
 class Frozen(BaseModel):
@@ -339,6 +344,13 @@ class CollectorError(Frozen):
     message: str
     at: dt.datetime
     permission: bool = False  # AccessDenied: "no permission for <action>"
+
+    @field_validator("message")
+    @classmethod
+    def _one_inert_line(cls, message: str) -> str:
+        # Messages carry text from answers (any proxy or emulator can put escapes in them):
+        # made inert here, once, whoever built the error.
+        return inert(message, one_line=True, limit=ERROR_MESSAGE_CHARACTERS)
 
 
 class RequestStats(Frozen):
