@@ -1,10 +1,12 @@
 """The endpoint inventory of one region: what exists, how it is configured, tagged and scaled.
 
 ListEndpoints runs every inventory refresh; DescribeEndpoint, DescribeEndpointConfig and
-DescribeModel run only for endpoints that are new or whose LastModifiedTime (or status) changed.
-Endpoint configs and models are immutable in SageMaker, so they are cached by name. Tags and
-Application Auto Scaling change without touching the endpoint, so they refresh on their own, slower
-cadence.
+DescribeModel run only for endpoints that are new or whose LastModifiedTime, status or creation
+time changed. Endpoint configs and models are immutable, but only until they are deleted: AWS lets
+a new one be created under the same name, so a name is no key across passes. Within one pass each
+config and model is described once however many endpoints share it; an endpoint that changed
+gets its config and models described again. Tags and Application Auto Scaling change without
+touching the endpoint, so they refresh on their own, slower cadence.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from collectors.aws import AwsContext
-from collectors.failures import RECOVERABLE, collector_error, is_transient
+from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
 from collectors.guardrails import parse_deployment_config
 from ground.domain import (
     AsyncSettings,
@@ -43,6 +45,7 @@ class _Described:
     last_modified: dt.datetime
     status: str
     endpoint: EndpointSnapshot
+    created: dt.datetime | None = None  # a deleted and re-created endpoint has a new one
 
 
 @dataclass
@@ -196,7 +199,6 @@ class InventoryCollector:
         self._model_sizes: dict[str, int | None] = {}  # model artefact URL -> bytes (S3 HEAD)
         self._config_history: dict[str, tuple[dt.datetime, ...]] = {}
         self._settings_fetched_at: dt.datetime | None = None
-        self._last: list[EndpointSnapshot] = []
         self._listed: list[str] = []
         self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
 
@@ -228,7 +230,7 @@ class InventoryCollector:
             # Keep the last inventory: one failing call must not blank the fleet.
             result.errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
                                                  "ListEndpoints", now))
-            result.endpoints = list(self._last)
+            result.endpoints = self.current()
             result.complete = False
             return result
 
@@ -241,7 +243,12 @@ class InventoryCollector:
             if (cached := self._described.get(s["EndpointName"])) is None
             or cached.last_modified != s["LastModifiedTime"]
             or cached.status != s["EndpointStatus"]
+            or cached.created != s["CreationTime"]
         ]
+        # What changed is described afresh, configs and models included: their names may stand
+        # for new ones now. The caches only share one describe among this pass's endpoints.
+        self._configs.clear()
+        self._models.clear()
         settings_due = self._settings_fetched_at is None or (
             now - self._settings_fetched_at
             >= dt.timedelta(minutes=self.aws.config.refresh.tags_minutes)
@@ -268,7 +275,7 @@ class InventoryCollector:
             # not a whole tags_minutes later (a new endpoint would show no tags until then).
             self._settings_fetched_at = None
         self._listed = list(listed)
-        result.endpoints = self._last = self.current()
+        result.endpoints = self.current()
         return result
 
     def current(self) -> list[EndpointSnapshot]:
@@ -286,7 +293,13 @@ class InventoryCollector:
         paginator = sagemaker.get_paginator("list_endpoints")
         summaries: list[dict[str, Any]] = []
         async for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
-            summaries.extend(page.get("Endpoints", []))
+            endpoints = page.get("Endpoints")
+            # Endpoints is required in every ListEndpoints answer: without it this is not one,
+            # and reading it as "no endpoints" would empty the fleet.
+            if not isinstance(endpoints, list) or not all(_is_summary(e) for e in endpoints):
+                raise UnreadableAnswer(detail="ListEndpoints answer without its Endpoints list "
+                                              "of names, ARNs, statuses and times")
+            summaries.extend(endpoints)
         return summaries
 
     async def _describe(self, sagemaker: Any, summary: dict[str, Any],
@@ -316,14 +329,15 @@ class InventoryCollector:
                 errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
                                               operation, now))
                 return False
-            except (ValidationError, KeyError, TypeError) as exc:
+            except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 errors.append(CollectorError(
                     source="inventory", region=self.region, operation=operation,
                     message=f"unexpected answer from {operation} for {name}: {_short(exc)}",
                     at=now))
                 return False
         self._described[name] = _Described(summary["LastModifiedTime"],
-                                           summary["EndpointStatus"], snapshot)
+                                           summary["EndpointStatus"], snapshot,
+                                           summary["CreationTime"])
         return True
 
     async def _shared(self, cache: dict[str, Any], name: str,
@@ -415,7 +429,8 @@ class InventoryCollector:
 
     async def _fetch_model_sizes(self, errors: list[CollectorError], now: dt.datetime) -> None:
         """Model artefact sizes by S3 HEAD, once per artefact (a new model means a new URL)."""
-        urls = {c.model_data_url for m in self._models.values() for c in m.containers
+        urls = {c.model_data_url for d in self._described.values() for v in d.endpoint.variants
+                if v.model is not None for c in v.model.containers
                 if c.model_data_url and c.model_data_url.endswith(".tar.gz")
                 and c.model_data_url not in self._model_sizes}
         if not urls:
@@ -492,6 +507,15 @@ def _is_not_found(exc: BaseException) -> bool:
     return error.get("Code") in ("ValidationException", "ResourceNotFound") and (
         "not find" in str(error.get("Message", "")).lower()
         or "not found" in str(error.get("Message", "")).lower())
+
+
+_SUMMARY_FIELDS = (("EndpointName", str), ("EndpointArn", str), ("EndpointStatus", str),
+                   ("CreationTime", dt.datetime), ("LastModifiedTime", dt.datetime))
+
+
+def _is_summary(entry: Any) -> bool:
+    return isinstance(entry, dict) and all(isinstance(entry.get(key), kind)
+                                           for key, kind in _SUMMARY_FIELDS)
 
 
 def _short(exc: BaseException) -> str:

@@ -7,14 +7,36 @@ root documents key by key.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ground.errors import ConfigError
+from ground.untrusted import inert, shown
+
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an AWS endpoint URL (botocore would refuse it at the first client)."""
+    if not _URL_CHARACTERS.fullmatch(url):
+        return f"{shown(url)} is not a URL"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"{shown(url)} is not an http:// or https:// URL"
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return f"{shown(url)} has a port that is not a number from 0 to 65535"
+    if not parts.hostname:
+        return f"{shown(url)} names no host"
+    return None
 
 
 class Section(BaseModel):
@@ -36,6 +58,14 @@ class AwsSettings(Section):
     def _empty_is_unset(cls, value: str | None) -> str | None:
         # TOML has no null: an empty string is how the documented file says "not set".
         return value or None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        problem = endpoint_url_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class HistorySettings(Section):
@@ -109,7 +139,24 @@ def parse_config_file(path: Path) -> SagetopConfig:
     return parse_config_data(data, str(path))
 
 
+def _non_finite(data: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The key of the first inf or nan (TOML has both; no threshold or price can be either)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path
+    items = data.items() if isinstance(data, dict) else enumerate(data) \
+        if isinstance(data, list) else ()
+    for key, value in items:
+        found = _non_finite(value, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_config_data(data: dict[str, Any], origin: str) -> SagetopConfig:
+    found = _non_finite(data)
+    if found is not None:
+        raise ConfigError(f"{origin}: {'.'.join(found) or '(top level)'}: expected a finite "
+                          "number, got inf or nan")
     try:
         config = SagetopConfig.model_validate(data)
     except ValidationError as exc:
@@ -128,8 +175,10 @@ def describe_validation_error(exc: ValidationError, origin: str, prefix: str | N
         what = "unknown key"
     elif kind == "missing":
         what = "missing required key"
+    elif kind == "value_error":
+        what = inert(str(first["msg"]).removeprefix("Value error, "), one_line=True, limit=120)
     else:
-        what = f"{first['msg'].lower()}, got {first.get('input')!r}"
+        what = f"{first['msg'].lower()}, got {shown(first.get('input'))}"
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{origin}: {key}: {what}{suffix}"
