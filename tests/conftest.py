@@ -105,4 +105,5 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.page_datapoints = None
     middleware.refused.clear()
     middleware.log.clear()
+    middleware.sso = type(middleware.sso)()
     return Moto(moto_server.url, middleware)
