@@ -26,6 +26,7 @@ from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.pricing import PriceBook
 from ground.requirements import Requirements, RequirementsSettings, requirements_for
+from pipeline.export_guard import refuse_export
 from profiles.build import change_id, current_profile, target_profile
 from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
@@ -224,8 +225,14 @@ class Analyst:
         return files
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
-                       keys: Collection[str] | None = None) -> list[Path]:
-        """Write atomically, all or nothing; returns every file of the export."""
+                       keys: Collection[str] | None = None, *,
+                       allow_empty: bool = False) -> list[Path]:
+        """Write atomically, all or nothing; returns every file of the export.
+
+        Raises `ExportRefused` (and writes nothing) when the collection failed, or found no
+        endpoints where `out_dir` holds an export, unless `allow_empty`.
+        """
+        refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
         files = self.snapshot_files(analysis, out_dir, keys)
         write_files_atomically(files)
         return sorted(files)

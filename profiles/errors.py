@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ground.errors import ExitCode, SagetopError
+from ground.untrusted import shown
 
 
 class ProfileError(SagetopError):
@@ -96,7 +97,7 @@ def describe_validation(exc: ValidationError, origin: str, prefix: str | None = 
     elif kind == "missing":
         what = "missing required field"
     else:
-        what = f"expected {expected_text(first)}, got {first.get('input')!r}"
+        what = f"expected {expected_text(first)}, got {shown(first.get('input'))}"
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{origin}: {path}: {what}{suffix}"

@@ -1,6 +1,8 @@
 """The `sagetop` command: the dashboard, the demo, the headless report.
 
-Exit codes: 0 ok, 2 usage or configuration error, 1 anything else, always with one line on stderr.
+Exit codes: 0 ok, 2 usage or configuration error, 1 anything else, always with one line on stderr
+(`profile diff`: 1 when the files differ, 2 when one cannot be read). A termination signal
+(SIGTERM, SIGHUP) unwinds the command like Ctrl-C, so its cleanup runs, and exits 128 + signal.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ground.config import SagetopConfig, load_config
 from ground.errors import ExitCode, SagetopError, UsageError
+from ground.untrusted import inert
 from sagetop import __version__
+
+# A stderr line says what went wrong and where; past this it is a page, not a line.
+ERROR_LINE_CHARACTERS = 400
 
 DEMO_REGION = "us-east-1"
 
@@ -73,12 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("-o", "--output", metavar="DIR", default="sagetop-profiles",
                           help="directory to write into (default: ./sagetop-profiles)")
     snapshot.add_argument("--demo", action="store_true", help="use the simulated account")
+    snapshot.add_argument("--allow-empty", action="store_true",
+                          help="write a fleet of no endpoints even over an earlier export")
     _demo_options(snapshot)
 
     profile = commands.add_parser("profile", help="work with ML profile files")
     profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION",
                                               required=True)
-    diff = profile_commands.add_parser("diff", help="what changes from profile A to profile B")
+    diff = profile_commands.add_parser(
+        "diff", help="what changes from profile A to profile B (exit 1: they differ, "
+                     "2: one cannot be read)")
     diff.add_argument("a", metavar="A")
     diff.add_argument("b", metavar="B")
     validate = profile_commands.add_parser("validate", help="check profile files")
@@ -120,12 +131,40 @@ async def _collect_once(config: SagetopConfig, target: Any) -> Any:
         return await FleetCollector(aws).collect(force=True)
 
 
+def error_line(text: str) -> str:
+    """One inert line for stderr: outside text (AWS messages, file contents) included."""
+    return f"sagetop: error: {inert(text, one_line=True, limit=ERROR_LINE_CHARACTERS)}"
+
+
+def _distinct(lines: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(lines))
+
+
+def _listing_failures(fleet: Any) -> list[str]:
+    """The errors that mean the collection did not see the fleet: credentials, the inventory."""
+    lines = []
+    for error in fleet.errors:
+        if error.source == "credentials":
+            lines.append(error.message)
+        elif error.operation == "ListEndpoints":
+            lines.append(f"{error.region}: {error.message}")
+    return _distinct(lines)
+
+
 def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
     from pipeline.analysis import Analyst
     from pipeline.report import findings_table, fleet_report, fleet_table
 
     analyst = Analyst(config, origin=origin)  # a bad [advisors] section fails before AWS
     fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    failures = _listing_failures(fleet)
+    unlisted = {e.region for e in fleet.errors if e.operation == "ListEndpoints"}
+    if any(e.source == "credentials" for e in fleet.errors) or (
+            failures and set(fleet.regions) <= unlisted):
+        # Nothing was seen: an empty table and "$0/month" would read as an empty account.
+        for line in failures:
+            print(error_line(line), file=sys.stderr)
+        return ExitCode.FAILURE
     analysis = analyst.analyse(fleet)
     if args.format == "json":
         print(json.dumps(fleet_report(fleet, analysis), indent=2, sort_keys=False))
@@ -133,10 +172,9 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> 
         print(fleet_table(fleet))
         print()
         print(findings_table(analysis))
-    listing_failed = [e for e in fleet.errors if e.operation == "ListEndpoints"]
-    for error in listing_failed:
-        print(f"sagetop: error: {error.region}: {error.message}", file=sys.stderr)
-    return ExitCode.FAILURE if listing_failed else ExitCode.OK
+    for line in failures:
+        print(error_line(line), file=sys.stderr)
+    return ExitCode.FAILURE if failures else ExitCode.OK
 
 
 def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
@@ -147,8 +185,15 @@ def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -
     analyst = Analyst(config, origin=origin)
     fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
     out_dir = Path(args.output)
-    written = analyst.write_snapshot(analyst.analyse(fleet), out_dir)
-    print(f"wrote {len(written)} files for {len(fleet.endpoints)} endpoints to {out_dir}")
+    # Refused (exit 1, nothing written) when the collection failed or found nothing where the
+    # directory holds a fleet: see pipeline.export_guard.
+    written = analyst.write_snapshot(analyst.analyse(fleet), out_dir,
+                                     allow_empty=args.allow_empty)
+    for line in _distinct([f"{e.region}: {e.message}" for e in fleet.errors]):
+        print(f"warning: {inert(line, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
+              file=sys.stderr)
+    print(f"wrote {len(written)} files for {len(fleet.endpoints)} endpoints to "
+          f"{inert(str(out_dir), one_line=True)}")
     return ExitCode.OK
 
 
@@ -164,7 +209,9 @@ def run_profile(args: argparse.Namespace) -> int:
     if args.profile_command == "validate":
         for name in args.files:
             profile = read_profile(Path(name))  # raises a one-line ProfileError (exit 2)
-            print(f"{name}: valid {profile.kind.value} profile of {profile.key}")
+            # The endpoint and region are the file's: as untrusted as the rest of it.
+            print(inert(f"{name}: valid {profile.kind.value} profile of {profile.key}",
+                        one_line=True, limit=ERROR_LINE_CHARACTERS))
         return ExitCode.OK
     a, b = read_profile(Path(args.a)), read_profile(Path(args.b))
     differences = diff_profiles(a, b)
@@ -178,9 +225,10 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
 
     if args.prices_command == "show":
         book = PriceBook.load()
-        print(book.source)
+        print(inert(book.source))  # the cache file's text, as any file's
         for warning in book.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {inert(warning, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
+                  file=sys.stderr)
         return ExitCode.OK
 
     async def refresh() -> Any:
@@ -191,20 +239,23 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
 
     result = asyncio.run(refresh())
     counts = ", ".join(f"{r}: {n}" for r, n in sorted(result.prices_by_region.items()))
-    print(f"wrote {result.path} ({counts})")
+    print(inert(f"wrote {result.path} ({counts})", one_line=True))
     if result.new_types:
-        print(f"specs of {len(result.new_types)} instance type(s) newer than the bundled "
-              f"catalogue: {', '.join(result.new_types)}")
+        # Instance type names from the Price List API: outside text like any other.
+        print(inert(f"specs of {len(result.new_types)} instance type(s) newer than the bundled "
+                    f"catalogue: {', '.join(result.new_types)}", one_line=True))
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {inert(warning, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
+              file=sys.stderr)
     return ExitCode.OK
 
 
 def run_dashboard(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> int:
     from tui.app import SagetopApp
 
-    SagetopApp(config=config, target=_target(args, demo=demo)).run()
-    return ExitCode.OK
+    app = SagetopApp(config=config, target=_target(args, demo=demo))
+    app.run()  # restores the terminal on every exit, a termination signal's included
+    return app.return_code or ExitCode.OK
 
 
 def dispatch(argv: Sequence[str] | None) -> int:
@@ -236,11 +287,41 @@ def dispatch(argv: Sequence[str] | None) -> int:
     return run_dashboard(args, config, demo=command == "demo")
 
 
+class Terminated(SystemExit):
+    """A termination signal, raised where the program is so that every cleanup on the way out
+    runs (an export's temporaries, the terminal's modes); exits 128 + the signal's number."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(128 + signum)
+
+
+@contextlib.contextmanager
+def _termination_unwinds() -> Iterator[None]:
+    names = ("SIGTERM", "SIGHUP")
+    signals = [s for s in (getattr(signal, n, None) for n in names) if s is not None]
+    try:
+        previous = {s: signal.signal(s, _terminate) for s in signals}
+    except ValueError:  # not the main thread (a test calling main): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _termination_unwinds():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return dispatch(argv)
     except SagetopError as exc:
-        print(f"sagetop: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 130
@@ -252,6 +333,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("SAGETOP_DEBUG"):
             traceback.print_exc()
-        print(f"sagetop: error: unexpected {type(exc).__name__}: {exc} "
-              "(set SAGETOP_DEBUG=1 for details)", file=sys.stderr)
+        print(error_line(f"unexpected {type(exc).__name__}: {exc} "
+                         "(set SAGETOP_DEBUG=1 for details)"), file=sys.stderr)
         return int(ExitCode.FAILURE)

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Coroutine, Iterable
@@ -32,6 +33,7 @@ from collectors.fleet import FleetCollector, utc_now
 from ground.config import SagetopConfig
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
+from ground.untrusted import inert
 from pipeline.analysis import Analyst, FleetAnalysis
 from tui.messages import (
     AnalysisFailed,
@@ -96,7 +98,20 @@ class SagetopApp(App[None]):
         return FleetScreen()
 
     def on_mount(self) -> None:
+        self._exit_on_termination_signals()
         self.collect_forever()
+
+    def _exit_on_termination_signals(self) -> None:
+        """SIGTERM and SIGHUP end the app the way `q` does, so the terminal gets its modes back
+        (echo, the main screen, mouse tracking off) instead of staying raw after the process."""
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is None:
+                continue
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                # Not on every platform or thread (a test's app may run off the main thread).
+                loop.add_signal_handler(number, self.exit, None, 128 + number)
 
     # Collection ------------------------------------------------------------------------------
 
@@ -182,12 +197,18 @@ class SagetopApp(App[None]):
         at_start = aws.ledger.stats().total_calls
         while True:
             await asyncio.sleep(PROGRESS_INTERVAL_S)
+            now = time.monotonic()
+            answered = max(started, aws.ledger.last_answer_at or started)
             self.post_message(CollectionProgress(aws.ledger.stats().total_calls - at_start,
-                                                 time.monotonic() - started))
+                                                 now - started, now - answered))
 
     def on_collection_progress(self, message: CollectionProgress) -> None:
+        # A healthy answer comes within the read timeout by definition: silence past it means
+        # the data on screen is going stale now, not when the refresh finally gives up.
+        silent = message.silent_s if message.silent_s >= self.config.aws.read_timeout_s \
+            else None
         self.state = replace(self.state, refreshing=True, progress_requests=message.requests,
-                             progress_elapsed_s=message.elapsed_s)
+                             progress_elapsed_s=message.elapsed_s, unanswered_s=silent)
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
         fleet = message.fleet
@@ -197,11 +218,12 @@ class SagetopApp(App[None]):
             return
         complete = fleet.collected_at if not fleet.errors else self.state.last_complete_at
         self.state = replace(self.state, fleet=fleet, partial=False, failure=None,
-                             refreshing=False, last_complete_at=complete)
+                             refreshing=False, last_complete_at=complete, unanswered_s=None)
         self.analyse(fleet)
 
     def on_collection_failed(self, message: CollectionFailed) -> None:
-        self.state = replace(self.state, failure=message.message, refreshing=False)
+        self.state = replace(self.state, failure=message.message, refreshing=False,
+                             unanswered_s=None)
 
     def on_live_interest(self, message: LiveInterest) -> None:
         opened = message.owner == "endpoint" and message.keys - self._interest.get("endpoint",
@@ -287,13 +309,14 @@ class SagetopApp(App[None]):
 
     def on_export_finished(self, message: ExportFinished) -> None:
         if message.error is not None:
-            self.notify(message.error.splitlines()[0] if message.error else "export failed",
-                        title="Export failed", severity="error")
+            # Paths and reasons may hold outside text: inert, and never read as markup.
+            self.notify(inert(message.error or "export failed", one_line=True, limit=300),
+                        title="Export failed", severity="error", markup=False)
             return
         # The directory holding everything written (the file itself when there is one).
         where = Path(os.path.commonpath(message.paths)) if message.paths else self.export_dir
-        self.notify(f"{len(message.paths)} files written to {where.absolute()}",
-                    title="Exported")
+        self.notify(inert(f"{len(message.paths)} files written to {where.absolute()}",
+                          one_line=True), title="Exported", markup=False)
 
     def action_export_fleet(self) -> None:
         self.export_profiles(None)

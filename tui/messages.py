@@ -36,6 +36,8 @@ class CollectionProgress(Message):
 
     requests: int
     elapsed_s: float
+    # Seconds since AWS last answered anything during this refresh (the refresh's age if never).
+    silent_s: float = 0.0
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Rich renderables for the endpoint pane and the summary: pure functions of snapshot and analysis.
 
-Everything from the account (names, tags, reasons, violation text) goes in as `Text`, so a name
-like `[red]x` shows as typed and never as markup.
+Everything from the account (names, tags, reasons, violation text, values of a profile) goes in as
+`Text`, so a name like `[red]x` shows as typed and never as markup, and through `inert`/`outside`,
+so no escape sequence, bidi override or zero-width character reaches the terminal.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
 from tui.render_opinions import opinions_summary_view
-from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, variant_shape
+from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, outside, variant_shape
 
 # Profile sections that are not characteristics, or that the pane shows elsewhere.
 NOT_CHARACTERISTICS = frozenset({"schema_version", "kind", "endpoint", "region", "generated_at",
@@ -38,9 +39,9 @@ def _table(*headers: str, title: str | None = None) -> Table:
 
 def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None) -> Text:
     line = Text()
-    line.append(endpoint.name, style="bold")
-    line.append(f"  {endpoint.region}  {endpoint.deployment.value}  ")
-    line.append(endpoint.status, style="red" if endpoint.status == "Failed" else "green")
+    line.append(outside(endpoint.name), style="bold")
+    line.append(f"  {outside(endpoint.region)}  {endpoint.deployment.value}  ")
+    line.append(outside(endpoint.status), style="red" if endpoint.status == "Failed" else "green")
     if advice is not None:
         line.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
         accepted_savings = advice.monthly_savings_usd
@@ -51,8 +52,8 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None) 
         line.append_text(requirements_text(advice.requirements))
     if endpoint.tags:
         line.append("\ntags: ", style="dim")
-        line.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items()))),
-                    style="dim")
+        line.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items())),
+                          one_line=True, limit=1000), style="dim")
     if endpoint.failure_reason:
         line.append("\n")
         line.append(inert(endpoint.failure_reason), style="red")
@@ -83,13 +84,13 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Renderabl
             bounds = Text(f"{scaling.min_capacity}-{scaling.max_capacity}{state}",
                           style="" if scaling.scales else "yellow")
             policies = Text("\n".join(
-                f"{(p.metric or p.policy_type).removeprefix('SageMakerVariant')} "
+                f"{outside(p.metric or p.policy_type).removeprefix('SageMakerVariant')} "
                 f"target {fmt(p.target_value, 1)}" for p in scaling.policies) or "no policy")
         loads = [store.window_value(endpoint.key, variant.name, s)
                  for s in ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct")]
-        table.add_row(Text(variant.name),
+        table.add_row(Text(outside(variant.name)),
                       "shadow" if variant.shadow else f"weight {variant.weight:g}",
-                      Text(variant_shape(variant)), Text(variant.model_name or "-"),
+                      Text(variant_shape(variant)), Text(outside(variant.model_name or "-")),
                       bounds, policies, " / ".join(fmt(v) for v in loads))
     return table
 
@@ -109,24 +110,25 @@ def monitor_view(endpoint: EndpointSnapshot) -> RenderableType:
     for schedule in monitor.schedules:
         latest = schedule.executions[0] if schedule.executions else None
         head = Text()
-        head.append(schedule.name, style="bold")
-        head.append(f"  {schedule.monitoring_type or '?'}  {schedule.status}  "
-                    f"{schedule.schedule_expression or ''}")
+        head.append(outside(schedule.name), style="bold")
+        head.append(f"  {outside(schedule.monitoring_type or '?')}  {outside(schedule.status)}  "
+                    f"{outside(schedule.schedule_expression or '')}")
         if latest is not None:
             when = latest.scheduled_time.strftime("%Y-%m-%d %H:%M") if latest.scheduled_time \
                 else "?"
-            head.append(f"\n  latest run {when}: {latest.status}")
+            head.append(f"\n  latest run {when}: {outside(latest.status)}")
             if latest.failure_reason:
                 head.append(f" ({inert(latest.failure_reason)})", style="red")
         parts.append(head)
         if schedule.violations:
             table = _table("Feature", "Check", "Violation")
             for violation in schedule.violations:
-                table.add_row(Text(violation.feature_name or "-"), Text(violation.check_type),
+                table.add_row(Text(outside(violation.feature_name or "-")),
+                              Text(outside(violation.check_type)),
                               Text(inert(violation.description), style="red"))
             parts.append(table)
     for metric in monitor.drift_metrics:
-        parts.append(Text(f"{metric.metric_name}: {fmt(metric.latest_value, 3)}"))
+        parts.append(Text(f"{outside(metric.metric_name)}: {fmt(metric.latest_value, 3)}"))
     return Group(*parts)
 
 
@@ -135,31 +137,33 @@ def finding_view(finding: Finding) -> RenderableType:
     head.append(f"{finding.severity.value.upper():8}", style=SEVERITY_STYLE[finding.severity])
     head.append(f" {finding.kind.value}", style="bold")
     if finding.variant:
-        head.append(f" [{finding.variant}]")
+        head.append(f" [{outside(finding.variant)}]")
     if finding.monthly_savings_usd:
         head.append(f"  {fmt_usd(finding.monthly_savings_usd)}/month",
                     style="green" if finding.monthly_savings_usd > 0 else "red")
     head.append("\n")
-    head.append(finding.summary)
+    # Summaries and rationale quote names and tag values from the account.
+    head.append(inert(finding.summary))
     head.append("\n")
-    head.append(finding.rationale, style="dim")
+    head.append(inert(finding.rationale), style="dim")
     parts: list[RenderableType] = [head]
     if finding.evidence:
         evidence = Text("evidence: ", style="italic")
-        evidence.append(", ".join(f"{k}={_value_text(v)}" for k, v in finding.evidence.items()))
+        evidence.append(inert(", ".join(f"{k}={_value_text(v)}"
+                                        for k, v in finding.evidence.items())))
         parts.append(evidence)
     if finding.options:
         options = _table("Option", "$/month", "Fits", "Price source", "Note")
         for option in finding.options:
-            options.add_row(Text(option.label), fmt_usd(option.monthly_cost_usd),
+            options.add_row(Text(inert(option.label)), fmt_usd(option.monthly_cost_usd),
                             Text("yes" if option.fits else "no",
                                  style="green" if option.fits else "red"),
-                            Text(option.price_source), Text(option.note))
+                            Text(inert(option.price_source)), Text(inert(option.note)))
         parts.append(options)
         for option in finding.options:
             if option.command:
                 # What the team would run (sagetop itself never does): shown in full.
-                command = Text(f"to {option.label}", style="italic")
+                command = Text(f"to {inert(option.label)}", style="italic")
                 if option.one_time_cost_usd is not None:
                     command.append(f" (one-time ~{fmt_usd(option.one_time_cost_usd)})")
                 command.append(":\n")
@@ -237,9 +241,11 @@ def profile_view(advice: EndpointAnalysis) -> RenderableType:
         changed = before_text != after_text
         origin = (after or before or {}).get("origin", "")
         why = (after or {}).get("rationale") or (after or before or {}).get("source") or ""
-        table.add_row(Text(name, style="bold" if changed else ""), Text(before_text),
-                      Text(after_text, style="bold green" if changed else ""),
-                      Text(f"{origin}: {why}" if why else str(origin), style="dim"))
+        # Values of a profile are the account's (images, names, tags): inert like the rest.
+        table.add_row(Text(outside(name), style="bold" if changed else ""),
+                      Text(outside(before_text)),
+                      Text(outside(after_text), style="bold green" if changed else ""),
+                      Text(inert(f"{origin}: {why}" if why else str(origin)), style="dim"))
     return table
 
 
@@ -248,7 +254,7 @@ def maturity_view(current: Maturity, target: Maturity) -> RenderableType:
     for pillar in Pillar:
         now, then = current.pillar(pillar), target.pillar(pillar)
         pillars.add_row(pillar.display_name, _level(now.level), _level(then.level),
-                        Text(now.weakest or "-"))
+                        Text(outside(now.weakest or "-")))
     judged = _table("Characteristic", "Current", "Target", "Reason",
                     title="Maturity by characteristic")
     targets = {c.characteristic: c for c in target.characteristics}
@@ -256,8 +262,8 @@ def maturity_view(current: Maturity, target: Maturity) -> RenderableType:
         after = targets.get(entry.characteristic)
         reason = after.reason if after is not None and after.level != entry.level \
             else entry.reason
-        judged.add_row(Text(entry.characteristic), _level(entry.level),
-                       _level(after.level if after else None), Text(reason, style="dim"))
+        judged.add_row(Text(outside(entry.characteristic)), _level(entry.level),
+                       _level(after.level if after else None), Text(inert(reason), style="dim"))
     return Group(pillars, Text(""), judged)
 
 
@@ -276,7 +282,7 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
     so they show once `profiles_ready` (a worker builds them off the UI thread)."""
     parts: list[RenderableType] = []
     totals = Text()
-    totals.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}\n",
+    totals.append(f"{len(fleet.endpoints)} endpoints in {outside(', '.join(fleet.regions))}\n",
                   style="bold")
     if analysis is None:
         totals.append("analysis pending", style="yellow")
@@ -286,7 +292,7 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
         accepted = fmt_usd(analysis.total_savings_usd) if profiles_ready else "computing..."
         totals.append(f"monthly cost {fmt_usd(analysis.total_monthly_cost_usd)}   "
                       f"savings of accepted changes {accepted}   {findings} findings\n")
-        totals.append(f"prices: {analysis.price_source}", style="dim")
+        totals.append(f"prices: {inert(analysis.price_source)}", style="dim")
         parts.append(totals)
         kinds = _table("Finding kind", "Savings $/month", title="Savings by kind")
         for kind, usd in analysis.savings_by_kind.items():
@@ -304,8 +310,8 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
     matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
                     title="Provisioning matrix")
     for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):
-        matrix.add_row(Text(row.region), Text(row.workload), Text(row.instance_type),
-                       str(row.instance_count), str(row.jobs))
+        matrix.add_row(Text(outside(row.region)), Text(outside(row.workload)),
+                       Text(outside(row.instance_type)), str(row.instance_count), str(row.jobs))
     if not fleet.provisioning:
         matrix.add_row("-", "-", "-", "-", "-")
     parts += [Text(""), matrix]

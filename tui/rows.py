@@ -12,6 +12,7 @@ from rich.text import Span, Text
 from advisors.finding import Finding, Severity
 from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
 from ground.images import workload_of
+from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -77,6 +78,14 @@ def columns_for_width(width: int) -> tuple[Column, ...]:
 
 
 CellSignature = tuple[str, str, tuple[Span, ...]]
+# Longest account text one cell or line shows: AWS names stop at 63 characters; anything longer
+# came from somewhere else, and measuring it every refresh would cost the table its speed.
+OUTSIDE_TEXT_CHARACTERS = 120
+
+
+def outside(text: str | None, limit: int = OUTSIDE_TEXT_CHARACTERS) -> str:
+    """Text from the account (names, types, statuses, tags) as one inert line for a cell."""
+    return inert(text or "", one_line=True, limit=limit)
 
 
 def cell_signature(cell: str | Text) -> CellSignature:
@@ -171,7 +180,8 @@ def variant_shape(variant: VariantSnapshot) -> str:
         memory_mb = variant.serverless.memory_mb
         size = f"{memory_mb // 1024}GB" if memory_mb % 1024 == 0 else f"{memory_mb}MB"
         return f"serverless {size}"
-    return f"{variant.current_instance_count}x{(variant.instance_type or '?').removeprefix('ml.')}"
+    instance_type = outside(variant.instance_type or "?", 40).removeprefix("ml.")
+    return f"{variant.current_instance_count}x{instance_type}"
 
 
 def summed_series(fleet: FleetSnapshot, tier: str, name: str, key: str,
@@ -328,11 +338,11 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         endpoint.status, "yellow")
     shapes = ", ".join(variant_shape(v) for v in endpoint.serving_variants) or "-"
     expandable = len(endpoint.variants) > 1
-    # Names and tags come from the account: plain Text, never parsed as markup.
-    name = Text(("▸ " if expandable else "  ") + endpoint.name)
+    # Names and tags come from the account: plain Text, never parsed as markup, and inert.
+    name = Text(("▸ " if expandable else "  ") + outside(endpoint.name))
     cells: dict[str, str | Text] = {
         "endpoint": name,
-        "status": Text(endpoint.status, style=status_style),
+        "status": Text(outside(endpoint.status, 40), style=status_style),
         "option": OPTION_LABELS.get(endpoint.deployment.value, endpoint.deployment.value),
         "shape": Text(shapes),
         "rpm": fmt_count(measures.rpm),
@@ -344,7 +354,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "cost": fmt_usd(monthly_cost_usd),
         "savings": savings_cell(possible_savings_usd),
         "finding": finding_cell,
-        "region": endpoint.region,
+        "region": outside(endpoint.region, 40),
     }
     sort_values: dict[str, float | str] = {
         "endpoint": endpoint.name.lower(), "status": endpoint.status,
@@ -387,7 +397,7 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
     role = "shadow" if variant.shadow else f"weight {variant.weight:g}"
     scaling = variant.autoscaling
     return {
-        "endpoint": Text(f"  └ {variant.name}", style="dim"),
+        "endpoint": Text(f"  └ {outside(variant.name)}", style="dim"),
         "status": Text(role, style="dim"),
         "option": Text("autoscales" if scaling and scaling.scales else "fixed", style="dim"),
         "shape": Text(variant_shape(variant)),

@@ -29,6 +29,7 @@ from tui.render import (
     variants_view,
 )
 from tui.render_opinions import opinions_view, verdicts_view
+from tui.rows import outside
 from tui.state import DashboardState
 from tui.widgets.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
@@ -45,9 +46,10 @@ CHANGE_COLUMNS = (("finding", "Finding"), ("characteristic", "Characteristic"),
 
 def change_cells(change: SuggestedChange) -> list[str | Text]:
     proposal = change.change
+    # Variant names and values come from the account.
     return [Text(change.finding.kind.value), Text(proposal.characteristic),
-            Text(proposal.variant or "-"), Text(str(proposal.current)),
-            Text(str(proposal.proposed)),
+            Text(outside(proposal.variant or "-")), Text(outside(str(proposal.current))),
+            Text(outside(str(proposal.proposed))),
             Text("accepted", style="green") if change.accepted else Text("rejected", style="red")]
 
 
@@ -76,7 +78,7 @@ class EndpointScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(self.dashboard.source, self.dashboard.clock)
-        yield Static(Text(self.endpoint_key), id="endpoint-title")
+        yield Static(Text(outside(self.endpoint_key)), id="endpoint-title")
         with TabbedContent(initial="metrics", id="tabs"):
             with TabPane("1 Metrics", id="metrics"), VerticalScroll():
                 live_minutes = self.dashboard.config.history.live_window_minutes
@@ -126,7 +128,8 @@ class EndpointScreen(Screen[None]):
         endpoint = fleet.endpoint(self.endpoint_key) if fleet else None
         title = self.query_one("#endpoint-title", Static)
         if fleet is None or endpoint is None:
-            title.update(Text(f"{self.endpoint_key}: no longer in the fleet", style="yellow"))
+            title.update(Text(f"{outside(self.endpoint_key)}: no longer in the fleet",
+                              style="yellow"))
             return
         advice = state.endpoint_analysis(self.endpoint_key)
         title.update(endpoint_title(endpoint, advice))
@@ -187,7 +190,8 @@ class EndpointScreen(Screen[None]):
         if row_key.value is None:
             return
         self.dashboard.decide_change(self.endpoint_key, row_key.value, accepted)
-        self.notify(f"{'accepted' if accepted else 'rejected'} {row_key.value}", timeout=2)
+        self.notify(f"{'accepted' if accepted else 'rejected'} {outside(row_key.value)}",
+                    timeout=2, markup=False)
 
     @on(DataTable.RowSelected, "#changes")
     def toggle_change(self, event: DataTable.RowSelected) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from ground.untrusted import inert
 from tui.state import DashboardState
 
 Clock = Callable[[], dt.datetime]
@@ -44,17 +45,24 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime) -> Text
         line.append(" simulated account")
     else:
         account = fleet.account_id if fleet and fleet.account_id else "account ?"
-        line.append(f" {account}")
+        line.append(inert(f" {account}", one_line=True, limit=40))
     regions = fleet.regions if fleet else source.regions
     line.append(" │ ")
-    line.append(", ".join(regions) or "default region")
+    if state.missing == "region":
+        line.append("NO REGION", style="bold red")
+    else:
+        line.append(inert(", ".join(regions), one_line=True, limit=60) or "default region")
     profile = (fleet.profile_name if fleet else None) or source.profile
     if not source.simulated:
         line.append(" │ profile ")
-        line.append(profile or "default chain")
+        line.append(inert(profile, one_line=True, limit=40) if profile else "default chain")
+        if state.missing == "credentials":
+            line.append(" NO CREDENTIALS", style="bold red")
     line.append(f" │ live {age_text(source.live_seconds)} fleet {age_text(source.fleet_seconds)}")
     line.append(" │ ")
-    if fleet is None:
+    if fleet is None and (state.failure or state.unanswered_s is not None):
+        line.append("NO DATA", style="bold red")
+    elif fleet is None:
         line.append("loading", style="yellow")
     elif state.partial:
         line.append("loading details and metrics", style="yellow")
@@ -75,6 +83,11 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime) -> Text
 def status_text(state: DashboardState, shown: int | None = None) -> Text:
     fleet = state.fleet
     line = Text()
+    if fleet is None and state.failure:
+        line.append("No data │ ")
+        line.append(f"{state.error_count} error{'s' if state.error_count > 1 else ''}",
+                    style="red")
+        return line
     if fleet is None or state.partial:
         line.append(f"Collecting the fleet: {state.progress_requests} requests, "
                     f"{state.progress_elapsed_s:.0f}s")
@@ -86,7 +99,10 @@ def status_text(state: DashboardState, shown: int | None = None) -> Text:
     line.append(f" │ {requests.total_calls:,} requests")
     line.append(f" │ {requests.throttles} throttled",
                 style="yellow" if requests.throttles else "")
-    line.append(f" │ {requests.errors} errors", style="red" if requests.errors else "")
+    # Failed attempts, or the failures of the refresh when nothing was even sent (no
+    # credentials): an error that sends nothing is still an error.
+    errors = max(requests.errors, state.error_count)
+    line.append(f" │ {errors} errors", style="red" if errors else "")
     line.append(f" │ CloudWatch ${requests.cloudwatch_usd:.4f} session")
     if state.analysis is not None:
         analysis = state.analysis
