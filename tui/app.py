@@ -137,9 +137,20 @@ class SagetopApp(App[None]):
                 collector = FleetCollector(aws, clock=self.clock)
                 # The listing alone takes a second or two even for thousands of endpoints: show
                 # those rows while the details and the lookback's metrics load.
-                listing = await self._attempt(collector.collect_listing(), worker)
+                # Progress from the start: a server that never answers shows within the read
+                # timeout, not after the listing's own retries.
+                progress = asyncio.create_task(self._report_progress(aws, time.monotonic()))
+                try:
+                    listing = await self._attempt(collector.collect_listing(), worker)
+                finally:
+                    progress.cancel()
+                # A listing that failed everywhere (no credentials, AWS unreachable) is this
+                # refresh's answer: asking again at once would only wait the same timeouts twice.
+                unlisted = listing is not None and not listing.endpoints and any(
+                    e.operation == "ListEndpoints" or e.source == "credentials"
+                    for e in listing.errors)
                 if listing is not None:
-                    self.post_message(FleetUpdated(listing, partial=True))
+                    self.post_message(FleetUpdated(listing, partial=not unlisted))
                 last_full: float | None = None
                 while True:
                     started = time.monotonic()
@@ -150,10 +161,11 @@ class SagetopApp(App[None]):
                     progress = asyncio.create_task(self._report_progress(aws, started))
                     try:
                         # `r` re-reads everything now, inventory included, whatever is due.
-                        fleet = await self._attempt(collector.collect(
+                        fleet = None if unlisted else await self._attempt(collector.collect(
                             force=forced, live=None if full else self.live_keys()), worker)
                     finally:
                         progress.cancel()
+                    unlisted = False
                     if fleet is not None:
                         if full:
                             last_full = started

@@ -60,21 +60,20 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime) -> Text
             line.append(" NO CREDENTIALS", style="bold red")
     line.append(f" │ live {age_text(source.live_seconds)} fleet {age_text(source.fleet_seconds)}")
     line.append(" │ ")
-    if fleet is None and (state.failure or state.unanswered_s is not None):
+    no_data = fleet is None or (state.partial and not fleet.endpoints)
+    if no_data and (state.stale or state.failure):
         line.append("NO DATA", style="bold red")
     elif fleet is None:
         line.append("loading", style="yellow")
+    elif state.stale:
+        line.append("STALE", style="bold red")
+        complete = state.last_complete_at
+        line.append(f" complete {age_text((now - complete).total_seconds())} ago"
+                    if complete else " incomplete")
     elif state.partial:
         line.append("loading details and metrics", style="yellow")
     else:
-        age = (now - fleet.collected_at).total_seconds()
-        if state.stale:
-            line.append("STALE", style="bold red")
-            complete = state.last_complete_at
-            line.append(f" complete {age_text((now - complete).total_seconds())} ago"
-                        if complete else " incomplete")
-        else:
-            line.append(f"data {age_text(age)} old")
+        line.append(f"data {age_text((now - fleet.collected_at).total_seconds())} old")
     if state.refreshing and fleet is not None:
         line.append(" ⟳")
     return line
