@@ -189,6 +189,6 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                  f"{requests.total_calls} requests, {requests.throttles} throttled, "
                  f"{requests.metrics_requested} metrics requested "
                  f"(~${requests.cloudwatch_usd:.4f} CloudWatch)")
-    for error in fleet.errors:
-        lines.append(f"warning: {error.region}: {error.message}")
+    # The same failure met by several calls is one warning.
+    lines += dict.fromkeys(f"warning: {printable(e.region)}: {e.message}" for e in fleet.errors)
     return "\n".join(lines)
