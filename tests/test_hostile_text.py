@@ -34,7 +34,7 @@ from tests.conftest import REGION
 from tests.fake_servers import Answer, fake_aws
 from tests.test_tui_support import demo_app, wait_for_analysis, wait_until
 from tui.app import SagetopApp
-from tui.screens.endpoint import EndpointScreen
+from tui.screens.endpoint import TABS, EndpointScreen
 from tui.screens.summary import SummaryScreen
 
 ESCAPES = ("\x1b]52;c;aGFja2Vk\x07"  # OSC 52: overwrite the clipboard
@@ -81,6 +81,12 @@ def hostile_account(*args: Any, **kwargs: Any) -> SimulatedAccount:
     credit.monitor.violations = [{"feature_name": f"income{ESCAPES}",
                                   "constraint_check_type": f"drift{INVISIBLE}",
                                   "description": HOSTILE}]
+    # Inference Recommender: a job's name, its failed benchmark's reason.
+    advised = next(e for e in account.fleet.values() if e.recommender_jobs)
+    variant, job = advised.recommender_jobs[0]
+    advised.recommender_jobs = ((variant, replace(
+        job, name="job\x1b[31m\u202ex", failure_reason=HOSTILE,
+        failed_types=(("ml.c5.large", HOSTILE),))),)
     # An API error whose message carries the corpus (any proxy or emulator can send one).
     account.faults.add("sagemaker:ListTrainingJobs", "error", status=400,
                        code="ValidationException", message=HOSTILE)
@@ -225,6 +231,7 @@ async def test_every_screen_of_the_dashboard() -> None:
     account = hostile_account()
     app, _ = demo_app(account)
     key = f"{REGION}/{NAME}"
+    advised = next(f"{e.region}/{e.name}" for e in account.fleet.values() if e.recommender_jobs)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for_analysis(pilot)
         await pilot.pause(0.2)
@@ -234,19 +241,19 @@ async def test_every_screen_of_the_dashboard() -> None:
         assert_inert(fleet, "fleet screen")
         problems = app.state.problems()
         assert problems and all(FORBIDDEN.search(p) is None and "\n" not in p for p in problems)
-        app.open_endpoint(key)
-        await wait_until(pilot, lambda: isinstance(app.screen, EndpointScreen), "the pane")
-        for tab in "123456":
-            await pilot.press(tab)
-            await pilot.pause(0.2)
-            assert_inert(screen_text(app), f"endpoint pane tab {tab}")
-        app.open_endpoint(f"{REGION}/credit-risk-prod")  # the Model Monitor violations
-        await pilot.pause(0.2)
-        for tab in "123456":
-            await pilot.press(tab)
-            await pilot.pause(0.1)
-            assert_inert(screen_text(app), f"credit-risk pane tab {tab}")
-        await pilot.press("escape", "escape")
+        tabs = [str(n) for n in range(1, len(TABS) + 1)]
+        # The hostile endpoint, the Model Monitor violations, the recommender job.
+        for opened in (key, f"{REGION}/credit-risk-prod", advised):
+            app.open_endpoint(opened)
+            await wait_until(pilot, lambda: isinstance(app.screen, EndpointScreen), "the pane")
+            for tab in tabs:
+                await pilot.press(tab)
+                await pilot.pause(0.1)
+                text = screen_text(app)
+                assert_inert(text, f"{opened} pane tab {tab}")
+                if opened == advised and tab == tabs[-1]:
+                    assert "benchmark on ml.c5.large failed" in text  # the job's text is shown
+            await pilot.press("escape")
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, SummaryScreen), "the summary")
         await pilot.pause(0.2)
