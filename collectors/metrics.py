@@ -438,12 +438,18 @@ class MetricsCollector:
             old = frames.get(name)
             merged = fresh if old is None or old.empty else fresh.combine_first(old)
             if is_count:
-                merged = self._zero_fill(merged, endpoints, step, now, tier)
+                merged = self._zero_fill(merged, endpoints, step, now, tier, set(asked))
             frames[name] = merged.sort_index()
         self._trim(frames, tier, now)
 
     def _zero_fill(self, frame: pd.DataFrame, endpoints: dict[str, EndpointSnapshot], step: int,
-                   now: dt.datetime, tier: Tier) -> pd.DataFrame:
+                   now: dt.datetime, tier: Tier, asked: set[tuple[str, str]]) -> pd.DataFrame:
+        """Zero where a serving endpoint was asked and nobody called.
+
+        Only the columns asked in this pass, and only up to the newest bucket CloudWatch has
+        answered: a row not refreshed since (off screen) keeps its gap, so the table shows its
+        last reading and that reading's age rather than a zero nobody measured.
+        """
         end = floor_to(now, step)
         span = self.lookback if tier is Tier.HOURLY else self.live_window
         grid = pd.date_range(end - span, end, freq=f"{step}s", inclusive="left", tz="UTC")
@@ -452,7 +458,8 @@ class MetricsCollector:
         fill = []
         for key, variant in columns:
             endpoint = endpoints.get(key)
-            serving = endpoint is not None and endpoint.status in SERVING and (
+            serving = (key, variant) in asked and endpoint is not None and (
+                endpoint.status in SERVING) and (
                 self._window.get((key, variant), {}).get("memory_max_pct") is not None
                 or endpoint.deployment.value == "async")
             fill.append(serving)
@@ -464,7 +471,10 @@ class MetricsCollector:
         # pandas infers a resolution per index: ask for seconds explicitly.
         stamps = pd.DatetimeIndex(frame.index).as_unit("s").asi8.astype("float64")
         after_creation = stamps[:, None] >= created[None, :] - step
-        mask = after_creation & np.array(fill)[None, :] & frame.isna().to_numpy()
+        answered = self._answered_until.get(tier)
+        limit = end if answered is None else min(end, answered)
+        answered_rows = (stamps < limit.timestamp())[:, None]
+        mask = after_creation & answered_rows & np.array(fill)[None, :] & frame.isna().to_numpy()
         values = frame.to_numpy(copy=True)
         values[mask] = 0.0
         return pd.DataFrame(values, index=frame.index, columns=frame.columns)
