@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
@@ -153,6 +154,12 @@ class SagetopApp(App[None]):
         self._save_view()
 
     # Look and remembered view ----------------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(
+                placeholder=f"Search for commands{self.glyphs.ellipsis} (sort, columns, "
+                            f"theme, export)", id="--command-palette"))
 
     def get_key_display(self, binding: Binding) -> str:
         shown = super().get_key_display(binding)

@@ -10,16 +10,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.look import THEME_CHOICES
 from tui.rows import COLUMNS, column_label
-from tui.table_model import GroupBy
+from tui.table_model import GroupBy, TableView
 
-if TYPE_CHECKING:
-    from tui.screens.fleet import FleetScreen
+
+@runtime_checkable
+class FleetControls(Protocol):
+    """What the commands need of the fleet screen (which imports this module's users)."""
+
+    view: TableView
+
+    @property
+    def lookback_days(self) -> int: ...
+
+    def shown_column_keys(self) -> set[str]: ...
+
+    def set_view(self, view: TableView) -> None: ...
+
+    def action_toggle_column(self, column: str, shown: bool) -> None: ...
 
 # What else people call each column (the palette matches these as well as the title).
 SORT_WORDS: dict[str, tuple[str, ...]] = {
@@ -59,9 +72,9 @@ class Command:
     discover: bool = False  # listed before anything is typed
 
 
-def fleet_commands(screen: FleetScreen) -> Iterator[Command]:
-    days = screen.dashboard.config.history.lookback_days
-    shown = {c.key for c in screen.table.shown_columns}
+def fleet_commands(screen: FleetControls) -> Iterator[Command]:
+    days = screen.lookback_days
+    shown = screen.shown_column_keys()
     for column in COLUMNS:
         label = column_label(column, days)
         order = "largest first" if column.numeric else "A to Z"
@@ -101,10 +114,8 @@ class FleetCommands(Provider):
     """Sorting, columns, grouping and themes."""
 
     def _commands(self) -> list[Command]:
-        from tui.screens.fleet import FleetScreen
-
         found = list(theme_commands(self))
-        fleet = next((s for s in self.app.screen_stack if isinstance(s, FleetScreen)), None)
+        fleet = next((s for s in self.app.screen_stack if isinstance(s, FleetControls)), None)
         if fleet is not None:
             found = [*fleet_commands(fleet), *found]
         return found

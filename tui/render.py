@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Group, OverflowMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -47,9 +47,14 @@ def short_source(source: str) -> str:
     return source[:min(cuts)] if cuts else source
 
 
-def _one_line(text: Text) -> Text:
+def _overflow(look: Look) -> OverflowMethod:
+    """Rich marks cut text with "…": off UTF-8 the cut is plain."""
+    return "ellipsis" if look.glyphs.ellipsis == "…" else "crop"
+
+
+def _one_line(text: Text, look: Look) -> Text:
     text.no_wrap = True
-    text.overflow = "ellipsis"
+    text.overflow = _overflow(look)
     return text
 
 
@@ -64,7 +69,7 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     head.append(endpoint.status,
                 style=palette.bad if endpoint.status in ("Failed", "OutOfService")
                 else palette.good if endpoint.status == "InService" else palette.warning)
-    lines = [_one_line(head)]
+    lines = [_one_line(head, look)]
     if advice is not None:
         head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
         worst = advice.worst
@@ -76,7 +81,7 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
             # the line is for the saving.
             why.append(worst.kind.value, style=severity_style(worst.severity, palette))
             why.append(f": {worst.summary}")
-        lines.append(_one_line(why))
+        lines.append(_one_line(why, look))
         decided = Text()
         if advice.changes:
             taken = sum(1 for c in advice.changes if c.accepted)
@@ -87,14 +92,14 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
                                   palette.bad if saving and saving < 0 else ""))
             decided.append(look.glyphs.separator, style=palette.muted)
         decided.append_text(requirements_text(advice.requirements, look))
-        lines.append(_one_line(decided))
+        lines.append(_one_line(decided, look))
     if endpoint.tags:
         tags = Text("tags: ", style=palette.muted)
         tags.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items()))),
                     style=palette.muted)
-        lines.append(_one_line(tags))
+        lines.append(_one_line(tags, look))
     if endpoint.failure_reason:
-        lines.append(_one_line(Text(inert(endpoint.failure_reason), style=palette.bad)))
+        lines.append(_one_line(Text(inert(endpoint.failure_reason), style=palette.bad), look))
     return Group(*lines)
 
 
@@ -290,7 +295,7 @@ def profile_view(advice: EndpointAnalysis, look: Look = DEFAULT_LOOK) -> Rendera
     # (Rich shrinks only the columns that may wrap: the explanation is the one that may.)
     for column, widest in zip(table.columns[:3], (28, 22, 22), strict=True):
         column.no_wrap = True
-        column.overflow = "ellipsis"
+        column.overflow = _overflow(look)
         column.max_width = widest
     table.columns[3].max_width = 64
     for name in dict.fromkeys([*current, *target]):

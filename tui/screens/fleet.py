@@ -314,3 +314,10 @@ class FleetScreen(Screen[None]):
     def set_view(self, view: TableView) -> None:
         """Commands from the palette (sort by a named column, group) land here."""
         self.view = view
+
+    @property
+    def lookback_days(self) -> int:
+        return self.dashboard.config.history.lookback_days
+
+    def shown_column_keys(self) -> set[str]:
+        return {c.key for c in self.table.shown_columns}
