@@ -205,15 +205,30 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
         evidence.append(", ".join(f"{k}={_value_text(v)}" for k, v in finding.evidence.items()))
         parts.append(evidence)
     if finding.options:
-        options = _table("Option", "$/month", "Fits", "Price source", "Note", look=look)
+        sources = [option.price_source if full_sources else short_source(option.price_source)
+                   for option in finding.options]
+        # Sources are said under the table, once each: as a column they would wrap every row
+        # over several lines at 80 columns. With more than one, a number ties row and source.
+        distinct = list(dict.fromkeys(sources))
+        headers = ["Option", "$/month", "Fits", "Note"]
+        if len(distinct) > 1:
+            headers.insert(3, "Price")
+        options = _table(*headers, look=look)
         options.columns[1].justify = "right"
-        for option in finding.options:
-            source = option.price_source if full_sources else short_source(option.price_source)
-            options.add_row(Text(option.label), fmt_usd(option.monthly_cost_usd),
-                            Text("yes" if option.fits else "no",
-                                 style=palette.good if option.fits else palette.bad),
-                            Text(source), Text(option.note))
+        for option, source in zip(finding.options, sources, strict=True):
+            cells: list[RenderableType] = [
+                Text(option.label), fmt_usd(option.monthly_cost_usd),
+                Text("yes" if option.fits else "no",
+                     style=palette.good if option.fits else palette.bad)]
+            if len(distinct) > 1:
+                cells.append(Text(f"[{distinct.index(source) + 1}]"))
+            options.add_row(*cells, Text(option.note))
         parts.append(options)
+        if len(distinct) == 1:
+            parts.append(Text(f"prices: {distinct[0]}", style=palette.muted))
+        else:
+            parts.extend(Text(f"[{number}] {source}", style=palette.muted)
+                         for number, source in enumerate(distinct, start=1))
         for option in finding.options:
             if option.command:
                 # What the team would run (sagetop itself never does): shown in full.
