@@ -9,7 +9,6 @@ import json
 import pytest
 from rich.console import Console
 from textual.command import CommandPalette
-from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
 from ground import locations
@@ -84,7 +83,7 @@ async def test_ctrl_p_opens_the_palette_and_it_knows_what_people_call_savings() 
         assert (screen.view.sort_column, screen.view.descending) == ("savings", True)
 
 
-async def test_burst_of_j_pages_and_home_end_all_move(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_burst_of_j_pages_and_home_end_all_move() -> None:
     app, account = demo_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_analysis(pilot)
@@ -167,15 +166,11 @@ async def test_a_broken_view_file_is_set_aside_with_one_line() -> None:
     assert seen and seen[0] == f"{path}: not valid JSON; view not restored"
 
 
-async def _no_color_pilot(pilot: Pilot[None]) -> None:
-    await wait_for_analysis(pilot)
-
-
 async def test_no_color_uses_attributes_not_colours(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app, _ = demo_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _no_color_pilot(pilot)
+        await wait_for_analysis(pilot)
         assert app.look.palette.mono
         finding = app.screen.query_one(FleetTable).get_cell(
             "us-east-1/payments-fraud-prod", "finding")

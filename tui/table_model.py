@@ -84,8 +84,10 @@ def variant_row_key(endpoint_key: str, variant: str) -> str:
     return f"{endpoint_key}{VARIANT_SEPARATOR}{variant}"
 
 
-# endpoint key -> [(child row name, cells)], the rows shown under it while it is expanded.
+# endpoint key -> [(child row name, cells)], the rows shown under it while it is expanded
+# (its variants today; any other kind of child row goes through the same callable).
 ChildRows = Callable[[str], list[tuple[str, dict[str, str | Text]]]]
+VariantCells = ChildRows  # the earlier name
 
 
 def arrange(rows: Sequence[RowData], view: TableView, children_of: ChildRows
