@@ -45,7 +45,8 @@ async def test_lang_c_screens_are_ascii_only() -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, EndpointScreen), "the pane")
         await pilot.pause(0.3)
-        for key, tab in (("1", "metrics"), ("4", "findings"), ("5", "profile"), ("6", "maturity")):
+        for key, tab in (("1", "metrics"), ("2", "variants"), ("3", "monitor"), ("4", "findings"),
+                         ("5", "profile"), ("6", "maturity"), ("7", "experiments")):
             await pilot.press(key)
             await pilot.pause(0.2)
             seen[tab] = _screen_text(app)

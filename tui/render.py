@@ -37,7 +37,8 @@ def _table(*headers: str, title: str | None = None, look: Look = DEFAULT_LOOK) -
                   show_edge=False, pad_edge=False, header_style="bold",
                   box=look.glyphs.box)
     for header in headers:
-        table.add_column(header)
+        # Rich cuts an over-long word with "…": off UTF-8 it is folded onto the next line.
+        table.add_column(header, overflow="ellipsis" if look.glyphs.ellipsis == "…" else "fold")
     return table
 
 
@@ -390,7 +391,7 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                             else Text(computing if not profiles_ready else "-",
                                       style=palette.muted))
         parts += [Text(""), kinds, Text(""), pillars, Text(""),
-                  opinions_summary_view(analysis.opinions)]
+                  opinions_summary_view(analysis.opinions, look)]
     matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
                     title="Provisioning matrix", look=look)
     for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):

@@ -173,7 +173,8 @@ class EndpointScreen(Screen[None]):
         endpoint = fleet.endpoint(self.endpoint_key) if fleet else None
         title = self.query_one("#endpoint-title", Static)
         if fleet is None or endpoint is None:
-            title.update(Text(f"{self.endpoint_key}: no longer in the fleet", style="yellow"))
+            title.update(Text(f"{self.endpoint_key}: no longer in the fleet",
+                              style=self._look.palette.warning))
             return
         advice = state.endpoint_analysis(self.endpoint_key)
         look = self._look
@@ -184,7 +185,7 @@ class EndpointScreen(Screen[None]):
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint, look))
         pending = Text("analysis pending", style=look.palette.warning)
         self._show_findings(advice)
-        self.query_one("#experiments-view", Static).update(opinions_view(advice, endpoint))
+        self.query_one("#experiments-view", Static).update(opinions_view(advice, endpoint, look))
         self.query_one("#profile-view", Static).update(
             profile_view(advice, look) if advice else pending)
         self.query_one("#maturity-view", Static).update(
@@ -197,7 +198,7 @@ class EndpointScreen(Screen[None]):
         endpoint = self.state.fleet.endpoint(self.endpoint_key) if self.state.fleet else None
         self.query_one("#findings-view", Static).update(
             Group(findings_view(advice.findings, self._look, self.full_sources),
-                  verdicts_view(advice.verdicts, endpoint))
+                  verdicts_view(advice.verdicts, endpoint, self._look))
             if advice and endpoint else Text("analysis pending", style=self._look.palette.warning))
 
     def _show_changes(self, advice: EndpointAnalysis | None) -> None:

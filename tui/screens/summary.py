@@ -43,7 +43,7 @@ class SummaryScreen(Screen[None]):
         app = cast("SagetopApp", self.app)
         yield HeaderLine(app.source, app.clock)
         with VerticalScroll(id="summary-scroll"):
-            yield Static(Text("waiting for the first snapshot", style="yellow"), id="summary")
+            yield Static(Text("waiting for the first snapshot", style="italic"), id="summary")
         yield ProblemLine()
         yield StatusLine()
         yield Footer()
