@@ -2,13 +2,18 @@
 
 `OPERATIONS` is the list the collectors use, by botocore service name; a test collects a whole
 fleet (simulated and moto) and checks that every request sent is in it, and that it holds nothing
-else, so the policy printed by `sagetop iam-policy` never drifts from the code.
+else, so the policy printed by `sagetop iam-policy` never drifts from the code. Object reads are
+scoped to the buckets and prefixes given (`--s3`), never `"Resource": "*"`.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
+
+from ground.errors import UsageError
 
 # (botocore event service id, operation) -> IAM action. Reads only, by construction.
 OPERATIONS: dict[tuple[str, str], str] = {
@@ -55,22 +60,51 @@ OPERATIONS: dict[tuple[str, str], str] = {
 }
 
 
+# Stand-ins for the S3 locations when none are given: not valid bucket names, so the policy grants
+# no object at all until they are replaced (never the whole of S3).
+S3_PLACEHOLDERS = (
+    "arn:aws:s3:::REPLACE-WITH-MODEL-ARTEFACT-BUCKET/*",
+    "arn:aws:s3:::REPLACE-WITH-MODEL-MONITOR-OUTPUT-BUCKET/REPLACE-WITH-PREFIX/*",
+)
+# S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens (AWS's naming rules).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
 def actions() -> list[str]:
     return sorted({action for action in OPERATIONS.values() if action})
 
 
-def policy_document() -> dict[str, Any]:
-    """An identity policy: the reads sagetop makes, on any resource (the listings need `*`)."""
+def s3_object_arn(uri: str) -> str:
+    """`s3://bucket` or `s3://bucket/prefix` -> the ARN of the objects under it.
+
+    Raises UsageError (one line) for anything that is not an S3 location.
+    """
+    if not uri.startswith("s3://"):
+        raise UsageError(f"--s3 {uri}: expected s3://BUCKET or s3://BUCKET/PREFIX")
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise UsageError(f"--s3 {uri}: {bucket!r} is not an S3 bucket name")
+    if any(c in prefix for c in "*?"):
+        raise UsageError(f"--s3 {uri}: give a prefix, not a pattern")
+    return f"arn:aws:s3:::{bucket}/{prefix}*"
+
+
+def policy_document(s3_locations: Sequence[str] = ()) -> dict[str, Any]:
+    """An identity policy: the reads sagetop makes. The listings and describes need `*` (their
+    resources are the ones to find); s3:GetObject is limited to `s3_locations` (or to
+    placeholders that grant nothing until replaced)."""
     by_service: dict[str, list[str]] = {}
     for action in actions():
         by_service.setdefault(action.split(":")[0], []).append(action)
+    objects = list(dict.fromkeys(s3_object_arn(u) for u in s3_locations)) or list(
+        S3_PLACEHOLDERS)
     statements = [
         {"Sid": f"SagetopRead{service.title().replace('-', '')}", "Effect": "Allow",
-         "Action": names, "Resource": "*"}
+         "Action": names, "Resource": objects if service == "s3" else "*"}
         for service, names in sorted(by_service.items())
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def policy_json() -> str:
-    return json.dumps(policy_document(), indent=2) + "\n"
+def policy_json(s3_locations: Sequence[str] = ()) -> str:
+    return json.dumps(policy_document(s3_locations), indent=2) + "\n"

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ground import locations
 from ground.errors import ConfigError
 from ground.untrusted import inert, shown
 
@@ -101,18 +102,13 @@ class SagetopConfig(Section):
     requirements: dict[str, Any] = Field(default_factory=dict)
 
 
-def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "sagetop" / "config.toml"
-
-
 def resolve_config_path(explicit: str | None) -> Path | None:
     if explicit:
         return Path(explicit)
     from_env = os.environ.get("SAGETOP_CONFIG")
     if from_env:
         return Path(from_env)
-    user = default_config_path()
+    user = locations.config_file()
     return user if user.is_file() else None
 
 

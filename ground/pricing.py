@@ -65,6 +65,7 @@ class _PricesMeta(BaseModel):
     as_of: str
     summary: str
     sources: dict[str, str]
+    third_party: tuple[str, ...] = ()  # source keys not authored by AWS
     serverless: str
 
 
@@ -75,15 +76,23 @@ def _meta() -> _PricesMeta:
 
 
 def _bundled_source(row_source: str) -> str:
-    """'spec:EC2UG; price:FMB+IRDOC(0.736)' -> 'us-east-1 list price: <FMB name> + <IRDOC name>'."""
+    """'spec:EC2UG; price:FMB+IRDOC(0.736)' -> 'AWS list price, us-east-1, late 2026 (from ...)'.
+
+    Worded for whoever pays the bill: who published the price, for which region, when; the
+    documents it was read from follow in parentheses (the dashboard shows them on demand).
+    """
     meta = _meta()
     part = next((p.strip()[len("price:"):] for p in row_source.split(";")
                  if p.strip().startswith("price:")), row_source)
     names: list[str] = []
+    keys: list[str] = []
     for token in part.split("+"):
         key = re.match(r"[A-Z]+", token.strip())
+        if key:
+            keys.append(key.group(0))
         names.append(meta.sources.get(key.group(0), token) if key else token.strip())
-    return f"{meta.region} list price: {' + '.join(names)}"
+    publisher = "third-party" if keys and all(k in meta.third_party for k in keys) else "AWS"
+    return f"{publisher} list price, {meta.region}, {meta.as_of} (from {'; '.join(names)})"
 
 
 @cache
@@ -138,7 +147,7 @@ def read_price_cache(path: Path) -> tuple[PriceCache | None, str | None]:
 
 
 def _refreshed_source(region: str, fetched_at: dt.datetime) -> str:
-    return f"AWS Price List API, {region} on-demand hosting, fetched {fetched_at:%Y-%m-%d}"
+    return f"AWS Price List API, {region}, {fetched_at:%Y-%m-%d}"
 
 
 # --- the book --------------------------------------------------------------------------------
@@ -209,12 +218,14 @@ class PriceBook:
             # The region's own list was fetched and lacks this type: it may not be offered
             # there. The us-east-1 figure is still the best available guess of its cost.
             return _relabel(base, region,
-                            f"{base.source}; not in the refreshed {region} price list")
+                            f"{CATALOGUE_REGION} price used for {region}, not in its refreshed "
+                            f"price list ({base.source})")
         base = self._reference_price(instance_type)
         if base is None or region == CATALOGUE_REGION:
             return base
-        return _relabel(base, region, f"{base.source}; {region} not in the catalogue, "
-                                      f"run `sagetop prices refresh --region {region}`")
+        return _relabel(base, region, f"{CATALOGUE_REGION} price used for {region} ({base.source}; "
+                                      f"`sagetop prices refresh --region {region}` fetches "
+                                      "the region's own)")
 
     def _reference_price(self, instance_type: str) -> Price | None:
         """us-east-1: the refreshed list if fetched, else the bundled one; estimated by size."""

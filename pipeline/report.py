@@ -140,16 +140,18 @@ def printable(text: str) -> str:
 
 def findings_table(analysis: FleetAnalysis) -> str:
     """What to change, worst first, with the monthly effect, for terminals and logs."""
-    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'$/MONTH':>9}  SUMMARY"]
+    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'COST/MONTH':>12}  SUMMARY"]
     ranked = sorted(((f, a) for a in analysis.endpoints.values() for f in a.findings),
                     key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
                                       -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
     for finding, _ in ranked:
         name = finding.endpoint.split("/", 1)[-1]
         saving = finding.monthly_savings_usd
-        effect = "-" if saving is None else f"{saving:+,.0f}"
+        # The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298".
+        effect = ("-" if saving is None or round(saving) == 0
+                  else f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}")
         lines.append(f"{printable(name)[:34]:<34} {finding.severity.value:<8} "
-                     f"{finding.kind.value:<24} {effect:>9}  {printable(finding.summary)}")
+                     f"{finding.kind.value:<24} {effect:>12}  {printable(finding.summary)}")
     lines.append("")
     lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
                  f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "

@@ -21,7 +21,11 @@ from ground.untrusted import inert
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess, level_label
 from profiles.model import AppliedChange, MLProfile
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
+# What Markdown acts on inside a line: emphasis, code, links and images (their brackets: without
+# them parentheses are plain), tables, strikethrough, HTML (as entities below). Underscores only
+# at a word's edge (intraword ones never emphasise), "#" only where it would start a heading. The
+# files are read with `cat` as often as rendered: "(2023)" stays "(2023)", not "\(2023\)".
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|^#)")
 
 # Which business requirement each kind of finding answers to (profile requirement fields).
 REQUIREMENTS_ANSWERED: dict[str, tuple[str, ...]] = {
@@ -81,7 +85,19 @@ def format_number(value: float | int) -> str:
 
 
 def format_usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}"
+    """Dollars as finance writes them, the sign before the $: "-$1,598.99"."""
+    if value is None:
+        return "unknown"
+    return f"-${-value:,.2f}" if value < 0 and round(value, 2) != 0 else f"${abs(value):,.2f}"
+
+
+def saving_words(saving_usd: float | None) -> str:
+    """'saving $1,963.00 a month' or 'costing $298.00 a month more': never 'saving -$298'."""
+    if saving_usd is None:
+        return "saving unknown"
+    if saving_usd < 0:
+        return f"costing {format_usd(-saving_usd)} a month more"
+    return f"saving {format_usd(saving_usd)} a month"
 
 
 def _evidence_line(key: str, value: float | int | str | None) -> str:
@@ -256,7 +272,7 @@ def _summary(current: MLProfile, target: MLProfile) -> list[str]:
     if new_cost.value != cost.value:
         cost_text += f"; target {format_usd(new_cost.value)}"
         if new_cost.value is not None and cost.value is not None:
-            cost_text += f", saving {format_usd(cost.value - new_cost.value)} a month"
+            cost_text += f", {saving_words(cost.value - new_cost.value)}"
     lines.append(cost_text)
     applied = sum(1 for c in target.changes if c.applied)
     lines.append(f"- Suggested changes: {len(target.changes)}, applied to the target: {applied}")

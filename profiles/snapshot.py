@@ -25,7 +25,7 @@ from profiles.build import current_profile, target_profile
 from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturityLevel, MaturitySettings, Pillar, assess
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
-from profiles.rationale import escape_markdown, format_usd, render_rationale
+from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
 
 SUMMARY_MARKDOWN = "fleet-summary.md"
 SUMMARY_YAML = "fleet-summary.yaml"
@@ -161,8 +161,8 @@ def summary_markdown(summary: FleetSummary) -> str:
              + (f" ({summary.endpoints_without_price} endpoints without a price, not included)"
                 if summary.endpoints_without_price else ""),
              f"- Target monthly cost (accepted changes): "
-             f"{format_usd(summary.target_monthly_cost_usd)}, saving "
-             f"{format_usd(summary.accepted_savings_usd)}",
+             f"{format_usd(summary.target_monthly_cost_usd)}, "
+             f"{saving_words(summary.accepted_savings_usd)}",
              f"- Price sources: {escape_markdown('; '.join(summary.price_sources) or 'none')}",
              "", "## Potential savings by finding kind", "",
              "| Finding kind | USD per month |", "|---|---:|"]

@@ -14,10 +14,12 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ground import locations
 from ground.config import SagetopConfig, load_config
 from ground.errors import ExitCode, SagetopError, UsageError
 from ground.untrusted import inert
@@ -51,61 +53,130 @@ def _demo_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated fleet")
 
 
+def _command(commands: Any, name: str, summary: str, description: str,
+             examples: Sequence[str]) -> argparse.ArgumentParser:
+    """A sub-command whose --help says what it does and shows how it is used."""
+    epilog = "examples:\n" + "".join(f"  {example}\n" for example in examples)
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=textwrap.fill(description, 79), epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def _export_dir_option(parser: argparse.ArgumentParser, flags: Sequence[str],
+                       dest: str) -> None:
+    parser.add_argument(*flags, dest=dest, metavar="DIR", default=None,
+                        help="directory the profiles are written to (default: "
+                             f"{locations.display(locations.export_dir())}, "
+                             "from $XDG_DATA_HOME; never the current directory unasked)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagetop",
         description="Watch SageMaker inference endpoints live and right-size them. "
                     "Read-only: sagetop never changes anything in an AWS account.",
+        epilog="examples:\n  sagetop demo\n  sagetop --profile prod --region us-east-1\n"
+               "  sagetop report --format json > fleet.json\n"
+               "run `sagetop COMMAND --help` for what each command does",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sagetop {__version__}")
     _aws_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    dashboard = commands.add_parser("dashboard", help="open the live dashboard (the default)")
+    dashboard = _command(
+        commands, "dashboard", "open the live dashboard (the default)",
+        "Open the live dashboard on the account your AWS configuration points at: every "
+        "inference endpoint, what it costs, what it could save and why.",
+        ["sagetop", "sagetop dashboard --profile prod --region us-east-1 --region eu-west-1"])
     _aws_options(dashboard, top=False)
+    _export_dir_option(dashboard, ("--export-dir",), "export_dir")
 
-    demo = commands.add_parser("demo", help="open the dashboard on a simulated account")
+    demo = _command(
+        commands, "demo", "open the dashboard on a simulated account",
+        "Open the dashboard on a simulated account (no AWS account, no network): "
+        "the way to try sagetop.",
+        ["sagetop demo", "sagetop demo --endpoints 500 --seed 3"])
     _aws_options(demo, top=False)
     _demo_options(demo)
+    _export_dir_option(demo, ("--export-dir",), "export_dir")
 
-    report = commands.add_parser("report", help="collect once and print the fleet")
+    report = _command(
+        commands, "report", "collect once and print the fleet",
+        "Collect the fleet once and print its endpoints and findings, as a table or as JSON.",
+        ["sagetop report", "sagetop report --format json | jq '.endpoints | length'",
+         "sagetop report --demo"])
     _aws_options(report, top=False)
-    report.add_argument("--format", choices=("table", "json"), default="table")
+    report.add_argument("--format", choices=("table", "json"), default="table",
+                        help="table (default) or json")
     report.add_argument("--demo", action="store_true", help="report on the simulated account")
     _demo_options(report)
 
-    snapshot = commands.add_parser(
-        "snapshot", help="write every endpoint's ML profile (current, target) and rationale")
+    snapshot = _command(
+        commands, "snapshot", "write every endpoint's ML profile (current, target) and rationale",
+        "Collect once and write each endpoint's current and target ML profile (YAML), the "
+        "rationale for the difference (Markdown) and a fleet summary. Refused (exit 1, nothing "
+        "written) when the collection failed, or found no endpoints where the directory holds "
+        "an earlier export (--allow-empty writes that empty fleet).",
+        ["sagetop snapshot", "sagetop snapshot -o ./profiles --region eu-west-1",
+         "sagetop snapshot --demo -o /tmp/demo-profiles"])
     _aws_options(snapshot, top=False)
-    snapshot.add_argument("-o", "--output", metavar="DIR", default="sagetop-profiles",
-                          help="directory to write into (default: ./sagetop-profiles)")
+    _export_dir_option(snapshot, ("-o", "--output"), "output")
     snapshot.add_argument("--demo", action="store_true", help="use the simulated account")
     snapshot.add_argument("--allow-empty", action="store_true",
                           help="write a fleet of no endpoints even over an earlier export")
     _demo_options(snapshot)
 
-    profile = commands.add_parser("profile", help="work with ML profile files")
+    profile = _command(
+        commands, "profile", "work with ML profile files",
+        "Compare, validate and describe ML profile files (no AWS access).",
+        ["sagetop profile diff current.yaml target.yaml", "sagetop profile validate *.yaml",
+         "sagetop profile schema > ml-profile.schema.json"])
     profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION",
                                               required=True)
-    diff = profile_commands.add_parser(
-        "diff", help="what changes from profile A to profile B (exit 1: they differ, "
-                     "2: one cannot be read)")
-    diff.add_argument("a", metavar="A")
-    diff.add_argument("b", metavar="B")
-    validate = profile_commands.add_parser("validate", help="check profile files")
-    validate.add_argument("files", metavar="FILE", nargs="+")
-    profile_commands.add_parser("schema", help="print the profile's JSON Schema")
+    diff = _command(profile_commands, "diff",
+                    "what changes from profile A to profile B (exit 1: they differ, "
+                    "2: one cannot be read)",
+                    "Print what changes from profile A to profile B; exit 1 when they differ, "
+                    "2 when one cannot be read (missing, too large, not a profile).",
+                    ["sagetop profile diff churn.current.yaml churn.target.yaml"])
+    diff.add_argument("a", metavar="A", help="the profile before")
+    diff.add_argument("b", metavar="B", help="the profile after")
+    validate = _command(profile_commands, "validate", "check profile files",
+                        "Check profile files against the schema; one line per file.",
+                        ["sagetop profile validate profiles/us-east-1/*/*.yaml"])
+    validate.add_argument("files", metavar="FILE", nargs="+", help="profile files (YAML)")
+    _command(profile_commands, "schema", "print the profile's JSON Schema",
+             "Print the JSON Schema every profile file follows.",
+             ["sagetop profile schema > ml-profile.schema.json"])
 
-    prices = commands.add_parser("prices", help="the price catalogue")
+    prices = _command(
+        commands, "prices", "the price catalogue",
+        "Where sagetop's prices come from, and refreshing them from the AWS Price List API.",
+        ["sagetop prices show", "sagetop prices refresh --region eu-west-1"])
     price_commands = prices.add_subparsers(dest="prices_command", metavar="ACTION",
                                            required=True)
-    refresh = price_commands.add_parser(
-        "refresh", help="rebuild the price cache from the AWS Price List API (a read)")
+    refresh = _command(
+        price_commands, "refresh", "rebuild the price cache from the AWS Price List API (a read)",
+        "Fetch on-demand hosting prices for the given regions from the AWS Price List API "
+        f"into {locations.display(locations.default_cache_dir())} (needs pricing:GetProducts).",
+        ["sagetop prices refresh --region us-east-1 --region eu-west-1"])
     _aws_options(refresh, top=False)
-    price_commands.add_parser("show", help="where prices come from, and the cached regions")
+    _command(price_commands, "show", "where prices come from, and the cached regions",
+             "Print where prices come from: the bundled list, and the refreshed regions.",
+             ["sagetop prices show"])
 
-    commands.add_parser("iam-policy",
-                        help="print the least-privilege IAM policy for what sagetop calls")
+    iam = _command(
+        commands, "iam-policy", "print the least-privilege IAM policy for what sagetop calls",
+        "Print an IAM identity policy allowing exactly the reads sagetop makes. s3:GetObject "
+        "(Model Monitor violation files, model artefact sizes) is limited to the S3 locations "
+        "given with --s3; without them the policy names placeholders to replace.",
+        ["sagetop iam-policy --s3 s3://ml-models --s3 s3://ml-monitoring/reports/ > policy.json",
+         "aws iam create-policy --policy-name sagetop-read --policy-document file://policy.json"])
+    iam.add_argument("--s3", action="append", metavar="S3_URI", default=[],
+                     help="a bucket or prefix sagetop may read: the model artefacts "
+                          "(ModelDataUrl) and Model Monitor outputs (S3Uri); repeat for several")
     return parser
 
 
@@ -184,7 +255,7 @@ def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -
 
     analyst = Analyst(config, origin=origin)
     fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
-    out_dir = Path(args.output)
+    out_dir = Path(args.output) if args.output else locations.export_dir()
     # Refused (exit 1, nothing written) when the collection failed or found nothing where the
     # directory holds a fleet: see pipeline.export_guard.
     written = analyst.write_snapshot(analyst.analyse(fleet), out_dir,
@@ -251,9 +322,12 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
 
 
 def run_dashboard(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> int:
+    from pathlib import Path
+
     from tui.app import SagetopApp
 
-    app = SagetopApp(config=config, target=_target(args, demo=demo))
+    export_dir = Path(args.export_dir) if getattr(args, "export_dir", None) else None
+    app = SagetopApp(config=config, target=_target(args, demo=demo), export_dir=export_dir)
     app.run()  # restores the terminal on every exit, a termination signal's included
     return app.return_code or ExitCode.OK
 
@@ -274,7 +348,7 @@ def dispatch(argv: Sequence[str] | None) -> int:
     if command == "iam-policy":
         from collectors.iam import policy_json
 
-        sys.stdout.write(policy_json())
+        sys.stdout.write(policy_json(args.s3))
         return ExitCode.OK
     config, path = load_config(args.config)
     origin = str(path) if path else "built-in configuration"

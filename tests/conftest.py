@@ -23,7 +23,7 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3-cpu-
 def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No test may read the developer's AWS files or reach AWS."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN",
-                 "AWS_REGION", "SAGETOP_CONFIG", "NO_COLOR"):
+                 "AWS_REGION", "SAGETOP_CONFIG", "NO_COLOR", "SAGETOP_ASCII"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATESTINGSAGETOP00")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
@@ -32,6 +32,9 @@ def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    # The dashboard remembers its view and exports profiles under these: never the user's own.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 

@@ -74,7 +74,7 @@ def test_monthly_cost_counts_every_variant_including_shadow() -> None:
     fleet = fleet_of(plan)
     cost = endpoint_monthly_cost(fleet.endpoints[0], fleet, PriceBook.load())
     assert cost.usd == pytest.approx((2 * 0.204 + 0.408) * HOURS_PER_MONTH)
-    assert "us-east-1 list price" in cost.source
+    assert "AWS list price, us-east-1" in cost.source
     assert not cost.estimated
 
 

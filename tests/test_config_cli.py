@@ -162,3 +162,37 @@ def test_version_and_usage_errors() -> None:
     bad = subprocess.run([sys.executable, "-m", "sagetop", "report", "--format", "xml"],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+COMMANDS = ("dashboard", "demo", "report", "snapshot", "profile", "profile diff",
+            "profile validate", "profile schema", "prices", "prices refresh", "prices show",
+            "iam-policy")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_describes_it_and_shows_an_example(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command.split(), "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    usage, _, rest = text.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert usage.startswith("usage: sagetop") and len(description) > 30, text
+    examples = text.split("examples:\n", 1)[1].splitlines()
+    assert examples and all(line.startswith(("  sagetop", "  aws "))
+                            for line in examples if line.strip()), text
+    assert any(line.startswith(f"  sagetop {command.split()[0]}") or command == "dashboard"
+               for line in examples), text
+
+
+def test_snapshot_writes_to_the_xdg_data_directory_not_the_current_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "checkout"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["snapshot", "--demo", "--endpoints", "3"]) == 0
+    assert list(work.iterdir()) == []
+    written = tmp_path / "xdg-data" / "sagetop" / "profiles"  # conftest's XDG_DATA_HOME
+    assert (written / "fleet-summary.md").is_file() and str(written) in capsys.readouterr().out

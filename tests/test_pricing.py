@@ -47,9 +47,9 @@ def test_listed_price_names_its_source(book: PriceBook) -> None:
     price = book.hourly("ml.c5.xlarge", "us-east-1")
     assert price == Price(
         instance_type="ml.c5.xlarge", region="us-east-1", usd_per_hour=0.204,
-        source="us-east-1 list price: AWS FMBench pricing fallback, fmbench 2.1.1 + AWS "
-               "sm-serverless-benchmarking 0.2.3 cost constants + SageMaker developer guide, "
-               "Inference Recommender example (2023)")
+        source="AWS list price, us-east-1, late 2026 (from AWS FMBench pricing fallback, "
+               "fmbench 2.1.1; AWS sm-serverless-benchmarking 0.2.3 cost constants; SageMaker "
+               "developer guide, Inference Recommender example (2023))")
     assert price.monthly_usd == pytest.approx(0.204 * HOURS_PER_MONTH)
     assert book.monthly("ml.c5.xlarge", 2, "us-east-1") == pytest.approx(2 * 0.204 * 730)
 
@@ -62,7 +62,8 @@ def test_every_bundled_price_comes_from_a_named_source(book: PriceBook) -> None:
         assert price is not None
         assert price.usd_per_hour == spec.price_per_hour_usd
         assert not price.estimated
-        assert price.source.startswith("us-east-1 list price: ")
+        assert price.source.startswith(("AWS list price, us-east-1, late 2026 (from ",
+                                         "third-party list price, us-east-1, late 2026 (from "))
         # every source key of the CSV is spelled out, none left as a bare abbreviation
         assert not any(key in price.source for key in ("FMB+", "SMSB", "IRDOC", "GOERLITZ-"))
     # ml.p3.8xlarge/16xlarge were priced from a third-party table of *notebook* prices
@@ -76,8 +77,8 @@ def test_cpu_family_price_estimated_by_size(book: PriceBook) -> None:
     price = book.hourly("ml.c5.9xlarge", "us-east-1")
     assert price is not None and price.estimated
     assert price.usd_per_hour == pytest.approx(0.816 * 36 / 16)
-    assert price.source == ("estimated from ml.c5.4xlarge by size (us-east-1 list price: "
-                            "AWS FMBench pricing fallback, fmbench 2.1.1)")
+    assert price.source == ("estimated from ml.c5.4xlarge by size (AWS list price, us-east-1, "
+                            "late 2026 (from AWS FMBench pricing fallback, fmbench 2.1.1))")
     m5 = book.hourly("ml.m5.2xlarge", "us-east-1")
     assert m5 is not None and m5.usd_per_hour == pytest.approx(2 * 0.23)
     assert m5.source.startswith("estimated from ml.m5.xlarge by size")
@@ -114,9 +115,9 @@ def test_other_region_uses_us_east_1_price_labelled(book: PriceBook) -> None:
     assert price.estimated
     assert price.region == "eu-west-1"
     assert price.usd_per_hour == 0.204
-    assert price.source.startswith("us-east-1 list price")
+    assert price.source.startswith("us-east-1 price used for eu-west-1 (AWS list price, ")
     assert price.source.endswith(
-        "; eu-west-1 not in the catalogue, run `sagetop prices refresh --region eu-west-1`")
+        "; `sagetop prices refresh --region eu-west-1` fetches the region's own)")
     assert book.hourly("ml.m6i.xlarge", "eu-west-1") is None
 
 
@@ -334,7 +335,7 @@ async def test_refresh_writes_the_cache_and_the_book_prefers_it(
     day = f"{result.fetched_at:%Y-%m-%d}"
     eu = book.hourly("ml.c5.xlarge", "eu-west-1")
     assert eu == Price(instance_type="ml.c5.xlarge", region="eu-west-1", usd_per_hour=0.229,
-                       source=f"AWS Price List API, eu-west-1 on-demand hosting, fetched {day}")
+                       source=f"AWS Price List API, eu-west-1, {day}")
     m6i = book.hourly("ml.m6i.xlarge", "us-east-1")  # unknown in the bundle, now listed
     assert m6i is not None and m6i.usd_per_hour == 0.242 and not m6i.estimated
     m5 = book.hourly("ml.m5.2xlarge", "us-east-1")  # listed beats estimated
@@ -345,14 +346,15 @@ async def test_refresh_writes_the_cache_and_the_book_prefers_it(
     # A type the refreshed region does not list falls back to us-east-1, labelled.
     eu_g5 = book.hourly("ml.g5.xlarge", "eu-west-1")
     assert eu_g5 is not None and eu_g5.estimated
-    assert eu_g5.source.endswith("; not in the refreshed eu-west-1 price list")
+    assert eu_g5.source.startswith(
+        "us-east-1 price used for eu-west-1, not in its refreshed price list (")
     # A type missing from the refreshed us-east-1 list keeps its bundled price.
     g4 = book.hourly("ml.g4dn.xlarge", "us-east-1")
     assert g4 is not None and g4.usd_per_hour == 0.7364
     # Regions never refreshed still say so.
     ap = book.hourly("ml.c5.xlarge", "ap-south-1")
     assert ap is not None and ap.usd_per_hour == 0.204
-    assert "run `sagetop prices refresh --region ap-south-1`" in ap.source
+    assert "`sagetop prices refresh --region ap-south-1` fetches" in ap.source
 
 
 async def test_refresh_of_one_region_keeps_the_others(fake: FakePriceList,

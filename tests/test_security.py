@@ -239,6 +239,27 @@ async def test_iam_policy_is_exactly_what_a_full_collection_calls(
     assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in printed)
 
 
+def test_iam_policy_reads_objects_only_where_told(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["iam-policy"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    s3 = next(s for s in default["Statement"] if s["Action"] == ["s3:GetObject"])
+    # Without locations: placeholders, which grant nothing until replaced; never all of S3.
+    assert s3["Resource"] != "*" and all("REPLACE-WITH" in r for r in s3["Resource"])
+    others = [s for s in default["Statement"] if s is not s3]
+    assert all(s["Resource"] == "*" and not any(a.startswith("s3:") for a in s["Action"])
+               for s in others)
+    assert main(["iam-policy", "--s3", "s3://ml-models", "--s3", "s3://ml-monitoring/reports/",
+                 "--s3", "s3://ml-models"]) == 0
+    scoped = json.loads(capsys.readouterr().out)
+    s3 = next(s for s in scoped["Statement"] if s["Action"] == ["s3:GetObject"])
+    assert s3["Resource"] == ["arn:aws:s3:::ml-models/*", "arn:aws:s3:::ml-monitoring/reports/*"]
+    for bad, why in (("ml-models", "expected s3://BUCKET"), ("s3://Bad_Bucket", "bucket name"),
+                     ("s3://ok-bucket/a*", "not a pattern")):
+        assert main(["iam-policy", "--s3", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and why in err and bad in err
+
+
 # Secrets ---------------------------------------------------------------------------------------
 
 

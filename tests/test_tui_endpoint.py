@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Sparkline, Static, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
 
 from tests.test_tui_support import demo_app, wait_for_analysis, wait_until
 from tui.app import SagetopApp
@@ -19,6 +19,7 @@ from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.screens.help import HelpScreen
 from tui.screens.summary import SummaryScreen
+from tui.widgets.charts import SparkLine
 from tui.widgets.fleet_table import FleetTable
 
 CHURN = "us-east-1/churn-predictor-prod"
@@ -91,7 +92,7 @@ async def test_pane_tabs_decisions_summary_and_help() -> None:
         await wait_for_analysis(pilot)
         screen = await _open(pilot, app, CHURN)
         assert "churn-predictor-prod" in _plain(screen.query_one("#endpoint-title", Static))
-        plotted = [s.data for s in screen.query(Sparkline) if s.data]
+        plotted = [s.values for s in screen.query(SparkLine) if s.values]
         assert len(plotted) >= 4  # requests, latency, cpu, memory at least
         assert CHURN in app.live_keys()  # the open endpoint is on the live tier
         for key, tab in (("2", "variants"), ("3", "monitor"), ("4", "findings"),

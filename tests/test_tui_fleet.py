@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from simulator import SimEndpoint, SimVariant
 from tests.test_tui_support import NOW, demo_app, wait_for_analysis, wait_until
@@ -37,12 +39,17 @@ def _fleet_screen(app: SagetopApp) -> FleetScreen:
 
 
 async def _sorts(pilot: Pilot[None], screen: FleetScreen, table: FleetTable) -> None:
-    names = _order(table)
-    assert names == sorted(names, key=lambda k: (k.split("/")[1], k))
+    # First open: the largest saving first (ties by name), and the header says so.
+    saving = {row.key: row.sort_values["savings"] for row in screen.rows}
+    assert _order(table) == sorted(_order(table), key=lambda k: (-float(saving[k]),
+                                                                  k.split("/")[1]))
+    assert str(table.columns[ColumnKey("savings")].label) == "Save/mo▼"
     # Clicking a header sorts by it: the first header cell is the endpoint column.
     await pilot.click(FleetTable, offset=(4, 0))
     await pilot.pause()
-    assert screen.view.sort_column == "endpoint" and screen.view.descending
+    assert screen.view.sort_column == "endpoint" and not screen.view.descending
+    names = _order(table)
+    assert names == sorted(names, key=lambda k: (k.split("/")[1], k))
     cost_of = {row.key: row.sort_values["cost"] for row in screen.rows}
     screen.set_view(screen.view.sorted_by("cost"))
     await pilot.pause()
@@ -53,6 +60,11 @@ async def _sorts(pilot: Pilot[None], screen: FleetScreen, table: FleetTable) -> 
     assert [cost_of[key] for key in _order(table)] == sorted(costs)
     await pilot.press("s")
     assert screen.view.sort_column != "cost"
+    # `$`: back to the largest saving first, one key from any order.
+    await pilot.press("S", "dollar_sign")
+    await pilot.pause()
+    assert (screen.view.sort_column, screen.view.descending) == ("savings", True)
+    assert _order(table)[0] == "us-east-1/churn-predictor-prod"
     screen.set_view(screen.view.sorted_by("endpoint"))
 
 
@@ -121,6 +133,7 @@ async def test_fleet_view_lists_sorts_filters_groups_and_expands() -> None:
         status = _text(screen.query_one(StatusLine))
         assert f"{len(account.fleet)} endpoints" in status
         assert "requests" in status and "throttled" in status and "CloudWatch $" in status
+        assert "/month, save up to $" in status
         assert not screen.query_one(ProblemLine).display
         # The advice reached the rows: the idle endpoint says so in its worst finding.
         assert "idle" in str(table.get_cell("us-east-1/legacy-recs-v1", "finding"))
@@ -163,8 +176,10 @@ async def test_added_and_deleted_endpoints_are_applied_as_a_diff() -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, EndpointScreen), "the pane")
         title = app.screen.query_one("#endpoint-title", Static).content
-        assert isinstance(title, Text) and "owner=[bold red]mallory[/]" in title.plain
-        assert "\x1b" not in title.plain and "link=?]8;;http://evil?\\x" in title.plain
+        assert isinstance(title, Group)
+        plain = "\n".join(line.plain for line in title.renderables if isinstance(line, Text))
+        assert "owner=[bold red]mallory[/]" in plain
+        assert "\x1b" not in plain and "link=?]8;;http://evil?\\x" in plain
 
 
 async def test_failing_apis_show_stale_data_and_an_error_line_then_recover() -> None:

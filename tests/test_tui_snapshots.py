@@ -1,7 +1,8 @@
-"""Snapshots of the main screens at 80x24 and 160x48 (pytest-textual-snapshot).
+"""Snapshots of the screens at 80x24, 100x30, 120x40 and 160x48, in dark, light and NO_COLOR.
 
-The fleet at both sizes; the endpoint pane's charts at the small size, its profile at the large
-one (the side-by-side table needs the width); the summary at the small size.
+Twelve screen x size x look combinations (not every product: each costs a collection of the
+simulated fleet): every size and every look appear, 80x24 the most, since that is what an SSH
+session on a laptop gets. The last one is the plainest terminal there is: NO_COLOR and LANG=C.
 
 Deterministic by construction: a seeded simulated account and a fixed clock for the account, the
 collector and the app, so ages read 0s and every metric is the same on every run.
@@ -10,6 +11,7 @@ Update after an intended change with `pytest tests/test_tui_snapshots.py --snaps
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,11 +19,12 @@ from textual.pilot import Pilot
 
 from tests.test_tui_support import demo_app, wait_for_analysis, wait_until
 from tui.app import SagetopApp
+from tui.look import ASCII, UNICODE
 from tui.screens.endpoint import EndpointScreen
 from tui.screens.summary import SummaryScreen
 from tui.widgets.fleet_table import FleetTable
 
-SIZES = [(80, 24), (160, 48)]
+Step = Callable[[Pilot[None]], Awaitable[None]]
 
 
 async def _open_churn_predictor(pilot: Pilot[None]) -> None:
@@ -38,10 +41,14 @@ async def _open_churn_predictor(pilot: Pilot[None]) -> None:
     await wait_for_analysis(pilot)
 
 
-async def _open_profile_tab(pilot: Pilot[None]) -> None:
-    await _open_churn_predictor(pilot)
-    await pilot.press("5")
-    await pilot.pause(0.2)
+def _open_tab(key: str, focus_changes: bool = False) -> Step:
+    async def run(pilot: Pilot[None]) -> None:
+        await _open_churn_predictor(pilot)
+        await pilot.press(key)
+        if focus_changes:
+            await pilot.press("tab")  # the Tab order hint shows where the keys went
+        await pilot.pause(0.2)
+    return run
 
 
 async def _open_summary(pilot: Pilot[None]) -> None:
@@ -56,22 +63,37 @@ async def _open_summary(pilot: Pilot[None]) -> None:
     await pilot.pause(0.1)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_fleet_screen(snap_compare: Any, size: tuple[int, int]) -> None:
-    app, _ = demo_app()
-    assert snap_compare(app, terminal_size=size, run_before=wait_for_analysis)
+# (screen, size, look): look is "dark", "light", "no-color" or "no-color-ascii".
+CASES: list[tuple[str, tuple[int, int], str]] = [
+    ("fleet", (80, 24), "dark"),
+    ("fleet", (80, 24), "light"),
+    ("fleet", (80, 24), "no-color"),
+    ("fleet", (100, 30), "dark"),
+    ("fleet", (120, 40), "no-color"),
+    ("fleet", (160, 48), "light"),
+    ("metrics", (80, 24), "dark"),
+    ("findings", (80, 24), "no-color"),
+    ("profile", (100, 30), "light"),
+    ("profile", (160, 48), "dark"),
+    ("summary", (120, 40), "light"),
+    ("fleet", (80, 24), "no-color-ascii"),
+]
+STEPS: dict[str, Step] = {
+    "fleet": wait_for_analysis,
+    "metrics": _open_churn_predictor,
+    "findings": _open_tab("4"),
+    "profile": _open_tab("5", focus_changes=True),
+    "summary": _open_summary,
+}
 
 
-def test_endpoint_pane_metrics_80x24(snap_compare: Any) -> None:
-    app, _ = demo_app()
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_open_churn_predictor)
-
-
-def test_endpoint_pane_profile_160x48(snap_compare: Any) -> None:
-    app, _ = demo_app()
-    assert snap_compare(app, terminal_size=(160, 48), run_before=_open_profile_tab)
-
-
-def test_summary_screen_80x24(snap_compare: Any) -> None:
-    app, _ = demo_app()
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_open_summary)
+@pytest.mark.parametrize(("screen", "size", "look"), CASES,
+                         ids=[f"{s}-{w}x{h}-{look}" for s, (w, h), look in CASES])
+def test_screen(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, screen: str,
+                size: tuple[int, int], look: str) -> None:
+    if look.startswith("no-color"):
+        monkeypatch.setenv("NO_COLOR", "1")  # read by Textual when the app is made
+    app, _ = demo_app(glyphs=ASCII if look.endswith("ascii") else UNICODE)
+    if look == "light":
+        app.theme = "textual-light"
+    assert snap_compare(app, terminal_size=size, run_before=STEPS[screen])

@@ -12,6 +12,7 @@ from collectors.aws import AwsTarget
 from ground.config import AwsSettings, RefreshSettings, SagetopConfig
 from simulator import SimulatedAccount
 from tui.app import SagetopApp
+from tui.look import UNICODE, Glyphs
 from tui.screens.fleet import FleetScreen
 
 # A fixed clock for the account and the app: ages read "0s" and every metric is reproducible.
@@ -22,16 +23,17 @@ def fixed_clock() -> dt.datetime:
     return NOW
 
 
-def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None
-             ) -> tuple[SagetopApp, SimulatedAccount]:
+def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None,
+             glyphs: Glyphs = UNICODE) -> tuple[SagetopApp, SimulatedAccount]:
     account = account or SimulatedAccount(clock=fixed_clock)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
     # No retries: injected faults fail at once instead of backing off for seconds. The cadences
     # are pinned because the header shows them and the snapshots must not follow the defaults.
     config = SagetopConfig(aws=AwsSettings(max_attempts=1),
                            refresh=RefreshSettings(live_seconds=60, fleet_seconds=900))
-    app = SagetopApp(config, target, clock=fixed_clock,
-                     export_dir=export_dir or Path("sagetop-profiles"))
+    # The view is remembered under the test's own XDG_STATE_HOME (conftest), exports go to
+    # its XDG_DATA_HOME unless a test says where.
+    app = SagetopApp(config, target, clock=fixed_clock, export_dir=export_dir, glyphs=glyphs)
     return app, account
 
 

@@ -23,18 +23,33 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar, ScrollBarRender
+from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from collectors.aws import AwsContext, AwsTarget
 from collectors.failures import describe
 from collectors.fleet import FleetCollector, utc_now
+from ground import locations
 from ground.config import SagetopConfig
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
 from ground.untrusted import inert
 from pipeline.analysis import Analyst, FleetAnalysis
+from tui.commands import FleetCommands
+from tui.look import (
+    ASCII,
+    DEFAULT_THEME,
+    SAGETOP_THEMES,
+    UNICODE,
+    Glyphs,
+    Look,
+    palette_for,
+    utf8_terminal,
+)
 from tui.messages import (
     AnalysisFailed,
     AnalysisUpdated,
@@ -44,18 +59,25 @@ from tui.messages import (
     FleetUpdated,
     LiveInterest,
 )
-from tui.rows import COLUMNS
+from tui.remembered import RememberedView, load_view, save_view
 from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.screens.help import HelpScreen
 from tui.screens.summary import SummaryScreen
 from tui.state import DashboardState
-from tui.table_model import GroupBy
+from tui.table_model import TableView
 from tui.widgets.chrome import Source
 
 Clock = Callable[[], dt.datetime]
-DEFAULT_EXPORT_DIR = Path("sagetop-profiles")
 PROGRESS_INTERVAL_S = 0.25
+REMEMBER_AFTER_S = 0.5  # typing a filter writes the view once, not once per key
+
+
+class AsciiScrollBarRender(ScrollBarRender):
+    """Scrollbars without block characters, for terminals that are not UTF-8."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = [" "] * 8
+    HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
 
 
 class SagetopApp(App[None]):
@@ -63,23 +85,45 @@ class SagetopApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "sagetop"
+    COMMANDS = App.COMMANDS | {FleetCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "show_help", "Help"),
+        # Binding `:` would take the place of Textual's ctrl+p: both are bound here.
         Binding("colon", "command_palette", "Commands", show=False),
-        Binding("r", "refresh_now", "Refresh"),
-        Binding("E", "export_fleet", "Export all"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),
+        Binding("r", "refresh_now", "Refresh", show=False),
+        Binding("E", "export_fleet", "Export all", show=False),
     ]
 
     state: reactive[DashboardState] = reactive(DashboardState, init=False)
+    look: reactive[Look] = reactive(lambda: Look(palette_for({}), UNICODE), init=False)
 
     def __init__(self, config: SagetopConfig, target: AwsTarget, *,
-                 export_dir: Path = DEFAULT_EXPORT_DIR, clock: Clock = utc_now,
-                 analyst: Analyst | None = None) -> None:
+                 export_dir: Path | None = None, clock: Clock = utc_now,
+                 analyst: Analyst | None = None, view_file: Path | None = None,
+                 remember: bool = True, glyphs: Glyphs | None = None) -> None:
+        """`export_dir`: default the XDG data directory; `view_file`: where the view is
+        remembered (default the XDG state file; `remember=False` keeps nothing); `glyphs`:
+        default ASCII unless the locale is UTF-8."""
         super().__init__()
         self.config = config
         self.target = target
-        self.export_dir = export_dir
+        self.export_dir = export_dir or locations.export_dir()
         self.clock = clock
+        self.glyphs = glyphs or (UNICODE if utf8_terminal() else ASCII)
+        self.view_file = (view_file or locations.view_state_file()) if remember else None
+        self.remembered, self._view_problem = (load_view(self.view_file) if self.view_file
+                                               else (RememberedView(), None))
+        self._remember_timer: Timer | None = None
+        self._started = False
+        self._view = self.remembered.table_view()
+        for theme in SAGETOP_THEMES:
+            self.register_theme(theme)
+        wanted = self.remembered.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._view_problem = self._view_problem or f"theme {wanted!r} is not known; dark used"
+            wanted = DEFAULT_THEME
+        self.theme = wanted
         self.source = Source(simulated=target.simulated,
                              profile=target.profile or config.aws.profile,
                              regions=target.regions or config.aws.regions,
@@ -95,9 +139,18 @@ class SagetopApp(App[None]):
         self._full_refresh_requested = False
 
     def get_default_screen(self) -> Screen[None]:
-        return FleetScreen()
+        return FleetScreen(self._view)
 
     def on_mount(self) -> None:
+        self._started = True
+        self._apply_look()
+        if self.glyphs is ASCII:
+            self.add_class("-ascii")
+            ScrollBar.renderer = AsciiScrollBarRender
+        if self._view_problem:
+            # The remembered file's path and contents are outside text.
+            self.notify(inert(self._view_problem, one_line=True, limit=300), severity="warning",
+                        timeout=8, markup=False)
         self._exit_on_termination_signals()
         self.collect_forever()
 
@@ -112,6 +165,55 @@ class SagetopApp(App[None]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 # Not on every platform or thread (a test's app may run off the main thread).
                 loop.add_signal_handler(number, self.exit, None, 128 + number)
+
+    def on_unmount(self) -> None:
+        ScrollBar.renderer = ScrollBarRender  # a class attribute: leave it as found
+        self._save_view()
+
+    # Look and remembered view ----------------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(
+                placeholder=f"Search for commands{self.glyphs.ellipsis} (sort, columns, "
+                            f"theme, export)", id="--command-palette"))
+
+    def get_key_display(self, binding: Binding) -> str:
+        shown = super().get_key_display(binding)
+        if self.glyphs is ASCII and not shown.isascii():
+            return binding.key.replace("_", " ").capitalize()  # "enter", not a return arrow
+        return shown
+
+    def watch_theme(self) -> None:
+        if self._started:  # the theme set in __init__ is applied on mount
+            self._apply_look()
+            self.remember_view(self._view)
+
+    def _apply_look(self) -> None:
+        theme = self.current_theme
+        variables = {**theme.to_color_system().generate(), **theme.variables}
+        self.look = Look(palette_for(variables, mono=self.no_color), self.glyphs)
+
+    def remember_view(self, view: TableView) -> None:
+        """The fleet's view changed: write it (with the theme) once the changes settle."""
+        self._view = view
+        if self.view_file is None:
+            return
+        if self._remember_timer is not None:
+            self._remember_timer.stop()
+        self._remember_timer = self.set_timer(REMEMBER_AFTER_S, self._save_view)
+
+    def _save_view(self) -> None:
+        if self.view_file is None:
+            return
+        remembered = RememberedView.of(self._view, self.theme)
+        if remembered == self.remembered:
+            return
+        self.remembered = remembered
+        problem = save_view(self.view_file, remembered)
+        if problem:
+            self.notify(inert(problem, one_line=True, limit=300), severity="warning",
+                        markup=False)
 
     # Collection ------------------------------------------------------------------------------
 
@@ -327,8 +429,11 @@ class SagetopApp(App[None]):
             return
         # The directory holding everything written (the file itself when there is one).
         where = Path(os.path.commonpath(message.paths)) if message.paths else self.export_dir
-        self.notify(inert(f"{len(message.paths)} files written to {where.absolute()}",
-                          one_line=True), title="Exported", markup=False)
+        count = len(message.paths)
+        # Paths may hold outside text: inert, and never read as markup.
+        self.notify(inert(f"{count} file{'s' if count != 1 else ''} written to "
+                          f"{locations.display(where.absolute())}", one_line=True),
+                    title="Exported", timeout=8, markup=False)
 
     def action_export_fleet(self) -> None:
         self.export_profiles(None)
@@ -350,17 +455,7 @@ class SagetopApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Fleet summary", "Totals, savings, maturity, provisioning",
                             self.action_show_summary)
-        yield SystemCommand("Export fleet", f"Write every profile to {self.export_dir}",
+        yield SystemCommand("Export fleet",
+                            f"Write every profile to {locations.display(self.export_dir)}",
                             self.action_export_fleet)
         yield SystemCommand("Refresh now", "Collect the whole fleet again", self.action_refresh_now)
-        fleet_screen = next((s for s in self.screen_stack if isinstance(s, FleetScreen)), None)
-        if fleet_screen is None:
-            return
-        for column in COLUMNS:
-            yield SystemCommand(f"Sort by {column.label}", f"Order the fleet by {column.key}",
-                                lambda c=column.key: fleet_screen.set_view(
-                                    fleet_screen.view.sorted_by(c)))
-        for group in GroupBy:
-            yield SystemCommand(f"Group by {group.value}", "Group the fleet table",
-                                lambda g=group: fleet_screen.set_view(
-                                    replace(fleet_screen.view, group=g)))

@@ -2,7 +2,9 @@
 
 Everything from the account (names, tags, reasons, violation text, values of a profile) goes in as
 `Text`, so a name like `[red]x` shows as typed and never as markup, and through `inert`/`outside`,
-so no escape sequence, bidi override or zero-width character reaches the terminal.
+so no escape sequence, bidi override or zero-width character reaches the terminal. Colours come
+from the `Look` (the active theme, or attributes only under NO_COLOR), box lines from its glyphs
+(ASCII off UTF-8).
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Group, OverflowMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -21,46 +22,93 @@ from ground.requirements import Requirements
 from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
+from tui.look import DEFAULT_LOOK, Look
 from tui.render_opinions import opinions_summary_view
-from tui.rows import SEVERITY_STYLE, fmt, fmt_usd, outside, variant_shape
+from tui.rows import cost_change, fmt, fmt_usd, outside, severity_style, variant_shape
 
 # Profile sections that are not characteristics, or that the pane shows elsewhere.
 NOT_CHARACTERISTICS = frozenset({"schema_version", "kind", "endpoint", "region", "generated_at",
                                  "requirements", "tags", "changes"})
+# Units that count things: "1 model", "2 models".
+COUNTED_UNITS = frozenset({"models", "instances", "schedules", "days", "requests", "bytes",
+                           "concurrent requests", "containers", "variants"})
 
 
-def _table(*headers: str, title: str | None = None) -> Table:
+def _table(*headers: str, title: str | None = None, look: Look = DEFAULT_LOOK) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=False,
-                  show_edge=False, pad_edge=False, header_style="bold", box=box.SIMPLE_HEAD)
+                  show_edge=False, pad_edge=False, header_style="bold",
+                  box=look.glyphs.box)
     for header in headers:
-        table.add_column(header)
+        # Rich cuts an over-long word with "…": off UTF-8 it is folded onto the next line.
+        table.add_column(header, overflow="ellipsis" if look.glyphs.ellipsis == "…" else "fold")
     return table
 
 
-def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None) -> Text:
-    line = Text()
-    line.append(outside(endpoint.name), style="bold")
-    line.append(f"  {outside(endpoint.region)}  {endpoint.deployment.value}  ")
-    line.append(outside(endpoint.status), style="red" if endpoint.status == "Failed" else "green")
+def short_source(source: str) -> str:
+    """A price source without the documents it was read from: 'AWS list price, us-east-1, ...'."""
+    cuts = [i for i in (source.find(" ("), source.find("; ")) if i > 0]
+    return source[:min(cuts)] if cuts else source
+
+
+def _overflow(look: Look) -> OverflowMethod:
+    """Rich marks cut text with "…": off UTF-8 the cut is plain."""
+    return "ellipsis" if look.glyphs.ellipsis == "…" else "crop"
+
+
+def _one_line(text: Text, look: Look) -> Text:
+    text.no_wrap = True
+    text.overflow = _overflow(look)
+    return text
+
+
+def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
+                   look: Look = DEFAULT_LOOK) -> RenderableType:
+    """Who it is and what it costs; why it is worth a look (the worst finding); what the
+    accepted changes do. A line each, cut short rather than wrapped at 80 columns."""
+    palette = look.palette
+    head = Text()
+    head.append(outside(endpoint.name), style="bold")
+    head.append(f"  {outside(endpoint.region)}  {endpoint.deployment.value}  ")
+    head.append(outside(endpoint.status),
+                style=palette.bad if endpoint.status in ("Failed", "OutOfService")
+                else palette.good if endpoint.status == "InService" else palette.warning)
+    lines = [_one_line(head, look)]
     if advice is not None:
-        line.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
-        accepted_savings = advice.monthly_savings_usd
-        if accepted_savings:
-            line.append(f"  accepted changes save {fmt_usd(accepted_savings)}/month",
-                        style="green" if accepted_savings > 0 else "red")
-        line.append("\n")
-        line.append_text(requirements_text(advice.requirements))
+        head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
+        worst = advice.worst
+        why = Text()
+        if worst is None:
+            why.append("no findings: nothing to change", style=palette.good)
+        else:
+            # The severity shows in the style (and in full in the Findings tab): at 80 columns
+            # the line is for the saving.
+            why.append(worst.kind.value, style=severity_style(worst.severity, palette))
+            # Summaries quote names and tag values from the account.
+            why.append(f": {inert(worst.summary, one_line=True)}")
+        lines.append(_one_line(why, look))
+        decided = Text()
+        if advice.changes:
+            taken = sum(1 for c in advice.changes if c.accepted)
+            saving = advice.monthly_savings_usd
+            decided.append(f"{taken} of {len(advice.changes)} changes accepted, "
+                           f"{cost_change(saving, plural=taken != 1)}",
+                           style=(palette.good if saving and saving > 0 else
+                                  palette.bad if saving and saving < 0 else ""))
+            decided.append(look.glyphs.separator, style=palette.muted)
+        decided.append_text(requirements_text(advice.requirements, look))
+        lines.append(_one_line(decided, look))
     if endpoint.tags:
-        line.append("\ntags: ", style="dim")
-        line.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items())),
-                          one_line=True, limit=1000), style="dim")
+        tags = Text("tags: ", style=palette.muted)
+        tags.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items())),
+                          one_line=True, limit=1000), style=palette.muted)
+        lines.append(_one_line(tags, look))
     if endpoint.failure_reason:
-        line.append("\n")
-        line.append(inert(endpoint.failure_reason), style="red")
-    return line
+        lines.append(_one_line(Text(inert(endpoint.failure_reason, one_line=True),
+                                    style=palette.bad), look))
+    return Group(*lines)
 
 
-def requirements_text(needs: Requirements) -> Text:
+def requirements_text(needs: Requirements, look: Look = DEFAULT_LOOK) -> Text:
     parts = [f"env {needs.environment.value}",
              f"p99 objective {fmt(needs.p99_latency_ms)} ms" if needs.p99_latency_ms
              else "no p99 objective",
@@ -68,21 +116,23 @@ def requirements_text(needs: Requirements) -> Text:
              f"min instances {needs.min_instances}"]
     if needs.max_payload_mb is not None:
         parts.append(f"max payload {needs.max_payload_mb:g} MB")
-    return Text("requirements: " + ", ".join(parts), style="dim")
+    return Text("requirements: " + ", ".join(parts), style=look.palette.muted)
 
 
-def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> RenderableType:
+def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+                  look: Look = DEFAULT_LOOK) -> RenderableType:
+    palette = look.palette
     table = _table("Variant", "Role", "Instances", "Model", "Autoscaling", "Policies",
-                   "p95 cpu/mem/gpu %")
+                   "p95 cpu/mem/gpu %", look=look)
     store = fleet.metrics
     for variant in endpoint.variants:
         scaling = variant.autoscaling
         if scaling is None:
-            bounds, policies = Text("none", style="yellow"), Text("-")
+            bounds, policies = Text("none", style=palette.warning), Text("-")
         else:
             state = " suspended" if scaling.suspended else ""
             bounds = Text(f"{scaling.min_capacity}-{scaling.max_capacity}{state}",
-                          style="" if scaling.scales else "yellow")
+                          style="" if scaling.scales else palette.warning)
             policies = Text("\n".join(
                 f"{outside(p.metric or p.policy_type).removeprefix('SageMakerVariant')} "
                 f"target {fmt(p.target_value, 1)}" for p in scaling.policies) or "no policy")
@@ -95,16 +145,18 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Renderabl
     return table
 
 
-def monitor_view(endpoint: EndpointSnapshot) -> RenderableType:
+def monitor_view(endpoint: EndpointSnapshot, look: Look = DEFAULT_LOOK) -> RenderableType:
     monitor = endpoint.monitor
+    palette = look.palette
     parts: list[RenderableType] = []
     if monitor.error:
-        parts.append(Text(f"Model Monitor unknown: {inert(monitor.error)}", style="yellow"))
+        parts.append(Text(f"Model Monitor unknown: {inert(monitor.error)}",
+                          style=palette.warning))
     capture = endpoint.data_capture
     parts.append(Text(f"data capture: {'on' if capture.enabled else 'off'}"
                       + (f" ({capture.sampling_percentage}%)"
                          if capture.enabled and capture.sampling_percentage else ""),
-                      style="" if capture.enabled else "yellow"))
+                      style="" if capture.enabled else palette.warning))
     if not monitor.schedules:
         parts.append(Text("no Model Monitor schedules"))
     for schedule in monitor.schedules:
@@ -118,34 +170,42 @@ def monitor_view(endpoint: EndpointSnapshot) -> RenderableType:
                 else "?"
             head.append(f"\n  latest run {when}: {outside(latest.status)}")
             if latest.failure_reason:
-                head.append(f" ({inert(latest.failure_reason)})", style="red")
+                head.append(f" ({inert(latest.failure_reason)})", style=palette.bad)
         parts.append(head)
         if schedule.violations:
-            table = _table("Feature", "Check", "Violation")
+            table = _table("Feature", "Check", "Violation", look=look)
             for violation in schedule.violations:
                 table.add_row(Text(outside(violation.feature_name or "-")),
                               Text(outside(violation.check_type)),
-                              Text(inert(violation.description), style="red"))
+                              Text(inert(violation.description), style=palette.bad))
             parts.append(table)
     for metric in monitor.drift_metrics:
         parts.append(Text(f"{outside(metric.metric_name)}: {fmt(metric.latest_value, 3)}"))
     return Group(*parts)
 
 
-def finding_view(finding: Finding) -> RenderableType:
+def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
+                 full_sources: bool = False) -> RenderableType:
+    """One finding: what, why, the evidence, the options and their prices.
+
+    A price source shows who published the price, for where and when; `full_sources` adds the
+    documents it was read from (several lines each at 80 columns, so only on demand).
+    """
+    palette = look.palette
     head = Text()
-    head.append(f"{finding.severity.value.upper():8}", style=SEVERITY_STYLE[finding.severity])
+    head.append(f"{finding.severity.value.upper():8}",
+                style=severity_style(finding.severity, palette))
     head.append(f" {finding.kind.value}", style="bold")
     if finding.variant:
-        head.append(f" [{outside(finding.variant)}]")
+        head.append(f" on {outside(finding.variant)}")
     if finding.monthly_savings_usd:
-        head.append(f"  {fmt_usd(finding.monthly_savings_usd)}/month",
-                    style="green" if finding.monthly_savings_usd > 0 else "red")
+        head.append(f"  {cost_change(finding.monthly_savings_usd)}",
+                    style=palette.good if finding.monthly_savings_usd > 0 else palette.bad)
     head.append("\n")
     # Summaries and rationale quote names and tag values from the account.
     head.append(inert(finding.summary))
     head.append("\n")
-    head.append(inert(finding.rationale), style="dim")
+    head.append(inert(finding.rationale), style=palette.muted)
     parts: list[RenderableType] = [head]
     if finding.evidence:
         evidence = Text("evidence: ", style="italic")
@@ -153,13 +213,31 @@ def finding_view(finding: Finding) -> RenderableType:
                                         for k, v in finding.evidence.items())))
         parts.append(evidence)
     if finding.options:
-        options = _table("Option", "$/month", "Fits", "Price source", "Note")
-        for option in finding.options:
-            options.add_row(Text(inert(option.label)), fmt_usd(option.monthly_cost_usd),
-                            Text("yes" if option.fits else "no",
-                                 style="green" if option.fits else "red"),
-                            Text(inert(option.price_source)), Text(inert(option.note)))
+        sources = [inert(option.price_source if full_sources
+                         else short_source(option.price_source))
+                   for option in finding.options]
+        # Sources are said under the table, once each: as a column they would wrap every row
+        # over several lines at 80 columns. With more than one, a number ties row and source.
+        distinct = list(dict.fromkeys(sources))
+        headers = ["Option", "$/month", "Fits", "Note"]
+        if len(distinct) > 1:
+            headers.insert(3, "Price")
+        options = _table(*headers, look=look)
+        options.columns[1].justify = "right"
+        for option, source in zip(finding.options, sources, strict=True):
+            cells: list[RenderableType] = [
+                Text(inert(option.label)), fmt_usd(option.monthly_cost_usd),
+                Text("yes" if option.fits else "no",
+                     style=palette.good if option.fits else palette.bad)]
+            if len(distinct) > 1:
+                cells.append(Text(f"[{distinct.index(source) + 1}]"))
+            options.add_row(*cells, Text(inert(option.note)))
         parts.append(options)
+        if len(distinct) == 1:
+            parts.append(Text(f"prices: {distinct[0]}", style=palette.muted))
+        else:
+            parts.extend(Text(f"[{number}] {source}", style=palette.muted)
+                         for number, source in enumerate(distinct, start=1))
         for option in finding.options:
             if option.command:
                 # What the team would run (sagetop itself never does): shown in full.
@@ -173,10 +251,13 @@ def finding_view(finding: Finding) -> RenderableType:
     return Group(*parts)
 
 
-def findings_view(findings: Sequence[Finding]) -> RenderableType:
+def findings_view(findings: Sequence[Finding], look: Look = DEFAULT_LOOK,
+                  full_sources: bool = False) -> RenderableType:
     if not findings:
-        return Text("no findings: nothing to change", style="green")
-    return Group(*(finding_view(f) for f in findings))
+        return Text("no findings: nothing to change", style=look.palette.good)
+    hint = Text("p: price sources in full" if not full_sources
+                else "p: price sources in short", style=look.palette.muted)
+    return Group(*(finding_view(f, look, full_sources) for f in findings), hint)
 
 
 def _value_text(value: Any) -> str:
@@ -211,104 +292,119 @@ def characteristics(dump: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, An
                         yield f"{variant.get('name', '?')}.{inner}", item
 
 
-def characteristic_text(item: Mapping[str, Any] | None) -> str:
+def characteristic_text(item: Mapping[str, Any] | None, look: Look = DEFAULT_LOOK) -> str:
     if item is None:
         return "-"
-    bound = {"at-least": "≥", "at-most": "≤"}.get(str(item.get("bound") or ""), "")
+    glyphs = look.glyphs
+    bound = {"at-least": glyphs.at_least, "at-most": glyphs.at_most}.get(
+        str(item.get("bound") or ""), "")
     value = item.get("value")
     if item.get("unit") == "bytes" and isinstance(value, int | float):
         return f"{bound}{value / 1e6:,.0f} MB" if value >= 1e6 else f"{bound}{value:,.0f} bytes"
-    unit = f" {item['unit']}" if item.get("unit") and item.get("value") is not None else ""
-    return f"{bound}{_value_text(item.get('value'))}{unit}"
+    unit = str(item.get("unit") or "")
+    if unit in COUNTED_UNITS and value == 1:
+        unit = unit.removesuffix("s")
+    shown = f" {unit}" if unit and value is not None else ""
+    return f"{bound}{_value_text(value)}{shown}"
 
 
-def profile_view(advice: EndpointAnalysis) -> RenderableType:
+def profile_view(advice: EndpointAnalysis, look: Look = DEFAULT_LOOK) -> RenderableType:
     """Current against target, characteristic by characteristic; changed rows stand out."""
+    palette = look.palette
     current = dict(characteristics(advice.current.model_dump(mode="json")))
     target = dict(characteristics(advice.target.model_dump(mode="json")))
-    table = _table("Characteristic", "Current", "Target", "Origin: why")
+    table = _table("Characteristic", "Current", "Target", "Origin: why", look=look)
     # One line per characteristic: names are what a reader scans down, and the values keep
     # their width on a narrow screen; long names and the explanation give way first.
     # (Rich shrinks only the columns that may wrap: the explanation is the one that may.)
     for column, widest in zip(table.columns[:3], (28, 22, 22), strict=True):
         column.no_wrap = True
-        column.overflow = "ellipsis"
+        column.overflow = _overflow(look)
         column.max_width = widest
     table.columns[3].max_width = 64
     for name in dict.fromkeys([*current, *target]):
         before, after = current.get(name), target.get(name)
-        before_text, after_text = characteristic_text(before), characteristic_text(after)
+        before_text, after_text = characteristic_text(before, look), characteristic_text(after,
+                                                                                          look)
         changed = before_text != after_text
         origin = (after or before or {}).get("origin", "")
         why = (after or {}).get("rationale") or (after or before or {}).get("source") or ""
         # Values of a profile are the account's (images, names, tags): inert like the rest.
         table.add_row(Text(outside(name), style="bold" if changed else ""),
                       Text(outside(before_text)),
-                      Text(outside(after_text), style="bold green" if changed else ""),
-                      Text(inert(f"{origin}: {why}" if why else str(origin)), style="dim"))
+                      Text(outside(after_text), style=f"bold {palette.good}" if changed else ""),
+                      Text(inert(f"{origin}: {why}" if why else str(origin)),
+                           style=palette.muted))
     return table
 
 
-def maturity_view(current: Maturity, target: Maturity) -> RenderableType:
-    pillars = _table("Pillar", "Current", "Target", "Weakest", title="Maturity by pillar")
+def maturity_view(current: Maturity, target: Maturity,
+                  look: Look = DEFAULT_LOOK) -> RenderableType:
+    pillars = _table("Pillar", "Current", "Target", "Weakest", title="Maturity by pillar",
+                     look=look)
     for pillar in Pillar:
         now, then = current.pillar(pillar), target.pillar(pillar)
-        pillars.add_row(pillar.display_name, _level(now.level), _level(then.level),
+        pillars.add_row(pillar.display_name, _level(now.level, look), _level(then.level, look),
                         Text(outside(now.weakest or "-")))
     judged = _table("Characteristic", "Current", "Target", "Reason",
-                    title="Maturity by characteristic")
+                    title="Maturity by characteristic", look=look)
     targets = {c.characteristic: c for c in target.characteristics}
     for entry in current.characteristics:
         after = targets.get(entry.characteristic)
         reason = after.reason if after is not None and after.level != entry.level \
             else entry.reason
-        judged.add_row(Text(outside(entry.characteristic)), _level(entry.level),
-                       _level(after.level if after else None), Text(inert(reason), style="dim"))
+        judged.add_row(Text(outside(entry.characteristic)), _level(entry.level, look),
+                       _level(after.level if after else None, look),
+                       Text(inert(reason), style=look.palette.muted))
     return Group(pillars, Text(""), judged)
 
 
-LEVEL_STYLE = {1: "red", 2: "yellow", 3: "cyan", 4: "green"}
-
-
-def _level(level: int | None) -> Text:
+def _level(level: int | None, look: Look = DEFAULT_LOOK) -> Text:
+    palette = look.palette
     if level is None:
-        return Text("-", style="dim")
-    return Text(level_label(MaturityLevel(level)), style=LEVEL_STYLE.get(int(level), ""))
+        return Text("-", style=palette.muted)
+    styles = {1: palette.bad, 2: palette.warning, 3: palette.info, 4: palette.good}
+    return Text(level_label(MaturityLevel(level)), style=styles.get(int(level), ""))
 
 
 def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
-                 profiles_ready: bool) -> RenderableType:
+                 profiles_ready: bool, look: Look = DEFAULT_LOOK) -> RenderableType:
     """The fleet summary; savings of the accepted changes and maturity need every profile built,
     so they show once `profiles_ready` (a worker builds them off the UI thread)."""
+    palette, glyphs = look.palette, look.glyphs
+    computing = f"computing{glyphs.ellipsis}"
     parts: list[RenderableType] = []
     totals = Text()
     totals.append(f"{len(fleet.endpoints)} endpoints in {outside(', '.join(fleet.regions))}\n",
                   style="bold")
     if analysis is None:
-        totals.append("analysis pending", style="yellow")
+        totals.append("analysis pending", style=palette.warning)
         parts.append(totals)
     else:
-        findings = sum(len(a.findings) for a in analysis.endpoints.values())
-        accepted = fmt_usd(analysis.total_savings_usd) if profiles_ready else "computing..."
-        totals.append(f"monthly cost {fmt_usd(analysis.total_monthly_cost_usd)}   "
-                      f"savings of accepted changes {accepted}   {findings} findings\n")
-        totals.append(f"prices: {inert(analysis.price_source)}", style="dim")
+        count = sum(len(a.findings) for a in analysis.endpoints.values())
+        accepted = (cost_change(analysis.total_savings_usd, plural=True) if profiles_ready
+                    else computing)
+        totals.append(f"monthly cost {fmt_usd(analysis.total_monthly_cost_usd)}/month   "
+                      f"accepted changes {accepted}   "
+                      f"{count} finding{'s' if count != 1 else ''}\n")
+        totals.append(f"prices: {inert(analysis.price_source)}", style=palette.muted)
         parts.append(totals)
-        kinds = _table("Finding kind", "Savings $/month", title="Savings by kind")
+        kinds = _table("Finding kind", "Savings $/month", title="Savings by kind", look=look)
         for kind, usd in analysis.savings_by_kind.items():
-            kinds.add_row(Text(kind), fmt_usd(usd))
+            kinds.add_row(Text(kind), fmt_usd(usd, minus=glyphs.minus))
         if not analysis.savings_by_kind:
             kinds.add_row("-", "-")
-        pillars = _table("Pillar", "Mean level (1-4)", title="Maturity by pillar")
+        pillars = _table("Pillar", "Mean level (1-4)", title="Maturity by pillar", look=look)
         for pillar in Pillar:
             mean = analysis.maturity_by_pillar.get(str(pillar)) if profiles_ready else None
             pillars.add_row(pillar.display_name,
-                            Text(f"{mean:.2f} " + "█" * round(mean * 2)) if mean
-                            else Text("computing..." if not profiles_ready else "-", style="dim"))
+                            Text(f"{mean:.2f} " + glyphs.bar * round(mean * 2)) if mean
+                            else Text(computing if not profiles_ready else "-",
+                                      style=palette.muted))
         parts += [Text(""), kinds, Text(""), pillars, Text(""),
-                  opinions_summary_view(analysis.opinions)]
+                  opinions_summary_view(analysis.opinions, look)]
     matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
-                    title="Provisioning matrix")
+                    title="Provisioning matrix", look=look)
     for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):
         matrix.add_row(Text(outside(row.region)), Text(outside(row.workload)),
                        Text(outside(row.instance_type)), str(row.instance_count), str(row.jobs))

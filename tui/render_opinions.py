@@ -1,11 +1,12 @@
 """Rich renderables for experiments and second opinions: A/B and shadow tests, Inference
 Recommender beside sagetop's plan, AWS's own verdicts, deployment guardrails, and their counts in
-the fleet summary. Pure functions of the analysis; everything from the account goes in as `Text`.
+the fleet summary. Pure functions of the analysis; everything from the account goes in as `Text`,
+through `inert`/`outside`.
+Styles by meaning from the `Look` (theme colours, attributes under NO_COLOR, ASCII off UTF-8).
 """
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -15,20 +16,27 @@ from advisors.variants import VariantComparison, p_text
 from ground.domain import EndpointSnapshot
 from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis
+from tui.look import DEFAULT_LOOK, Look
 from tui.rows import fmt, fmt_count, fmt_usd, outside
 
-WINNER_STYLE = {"agree": "green", "production traffic": "cyan", "load test": "yellow",
-                "no result": "red"}
-AGREEMENT_STYLE = {"agree": "green", "aws only": "yellow", "sagetop only": "cyan"}
+# Palette roles (tui.look.Palette) by outcome.
+WINNER_STYLE = {"agree": "good", "production traffic": "info", "load test": "warning",
+                "no result": "bad"}
+AGREEMENT_STYLE = {"agree": "good", "aws only": "warning", "sagetop only": "info"}
 TEST_TITLES = {"a/b": "A/B test", "shadow": "Shadow test",
                "a/b with shadow": "A/B test with a shadow variant"}
 
 
-def _table(*headers: str, title: str | None = None) -> Table:
+def _role(look: Look, role: str | None) -> str:
+    return str(getattr(look.palette, role)) if role else ""
+
+
+def _table(*headers: str, title: str | None = None, look: Look = DEFAULT_LOOK) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=False,
-                  show_edge=False, pad_edge=False, header_style="bold", box=box.SIMPLE_HEAD)
+                  show_edge=False, pad_edge=False, header_style="bold", box=look.glyphs.box)
     for header in headers:
-        table.add_column(header)
+        # Rich cuts an over-long word with "…": off UTF-8 it is folded onto the next line.
+        table.add_column(header, overflow="ellipsis" if look.glyphs.ellipsis == "…" else "fold")
     return table
 
 
@@ -36,7 +44,8 @@ def _pct(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value * 100:.{digits}f}%"
 
 
-def experiment_view(comparison: VariantComparison) -> RenderableType:
+def experiment_view(comparison: VariantComparison, look: Look = DEFAULT_LOOK) -> RenderableType:
+    palette, glyphs = look.palette, look.glyphs
     title = TEST_TITLES.get(comparison.kind, "Test")
     age = comparison.age_days
     head = Text()
@@ -45,7 +54,7 @@ def experiment_view(comparison: VariantComparison) -> RenderableType:
         head.append(f"  running {fmt(age, 1)} days since "
                     f"{comparison.started_at:%Y-%m-%d %H:%M} UTC, {comparison.hours} h compared")
     table = _table("Variant", "Weight", "Instances", "Req (share)", "p50/p99 ms", "5XX/4XX %",
-                   "CPU", "$/1k")
+                   "CPU", "$/1k", look=look)
     # The names and numbers keep their width on a narrow screen; the instance shape wraps.
     for index, column in enumerate(table.columns):
         column.no_wrap = index != 2
@@ -60,44 +69,47 @@ def experiment_view(comparison: VariantComparison) -> RenderableType:
                       fmt(v.cpu_p95_pct), fmt_usd(v.cost_per_1k_requests_usd))
     lines: list[RenderableType] = [head, table]
     for verdict in comparison.verdicts:
-        line = Text("• ")
-        style = "bold" if verdict.better else ("yellow" if not verdict.enough_data else "")
+        line = Text("* " if glyphs.arrow.isascii() else "• ")
+        style = "bold" if verdict.better else (palette.warning if not verdict.enough_data
+                                                else "")
         line.append(inert(verdict.summary), style=style)
         if verdict.better:
-            line.append(f"  → {outside(verdict.better)} is better", style="green")
+            line.append(f"  {glyphs.arrow} {outside(verdict.better)} is better",
+                        style=palette.good)
         lines.append(line)
         tests = [f"{c.metric} {c.note or p_text(c.p_value)}" for c in verdict.comparisons]
         if tests:
-            lines.append(Text("   " + "; ".join(tests), style="dim"))
+            lines.append(Text("   " + "; ".join(tests), style=palette.muted))
     return Group(*lines)
 
 
 def recommender_view(items: tuple[RecommenderComparison, ...],
-                     endpoint: EndpointSnapshot) -> RenderableType:
+                     endpoint: EndpointSnapshot, look: Look = DEFAULT_LOOK) -> RenderableType:
+    palette = look.palette
     parts: list[RenderableType] = [Text("Inference Recommender beside sagetop's plan",
                                         style="bold")]
     if endpoint.recommender.error:
-        parts.append(Text(f"unknown: {inert(endpoint.recommender.error)}", style="yellow"))
+        parts.append(Text(f"unknown: {inert(endpoint.recommender.error)}",
+                          style=palette.warning))
     if not items:
         running = [j for j in endpoint.recommender.jobs if j.status not in
                    ("COMPLETED", "FAILED", "STOPPED")]
         parts.append(Text(f"job {outside(running[0].name)} is "
                           f"{outside(running[0].status.lower())}" if running
                           else "no Inference Recommender job for this endpoint's models",
-                          style="dim"))
+                          style=palette.muted))
     for c in items:
         head = Text()
         head.append(f"{outside(c.variant)}: ", style="bold")
         head.append(f"job {inert(c.job)} ({outside(c.job_type)}, "
                     f"{outside(c.job_status.lower())}, "
                     f"{c.job_finished:%Y-%m-%d}), matched by {c.matched_by or '?'}\n")
-        head.append(f"payload {inert(c.payload or 'not recorded')}", style="dim")
+        head.append(f"payload {inert(c.payload or 'not recorded')}", style=palette.muted)
         parts.append(head)
         table = _table("Configuration", "$/month", "$/hour", "$/inference", "Max req/min",
-                       "Latency ms", "CPU %", "Mem %")
-        table.add_row(Text(f"plan: {outside(c.plan_label)}"), fmt_usd(c.plan_monthly_usd), "",
-                      "", "",
-                      "", "", "")
+                       "Latency ms", "CPU %", "Mem %", look=look)
+        table.add_row(Text(f"plan: {outside(c.plan_label)}"), fmt_usd(c.plan_monthly_usd),
+                      "", "", "", "", "", "")
         rec = c.recommendation
         if rec is not None:
             m = rec.metrics
@@ -111,60 +123,64 @@ def recommender_view(items: tuple[RecommenderComparison, ...],
         parts.append(table)
         for instance_type, why in c.failed_benchmarks:
             parts.append(Text(f"benchmark on {outside(instance_type)} failed: {inert(why)}",
-                              style="red"))
+                              style=palette.bad))
         verdict = Text()
         verdict.append("agree" if c.winner == "agree" else f"{c.winner} wins",
-                       style=WINNER_STYLE.get(c.winner, ""))
+                       style=_role(look, WINNER_STYLE.get(c.winner)))
         verdict.append(f": {inert(c.reason)}")
         parts.append(verdict)
     return Group(*parts)
 
 
-def verdicts_view(items: tuple[VerdictComparison, ...], endpoint: EndpointSnapshot
-                  ) -> RenderableType:
+def verdicts_view(items: tuple[VerdictComparison, ...], endpoint: EndpointSnapshot,
+                  look: Look = DEFAULT_LOOK) -> RenderableType:
     if not items:
-        return Text("AWS's own advisors: no verdict on this endpoint", style="dim")
+        return Text("AWS's own advisors: no verdict on this endpoint", style=look.palette.muted)
     table = _table("AWS says", "Source", "Saving $/mo", "Against sagetop", "Why",
-                   title="AWS's own verdicts")
+                   title="AWS's own verdicts", look=look)
     for v in items:
         table.add_row(Text(outside(v.action)), Text(outside(v.source)),
                       fmt_usd(v.monthly_savings_usd),
-                      Text(v.agreement, style=AGREEMENT_STYLE.get(v.agreement, "")),
-                      Text(inert(v.note), style="dim"))
+                      Text(v.agreement, style=_role(look, AGREEMENT_STYLE.get(v.agreement))),
+                      Text(inert(v.note), style=look.palette.muted))
     return table
 
 
-def deployment_view(advice: EndpointAnalysis) -> RenderableType:
+def deployment_view(advice: EndpointAnalysis, look: Look = DEFAULT_LOOK) -> RenderableType:
+    palette = look.palette
     strategy, rollback = advice.current.deployment_strategy, advice.current.auto_rollback
     line = Text()
     line.append("Deployment: ", style="bold")
     line.append(outside(f"{strategy.value or 'unknown'}"))
-    line.append(f" ({inert(strategy.note)})", style="dim")
+    line.append(f" ({inert(strategy.note)})", style=palette.muted)
     line.append("\nRollback: ", style="bold")
     line.append("automatic" if rollback.value else "none" if rollback.value is False
-                else "unknown", style="green" if rollback.value else "yellow")
-    line.append(f" ({inert(rollback.note)})", style="dim")
+                else "unknown", style=palette.good if rollback.value else palette.warning)
+    line.append(f" ({inert(rollback.note)})", style=palette.muted)
     return line
 
 
-def opinions_view(advice: EndpointAnalysis | None, endpoint: EndpointSnapshot
-                  ) -> RenderableType:
+def opinions_view(advice: EndpointAnalysis | None, endpoint: EndpointSnapshot,
+                  look: Look = DEFAULT_LOOK) -> RenderableType:
     """The Experiments tab: how it is deployed, its test, the recommender and AWS beside it."""
     if advice is None:
-        return Text("analysis pending", style="yellow")
-    parts: list[RenderableType] = [deployment_view(advice), Text("")]
+        return Text("analysis pending", style=look.palette.warning)
+    parts: list[RenderableType] = [deployment_view(advice, look), Text("")]
     if advice.comparison is not None:
-        parts += [experiment_view(advice.comparison), Text("")]
+        parts += [experiment_view(advice.comparison, look), Text("")]
     else:
-        parts += [Text("one variant: no A/B or shadow test", style="dim"), Text("")]
-    parts += [recommender_view(advice.recommender, endpoint), Text(""),
-              verdicts_view(advice.verdicts, endpoint)]
+        parts += [Text("one variant: no A/B or shadow test", style=look.palette.muted),
+                  Text("")]
+    parts += [recommender_view(advice.recommender, endpoint, look), Text(""),
+              verdicts_view(advice.verdicts, endpoint, look)]
     return Group(*parts)
 
 
-def opinions_summary_view(summary: OpinionsSummary) -> RenderableType:
+def opinions_summary_view(summary: OpinionsSummary, look: Look = DEFAULT_LOOK
+                          ) -> RenderableType:
     """Agreement with AWS's advisors and the recommender, for the fleet summary."""
-    table = _table("Second opinion", "Count", title="Second opinions")
+    palette = look.palette
+    table = _table("Second opinion", "Count", title="Second opinions", look=look)
     for label, count in (
             ("AWS agrees with sagetop", summary.verdicts_agree),
             ("AWS only (sagetop disagrees)", summary.verdicts_aws_only),
@@ -178,9 +194,11 @@ def opinions_summary_view(summary: OpinionsSummary) -> RenderableType:
     for status in summary.sources:
         parts.append(Text(outside(f"{status.source} ({status.region}): {status.status}")
                           + (f" - {inert(status.message)}" if status.status != "enabled"
-                             else ""), style="dim" if status.status == "enabled" else "yellow"))
+                             else ""),
+                          style=palette.muted if status.status == "enabled"
+                          else palette.warning))
     if not summary.sources:
-        parts.append(Text("AWS's advisors not read yet", style="dim"))
+        parts.append(Text("AWS's advisors not read yet", style=palette.muted))
     for verdict in summary.account_verdicts:
         parts.append(Text(f"{outside(verdict.source)}: {outside(verdict.action)} "
                           f"{inert(verdict.recommended_summary or '')} saves "

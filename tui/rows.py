@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from rich.text import Span, Text
 
@@ -14,12 +15,13 @@ from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
 from ground.images import workload_of
 from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
+from tui.look import DEFAULT_LOOK, UNICODE, Look, Palette
 
-SPARK = "▁▂▃▄▅▆▇█"
 SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1}
-SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 TREND_HOURS = 24
 TREND_WIDTH = 12
+# A live reading older than this (behind the newest minute any endpoint has) shows its age.
+STALE_AFTER_S = 120.0
 # Resources compared for "busiest": window series name -> short label shown in the cell.
 BUSIEST_SERIES: tuple[tuple[str, str], ...] = (
     ("cpu_p95_pct", "cpu"), ("memory_p95_pct", "mem"), ("gpu_p95_pct", "gpu"),
@@ -34,46 +36,77 @@ def _gpu_memory_is_load(variants: Sequence[VariantSnapshot]) -> bool:
                    for v in variants if v.model is not None)
 
 
+def severity_style(severity: Severity, palette: Palette) -> str:
+    return {Severity.CRITICAL: palette.critical, Severity.WARNING: palette.warning,
+            Severity.INFO: palette.info}[severity]
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    label: str  # "{days}" stands for the lookback in days: the period the figures cover
     width: int  # cells the column needs; used to choose which columns fit the terminal
-    priority: int  # 1 always shown; higher numbers are dropped first when the screen is narrow
     numeric: bool = False
+    about: str = ""  # what the column holds, for the palette's "show column" commands
+    short: str = ""  # the label when a sort mark must fit beside it
 
 
+# In the order they show, left to right.
 COLUMNS: tuple[Column, ...] = (
-    Column("endpoint", "Endpoint", 22, 1),
-    Column("status", "Status", 10, 5),
-    Column("option", "Option", 10, 7),
-    Column("shape", "Instances", 13, 3),
-    Column("rpm", "Req/min", 7, 2, numeric=True),
-    Column("trend", f"Last {TREND_HOURS}h", TREND_WIDTH, 6),
-    Column("p99", "p99 ms", 7, 4, numeric=True),
-    Column("busiest", "Busiest", 9, 6, numeric=True),
-    Column("errors", "5XX", 6, 7, numeric=True),
-    Column("drift", "Drift", 10, 8),
-    Column("cost", "$/month", 8, 5, numeric=True),
-    Column("savings", "Save/mo", 8, 4, numeric=True),
-    Column("finding", "Worst finding", 20, 2),
-    Column("region", "Region", 11, 9),
+    Column("endpoint", "Endpoint", 20, about="endpoint name"),
+    Column("status", "Status", 10, about="endpoint status"),
+    Column("option", "Option", 10, about="deployment option"),
+    Column("shape", "Instances", 14, about="instance count and type (+N more variants)"),
+    Column("rpm", "Req/min", 9, numeric=True, about="requests in the latest minute"),
+    Column("trend", f"Last {TREND_HOURS}h", TREND_WIDTH, about="requests per hour"),
+    Column("p99", "p99 {days}d", 7, numeric=True, about="p99 model latency over the lookback",
+           short="p99"),
+    Column("busiest", "Busy {days}d", 9, numeric=True,
+           about="busiest resource at p95 over the lookback", short="Busy"),
+    Column("errors", "5XX {days}d", 7, numeric=True, about="5XX errors over the lookback",
+           short="5XX"),
+    Column("drift", "Drift", 10, about="Model Monitor state"),
+    Column("cost", "$/month", 8, numeric=True, about="monthly cost", short="$/mo"),
+    Column("savings", "Save/mo", 8, numeric=True, about="best single saving a month",
+           short="Save"),
+    Column("finding", "Worst finding", 20, about="worst finding (+N more)"),
+    Column("region", "Region", 14, about="AWS Region"),
 )
+# Which columns a narrower screen keeps: the first ones that fit, so widening the terminal only
+# ever adds columns. At 80 cells: name, shape, cost, saving, worst finding (the money first).
+PRIORITY: tuple[str, ...] = ("endpoint", "shape", "cost", "savings", "finding", "rpm", "p99",
+                             "status", "errors", "busiest", "trend", "drift", "option", "region")
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 CELL_PADDING = 2  # DataTable pads each cell by one on either side
-SCROLLBAR_WIDTH = 1  # app.tcss narrows the table's scrollbar to one cell
+# app.tcss hides the table's scrollbar (k9s and htop have none either): its cell goes to the
+# columns, and the status line says which rows are on screen.
+SCROLLBAR_WIDTH = 0
 
 
-def columns_for_width(width: int) -> tuple[Column, ...]:
-    """The most important columns that fit in `width` cells, in their natural order."""
-    chosen: set[str] = set()
+def column_label(column: Column, lookback_days: int) -> str:
+    return column.label.replace("{days}", str(lookback_days))
+
+
+def columns_for_width(width: int, hidden: Collection[str] = (),
+                      pinned: Sequence[str] = ()) -> tuple[Column, ...]:
+    """The columns that fit in `width` cells, in their natural order.
+
+    Columns are taken in priority order (the user's pinned ones first, hidden ones never) until
+    the next one does not fit: a wider screen shows the same columns and more, never others.
+    """
+    order = ["endpoint", *(k for k in pinned if k in COLUMN_BY_KEY and k != "endpoint"),
+             *(k for k in PRIORITY if k not in pinned and k != "endpoint")]
+    chosen: list[str] = []
     used = SCROLLBAR_WIDTH
-    for column in sorted(COLUMNS, key=lambda c: c.priority):
-        need = column.width + CELL_PADDING
-        if column.priority == 1 or used + need <= width:
-            chosen.add(column.key)
-            used += need
+    for key in dict.fromkeys(order):
+        if key in hidden and key != "endpoint":
+            continue
+        need = COLUMN_BY_KEY[key].width + CELL_PADDING
+        if chosen and used + need > width:
+            break
+        chosen.append(key)
+        used += need
     return tuple(c for c in COLUMNS if c.key in chosen)
 
 
@@ -113,8 +146,13 @@ class RowData:
                            {k: cell_signature(v) for k, v in self.cells.items()})
 
 
-def sparkline(values: Sequence[float], width: int = TREND_WIDTH) -> str:
-    """Unicode bars scaled to the largest value; values are averaged into `width` buckets."""
+def sparkline(values: Sequence[float], width: int = TREND_WIDTH, levels: str = UNICODE.spark,
+              from_zero: bool = True) -> str:
+    """Bars scaled to the largest value, averaged into `width` buckets; gaps stay blank.
+
+    `from_zero` False: scaled between the smallest and the largest (latency, utilisation,
+    where the shape matters more than the distance from zero).
+    """
     points = [float(v) for v in values]
     if len(points) > width:
         size = len(points) / width
@@ -123,8 +161,12 @@ def sparkline(values: Sequence[float], width: int = TREND_WIDTH) -> str:
     clean = [v for v in points if not math.isnan(v)]
     if not clean:
         return "-"
-    top = max(clean) or 1.0
-    return "".join(" " if math.isnan(v) else SPARK[min(7, int(v / top * 7.999))] for v in points)
+    bottom = 0.0 if from_zero else min(clean)
+    span = (max(clean) - bottom) or 1.0
+    steps = len(levels) - 1
+    return "".join(" " if math.isnan(v)
+                   else levels[max(0, min(steps, int((v - bottom) / span * (steps + 0.999))))]
+                   for v in points)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -132,8 +174,12 @@ def _mean(values: Sequence[float]) -> float:
     return sum(clean) / len(clean) if clean else math.nan
 
 
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def fmt(value: float | None, digits: int = 0, dash: str = "-") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return dash
     return f"{value:,.{digits}f}"
 
@@ -149,26 +195,58 @@ def fmt_count(value: float | None) -> str:
     return f"{value / 1_000_000:,.1f}M"
 
 
-def fmt_usd(value: float | None, dash: str = "?") -> str:
+def fmt_usd(value: float | None, dash: str = "?", minus: str = "-") -> str:
+    """Dollars as finance writes them: $1,234 (cents below $10), the sign before the $."""
     if value is None or math.isnan(value):
         return dash
-    sign = "-" if value < 0 else ""
     amount = abs(value)
-    return f"{sign}${amount:,.0f}" if amount >= 10 else f"{sign}${amount:,.2f}"
+    text = f"${amount:,.0f}" if amount >= 10 else f"${amount:,.2f}"
+    return f"{minus}{text}" if value < 0 and text not in ("$0", "$0.00") else text
+
+
+def cost_change(saving_usd: float | None, period: str = "month", plural: bool = False) -> str:
+    """A saving in words: 'saves $1,963/month', 'costs $298/month more', never 'save -$298'.
+
+    `plural`: the subject is plural ("the changes save ..." rather than "the change saves").
+    """
+    if saving_usd is None or math.isnan(saving_usd):
+        return "saving unknown (no price)"
+    if abs(saving_usd) < 0.005:
+        return "no change in cost"
+    if saving_usd > 0:
+        return f"{'save' if plural else 'saves'} {fmt_usd(saving_usd)}/{period}"
+    return f"{'cost' if plural else 'costs'} {fmt_usd(-saving_usd)}/{period} more"
 
 
 def fmt_ms(value: float | None) -> str:
-    """Latency in milliseconds, switching to seconds where milliseconds get too wide to read."""
+    """Latency with its unit, milliseconds up to a second, then seconds: '65.9ms', '2.4s'."""
     if value is None or math.isnan(value):
         return "-"
-    return f"{value:,.1f}" if value < 1000 else f"{value / 1000:,.1f}s"
+    if value < 1000:
+        return f"{value:,.1f}ms" if value < 100 else f"{value:,.0f}ms"
+    seconds = value / 1000
+    return f"{seconds:,.1f}s" if seconds < 100 else f"{seconds:,.0f}s"
 
 
-def savings_cell(value: float | None) -> Text:
-    """Positive savings in green; a negative number means the advice costs more (it buys safety)."""
+def fmt_age(seconds: float) -> str:
+    """An age in at most three characters: 90s, 5m, 2h, 3d."""
+    seconds = max(0, int(seconds))
+    if seconds < 100:
+        return f"{seconds}s"
+    if seconds < 6000:
+        return f"{seconds // 60}m"
+    if seconds < 360_000:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def savings_cell(value: float | None, look: Look = DEFAULT_LOOK) -> Text:
+    """Savings in the good colour; a negative one (the advice buys safety) in the bad one."""
     if value is None or abs(value) < 0.005:
-        return Text("-")
-    return Text(fmt_usd(value), style="green" if value > 0 else "red")
+        return Text("-", justify="right")
+    palette = look.palette
+    return Text(fmt_usd(value, minus=look.glyphs.minus),
+                style=palette.good if value > 0 else palette.bad, justify="right")
 
 
 # Deployment options abbreviated to fit the column; the endpoint pane shows them in full.
@@ -182,6 +260,15 @@ def variant_shape(variant: VariantSnapshot) -> str:
         return f"serverless {size}"
     instance_type = outside(variant.instance_type or "?", 40).removeprefix("ml.")
     return f"{variant.current_instance_count}x{instance_type}"
+
+
+def endpoint_shape(endpoint: EndpointSnapshot) -> str:
+    """The first serving variant's shape, '+N' for the others (space shows them as rows)."""
+    shown = endpoint.serving_variants or endpoint.variants
+    if not shown:
+        return "-"
+    more = len(endpoint.variants) - 1
+    return variant_shape(shown[0]) + (f" +{more}" if more else "")
 
 
 def summed_series(fleet: FleetSnapshot, tier: str, name: str, key: str,
@@ -211,7 +298,13 @@ def peak_series(fleet: FleetSnapshot, tier: str, name: str, key: str,
 
 @dataclass(frozen=True)
 class Measures:
-    """What one row shows of the metrics, before formatting."""
+    """What one row shows of the metrics, before formatting.
+
+    `live_pending` / `window_pending`: the series have not been fetched for this row yet (the
+    first listing, an endpoint added since): the cells say so rather than show a zero.
+    `rpm_age_s`: how far the latest requests reading lags the newest minute of the fleet; set
+    when the row has not been refreshed since it scrolled into view.
+    """
 
     rpm: float | None
     trend: str
@@ -219,6 +312,9 @@ class Measures:
     p99_ms: float | None
     busiest: tuple[float, str] | None
     errors: float | None
+    rpm_age_s: float | None = None
+    live_pending: bool = False
+    window_pending: bool = False
 
 
 def _by_endpoint(frame: pd.DataFrame, how: str) -> pd.DataFrame:
@@ -228,7 +324,23 @@ def _by_endpoint(frame: pd.DataFrame, how: str) -> pd.DataFrame:
     return combined.T
 
 
-def fleet_measures(fleet: FleetSnapshot) -> dict[str, Measures]:
+def latest_readings(frame: pd.DataFrame | None) -> dict[str, tuple[float, float]]:
+    """Per column: the latest measured value and how many seconds it lags the newest one."""
+    if frame is None or frame.empty:
+        return {}
+    values = frame.to_numpy(dtype=float)
+    measured = ~np.isnan(values)
+    has = measured.any(axis=0)
+    if not has.any():
+        return {}
+    last = len(values) - 1 - np.argmax(measured[::-1], axis=0)
+    stamps = pd.DatetimeIndex(frame.index)
+    newest = stamps[int(last[has].max())]
+    return {str(column): (float(values[last[i], i]), (newest - stamps[last[i]]).total_seconds())
+            for i, column in enumerate(frame.columns) if has[i]}
+
+
+def fleet_measures(fleet: FleetSnapshot, levels: str = UNICODE.spark) -> dict[str, Measures]:
     """Every endpoint's measures at once: one pandas pass per series, then plain dictionaries.
 
     Selecting from frames per endpoint costs milliseconds each; for a thousand endpoints that
@@ -236,8 +348,10 @@ def fleet_measures(fleet: FleetSnapshot) -> dict[str, Measures]:
     """
     store = fleet.metrics
     live_frame = store.live.get("requests")
-    live = (_by_endpoint(live_frame, "sum").ffill().iloc[-1].to_dict()
-            if live_frame is not None and not live_frame.empty else {})
+    summed_live = (_by_endpoint(live_frame, "sum")
+                   if live_frame is not None and not live_frame.empty else None)
+    live = latest_readings(summed_live)
+    live_known = set() if summed_live is None else {str(c) for c in summed_live.columns}
     hourly_frame = store.hourly.get("requests")
     hourly: dict[str, list[float]] = {}
     if hourly_frame is not None and not hourly_frame.empty:
@@ -245,6 +359,8 @@ def fleet_measures(fleet: FleetSnapshot) -> dict[str, Measures]:
         hourly = dict(zip(recent.columns, recent.to_numpy(dtype=float).T.tolist(), strict=True))
     window = store.window
     columns = set(window.columns)
+    window_known = (set() if window.empty
+                    else {str(k) for k in window.index.get_level_values(0)})
 
     def per_endpoint(series: str, how: str) -> dict[str, float]:
         if window.empty or series not in columns:
@@ -263,11 +379,14 @@ def fleet_measures(fleet: FleetSnapshot) -> dict[str, Measures]:
         counted = loads if _gpu_memory_is_load(endpoint.variants) else {
             label: values for label, values in loads.items() if label != "gmem"}
         candidates = [(values[key], label) for label, values in counted.items() if key in values]
-        rpm = live.get(key)
+        reading = live.get(key)
         p99_us = p99.get(key)
         measures[key] = Measures(
-            rpm=None if rpm is None or math.isnan(rpm) else float(rpm),
-            trend=sparkline(trend_values),
+            rpm=None if reading is None else reading[0],
+            rpm_age_s=None if reading is None or reading[1] < STALE_AFTER_S else reading[1],
+            live_pending=key not in live_known,
+            window_pending=key not in window_known,
+            trend=sparkline(trend_values, levels=levels),
             trend_total=math.fsum(v for v in trend_values if not math.isnan(v)),
             p99_ms=None if p99_us is None else p99_us / 1000.0,  # CloudWatch: microseconds
             busiest=max(candidates) if candidates else None,
@@ -277,7 +396,7 @@ def fleet_measures(fleet: FleetSnapshot) -> dict[str, Measures]:
 
 
 def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot],
-            only: str | None) -> Measures:
+            only: str | None, levels: str = UNICODE.spark) -> Measures:
     """One endpoint's (or one variant's, with `only`) measures; for the few expanded rows."""
     store = fleet.metrics
 
@@ -285,16 +404,27 @@ def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot],
         found = [store.window_value(key, v.name, series) for v in variants]
         return [v for v in found if v is not None]
 
-    live = summed_series(fleet, "live", "requests", key, only).dropna()
+    live_series = summed_series(fleet, "live", "requests", key, only)
+    newest = store.live.get("requests")
+    reading = None
+    if newest is not None and live_series.notna().any():
+        measured = live_series.dropna()
+        last = pd.Timestamp(measured.index[-1])
+        reading = (float(measured.iloc[-1]),
+                   (pd.Timestamp(newest.index.max()) - last).total_seconds())
     hourly = summed_series(fleet, "hourly", "requests", key, only).tail(TREND_HOURS)
-    trend = sparkline(hourly.tolist()) if len(hourly) else sparkline(live.tolist())
+    trend = (sparkline(hourly.tolist(), levels=levels) if len(hourly)
+             else sparkline(live_series.tolist(), levels=levels))
     p99s = values("model_latency_p99_us")
     counted = [(series, label) for series, label in BUSIEST_SERIES
                if label != "gmem" or _gpu_memory_is_load(variants)]
     candidates = [(value, label) for series, label in counted for value in values(series)]
     errors = values("errors_5xx")
     return Measures(
-        rpm=float(live.iloc[-1]) if len(live) else None,
+        rpm=None if reading is None else reading[0],
+        rpm_age_s=None if reading is None or reading[1] < STALE_AFTER_S else reading[1],
+        live_pending=len(store.series("live", "requests", key).columns) == 0,
+        window_pending=store.endpoint_window(key).empty,
         trend=trend,
         trend_total=float(hourly.sum()) if len(hourly) else 0.0,
         p99_ms=max(p99s) / 1000.0 if p99s else None,  # CloudWatch reports microseconds
@@ -303,57 +433,91 @@ def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot],
     )
 
 
-def _busiest_cell(busiest: tuple[float, str] | None) -> Text:
+def _pending(look: Look) -> Text:
+    """A cell whose figure has not been fetched yet: never a zero standing in for it."""
+    return Text(look.glyphs.ellipsis, style=look.palette.muted, justify="right")
+
+
+def rpm_cell(measures: Measures, look: Look) -> Text:
+    """Requests in the latest minute; an older reading carries its age ('52 5m')."""
+    if measures.live_pending:
+        return _pending(look)
+    text = Text(fmt_count(measures.rpm), justify="right")
+    if measures.rpm is not None and measures.rpm_age_s is not None:
+        text.append(f" {fmt_age(measures.rpm_age_s)}", style=look.palette.muted)
+    return text
+
+
+def _busiest_cell(busiest: tuple[float, str] | None, look: Look) -> Text:
     if busiest is None:
-        return Text("-")
+        return Text("-", justify="right")
     value, label = busiest
-    style = "bold red" if value >= 85 else ("yellow" if value < 10 else "")
-    return Text(f"{label} {value:.0f}%", style=style)
+    palette = look.palette
+    style = palette.bad if value >= 85 else (palette.warning if value < 10 else "")
+    return Text(f"{label} {value:.0f}%", style=style, justify="right")
 
 
-def drift_cell(endpoint: EndpointSnapshot, findings: Sequence[Finding]) -> tuple[Text, float]:
+def _window_cell(measures: Measures, text: str, look: Look, style: str = "") -> Text:
+    return _pending(look) if measures.window_pending else Text(text, style=style,
+                                                                 justify="right")
+
+
+def drift_cell(endpoint: EndpointSnapshot, findings: Sequence[Finding],
+               look: Look = DEFAULT_LOOK) -> tuple[Text, float]:
     """The drift state and its sort rank: violations, watched, unknown or not monitored."""
     monitor = endpoint.monitor
+    palette = look.palette
     if monitor.violation_count or any(f.kind.value == "drift" for f in findings):
         count = monitor.violation_count
-        return Text(f"violations {count}" if count else "drifting", style="red"), 3.0
+        return Text(f"violations {count}" if count else "drifting", style=palette.bad), 3.0
     if monitor.error:
-        return Text("unknown", style="yellow"), 2.0
+        return Text("unknown", style=palette.warning), 2.0
     if monitor.schedules:
-        return Text("watched", style="green"), 1.0
+        return Text("watched", style=palette.good), 1.0
     return Text("-"), 0.0
+
+
+def finding_cell(findings: Sequence[Finding], look: Look = DEFAULT_LOOK) -> Text:
+    worst = findings[0] if findings else None
+    if worst is None:
+        return Text("-")
+    return Text(worst.kind.value + (f" +{len(findings) - 1}" if len(findings) > 1 else ""),
+                style=severity_style(worst.severity, look.palette))
 
 
 def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  findings: Sequence[Finding] = (), monthly_cost_usd: float | None = None,
-                 possible_savings_usd: float | None = None) -> RowData:
-    """The row of one endpoint: counts summed over variants, the worst variant for peaks."""
+                 possible_savings_usd: float | None = None, *, analysed: bool = True,
+                 look: Look = DEFAULT_LOOK) -> RowData:
+    """The row of one endpoint: counts summed over variants, the worst variant for peaks.
+
+    `analysed` False: the advice (cost, saving, findings) is still being worked out.
+    """
     key = endpoint.key
-    drift, drift_rank = drift_cell(endpoint, findings)
+    palette = look.palette
+    drift, drift_rank = drift_cell(endpoint, findings, look)
     worst = findings[0] if findings else None
-    finding_cell = Text("-") if worst is None else Text(
-        worst.kind.value + (f" +{len(findings) - 1}" if len(findings) > 1 else ""),
-        style=SEVERITY_STYLE[worst.severity])
-    status_style = {"Failed": "bold red", "InService": "", "OutOfService": "bold red"}.get(
-        endpoint.status, "yellow")
+    status_style = {"Failed": palette.critical, "InService": "",
+                    "OutOfService": palette.critical}.get(endpoint.status, palette.warning)
     shapes = ", ".join(variant_shape(v) for v in endpoint.serving_variants) or "-"
-    expandable = len(endpoint.variants) > 1
     # Names and tags come from the account: plain Text, never parsed as markup, and inert.
-    name = Text(("▸ " if expandable else "  ") + outside(endpoint.name))
     cells: dict[str, str | Text] = {
-        "endpoint": name,
+        "endpoint": Text(outside(endpoint.name)),
         "status": Text(outside(endpoint.status, 40), style=status_style),
         "option": OPTION_LABELS.get(endpoint.deployment.value, endpoint.deployment.value),
-        "shape": Text(shapes),
-        "rpm": fmt_count(measures.rpm),
-        "trend": measures.trend,
-        "p99": fmt_ms(measures.p99_ms),
-        "busiest": _busiest_cell(measures.busiest),
-        "errors": Text(fmt_count(measures.errors), style="red" if measures.errors else ""),
+        "shape": Text(endpoint_shape(endpoint)),
+        "rpm": rpm_cell(measures, look),
+        "trend": _pending(look) if measures.window_pending else measures.trend,
+        "p99": _window_cell(measures, fmt_ms(measures.p99_ms), look),
+        "busiest": (_pending(look) if measures.window_pending
+                    else _busiest_cell(measures.busiest, look)),
+        "errors": _window_cell(measures, fmt_count(measures.errors), look,
+                               palette.bad if measures.errors else ""),
         "drift": drift,
-        "cost": fmt_usd(monthly_cost_usd),
-        "savings": savings_cell(possible_savings_usd),
-        "finding": finding_cell,
+        "cost": (Text(fmt_usd(monthly_cost_usd), justify="right") if analysed
+                 else _pending(look)),
+        "savings": savings_cell(possible_savings_usd, look) if analysed else _pending(look),
+        "finding": finding_cell(findings, look) if analysed else _pending(look),
         "region": outside(endpoint.region, 40),
     }
     sort_values: dict[str, float | str] = {
@@ -373,39 +537,42 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                    worst.kind.value if worst else "")
 
 
-def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None) -> list[RowData]:
+def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
+               look: Look = DEFAULT_LOOK) -> list[RowData]:
     """Every endpoint's row; the analysis (possibly of an earlier snapshot) adds the advice."""
-    measures = fleet_measures(fleet)
+    measures = fleet_measures(fleet, look.glyphs.spark)
     rows = []
     for endpoint in fleet.endpoints:
         advice = analysis.endpoints.get(endpoint.key) if analysis is not None else None
         measured = measures[endpoint.key]
         if advice is None:
-            rows.append(endpoint_row(endpoint, measured))
+            rows.append(endpoint_row(endpoint, measured, analysed=False, look=look))
         else:
             # The best single suggestion's saving: cheap to know, unlike the accepted set's,
             # which builds the endpoint's profiles.
             rows.append(endpoint_row(endpoint, measured, advice.findings,
-                                     advice.monthly_cost_usd, advice.possible_savings_usd))
+                                     advice.monthly_cost_usd, advice.possible_savings_usd,
+                                     look=look))
     return rows
 
 
 def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
-                fleet: FleetSnapshot) -> dict[str, str | Text]:
+                fleet: FleetSnapshot, look: Look = DEFAULT_LOOK) -> dict[str, str | Text]:
     """The cells of one variant under its expanded endpoint row."""
-    measures = measure(fleet, endpoint.key, (variant,), variant.name)
+    measures = measure(fleet, endpoint.key, (variant,), variant.name, look.glyphs.spark)
     role = "shadow" if variant.shadow else f"weight {variant.weight:g}"
     scaling = variant.autoscaling
+    muted = look.palette.muted
     return {
-        "endpoint": Text(f"  └ {outside(variant.name)}", style="dim"),
-        "status": Text(role, style="dim"),
-        "option": Text("autoscales" if scaling and scaling.scales else "fixed", style="dim"),
+        "endpoint": Text(f"  {look.glyphs.branch}{outside(variant.name)}", style=muted),
+        "status": Text(role, style=muted),
+        "option": Text("autoscales" if scaling and scaling.scales else "fixed", style=muted),
         "shape": Text(variant_shape(variant)),
-        "rpm": fmt_count(measures.rpm),
+        "rpm": rpm_cell(measures, look),
         "trend": measures.trend,
-        "p99": fmt_ms(measures.p99_ms),
-        "busiest": _busiest_cell(measures.busiest),
-        "errors": fmt_count(measures.errors),
+        "p99": _window_cell(measures, fmt_ms(measures.p99_ms), look),
+        "busiest": _busiest_cell(measures.busiest, look),
+        "errors": _window_cell(measures, fmt_count(measures.errors), look),
         "drift": "",
         "cost": "",
         "savings": "",

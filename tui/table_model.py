@@ -1,7 +1,8 @@
-"""How the fleet table is arranged: filter, sort, group and expanded variants, no widgets here.
+"""How the fleet table is arranged: filter, sort, group and expanded rows, no widgets here.
 
 `arrange` turns the endpoint rows and the user's view settings into the ordered rows the table
-must show; the table widget then applies the difference to what it already shows.
+must show; the table widget then applies the difference to what it already shows. An endpoint
+row may open onto child rows (its variants); `children_of` supplies them, whatever their kind.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from tui.rows import COLUMN_BY_KEY, COLUMN_KEYS, CellSignature, RowData, matches
 
 GROUP_PREFIX = "group:"
 VARIANT_SEPARATOR = "::"
+# First open: the endpoints that waste the most money on top.
+DEFAULT_SORT = "savings"
 
 
 class GroupBy(StrEnum):
@@ -30,13 +33,15 @@ class GroupBy(StrEnum):
 
 @dataclass(frozen=True)
 class TableView:
-    """What the user chose: sort column and direction, filter text, grouping, open variants."""
+    """What the user chose: sort, filter, grouping, open rows, and columns hidden or pinned."""
 
-    sort_column: str = "endpoint"
-    descending: bool = False
+    sort_column: str = DEFAULT_SORT
+    descending: bool = True
     query: str = ""
     group: GroupBy = GroupBy.NONE
     expanded: frozenset[str] = field(default_factory=frozenset)
+    hidden: frozenset[str] = field(default_factory=frozenset)  # columns never shown
+    pinned: tuple[str, ...] = ()  # columns kept first after the name, whatever the width
 
     def sorted_by(self, column: str) -> TableView:
         """Sort by `column`; choosing the current column again flips the direction."""
@@ -55,10 +60,19 @@ class TableView:
     def toggled(self, endpoint_key: str) -> TableView:
         return replace(self, expanded=self.expanded ^ {endpoint_key})
 
+    def showing(self, column: str) -> TableView:
+        """Pin `column`: it stays on screen, right after the name, as long as it fits."""
+        return replace(self, hidden=self.hidden - {column},
+                       pinned=(*(k for k in self.pinned if k != column), column))
+
+    def hiding(self, column: str) -> TableView:
+        return replace(self, hidden=self.hidden | {column},
+                       pinned=tuple(k for k in self.pinned if k != column))
+
 
 @dataclass(frozen=True)
 class DisplayRow:
-    """One line of the table: an endpoint, one of its variants, or a group heading."""
+    """One line of the table: an endpoint, one of its child rows, or a group heading."""
 
     key: str
     endpoint_key: str | None  # None for group headings
@@ -70,19 +84,20 @@ def variant_row_key(endpoint_key: str, variant: str) -> str:
     return f"{endpoint_key}{VARIANT_SEPARATOR}{variant}"
 
 
-VariantCells = Callable[[str], list[tuple[str, dict[str, str | Text]]]]
+# endpoint key -> [(child row name, cells)], the rows shown under it while it is expanded
+# (its variants today; any other kind of child row goes through the same callable).
+ChildRows = Callable[[str], list[tuple[str, dict[str, str | Text]]]]
+VariantCells = ChildRows  # the earlier name
 
 
-def arrange(rows: Sequence[RowData], view: TableView, variants_of: VariantCells
+def arrange(rows: Sequence[RowData], view: TableView, children_of: ChildRows
             ) -> list[DisplayRow]:
-    """The rows to show, in order: filtered, grouped, sorted, with expanded variants below."""
+    """The rows to show, in order: filtered, grouped, sorted, with expanded children below."""
     shown = [row for row in rows if matches(row, view.query)] if view.query.strip() else list(rows)
-
-    def value(row: RowData) -> tuple[float | str, str]:
-        # The key breaks ties so equal values keep a stable order across refreshes.
-        return row.sort_values.get(view.sort_column, ""), row.key
-
-    shown.sort(key=value, reverse=view.descending)
+    # Ties keep the names' order whichever way the column sorts: the sort is stable.
+    shown.sort(key=lambda row: (row.sort_values.get("endpoint", ""), row.key))
+    shown.sort(key=lambda row: row.sort_values.get(view.sort_column, ""),
+               reverse=view.descending)
     groups: dict[str, list[RowData]] = {}
     for row in shown:
         groups.setdefault(_group_of(row, view.group), []).append(row)
@@ -93,13 +108,11 @@ def arrange(rows: Sequence[RowData], view: TableView, variants_of: VariantCells
             heading = Text(f"{name or 'no findings'} ({len(members)})", style="bold")
             ordered.append(DisplayRow(GROUP_PREFIX + name, None, {"endpoint": heading}))
         for row in members:
-            cells = _expanded_marker(row, view)
-            signatures = row.signatures if cells is row.cells else None
-            ordered.append(DisplayRow(row.key, row.key, cells, signatures))
+            ordered.append(DisplayRow(row.key, row.key, row.cells, row.signatures))
             if row.key in view.expanded:
-                for variant, variant_cells in variants_of(row.key):
-                    ordered.append(DisplayRow(variant_row_key(row.key, variant), row.key,
-                                              variant_cells))
+                for child, child_cells in children_of(row.key):
+                    ordered.append(DisplayRow(variant_row_key(row.key, child), row.key,
+                                              child_cells))
     return ordered
 
 
@@ -109,13 +122,3 @@ def _group_of(row: RowData, group: GroupBy) -> str:
     if group is GroupBy.FINDING:
         return row.worst_kind
     return ""
-
-
-def _expanded_marker(row: RowData, view: TableView) -> dict[str, str | Text]:
-    """Turn the ▸ of an expandable endpoint into ▾ while its variants are shown."""
-    name = row.cells.get("endpoint")
-    if row.key not in view.expanded or not isinstance(name, Text) or not name.plain.startswith("▸"):
-        return row.cells
-    opened = name.copy()
-    opened.plain = "▾" + name.plain[1:]
-    return {**row.cells, "endpoint": opened}

@@ -15,8 +15,17 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ground.domain import FleetSnapshot
 from pipeline.analysis import FleetAnalysis
+from tui.look import Look, look_of
 from tui.messages import LiveInterest, RowsBuilt
-from tui.rows import COLUMNS, RowData, columns_for_width, fleet_rows, variant_row
+from tui.rows import (
+    COLUMN_BY_KEY,
+    COLUMNS,
+    RowData,
+    column_label,
+    columns_for_width,
+    fleet_rows,
+    variant_row,
+)
 from tui.state import DashboardState
 from tui.table_model import GROUP_PREFIX, VARIANT_SEPARATOR, GroupBy, TableView, arrange
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
@@ -29,28 +38,35 @@ if TYPE_CHECKING:
 class FleetScreen(Screen[None]):
     """The default screen; every other view opens from here and returns here."""
 
+    # The footer has room for what a first visit needs at 80 columns; `?` lists every key.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "app.quit", "Quit"),
+        Binding("enter", "open_selected", "Open"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "cycle_sort", "Sort"),
+        Binding("dollar_sign", "sort_by_saving", "Saving", key_display="$"),
         Binding("S", "reverse_sort", "Reverse", show=False),
-        Binding("g", "cycle_group", "Group"),
-        Binding("space", "toggle_variants", "Variants"),
+        Binding("g", "cycle_group", "Group", show=False),
+        Binding("space", "toggle_variants", "Variants", show=False),
         Binding("e", "export_endpoint", "Export"),
-        Binding("t", "app.show_summary", "Totals"),
+        Binding("t", "app.show_summary", "Totals", show=False),
+        Binding("q", "app.quit", "Quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
     view: reactive[TableView] = reactive(TableView, init=False)
 
-    def __init__(self) -> None:
+    def __init__(self, view: TableView | None = None) -> None:
         super().__init__()
+        if view is not None:
+            self.set_reactive(FleetScreen.view, view)
         self.rows: list[RowData] = []
         self.state = DashboardState()
+        self._shown_endpoints: int | None = None
         self._interest: frozenset[str] = frozenset()
         # The snapshot and analysis whose rows are being built, and those on screen.
         self._requested: tuple[FleetSnapshot | None, FleetAnalysis | None] = (None, None)
         self._applied: tuple[FleetSnapshot | None, FleetAnalysis | None] = (None, None)
+        self._look: Look = look_of(None)
 
     @property
     def dashboard(self) -> SagetopApp:
@@ -69,10 +85,16 @@ class FleetScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
+        self._look = look_of(self.app)
+        field = self.query_one("#filter", Input)
+        # A remembered filter shows, so nobody wonders where half the fleet went.
+        field.value = self.view.query
+        field.display = bool(self.view.query.strip())
         self._lay_out_columns()
         self.watch(self.app, "state", self.show_state)
+        self.watch(self.app, "look", self.show_look, init=False)
         self.watch(self.table, "scroll_y", self._report_interest, init=False)
+        self.table.focus()
 
     @property
     def table(self) -> FleetTable:
@@ -96,10 +118,18 @@ class FleetScreen(Screen[None]):
         self._requested = (state.fleet, state.analysis)
         self.build_rows(state.fleet, state.analysis)
 
+    def show_look(self, look: Look) -> None:
+        """Another theme: the cells carry its colours, so they are built again."""
+        self._look = look
+        self._label_columns()
+        if self.state.fleet is not None:
+            self._requested = (self.state.fleet, self.state.analysis)
+            self.build_rows(self.state.fleet, self.state.analysis)
+
     @work(thread=True, exclusive=True, group="fleet-rows")
     def build_rows(self, fleet: FleetSnapshot, analysis: FleetAnalysis | None) -> None:
         """The rows of a new snapshot, off the event loop: a large fleet takes a while."""
-        self.post_message(RowsBuilt(fleet, analysis, fleet_rows(fleet, analysis)))
+        self.post_message(RowsBuilt(fleet, analysis, fleet_rows(fleet, analysis, self._look)))
 
     def on_rows_built(self, message: RowsBuilt) -> None:
         if message.fleet is not self._requested[0] or message.analysis is not self._requested[1]:
@@ -112,31 +142,56 @@ class FleetScreen(Screen[None]):
         """Whether the table shows this snapshot and analysis (tests wait on it)."""
         return self._applied[0] is fleet and self._applied[1] is analysis
 
-    def watch_view(self) -> None:
+    def watch_view(self, old: TableView, new: TableView) -> None:
+        if (old.hidden, old.pinned) != (new.hidden, new.pinned):
+            self._lay_out_columns()
         self._show_rows()
+        self.dashboard.remember_view(new)
 
     def _variants_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
         fleet = self._applied[0]  # the snapshot the rows on screen come from
         endpoint = fleet.endpoint(endpoint_key) if fleet else None
         if fleet is None or endpoint is None:
             return []
-        return [(v.name, variant_row(endpoint, v, fleet)) for v in endpoint.variants]
+        return [(v.name, variant_row(endpoint, v, fleet, self._look))
+                for v in endpoint.variants]
+
+    def _children_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
+        """The rows an expanded endpoint opens onto."""
+        return self._variants_of(endpoint_key)
 
     def _show_rows(self) -> None:
         table = self.table
         self._label_columns()
-        shown = arrange(self.rows, self.view, self._variants_of)
+        shown = arrange(self.rows, self.view, self._children_of)
         table.show(shown)
-        self.query_one(StatusLine).show_count(
-            sum(1 for r in shown if r.endpoint_key == r.key) if self.view.query else None)
+        self._shown_endpoints = (sum(1 for r in shown if r.endpoint_key == r.key)
+                                 if self.view.query else None)
+        self._show_position()
         self._report_interest()
+
+    def _show_position(self) -> None:
+        first, last = self.table.rows_on_screen()
+        rows = (first + 1, last, self.table.row_count) if self.table.row_count else None
+        self.query_one(StatusLine).show_count(self._shown_endpoints, rows)
 
     def _labels(self) -> dict[str, Text]:
         labels = {}
+        days = self.dashboard.config.history.lookback_days
+        glyphs = self._look.glyphs
         for column in COLUMNS:
-            label = Text(column.label, style="bold")
+            label = Text(column_label(column, days), style="bold")
             if column.key == self.view.sort_column:
-                label.append(" ▼" if self.view.descending else " ▲")
+                # Right against the label (the money columns have no cell to spare at 80),
+                # unless the mark is a letter (ASCII "v"): then apart, on a shorter label.
+                mark = glyphs.down if self.view.descending else glyphs.up
+                if mark.isalpha() or mark == "^":
+                    mark = " " + mark
+                    if len(label) + len(mark) > column.width and column.short:
+                        label = Text(column.short, style="bold")
+                label.append(mark)
+            if column.numeric:
+                label.justify = "right"
             labels[column.key] = label
         return labels
 
@@ -146,8 +201,9 @@ class FleetScreen(Screen[None]):
     def _lay_out_columns(self) -> None:
         width = self.size.width or self.app.size.width
         table = self.table
-        if table.set_columns(columns_for_width(width), self._labels()):
-            table.show(arrange(self.rows, self.view, self._variants_of))
+        if table.set_columns(columns_for_width(width, self.view.hidden, self.view.pinned),
+                             self._labels()):
+            table.show(arrange(self.rows, self.view, self._children_of))
         table.fit_first_column(width)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -155,6 +211,7 @@ class FleetScreen(Screen[None]):
 
     def _report_interest(self, *_: object) -> None:
         """Tell the collector which endpoints are on screen: they refresh on the live cadence."""
+        self._show_position()
         keys = frozenset(key.split(VARIANT_SEPARATOR)[0] for key in self.table.keys_on_screen()
                          if not key.startswith(GROUP_PREFIX))
         if keys != self._interest:
@@ -171,6 +228,9 @@ class FleetScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#fleet")
     def open_endpoint(self, event: DataTable.RowSelected) -> None:
+        self.action_open_selected()
+
+    def action_open_selected(self) -> None:
         key = self._selected_endpoint()
         if key is not None:
             self.dashboard.open_endpoint(key)
@@ -182,10 +242,25 @@ class FleetScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         self.view = self.view.next_sort([c.key for c in self.table.shown_columns])
-        self.notify(f"sorted by {self.view.sort_column}", timeout=1.5)
+        self._say_sort()
+
+    def action_sort_by_saving(self) -> None:
+        """`$`: the largest saving first, whatever the order was (`S` reverses)."""
+        self.view = replace(self.view, sort_column="savings", descending=True)
+        self._say_sort()
 
     def action_reverse_sort(self) -> None:
         self.view = replace(self.view, descending=not self.view.descending)
+        self._say_sort()
+
+    def _say_sort(self) -> None:
+        column = COLUMN_BY_KEY[self.view.sort_column]
+        label = column_label(column, self.dashboard.config.history.lookback_days)
+        if column.numeric:
+            order = "largest first" if self.view.descending else "smallest first"
+        else:
+            order = "Z to A" if self.view.descending else "A to Z"
+        self.notify(f"sorted by {label}, {order}", timeout=2)
 
     def action_cycle_group(self) -> None:
         self.view = replace(self.view, group=self.view.group.next())
@@ -203,6 +278,10 @@ class FleetScreen(Screen[None]):
             self.notify("no endpoint selected", severity="warning")
             return
         self.dashboard.export_profiles([key])
+
+    def action_toggle_column(self, column: str, shown: bool) -> None:
+        """The palette's "Show column" / "Hide column"; remembered with the view."""
+        self.view = self.view.showing(column) if shown else self.view.hiding(column)
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
@@ -235,3 +314,10 @@ class FleetScreen(Screen[None]):
     def set_view(self, view: TableView) -> None:
         """Commands from the palette (sort by a named column, group) land here."""
         self.view = view
+
+    @property
+    def lookback_days(self) -> int:
+        return self.dashboard.config.history.lookback_days
+
+    def shown_column_keys(self) -> set[str]:
+        return {c.key for c in self.table.shown_columns}

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from pipeline.analysis import FleetAnalysis
+from tui.look import look_of
 from tui.messages import ProfilesBuilt
 from tui.render import summary_view
 from tui.state import DashboardState
@@ -31,7 +32,7 @@ class SummaryScreen(Screen[None]):
         Binding("t", "app.pop_screen", "Back", show=False),
         Binding("j", "scroll(1)", "Down", show=False),
         Binding("k", "scroll(-1)", "Up", show=False),
-    ]
+    ]  # PageUp/PageDown/Home/End: the focused VerticalScroll's own
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,13 +43,14 @@ class SummaryScreen(Screen[None]):
         app = cast("SagetopApp", self.app)
         yield HeaderLine(app.source, app.clock)
         with VerticalScroll(id="summary-scroll"):
-            yield Static(Text("waiting for the first snapshot", style="yellow"), id="summary")
+            yield Static(Text("waiting for the first snapshot", style="italic"), id="summary")
         yield ProblemLine()
         yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, "state", self.show_state)
+        self.watch(self.app, "look", lambda _: self.show_state(self.state), init=False)
         self.query_one("#summary-scroll").focus()
 
     def show_state(self, state: DashboardState) -> None:
@@ -56,7 +58,8 @@ class SummaryScreen(Screen[None]):
         if state.fleet is None:
             return
         ready = self.profiles_built_for(state.analysis)
-        self.query_one("#summary", Static).update(summary_view(state.analysis, state.fleet, ready))
+        self.query_one("#summary", Static).update(
+            summary_view(state.analysis, state.fleet, ready, look_of(self.app)))
         if state.analysis is not None and not ready:
             self.build_profiles(state.analysis)
 

@@ -1,4 +1,8 @@
-"""Metric charts for the endpoint pane: a label, Textual's Sparkline, the latest and peak value."""
+"""Metric charts for the endpoint pane: a label, a sparkline, the latest and the peak value.
+
+The line is text (the look's glyphs: block characters, or ASCII off UTF-8) and a minute with no
+datapoint stays blank: a gap is not drawn as a zero, and an idle endpoint's latency reads "-".
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,11 @@ import pandas as pd
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 
 from ground.domain import EndpointSnapshot, FleetSnapshot
-from tui.rows import fmt, peak_series, summed_series
+from tui.look import DEFAULT_LOOK, Look
+from tui.rows import fmt, peak_series, sparkline, summed_series
 
 
 @dataclass(frozen=True)
@@ -44,21 +49,48 @@ HISTORY_CHARTS: tuple[ChartSpec, ...] = (
 
 
 def chart_values(spec: ChartSpec, fleet: FleetSnapshot, key: str) -> list[float]:
-    """The points to plot; gaps become zero for counts and carry the last value for gauges."""
+    """The points to plot, NaN where nothing was measured (the collector has already put
+    zeros where an endpoint served and nobody called)."""
     pick = summed_series if spec.combine == "sum" else peak_series
     series: pd.Series = pick(fleet, spec.tier, spec.series, key)
     if series.empty:
         return []
-    filled = series.fillna(0.0) if spec.combine == "sum" else series.ffill().fillna(0.0)
-    return [float(v) / spec.scale for v in filled.tolist()]
+    return [float(v) / spec.scale for v in series.tolist()]
 
 
 def chart_summary(spec: ChartSpec, values: Sequence[float]) -> Text:
-    if not values:
+    measured = [v for v in values if not math.isnan(v)]
+    if not measured:
         return Text("no data", style="dim")
     digits = 1 if spec.unit in ("ms", "%") else 0
-    peak = max(v for v in values if not math.isnan(v))
-    return Text(f"now {fmt(values[-1], digits)}{spec.unit}  max {fmt(peak, digits)}{spec.unit}")
+    latest = values[-1]
+    now = "-" if math.isnan(latest) else f"{fmt(latest, digits)}{spec.unit}"
+    return Text(f"now {now}  max {fmt(max(measured), digits)}{spec.unit}")
+
+
+class SparkLine(Static):
+    """The values as one line of bars as wide as the widget."""
+
+    def __init__(self, *, classes: str) -> None:
+        super().__init__(classes=classes)
+        self.values: list[float] = []
+        self.levels = DEFAULT_LOOK.glyphs.spark
+        self.style_of_bars = ""
+        self.from_zero = True
+
+    def show(self, values: list[float], look: Look, from_zero: bool) -> None:
+        self.values = values
+        self.from_zero = from_zero
+        self.levels = look.glyphs.spark
+        self.style_of_bars = look.palette.info
+        self.refresh()
+
+    def render(self) -> Text:
+        width = max(1, self.size.width)
+        if not self.values:
+            return Text("")
+        return Text(sparkline(self.values, width, self.levels, self.from_zero),
+                    style=self.style_of_bars)
 
 
 class ChartRow(Horizontal):
@@ -70,11 +102,12 @@ class ChartRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.spec.label, classes="chart-label")
-        yield Sparkline([], classes="chart-line")
+        yield SparkLine(classes="chart-line")
         yield Static("", classes="chart-value")
 
-    def plot(self, fleet: FleetSnapshot, endpoint: EndpointSnapshot) -> None:
+    def plot(self, fleet: FleetSnapshot, endpoint: EndpointSnapshot,
+             look: Look = DEFAULT_LOOK) -> None:
         values = chart_values(self.spec, fleet, endpoint.key)
         self.display = bool(values) or self.spec.series in ("requests", "errors_5xx")
-        self.query_one(Sparkline).data = values
+        self.query_one(SparkLine).show(values, look, from_zero=self.spec.combine == "sum")
         self.query_one(".chart-value", Static).update(chart_summary(self.spec, values))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import Static
 
 from ground.untrusted import inert
+from tui.look import DEFAULT_LOOK, Look, look_of
+from tui.rows import fmt_usd
 from tui.state import DashboardState
 
 Clock = Callable[[], dt.datetime]
@@ -35,81 +37,119 @@ def age_text(seconds: float) -> str:
     return f"{seconds // 3600}h"
 
 
-def header_text(source: Source, state: DashboardState, now: dt.datetime) -> Text:
+def fit_parts(parts: Sequence[tuple[int, Text]], width: int, separator: str) -> Text:
+    """Join the parts that fit in `width`, dropping the least important (highest rank) first."""
+    kept = list(parts)
+
+    def joined() -> Text:
+        return Text(separator).join(text for _, text in kept)
+
+    while len(kept) > 1 and joined().cell_len > width:
+        drop = max(range(len(kept)), key=lambda i: (kept[i][0], i))
+        if kept[drop][0] <= 1:
+            break  # what must show stays, cut at the edge if it must
+        kept.pop(drop)
+    return joined()
+
+
+def header_text(source: Source, state: DashboardState, now: dt.datetime,
+                look: Look = DEFAULT_LOOK, width: int = 1000) -> Text:
+    """The top line; a narrow screen loses the cadence and names before the data's age."""
     fleet = state.fleet
-    line = Text()
-    line.append(" sagetop ", style="bold reverse")
+    palette, glyphs = look.palette, look.glyphs
+    parts: list[tuple[int, Text]] = []
+    mark = Text(" sagetop ", style="bold reverse")
     if source.simulated:
         # The demo must never be mistaken for a real account.
-        line.append(" DEMO ", style="bold black on yellow")
-        line.append(" simulated account")
+        mark.append(" ")
+        mark.append(" DEMO ", style=palette.demo)
+        parts.append((1, mark))
+        parts.append((5, Text("simulated account")))
     else:
+        parts.append((1, mark))
         account = fleet.account_id if fleet and fleet.account_id else "account ?"
-        line.append(inert(f" {account}", one_line=True, limit=40))
+        parts.append((3, Text(inert(account, one_line=True, limit=40))))
     regions = fleet.regions if fleet else source.regions
-    line.append(" │ ")
     if state.missing == "region":
-        line.append("NO REGION", style="bold red")
+        parts.append((1, Text("NO REGION", style=palette.critical)))
     else:
-        line.append(inert(", ".join(regions), one_line=True, limit=60) or "default region")
+        parts.append((3, Text(inert(", ".join(regions), one_line=True, limit=60)
+                              or "default region")))
     profile = (fleet.profile_name if fleet else None) or source.profile
     if not source.simulated:
-        line.append(" │ profile ")
-        line.append(inert(profile, one_line=True, limit=40) if profile else "default chain")
+        shown = inert(profile, one_line=True, limit=40) if profile else "default chain"
+        parts.append((4, Text(f"profile {shown}")))
         if state.missing == "credentials":
-            line.append(" NO CREDENTIALS", style="bold red")
-    line.append(f" │ live {age_text(source.live_seconds)} fleet {age_text(source.fleet_seconds)}")
-    line.append(" │ ")
+            # That there are none stays on the narrowest screen; whose may give way.
+            parts.append((1, Text("NO CREDENTIALS", style=palette.critical)))
+    parts.append((6, Text(f"live {age_text(source.live_seconds)} "
+                          f"fleet {age_text(source.fleet_seconds)}")))
+    fresh = Text()
     no_data = fleet is None or (state.partial and not fleet.endpoints)
     if no_data and (state.stale or state.failure):
-        line.append("NO DATA", style="bold red")
+        fresh.append("NO DATA", style=palette.critical)
     elif fleet is None:
-        line.append("loading", style="yellow")
+        fresh.append("loading", style=palette.warning)
     elif state.stale:
-        line.append("STALE", style="bold red")
+        fresh.append("STALE", style=palette.critical)
         complete = state.last_complete_at
-        line.append(f" complete {age_text((now - complete).total_seconds())} ago"
-                    if complete else " incomplete")
+        fresh.append(f" complete {age_text((now - complete).total_seconds())} ago"
+                     if complete else " incomplete")
     elif state.partial:
-        line.append("loading details and metrics", style="yellow")
+        fresh.append("loading details and metrics", style=palette.warning)
     else:
-        line.append(f"data {age_text((now - fleet.collected_at).total_seconds())} old")
+        fresh.append(f"data {age_text((now - fleet.collected_at).total_seconds())} old")
     if state.refreshing and fleet is not None:
-        line.append(" ⟳")
-    return line
+        fresh.append(f" {glyphs.busy}")
+    parts.append((1, fresh))
+    return fit_parts(parts, width, glyphs.separator)
 
 
-def status_text(state: DashboardState, shown: int | None = None) -> Text:
+def status_text(state: DashboardState, shown: int | None = None, look: Look = DEFAULT_LOOK,
+                width: int = 1000, rows: tuple[int, int, int] | None = None) -> Text:
+    """The bottom line: endpoints (and which rows are on screen), money, what the session cost.
+
+    `rows`: the first and last table row on screen (from 1) and the rows there are.
+    """
     fleet = state.fleet
-    line = Text()
+    palette, glyphs = look.palette, look.glyphs
     if fleet is None and state.failure:
-        line.append("No data │ ")
+        line = Text("No data")
+        line.append(glyphs.separator)
         line.append(f"{state.error_count} error{'s' if state.error_count > 1 else ''}",
-                    style="red")
+                    style=palette.bad)
         return line
     if fleet is None or state.partial:
-        line.append(f"Collecting the fleet: {state.progress_requests} requests, "
+        return Text(f"Collecting the fleet: {state.progress_requests} requests, "
                     f"{state.progress_elapsed_s:.0f}s")
-        return line
     requests = fleet.requests
     count = len(fleet.endpoints)
-    line.append(f"{count} endpoints" if shown is None or shown == count
+    what = Text(f"{count} endpoints" if shown is None or shown == count
                 else f"{shown}/{count} endpoints")
-    line.append(f" │ {requests.total_calls:,} requests")
-    line.append(f" │ {requests.throttles} throttled",
-                style="yellow" if requests.throttles else "")
-    # Failed attempts, or the failures of the refresh when nothing was even sent (no
-    # credentials): an error that sends nothing is still an error.
-    errors = max(requests.errors, state.error_count)
-    line.append(f" │ {errors} errors", style="red" if errors else "")
-    line.append(f" │ CloudWatch ${requests.cloudwatch_usd:.4f} session")
+    if rows is not None and (rows[0] > 1 or rows[1] < rows[2]):
+        what.append(f", rows {rows[0]}-{rows[1]} of {rows[2]}")
+    parts: list[tuple[int, Text]] = [(1, what)]
     if state.analysis is not None:
         analysis = state.analysis
         # Possible savings, not the accepted set's: that one builds every profile (seconds).
         possible = sum(a.possible_savings_usd or 0.0 for a in analysis.endpoints.values())
-        line.append(f" │ ${analysis.total_monthly_cost_usd:,.0f}/mo, "
-                    f"save up to ${possible:,.0f}")
-    return line
+        money = Text(f"{fmt_usd(analysis.total_monthly_cost_usd)}/month, ")
+        money.append(f"save up to {fmt_usd(possible)}/month", style=palette.good)
+        parts.append((1, money))
+    # Failed attempts, or the failures of the refresh when nothing was even sent (no
+    # credentials): an error that sends nothing is still an error.
+    errors = max(requests.errors, state.error_count)
+    if errors:
+        parts.append((2, Text(f"{errors} errors", style=palette.bad)))
+    if requests.throttles:
+        parts.append((2, Text(f"{requests.throttles} throttled", style=palette.warning)))
+    parts.append((4, Text(f"{requests.total_calls:,} requests")))
+    if not requests.throttles:
+        parts.append((6, Text("0 throttled")))
+    if not errors:
+        parts.append((6, Text("0 errors")))
+    parts.append((3, Text(f"CloudWatch ${requests.cloudwatch_usd:.4f} this session")))
+    return fit_parts(parts, width, glyphs.separator)
 
 
 class HeaderLine(Static):
@@ -123,6 +163,7 @@ class HeaderLine(Static):
 
     def on_mount(self) -> None:
         self.watch(self.app, "state", self.show_state)
+        self.watch(self.app, "look", self._tick, init=False)
         # The age ticks even when nothing arrives: that is how stale data shows.
         self.set_interval(1.0, self._tick)
 
@@ -130,28 +171,43 @@ class HeaderLine(Static):
         self.state = state
         self._tick()
 
-    def _tick(self) -> None:
-        self.update(header_text(self.source, self.state, self.clock()))
+    def on_resize(self) -> None:
+        self._tick()
+
+    def _tick(self, *_: object) -> None:
+        self.update(header_text(self.source, self.state, self.clock(), look_of(self.app),
+                                self.size.width or self.app.size.width))
 
 
 class StatusLine(Static):
-    """Requests made, throttles, errors and the CloudWatch charge this session caused."""
+    """Endpoints on screen, money, requests made, throttles, errors, this session's CloudWatch
+    charge: as much as fits, the least important dropped first."""
 
     def __init__(self) -> None:
         super().__init__(id="status")
         self.state = DashboardState()
         self.shown: int | None = None
+        self.rows: tuple[int, int, int] | None = None
 
     def on_mount(self) -> None:
         self.watch(self.app, "state", self.show_state)
+        self.watch(self.app, "look", self._show, init=False)
 
     def show_state(self, state: DashboardState) -> None:
         self.state = state
-        self.update(status_text(state, self.shown))
+        self._show()
 
-    def show_count(self, shown: int | None) -> None:
+    def show_count(self, shown: int | None, rows: tuple[int, int, int] | None = None) -> None:
         self.shown = shown
-        self.update(status_text(self.state, shown))
+        self.rows = rows
+        self._show()
+
+    def on_resize(self) -> None:
+        self._show()
+
+    def _show(self, *_: object) -> None:
+        width = (self.size.width or self.app.size.width) - 2  # the padding of app.tcss
+        self.update(status_text(self.state, self.shown, look_of(self.app), width, self.rows))
 
 
 class ProblemLine(Static):

@@ -28,22 +28,59 @@ class RowLabel(Text):
 
 
 class VimTable(DataTable[Cell]):
-    """A DataTable that also moves with vim keys, as k9s users expect."""
+    """A DataTable that also moves with vim keys, as k9s users expect; Home and End go to the
+    first and last row (DataTable's own scroll sideways, which a row cursor never needs)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("G", "scroll_bottom", "Last", show=False),
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
     ]
 
 
 class FleetTable(VimTable):
     """Rows are added, updated cell by cell and removed by key; never cleared on refresh."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open"),  # DataTable's own is not in the footer
+    ]
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.shown_columns: tuple[Column, ...] = ()
         self._signatures: dict[str, tuple[CellSignature, ...]] = {}  # what each row shows
+        # Until the user moves the cursor, it stays on the first row whatever the order (the
+        # first analysis reorders the table); after, it follows the row the user chose.
+        self.chosen = False
+
+    def action_cursor_down(self) -> None:
+        self.chosen = True
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.chosen = True
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self.chosen = True
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        self.chosen = True
+        super().action_page_up()
+
+    def action_scroll_top(self) -> None:
+        self.chosen = True
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        self.chosen = True
+        super().action_scroll_bottom()
+
+    def on_click(self) -> None:
+        self.chosen = True
 
     def set_columns(self, columns: Sequence[Column], labels: dict[str, Text]) -> bool:
         """Show `columns`; True when the set changed and the rows must be laid out again.
@@ -103,8 +140,15 @@ class FleetTable(VimTable):
             self._signatures[row.key] = signature
         order = [row.key for row in rows]
         if keys and [r.key.value for r in self.ordered_rows] != order:
+            # The cursor follows its row, not its position: a refresh that reorders the table
+            # must not put another endpoint under the user's Enter.
+            selected = self.selected_key if self.chosen else None
             rank = {key: index for index, key in enumerate(order)}
             self.sort(keys[0], key=lambda label: rank[label.row_key])
+            if selected is not None and selected in rank:
+                self.move_cursor(row=rank[selected])
+            elif not self.chosen:
+                self.move_cursor(row=0)
 
     @staticmethod
     def _cells(row: DisplayRow, keys: Sequence[str]) -> list[Cell]:
@@ -125,8 +169,12 @@ class FleetTable(VimTable):
 
     def keys_on_screen(self) -> list[str]:
         """Row keys in the visible part of the table (for the live refresh tier)."""
+        first, last = self.rows_on_screen()
+        return [r.key.value for r in self.ordered_rows[first:last] if r.key.value is not None]
+
+    def rows_on_screen(self) -> tuple[int, int]:
+        """The first row on screen and the one after the last, as indices of `ordered_rows`."""
         first = int(self.scroll_y)
         visible = max(1, self.size.height - 1)  # minus the header
-        return [r.key.value for r in self.ordered_rows[first:first + visible]
-                if r.key.value is not None]
+        return first, min(self.row_count, first + visible)
 
