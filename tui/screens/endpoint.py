@@ -54,14 +54,17 @@ def change_cells(change: SuggestedChange, look: Look = DEFAULT_LOOK) -> list[str
             else Text("rejected", style=palette.bad),
             Text(proposal.characteristic.replace("_", " ")),
             Text(str(proposal.current)), Text(str(proposal.proposed)),
-            Text(proposal.variant or "-"), Text(change.finding.kind.value)]
+            Text(f"component {proposal.component}" if proposal.component
+                 else proposal.variant or "-"),
+            Text(change.finding.kind.value)]
 
 
 def change_words(change: SuggestedChange, arrow: str = "→") -> str:
     """One change as a sentence fragment: 'instance type ml.c5.4xlarge → ml.m5.large on
     AllTraffic' (the toast and the notice say this, never the change's id)."""
     proposal = change.change
-    where = f" on {proposal.variant}" if proposal.variant else ""
+    where = (f" on component {proposal.component}" if proposal.component
+             else f" on {proposal.variant}" if proposal.variant else "")
     return (f"{proposal.characteristic.replace('_', ' ')} {proposal.current} {arrow} "
             f"{proposal.proposed}{where}")
 
@@ -181,7 +184,9 @@ class EndpointScreen(Screen[None]):
         title.update(endpoint_title(endpoint, advice, look))
         for chart in self.query(ChartRow):
             chart.plot(fleet, endpoint, look)
-        self.query_one("#variants-view", Static).update(variants_view(endpoint, fleet, look))
+        self.query_one("#variants-view", Static).update(
+            variants_view(endpoint, fleet, look,
+                          component_costs=advice.component_costs if advice else None))
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint, look))
         pending = Text("analysis pending", style=look.palette.warning)
         self._show_findings(advice)
