@@ -231,6 +231,19 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                 f"{_fmt(value('cpu_p95_pct'), 1, 0, '%'):>7} "
                 f"{_fmt(value('memory_p95_pct'), 1, 0, '%'):>7} "
                 f"{_fmt(value('errors_5xx')):>6} {drift}")
+        for component in endpoint.inference_components:
+            def measured(name: str, e: EndpointSnapshot = endpoint,
+                         c: InferenceComponentSnapshot = component) -> float | None:
+                return window.window_value(e.key, c.column, name)
+            shape = (f"{component.current_copies} copies x "
+                     f"{component.resources.accelerators or 0} acc")
+            lines.append(
+                f"{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
+                f"{component.status[:10]:<10} {'component':<12} "
+                f"{printable(component.name)[:12]:<12} {shape[:24]:<24} "
+                f"{_fmt(measured('requests')):>9} "
+                f"{_fmt(measured('model_latency_p99_us'), 1000, 1):>8} "
+                f"{'-':>7} {'-':>7} {_fmt(measured('errors_5xx')):>6} {drift}")
     lines.append("")
     requests = fleet.requests
     lines.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}; "

@@ -263,10 +263,10 @@ def _summary(current: MLProfile, target: MLProfile) -> list[str]:
         lines.append(f"- Variant {escape_markdown(variant.name)}{shadow}: {size}")
     for component in current.inference_components:
         per_copy = ", ".join(
-            f"{_value_text(item.value)} {unit}" for item, unit in (
-                (component.accelerators_per_copy, "accelerators"),
-                (component.cpu_cores_per_copy, "CPU cores"),
-                (component.memory_mb_per_copy, "MB"))
+            f"{_value_text(item.value)} {unit if item.value != 1 else unit.rstrip('s')}"
+            for item, unit in ((component.accelerators_per_copy, "accelerators"),
+                               (component.cpu_cores_per_copy, "CPU cores"),
+                               (component.memory_mb_per_copy, "MB"))
             if item.value is not None) or "no reservation"
         share = component.reserved_share_pct.value
         lines.append(

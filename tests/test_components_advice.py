@@ -17,6 +17,7 @@ from ground.pricing import PriceBook
 from ground.requirements import RequirementsSettings, requirements_for
 from pipeline.analysis import Analyst
 from profiles.build import current_profile, target_profile
+from profiles.diff import diff_profiles
 from tests.fleet_factory import (
     GPU_IMAGE,
     ComponentPlan,
@@ -271,6 +272,9 @@ def test_profile_counts_components_as_models_and_applies_their_changes() -> None
     assert unused.copies.value == 0 and unused.copies.rationale == "idle-component"
     assert unused.copies_autoscaling.value is True  # no-autoscaling accepted too
     assert item.component_costs["chat"].usd == pytest.approx(G5_12XL_MONTH * 0.5, abs=0.01)
+    paths = {d.path: d for d in diff_profiles(current, target)}
+    copies = paths["inference_components[unused].copies"]
+    assert (copies.before, copies.after, copies.rationale) == (1, 0, "idle-component")
     again = current_profile(fleet.endpoint("llm-profile"), fleet,  # type: ignore[arg-type]
                             item.requirements, PriceBook.load())
     assert again == current
