@@ -18,9 +18,7 @@ from advisors.opinions import (
 from advisors.rules.async_candidate import find_async_candidates
 from advisors.rules.batch_candidate import find_batch_candidates
 from advisors.rules.cold_start_risk import find_cold_start_risk
-from advisors.rules.component_autoscaling import find_component_no_autoscaling
 from advisors.rules.drift import find_drift
-from advisors.rules.empty_instances import find_empty_instances
 from advisors.rules.error_rate import find_error_rate
 from advisors.rules.finished_ab_test import find_finished_ab_tests
 from advisors.rules.idle import find_idle
@@ -44,7 +42,6 @@ RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.IDLE, find_idle),
     (FindingKind.IDLE_COMPONENT, find_idle_components),
     (FindingKind.OVER_PROVISIONED, find_over_provisioned),
-    (FindingKind.OVER_PROVISIONED, find_empty_instances),
     (FindingKind.UNDER_PROVISIONED, find_under_provisioned),
     (FindingKind.SERVERLESS_CANDIDATE, find_serverless_candidates),
     (FindingKind.ASYNC_CANDIDATE, find_async_candidates),
@@ -53,7 +50,6 @@ RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.MULTI_MODEL_CACHE, find_multi_model_cache),
     (FindingKind.SINGLE_INSTANCE, find_single_instance),
     (FindingKind.NO_AUTOSCALING, find_no_autoscaling),
-    (FindingKind.NO_AUTOSCALING, find_component_no_autoscaling),
     (FindingKind.DRIFT, find_drift),
     (FindingKind.NO_DATA_CAPTURE, find_no_data_capture),
     (FindingKind.COLD_START_RISK, find_cold_start_risk),

@@ -100,19 +100,20 @@ async def test_busy_component_endpoint_is_not_idle_and_lists_its_components(
     # moto cannot backdate an endpoint: the collector's clock runs 15 days ahead instead, so
     # the endpoint has existed for the whole 14-day lookback.
     later = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(days=15)
+    minutes = 20
     for name, rpm in (("chat", 45), ("summarize", 35)):
         dims = {"InferenceComponentName": name}
-        moto.put_metric("AWS/SageMaker", "Invocations", dims, per_minute(60, rpm, later))
+        moto.put_metric("AWS/SageMaker", "Invocations", dims, per_minute(minutes, rpm, later))
         moto.put_metric("AWS/SageMaker", "ModelLatency", dims,
-                        per_minute(60, 1_500_000, later), unit="Microseconds")
+                        per_minute(minutes, 1_500_000, later), unit="Microseconds")
     for name in ("chat", "summarize", "rerank"):  # every copy is up and measured
         moto.put_metric("/aws/sagemaker/InferenceComponents", "CPUUtilizationNormalized",
-                        {"InferenceComponentName": name}, per_minute(60, 30, later))
+                        {"InferenceComponentName": name}, per_minute(minutes, 30, later))
     host = {"EndpointName": "llm-pair", "VariantName": VARIANT}
     moto.put_metric("/aws/sagemaker/Endpoints", "MemoryUtilization", host,
-                    per_minute(60, 40, later))
+                    per_minute(minutes, 40, later))
     moto.put_metric("/aws/sagemaker/Endpoints", "GPUReservation", host,
-                    per_minute(60, 100, later))
+                    per_minute(minutes, 100, later))
     moto.log.clear()
 
     fleet = await collect_at(moto, later)
@@ -135,8 +136,8 @@ async def test_busy_component_endpoint_is_not_idle_and_lists_its_components(
 
     key = endpoint.key
     metrics = fleet.metrics
-    assert metrics.window_value(key, "ic:chat", "requests") == 45 * 60
-    assert metrics.window_value(key, "ic:summarize", "requests") == 35 * 60
+    assert metrics.window_value(key, "ic:chat", "requests") == 45 * minutes
+    assert metrics.window_value(key, "ic:summarize", "requests") == 35 * minutes
     assert metrics.window_value(key, "ic:rerank", "requests") == 0  # measured, not called
     assert metrics.window_value(key, VARIANT, "requests") is None  # never asked per variant
     assert metrics.window_value(key, VARIANT, "gpu_reservation_max_pct") == pytest.approx(100)

@@ -1,4 +1,5 @@
-"""`no-autoscaling` for inference components: copies that never follow the load.
+"""`no-autoscaling` for inference components (part of `no_autoscaling`'s rule): copies that
+never follow the load.
 
 An inference component scales its copies (`inference-component/<name>`, dimension
 `sagemaker:inference-component:DesiredCopyCount`), not the variant's instances. Copies without a

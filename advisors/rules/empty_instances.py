@@ -1,4 +1,5 @@
-"""`over-provisioned` for inference-component endpoints: instances their copies leave empty.
+"""`over-provisioned` for inference-component endpoints (part of `over_provisioned`'s rule):
+instances their copies leave empty.
 
 SageMaker places copies by their reservation (accelerators, CPU cores, memory per copy). When
 fewer instances would hold every copy, the others are paid for and reserved by nobody. Managed
