@@ -175,7 +175,8 @@ def reservations_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         reserved, offered = found.reserved, found.offered
         line = Text()
         line.append(f"{variant.name} reserved: ", style=look.palette.strong)
-        line.append(f"{reserved.accelerators:g} of {offered.accelerators:g} GPUs, "
+        devices = "GPUs" if found.spec.has_gpu else "accelerators"
+        line.append(f"{reserved.accelerators:g} of {offered.accelerators:g} {devices}, "
                     f"{reserved.cpu_cores:g} of {offered.cpu_cores:g} vCPUs, "
                     f"{reserved.memory_mb / 1024:,.0f} of {offered.memory_mb / 1024:,.0f} GiB")
         fraction = found.reserved_fraction
