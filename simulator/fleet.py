@@ -420,34 +420,6 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         latency_ms=28, cpu_peak_pct=11, cpu_idle_pct=3, memory_pct=24, gpu_idle_pct=0.5,
         gpu_peak_pct=4, gpu_memory_pct=19)], torch_gpu, tags=PROD,
         autoscaling={"AllTraffic": (2, 4, True)}, data_capture=True, kms_key=True)
-    # Two LLMs sharing one ml.g5.12xlarge (4 A10G GPUs) as inference components, busy all day:
-    # ~80 requests a minute in total, none of them visible per variant.
-    add("llm-assistants-prod", "inference components sharing a GPU instance", [SimVariant(
-        "AllTraffic", "ml.g5.12xlarge", 1, pattern=Pattern.STEADY, peak_rpm=90, latency_ms=0,
-        cpu_idle_pct=4, cpu_peak_pct=18, memory_pct=46, gpu_idle_pct=20, gpu_peak_pct=72,
-        gpu_memory_pct=81)], tgi, tags=PROD, components=[
-        SimComponent("chat-llama-8b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
-                     memory_mb=32_768, copies=2, autoscaling=(1, 3, True),
-                     pattern=Pattern.STEADY, peak_rpm=50, latency_ms=1_400,
-                     latency_spread=2.2, cpu_peak_pct=35, memory_pct=70, gpu_idle_pct=15,
-                     gpu_peak_pct=75, gpu_memory_pct=88),
-        SimComponent("summarize-mistral-7b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
-                     memory_mb=32_768, copies=2, pattern=Pattern.STEADY, peak_rpm=40,
-                     latency_ms=2_600, latency_spread=1.8, cpu_peak_pct=30, memory_pct=66,
-                     gpu_idle_pct=10, gpu_peak_pct=68, gpu_memory_pct=84)],
-        managed_scaling=(1, 2), data_capture=True, kms_key=True)
-    # Scales to zero at night: managed instance scaling down to 0 instances, the component's
-    # copies down to 0 outside business hours (no metrics then: no data, not zero traffic).
-    add("code-review-llm", "inference component scaling to zero at night", [SimVariant(
-        "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.BUSINESS_HOURS, peak_rpm=25,
-        latency_ms=0, cpu_idle_pct=3, cpu_peak_pct=22, memory_pct=40, gpu_idle_pct=5,
-        gpu_peak_pct=60, gpu_memory_pct=75)], tgi, tags=STAGING, components=[
-        SimComponent("code-review-qwen-7b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
-                     memory_mb=24_576, copies=1, autoscaling=(0, 2, True),
-                     scale_to_zero=True, pattern=Pattern.BUSINESS_HOURS, peak_rpm=25,
-                     latency_ms=1_800, cpu_peak_pct=30, memory_pct=62, gpu_idle_pct=5,
-                     gpu_peak_pct=70, gpu_memory_pct=80)],
-        managed_scaling=(0, 2))
     add("speech-to-text-beta", "failed deployment", [SimVariant(
         "AllTraffic", "ml.g4dn.xlarge", 1, pattern=Pattern.IDLE)], torch_gpu,
         created_days=1, modified=1, status="Failed", tags=DEV,
@@ -486,6 +458,35 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         SimVariant("ModelB", "ml.m5.large", 1, weight=0.01, pattern=Pattern.DIURNAL,
                    peak_rpm=0.3, latency_ms=26, cpu_peak_pct=4, memory_pct=30)], sklearn,
         tags=PROD, autoscaling={"ModelA": (2, 4, True)}, data_capture=True, modified=1)
+    # Last, so that every endpoint above keeps its index (and its seeded metrics).
+    # Two LLMs sharing one ml.g5.12xlarge (4 A10G GPUs) as inference components, busy all day:
+    # ~80 requests a minute in total, none of them visible per variant.
+    add("llm-assistants-prod", "inference components sharing a GPU instance", [SimVariant(
+        "AllTraffic", "ml.g5.12xlarge", 1, pattern=Pattern.STEADY, peak_rpm=90, latency_ms=0,
+        cpu_idle_pct=4, cpu_peak_pct=18, memory_pct=46, gpu_idle_pct=20, gpu_peak_pct=72,
+        gpu_memory_pct=81)], tgi, tags=PROD, components=[
+        SimComponent("chat-llama-8b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
+                     memory_mb=32_768, copies=2, autoscaling=(1, 3, True),
+                     pattern=Pattern.STEADY, peak_rpm=50, latency_ms=1_400,
+                     latency_spread=2.2, cpu_peak_pct=35, memory_pct=70, gpu_idle_pct=15,
+                     gpu_peak_pct=75, gpu_memory_pct=88),
+        SimComponent("summarize-mistral-7b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
+                     memory_mb=32_768, copies=2, pattern=Pattern.STEADY, peak_rpm=40,
+                     latency_ms=2_600, latency_spread=1.8, cpu_peak_pct=30, memory_pct=66,
+                     gpu_idle_pct=10, gpu_peak_pct=68, gpu_memory_pct=84)],
+        managed_scaling=(1, 2), data_capture=True, kms_key=True)
+    # Scales to zero at night: managed instance scaling down to 0 instances, the component's
+    # copies down to 0 outside business hours (no metrics then: no data, not zero traffic).
+    add("code-review-llm", "inference component scaling to zero at night", [SimVariant(
+        "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.BUSINESS_HOURS, peak_rpm=25,
+        latency_ms=0, cpu_idle_pct=3, cpu_peak_pct=22, memory_pct=40, gpu_idle_pct=5,
+        gpu_peak_pct=60, gpu_memory_pct=75)], tgi, tags=STAGING, components=[
+        SimComponent("code-review-qwen-7b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
+                     memory_mb=24_576, copies=1, autoscaling=(0, 2, True),
+                     scale_to_zero=True, pattern=Pattern.BUSINESS_HOURS, peak_rpm=25,
+                     latency_ms=1_800, cpu_peak_pct=30, memory_pct=62, gpu_idle_pct=5,
+                     gpu_peak_pct=70, gpu_memory_pct=80)],
+        managed_scaling=(0, 2))
     return fleet
 
 
