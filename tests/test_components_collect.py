@@ -340,7 +340,8 @@ async def test_scale_to_zero_at_night_is_no_data_not_zero() -> None:
 
 
 async def test_simulated_account_speaks_the_component_api() -> None:
-    account = SimulatedAccount(endpoints=60, clock=lambda: TUESDAY_AFTERNOON)
+    # Enough endpoints for the scaled fleet to copy the component endpoints too.
+    account = SimulatedAccount(endpoints=80, clock=lambda: TUESDAY_AFTERNOON)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
     async with AwsContext(SagetopConfig(), target) as aws:
         sagemaker = await aws.client("sagemaker", REGION)
@@ -351,7 +352,8 @@ async def test_simulated_account_speaks_the_component_api() -> None:
         assert [[c["InferenceComponentName"] for c in p["InferenceComponents"]]
                 for p in pages] == [["chat-llama-8b"], ["summarize-mistral-7b"]]
         everything = await sagemaker.list_inference_components(MaxResults=100)
-        assert len(everything["InferenceComponents"]) > 3  # the scaled copies too
+        names = [c["InferenceComponentName"] for c in everything["InferenceComponents"]]
+        assert len(names) > 3 and len(set(names)) == len(names)  # copies renamed, unique
         with pytest.raises(ClientError, match="maxResults"):
             await sagemaker.list_inference_components(MaxResults=101)
         described = await sagemaker.describe_inference_component(
