@@ -79,6 +79,18 @@ def reserved_fraction(component: InferenceComponentSnapshot, variant: VariantSna
     return float(getattr(per_copy(component), basis)) * component.current_copies / offered
 
 
+def cost_fraction(component: InferenceComponentSnapshot,
+                  siblings: tuple[InferenceComponentSnapshot, ...], variant: VariantSnapshot,
+                  spec: InstanceSpec, basis: str) -> float:
+    """The component's part of the variant's cost (0-1). With instances running, what its copies
+    reserve of them; with none running at the moment (scaled to zero), the instances billed over
+    the lookback ran for the components alone: shared by what one copy of each reserves."""
+    if variant.current_instance_count > 0:
+        return reserved_fraction(component, variant, spec, basis)
+    total = sum(float(getattr(per_copy(c), basis)) for c in siblings)
+    return float(getattr(per_copy(component), basis)) / total if total > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class VariantReservations:
     """What the copies reserve on one variant's instances, summed, against what they offer."""
@@ -175,11 +187,13 @@ def component_costs(endpoint: EndpointSnapshot, fleet: FleetSnapshot, prices: Pr
                 costs[component.name] = CostEstimate(
                     usd=None, source="no reservation to share the cost by", estimated=True)
                 continue
-            fraction = reserved_fraction(component, variant, found.spec, found.basis)
+            fraction = cost_fraction(component, found.components, variant, found.spec,
+                                     found.basis)
+            share = (f"{fraction * 100:.0f} % of the instances' {BASIS_LABELS[found.basis]}"
+                     if variant.current_instance_count > 0 else
+                     f"{fraction * 100:.0f} % by what one copy reserves (no instance runs now)")
             costs[component.name] = CostEstimate(
                 usd=None if cost.usd is None else round(cost.usd * fraction, 2),
-                source=(PRICE_UNKNOWN if cost.usd is None else
-                        f"{fraction * 100:.0f} % of the instances' "
-                        f"{BASIS_LABELS[found.basis]}; {cost.source}"),
+                source=PRICE_UNKNOWN if cost.usd is None else f"{share}; {cost.source}",
                 estimated=cost.estimated)
     return costs
