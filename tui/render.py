@@ -29,6 +29,7 @@ from tui.rows import (
     cost_change,
     fmt,
     fmt_count,
+    fmt_ms,
     fmt_usd,
     severity_style,
     summed_series,
@@ -158,40 +159,40 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                       bounds, policies, " / ".join(fmt(v) for v in loads))
     if not endpoint.inference_components:
         return table
-    return Group(table, Text(""), *reservations_view(endpoint, fleet, look), Text(""),
+    reservations = reservations_view(endpoint, fleet, look)
+    return Group(table, Text(""), *((reservations, Text("")) if reservations else ()),
                  components_view(endpoint, fleet, component_costs or {}, look))
 
 
 def reservations_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                      look: Look = DEFAULT_LOOK) -> list[Text]:
-    """What the copies reserve of each variant's instances, and CloudWatch's reservation: a
-    line each, so that 80 columns cut neither in the middle."""
-    lines = []
+                      look: Look = DEFAULT_LOOK) -> RenderableType | None:
+    """What the copies reserve of each variant's instances, beside the reservation CloudWatch
+    measured on the fullest instance over the lookback (None: no variant holds copies)."""
+    found = [(variant, reservations) for variant in endpoint.variants
+             if (reservations := variant_reservations(endpoint, variant)) is not None]
+    if not found:
+        return None
+    devices = ("GPUs" if all(reservations.spec.has_gpu for _, reservations in found)
+               else "Accelerators")
+    table = _table("Variant", devices, "vCPUs", "Memory GiB", "Reserved",
+                   f"Max gpu/cpu/mem % {fleet.lookback_days}d",
+                   title="What the copies reserve of the instances", look=look)
     store = fleet.metrics
-    for variant in endpoint.variants:
-        found = variant_reservations(endpoint, variant)
-        if found is None:
-            continue
-        reserved, offered = found.reserved, found.offered
-        line = Text()
-        line.append(f"{variant.name} reserved: ", style=look.palette.strong)
-        devices = "GPUs" if found.spec.has_gpu else "accelerators"
-        line.append(f"{reserved.accelerators:g} of {offered.accelerators:g} {devices}, "
-                    f"{reserved.cpu_cores:g} of {offered.cpu_cores:g} vCPUs, "
-                    f"{reserved.memory_mb / 1024:,.0f} of {offered.memory_mb / 1024:,.0f} GiB")
-        fraction = found.reserved_fraction
-        if fraction is not None and found.basis:
-            line.append(f" ({fraction * 100:.0f} % of the {BASIS_LABELS[found.basis]})")
-        lines.append(line)
-        measured = [(label, store.window_value(endpoint.key, variant.name, series))
-                    for label, series in (("GPU", "gpu_reservation_max_pct"),
-                                          ("CPU", "cpu_reservation_max_pct"),
-                                          ("memory", "memory_reservation_max_pct"))]
-        shown = [f"{label} {value:.0f} %" for label, value in measured if value is not None]
-        if shown:
-            lines.append(Text(f"  CloudWatch reservation, fullest instance over the lookback: "
-                              f"{', '.join(shown)}", style=look.palette.muted))
-    return lines
+    for variant, reservations in found:
+        reserved, offered = reservations.reserved, reservations.offered
+        fraction = reservations.reserved_fraction
+        # Of the resource the cost is shared by (accelerators, else cores, else memory).
+        basis = (f"{fraction * 100:.0f} % of {BASIS_LABELS[reservations.basis]}"
+                 if fraction is not None and reservations.basis else "-")
+        measured = [store.window_value(endpoint.key, variant.name, series)
+                    for series in ("gpu_reservation_max_pct", "cpu_reservation_max_pct",
+                                   "memory_reservation_max_pct")]
+        table.add_row(Text(variant.name),
+                      f"{reserved.accelerators:g} of {offered.accelerators:g}",
+                      f"{reserved.cpu_cores:g} of {offered.cpu_cores:g}",
+                      f"{reserved.memory_mb / 1024:,.0f} of {offered.memory_mb / 1024:,.0f}",
+                      basis, " / ".join(fmt(v) for v in measured))
+    return table
 
 
 def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
@@ -199,7 +200,8 @@ def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                     look: Look = DEFAULT_LOOK) -> RenderableType:
     palette = look.palette
     table = _table("Component", "Variant", "Copies", "Per copy", "Autoscaling",
-                   f"Req/{fleet.lookback_days}d", "Req/min", "p99 ms", "$/month",
+                   f"Req/{fleet.lookback_days}d", "Req/min", f"p99 {fleet.lookback_days}d",
+                   "$/month",
                    title="Inference components", look=look)
     for column in table.columns[5:]:
         column.justify = "right"
@@ -218,7 +220,7 @@ def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                       Text(f"{component.current_copies}/{component.desired_copies}"),
                       Text(component_shape(component).split(" ", 1)[-1]), bounds,
                       fmt_count(requests), fmt_count(float(live.iloc[-1]) if len(live) else None),
-                      fmt(None if p99_us is None else p99_us / 1000.0),
+                      fmt_ms(None if p99_us is None else p99_us / 1000.0),
                       fmt_usd(cost.usd if cost else None))
     return table
 

@@ -273,7 +273,13 @@ def endpoint_shape(endpoint: EndpointSnapshot) -> str:
     if not shown:
         return "-"
     more = len(endpoint.variants) - 1 + len(endpoint.inference_components)
-    return variant_shape(shown[0]) + (f" +{more}" if more else "")
+    shape = variant_shape(shown[0])
+    if not more:
+        return shape
+    # GPU types are long ("1xg5.12xlarge"): the count goes without its space rather than
+    # past the column's edge, where it would be cut off.
+    spaced = f"{shape} +{more}"
+    return spaced if len(spaced) <= COLUMN_BY_KEY["shape"].width else f"{shape}+{more}"
 
 
 def summed_series(fleet: FleetSnapshot, tier: str, name: str, key: str,
