@@ -70,10 +70,13 @@ class BilledInstances:
 def billed_instances(endpoint: EndpointSnapshot, variant: VariantSnapshot,
                      fleet: FleetSnapshot) -> BilledInstances:
     """An autoscaled variant's time-weighted mean count over the lookback (from its
-    CPUUtilization samples); otherwise, or without samples, the current count."""
+    CPUUtilization samples); otherwise, or without samples, the current count. Managed instance
+    scaling (inference components) moves the count too: instances follow the copies, down to
+    none for an endpoint that scales to zero."""
     if variant.serverless is not None:
         return BilledInstances(0.0, time_weighted=False)
-    if autoscales(variant):
+    managed = variant.managed_instance_scaling
+    if autoscales(variant) or (managed is not None and managed.enabled):
         mean = fleet.metrics.window_value(endpoint.key, variant.name, "instance_count_mean")
         if mean is not None:
             return BilledInstances(mean, time_weighted=True)

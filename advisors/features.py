@@ -9,8 +9,10 @@ over a thousand endpoints stays well under a second. Two frames:
   time-weighted mean of an autoscaled variant). The busiest resource leaves out GPU memory for
   LLM servers, which preallocate it for their KV cache whatever the load.
 * `endpoints`: one row per endpoint key: inventory facts, traffic totals over every variant (shadow
-  included), the hourly shape (idle hours, burstiness, periodicity, errors against load) and the
-  peak per-instance utilisation across variants.
+  included) and every inference component, the hourly shape (idle hours, burstiness, periodicity,
+  errors against load) and the peak per-instance utilisation across variants.
+* `components`: one row per (endpoint key, inference component): its copies and reservation per
+  copy, joined with its window statistics (traffic, latency, per-copy utilisation).
 
 "No data" stays NaN everywhere: it is never read as zero traffic or zero utilisation.
 """
@@ -18,7 +20,7 @@ over a thousand endpoints stays well under a second. Two frames:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,12 +45,31 @@ UTILISATION_COLUMNS = ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memo
 SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating"})
 
 
+COMPONENT_WINDOW_COLUMNS = (
+    "requests", "errors_5xx", "model_latency_p50_us", "model_latency_p99_us",
+    "model_latency_max_us", "copy_cpu_p95_pct", "copy_memory_p95_pct", "copy_gpu_p95_pct",
+    "copy_gpu_memory_p95_pct",
+)
+_COMPONENT_ATTRIBUTES = (
+    "region", "variant", "status", "age_hours", "current_copies", "desired_copies",
+    "accelerators", "cpu_cores", "memory_mb", "adapter", "autoscaling_target",
+    "autoscaling_scales",
+)
+
+
+def empty_component_frame() -> pd.DataFrame:
+    index = pd.MultiIndex.from_arrays([[], []], names=["endpoint", "component"])
+    return pd.DataFrame({name: [] for name in (*_COMPONENT_ATTRIBUTES,
+                                               *COMPONENT_WINDOW_COLUMNS)}, index=index)
+
+
 @dataclass(frozen=True)
 class FleetFeatures:
     endpoints: pd.DataFrame
     variants: pd.DataFrame
     lookback_hours: float
     now: dt.datetime
+    components: pd.DataFrame = field(default_factory=empty_component_frame)
 
 
 _VARIANT_ATTRIBUTES = (
@@ -110,6 +131,63 @@ def variant_features(fleet: FleetSnapshot) -> pd.DataFrame:
     busiest = (utilisation.fillna(-1.0).idxmax(axis=1) if len(frame.index)
                else pd.Series([], index=frame.index, dtype=object))
     frame["busiest_resource"] = busiest.where(frame["busiest_pct"].notna())
+    return frame
+
+
+def component_features(fleet: FleetSnapshot, now: dt.datetime) -> pd.DataFrame:
+    """One row per inference component, its window statistics joined ("no data" stays NaN)."""
+    columns: dict[str, list[Any]] = {name: [] for name in _COMPONENT_ATTRIBUTES}
+    index: list[tuple[str, str]] = []
+    window_keys: list[tuple[str, str]] = []
+    for endpoint in fleet.endpoints:
+        for component in endpoint.inference_components:
+            scaling = component.autoscaling
+            resources = component.resources
+            index.append((endpoint.key, component.name))
+            window_keys.append((endpoint.key, component.column))
+            values = (
+                endpoint.region, component.variant, component.status,
+                (now - component.creation_time).total_seconds() / 3600.0,
+                component.current_copies, component.desired_copies,
+                resources.accelerators if resources.accelerators is not None else np.nan,
+                resources.cpu_cores if resources.cpu_cores is not None else np.nan,
+                resources.min_memory_mb if resources.min_memory_mb is not None else np.nan,
+                component.base_component is not None, scaling is not None,
+                # min = max cannot move, whatever its policies say.
+                bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity),
+            )
+            for name, value in zip(_COMPONENT_ATTRIBUTES, values, strict=True):
+                columns[name].append(value)
+    if not index:
+        return empty_component_frame()
+    multi = pd.MultiIndex.from_tuples(index, names=["endpoint", "component"])
+    inventory = pd.DataFrame(columns, index=multi)
+    window = fleet.metrics.window.reindex(columns=list(COMPONENT_WINDOW_COLUMNS)).astype(
+        "float64")
+    stats = (window.reindex(pd.MultiIndex.from_tuples(window_keys)) if len(window.index)
+             else pd.DataFrame(np.nan, index=range(len(index)),
+                               columns=list(COMPONENT_WINDOW_COLUMNS)))
+    stats.index = multi
+    return pd.concat([inventory, stats], axis=1)
+
+
+def _with_components(frame: pd.DataFrame, components: pd.DataFrame) -> pd.DataFrame:
+    """An endpoint's traffic is its variants' plus its components' (invocation metrics of
+    components are published per component only): sum every source before calling it idle."""
+    frame["inference_components"] = 0
+    if components.empty:
+        return frame
+    by_endpoint = components.groupby(level="endpoint", sort=False)
+    counted = by_endpoint[["requests", "errors_5xx"]].sum(min_count=1).reindex(frame.index)
+    for column in ("requests", "errors_5xx"):
+        frame[column] = pd.concat([frame[column], counted[column]], axis=1).sum(
+            axis=1, min_count=1)
+    slowest = by_endpoint[["model_latency_p50_us", "model_latency_p99_us",
+                           "model_latency_max_us"]].max().reindex(frame.index)
+    for column in slowest.columns:
+        frame[column] = pd.concat([frame[column], slowest[column]], axis=1).max(axis=1)
+    frame["inference_components"] = by_endpoint.size().reindex(frame.index).fillna(0).astype(
+        "int64")
     return frame
 
 
@@ -225,7 +303,8 @@ def _hourly_shape(fleet: FleetSnapshot, index: pd.Index, hours_of_day: int,
 
 
 def endpoint_features(fleet: FleetSnapshot, variants: pd.DataFrame, now: dt.datetime,
-                      hours_of_day: int = 4, busy_fraction: float = 0.1) -> pd.DataFrame:
+                      hours_of_day: int = 4, busy_fraction: float = 0.1,
+                      components: pd.DataFrame | None = None) -> pd.DataFrame:
     frame = _inventory_rows(fleet, now)
     index = frame.index
     lookback_hours = fleet.lookback_days * 24.0
@@ -261,6 +340,8 @@ def endpoint_features(fleet: FleetSnapshot, variants: pd.DataFrame, now: dt.date
         * serving_rows["billed_instances"]
     ).groupby(level="endpoint").sum(min_count=1).reindex(index)
     frame = frame.join(grouped_all).join(grouped_serving)
+    frame = _with_components(frame, components if components is not None
+                             else component_features(fleet, now))
     for column in ("has_gpu", "has_accelerator", "unknown_type", "vpc", "network_isolation"):
         frame[column] = frame[column].fillna(False).astype(bool)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -274,6 +355,8 @@ def build_features(fleet: FleetSnapshot, now: dt.datetime | None = None,
                    hours_of_day: int = 4, busy_fraction: float = 0.1) -> FleetFeatures:
     at = now or fleet.collected_at
     variants = variant_features(fleet)
-    endpoints = endpoint_features(fleet, variants, at, hours_of_day, busy_fraction)
+    components = component_features(fleet, at)
+    endpoints = endpoint_features(fleet, variants, at, hours_of_day, busy_fraction, components)
     return FleetFeatures(endpoints=endpoints, variants=variants,
-                         lookback_hours=fleet.lookback_days * 24.0, now=at)
+                         lookback_hours=fleet.lookback_days * 24.0, now=at,
+                         components=components)

@@ -16,6 +16,7 @@ class Severity(StrEnum):
 
 class FindingKind(StrEnum):
     IDLE = "idle"
+    IDLE_COMPONENT = "idle-component"
     OVER_PROVISIONED = "over-provisioned"
     UNDER_PROVISIONED = "under-provisioned"
     SERVERLESS_CANDIDATE = "serverless-candidate"
@@ -43,6 +44,7 @@ class ProfileChange(BaseModel):
     current: Any = None
     proposed: Any = None
     variant: str | None = None
+    component: str | None = None  # an inference component's characteristic (its copies)
 
 
 class CostedOption(BaseModel):
@@ -73,6 +75,7 @@ class Finding(BaseModel):
     severity: Severity
     endpoint: str  # endpoint key: "<region>/<name>"
     variant: str | None = None
+    component: str | None = None  # the inference component the finding is about
     summary: str  # one line
     rationale: str  # why, in a few sentences, with the numbers
     evidence: dict[str, float | int | str | None] = Field(default_factory=dict)

@@ -22,6 +22,7 @@ from advisors.rules.drift import find_drift
 from advisors.rules.error_rate import find_error_rate
 from advisors.rules.finished_ab_test import find_finished_ab_tests
 from advisors.rules.idle import find_idle
+from advisors.rules.idle_component import find_idle_components
 from advisors.rules.multi_model_cache import find_multi_model_cache
 from advisors.rules.multi_model_candidate import find_multi_model_candidates
 from advisors.rules.no_autoscaling import find_no_autoscaling
@@ -39,6 +40,7 @@ from ground.requirements import Requirements
 
 RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.IDLE, find_idle),
+    (FindingKind.IDLE_COMPONENT, find_idle_components),
     (FindingKind.OVER_PROVISIONED, find_over_provisioned),
     (FindingKind.UNDER_PROVISIONED, find_under_provisioned),
     (FindingKind.SERVERLESS_CANDIDATE, find_serverless_candidates),
@@ -67,7 +69,7 @@ def worst_first(finding: Finding) -> tuple[int, float, int, str]:
     """Severity first, then the larger saving, then the registry order."""
     saving = finding.monthly_savings_usd
     return (_SEVERITY_RANK[finding.severity], -(saving if saving is not None else 0.0),
-            _KIND_RANK[finding.kind], finding.variant or "")
+            _KIND_RANK[finding.kind], f"{finding.variant or ''}/{finding.component or ''}")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("cost-optimization-hub", "ListEnrollmentStatuses"):
         "cost-optimization-hub:ListEnrollmentStatuses",
     ("cost-optimization-hub", "ListRecommendations"): "cost-optimization-hub:ListRecommendations",
+    # Inference components: the models sharing an endpoint's instances.
+    ("sagemaker", "ListInferenceComponents"): "sagemaker:ListInferenceComponents",
+    ("sagemaker", "DescribeInferenceComponent"): "sagemaker:DescribeInferenceComponent",
     ("application-auto-scaling", "DescribeScalableTargets"):
         "application-autoscaling:DescribeScalableTargets",
     ("application-auto-scaling", "DescribeScalingPolicies"):

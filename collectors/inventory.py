@@ -2,11 +2,13 @@
 
 ListEndpoints runs every inventory refresh; DescribeEndpoint, DescribeEndpointConfig and
 DescribeModel run only for endpoints that are new or whose LastModifiedTime, status or creation
-time changed. Endpoint configs and models are immutable, but only until they are deleted: AWS lets
-a new one be created under the same name, so a name is no key across passes. Within one pass each
-config and model is described once however many endpoints share it; an endpoint that changed
-gets its config and models described again. Tags and Application Auto Scaling change without
-touching the endpoint, so they refresh on their own, slower cadence.
+time changed. Inference components are handled the same way: one ListInferenceComponents listing
+of the region per refresh, DescribeInferenceComponent only for new or changed components.
+Endpoint configs and models are immutable, but only until they are deleted: AWS lets a new one be
+created under the same name, so a name is no key across passes. Within one pass each config and
+model is described once however many endpoints share it; an endpoint that changed gets its config
+and models described again. Tags and Application Auto Scaling change without touching the
+endpoint, so they refresh on their own, slower cadence.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ from ground.domain import (
     AsyncSettings,
     AutoscalingInfo,
     CollectorError,
+    ComponentResources,
     ContainerInfo,
     DataCaptureInfo,
     DeploymentOption,
     EndpointSnapshot,
+    InferenceComponentSnapshot,
+    ManagedInstanceScaling,
     ModelInfo,
     ScalingPolicyInfo,
     ServerlessSettings,
@@ -60,6 +65,62 @@ class RegionInventory:
 
 def variant_resource_id(endpoint: str, variant: str) -> str:
     return f"endpoint/{endpoint}/variant/{variant}"
+
+
+def component_resource_id(component: str) -> str:
+    """Application Auto Scaling's resource id of an inference component (DesiredCopyCount)."""
+    return f"inference-component/{component}"
+
+
+@dataclass
+class _DescribedComponent:
+    last_modified: dt.datetime
+    status: str
+    component: InferenceComponentSnapshot
+
+
+def parse_component(raw: dict[str, Any], models: dict[str, ModelInfo]
+                    ) -> InferenceComponentSnapshot:
+    """DescribeInferenceComponent's answer as a snapshot (the model joined when described)."""
+    spec = raw.get("Specification") or {}
+    container = spec.get("Container") or {}
+    deployed = container.get("DeployedImage") or {}
+    compute = spec.get("ComputeResourceRequirements") or {}
+    runtime = raw.get("RuntimeConfig") or {}
+    model = models.get(spec.get("ModelName") or "")
+    image = deployed.get("SpecifiedImage") or deployed.get("ResolvedImage") or (
+        model.containers[0].image if model and model.containers else None)
+    cores = compute.get("NumberOfCpuCoresRequired")
+    return InferenceComponentSnapshot(
+        name=raw["InferenceComponentName"],
+        arn=raw["InferenceComponentArn"],
+        variant=raw["VariantName"],
+        status=raw["InferenceComponentStatus"],
+        creation_time=raw["CreationTime"],
+        last_modified_time=raw["LastModifiedTime"],
+        model_name=spec.get("ModelName"),
+        image=image,
+        model=model,
+        base_component=spec.get("BaseInferenceComponentName"),
+        resources=ComponentResources(
+            accelerators=compute.get("NumberOfAcceleratorDevicesRequired"),
+            cpu_cores=None if cores is None else float(cores),
+            min_memory_mb=compute.get("MinMemoryRequiredInMb"),
+            max_memory_mb=compute.get("MaxMemoryRequiredInMb")),
+        desired_copies=int(runtime.get("DesiredCopyCount", 0)),
+        current_copies=int(runtime.get("CurrentCopyCount", 0)),
+        failure_reason=raw.get("FailureReason"),
+    )
+
+
+def _managed_scaling(raw: dict[str, Any] | None) -> ManagedInstanceScaling | None:
+    if not raw:
+        return None
+    return ManagedInstanceScaling(
+        enabled=raw.get("Status") == "ENABLED",
+        min_instances=raw.get("MinInstanceCount"),
+        max_instances=raw.get("MaxInstanceCount"),
+        scale_in_strategy=(raw.get("ScaleInPolicy") or {}).get("Strategy"))
 
 
 def parse_model(raw: dict[str, Any]) -> ModelInfo:
@@ -148,6 +209,10 @@ def build_endpoint(region: str, endpoint: dict[str, Any], config: dict[str, Any]
                 volume_size_gb=v.get("VolumeSizeInGB"),
                 shadow=shadow,
                 model=models.get(v.get("ModelName") or ""),
+                managed_instance_scaling=_managed_scaling(
+                    live.get("ManagedInstanceScaling") or v.get("ManagedInstanceScaling")),
+                routing_strategy=(live.get("RoutingConfig") or v.get("RoutingConfig")
+                                  or {}).get("RoutingStrategy"),
             ))
     capture = endpoint.get("DataCaptureConfig") or config.get("DataCaptureConfig") or {}
     async_raw = endpoint.get("AsyncInferenceConfig") or config.get("AsyncInferenceConfig")
@@ -200,6 +265,8 @@ class InventoryCollector:
         self._config_history: dict[str, tuple[dt.datetime, ...]] = {}
         self._settings_fetched_at: dt.datetime | None = None
         self._listed: list[str] = []
+        self._components: dict[str, _DescribedComponent] = {}
+        self._components_by_endpoint: dict[str, tuple[str, ...]] = {}
         self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
 
     async def list_endpoints(self) -> list[dict[str, Any]]:
@@ -257,15 +324,21 @@ class InventoryCollector:
         tag_arns = {n: s["EndpointArn"] for n, s in listed.items()
                     if settings_due or n in changed_names}
         # Describes, tags, scaling and config history do not depend on one another: in parallel.
+        scaling_due = settings_due or bool(changed_names)
         parts: list[Awaitable[Any]] = [
             asyncio.gather(*(self._describe(sagemaker, s, result.errors, now) for s in changed)),
             self._fetch_tags(sagemaker, tag_arns, result.errors, now),
+            self._refresh_components(sagemaker, set(listed), result.errors, now),
         ]
-        if settings_due or changed_names:
+        if scaling_due:
             parts.append(self._fetch_autoscaling(result.errors, now))
         if settings_due:
             parts.append(self._fetch_config_history(result.errors, now, set(listed)))
-        described, *_ = await asyncio.gather(*parts)
+        described, _, new_components, *_ = await asyncio.gather(*parts)
+        if new_components and not scaling_due:
+            # A new component's scalable target is needed now, or its copies would read as
+            # not autoscaling until the next tags_minutes.
+            await self._fetch_autoscaling(result.errors, now)
         result.described = sum(1 for d in described if d)
         if settings_due:
             self._settings_fetched_at = now
@@ -415,9 +488,78 @@ class InventoryCollector:
         history = self._config_history.get(endpoint.name, ())
         if endpoint.config_creation_time and endpoint.config_creation_time not in history:
             history = tuple(sorted((*history, endpoint.config_creation_time), reverse=True))
-        return endpoint.model_copy(update={"variants": variants,
-                                           "tags": self._tags.get(endpoint.name, {}),
-                                           "config_history": history})
+        components = tuple(
+            described.component.model_copy(update={
+                "autoscaling": self._autoscaling.get(component_resource_id(name)),
+                "model": self._sized(described.component.model)})
+            for name in self._components_by_endpoint.get(endpoint.name, ())
+            if (described := self._components.get(name)) is not None)
+        update: dict[str, Any] = {"variants": variants, "tags": self._tags.get(endpoint.name, {}),
+                                  "config_history": history, "inference_components": components}
+        if components:
+            # ListInferenceComponents is what says so (the config only hints: no ModelName).
+            update["deployment"] = DeploymentOption.INFERENCE_COMPONENTS
+        return endpoint.model_copy(update=update)
+
+    async def _refresh_components(self, sagemaker: Any, endpoints: set[str],
+                                  errors: list[CollectorError], now: dt.datetime) -> bool:
+        """The region's inference components; True when one appeared that was not known."""
+        try:
+            summaries: list[dict[str, Any]] = []
+            paginator = sagemaker.get_paginator("list_inference_components")
+            async for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
+                summaries.extend(page.get("InferenceComponents", []))
+        except RECOVERABLE as exc:
+            # The last components known stay: without them a busy endpoint would look idle.
+            errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
+                                          "ListInferenceComponents", now))
+            return False
+        listed = {s["InferenceComponentName"]: s for s in summaries
+                  if s.get("EndpointName") in endpoints}
+        for gone in set(self._components) - set(listed):
+            del self._components[gone]
+        changed = [
+            s for name, s in listed.items()
+            if (cached := self._components.get(name)) is None
+            or cached.last_modified != s["LastModifiedTime"]
+            or cached.status != s["InferenceComponentStatus"]
+        ]
+        new = any(s["InferenceComponentName"] not in self._components for s in changed)
+        await asyncio.gather(*(self._describe_component(sagemaker, s, errors, now)
+                               for s in changed))
+        by_endpoint: dict[str, list[str]] = {}
+        for name, summary in sorted(listed.items()):
+            if name in self._components:
+                by_endpoint.setdefault(summary["EndpointName"], []).append(name)
+        self._components_by_endpoint = {k: tuple(v) for k, v in by_endpoint.items()}
+        return new
+
+    async def _describe_component(self, sagemaker: Any, summary: dict[str, Any],
+                                  errors: list[CollectorError], now: dt.datetime) -> None:
+        name = summary["InferenceComponentName"]
+        operation = "DescribeInferenceComponent"
+        async with self._semaphore:
+            try:
+                raw = await sagemaker.describe_inference_component(InferenceComponentName=name)
+                model_name = (raw.get("Specification") or {}).get("ModelName")
+                if model_name:
+                    operation = "DescribeModel"
+                    await self._shared(self._models, model_name,
+                                       partial(_parsed_model, sagemaker, model_name))
+                component = parse_component(raw, self._models)
+            except RECOVERABLE as exc:
+                if not _is_not_found(exc):  # deleted since the listing: normal
+                    errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
+                                                  operation, now))
+                return
+            except (ValidationError, KeyError, TypeError, ValueError) as exc:
+                errors.append(CollectorError(
+                    source="inventory", region=self.region, operation=operation,
+                    message=f"unexpected answer from {operation} for {name}: {_short(exc)}",
+                    at=now))
+                return
+        self._components[name] = _DescribedComponent(
+            summary["LastModifiedTime"], summary["InferenceComponentStatus"], component)
 
     def _sized(self, model: ModelInfo | None) -> ModelInfo | None:
         if model is None:
@@ -429,8 +571,11 @@ class InventoryCollector:
 
     async def _fetch_model_sizes(self, errors: list[CollectorError], now: dt.datetime) -> None:
         """Model artefact sizes by S3 HEAD, once per artefact (a new model means a new URL)."""
-        urls = {c.model_data_url for d in self._described.values() for v in d.endpoint.variants
-                if v.model is not None for c in v.model.containers
+        # The models of the variants and of the inference components (theirs are the
+        # components' own: an inference-component endpoint's variants name none).
+        models = [*(v.model for d in self._described.values() for v in d.endpoint.variants),
+                  *(d.component.model for d in self._components.values())]
+        urls = {c.model_data_url for m in models if m is not None for c in m.containers
                 if c.model_data_url and c.model_data_url.endswith(".tar.gz")
                 and c.model_data_url not in self._model_sizes}
         if not urls:

@@ -19,13 +19,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
 from ground.catalog import spec_for
-from ground.domain import CollectorError, EndpointSnapshot, MetricStore, empty_window_frame
-from ground.series import Normalise, Scope, SeriesSource, SeriesSpec, Tier, series_for
+from ground.domain import (
+    CollectorError,
+    DeploymentOption,
+    EndpointSnapshot,
+    InferenceComponentSnapshot,
+    MetricStore,
+    empty_window_frame,
+    is_component_column,
+)
+from ground.series import (
+    COMPONENT_PRESENCE,
+    INVOCATIONS_NS,
+    Normalise,
+    Scope,
+    SeriesSource,
+    SeriesSpec,
+    Tier,
+    series_for,
+)
 from ground.untrusted import inert
 
 MAX_QUERIES_PER_CALL = 500
@@ -142,6 +160,12 @@ def plan_endpoint(endpoint: EndpointSnapshot, tier: Tier, group: str | None = No
         source = spec.source_for(deployment)
         if source is None:
             continue
+        if source.scope is Scope.COMPONENT:
+            planned += _component_queries(endpoint, spec, source)
+            continue
+        if (endpoint.deployment is DeploymentOption.INFERENCE_COMPONENTS
+                and source.namespace == INVOCATIONS_NS):
+            continue  # published per component, not per variant: asking would find nothing
         if source.scope is Scope.ENDPOINT:
             planned.append(_query(endpoint, "", spec, source, 1.0))
             continue
@@ -173,6 +197,37 @@ def _query(endpoint: EndpointSnapshot, variant: str, spec: SeriesSpec, source: S
         publish_frequency_s=max(1, endpoint.metric_publish_frequency_s),
         namespace=source.namespace, metric=source.metric)
     return {"MetricStat": stat, "ReturnData": True}, target
+
+
+def _component_queries(endpoint: EndpointSnapshot, spec: SeriesSpec, source: SeriesSource
+                       ) -> list[tuple[dict[str, Any], QueryTarget]]:
+    """One query per inference component, dims InferenceComponentName alone (as published)."""
+    planned = []
+    for component in endpoint.inference_components:
+        if spec.gpu_only and not _component_has_gpu(endpoint, component):
+            continue
+        stat = {
+            "Metric": {"Namespace": source.namespace, "MetricName": source.metric,
+                       "Dimensions": [{"Name": "InferenceComponentName",
+                                       "Value": component.name}]},
+            "Stat": source.stat,
+        }
+        target = QueryTarget(
+            endpoint.key, component.column, spec.name, 1.0, source.is_count,
+            spec.group if spec.tier is Tier.LIVE else None, additive=source.additive,
+            publish_frequency_s=max(1, endpoint.metric_publish_frequency_s),
+            namespace=source.namespace, metric=source.metric)
+        planned.append(({"MetricStat": stat, "ReturnData": True}, target))
+    return planned
+
+
+def _component_has_gpu(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot
+                       ) -> bool:
+    variant = next((v for v in endpoint.variants if v.name == component.variant), None)
+    spec = spec_for(variant.instance_type) if variant else None
+    # Adapters ride on their base component's accelerators.
+    wants = (component.resources.accelerators or 0) > 0 or component.base_component is not None
+    return spec is not None and spec.has_gpu and wants
 
 
 class MetricsCollector:
@@ -402,13 +457,15 @@ class MetricsCollector:
                 return
 
     def _restart_changed_variants(self, endpoints: list[EndpointSnapshot]) -> None:
-        """Progress is kept per endpoint: a variant added (or renamed) starts from nothing.
+        """Progress is kept per endpoint: a variant (or inference component) added or renamed
+        starts from nothing.
 
         Without this, a variant added by an update would get no window statistics or history
         until the next window refresh, and only the minutes after it appeared.
         """
         for endpoint in endpoints:
-            names = tuple(v.name for v in endpoint.variants)
+            names = tuple(v.name for v in endpoint.variants) + tuple(
+                c.column for c in endpoint.inference_components)
             if self._variants.get(endpoint.key, names) != names:
                 self._window_at.pop(endpoint.key, None)
                 self._hourly_until.pop(endpoint.key, None)
@@ -492,7 +549,8 @@ class MetricsCollector:
             serving = endpoint is not None and endpoint.status in SERVING
             utilisation_seen = any(
                 not np.isnan(row.get(name, np.nan))
-                for name in ("memory_max_pct", "cpu_max_pct", "model_latency_max_us"))
+                for name in ("memory_max_pct", "cpu_max_pct", "model_latency_max_us",
+                             "copy_cpu_p95_pct", "copy_memory_p95_pct"))
             for name, value in list(row.items()):
                 if np.isnan(value) and serving and utilisation_seen:
                     row[name] = 0.0  # serving, measured, and nobody called: zero traffic
@@ -508,7 +566,9 @@ class MetricsCollector:
         for row in rows:
             by_series[row.target.series].append(row)
         step = 3600 if tier is Tier.HOURLY else 60
-        for name, series_rows in by_series.items():
+        # Components' presence first: their count buckets are zero only where it has data.
+        for name, series_rows in sorted(by_series.items(),
+                                        key=lambda item: item[0] != COMPONENT_PRESENCE):
             keys: list[str] = []
             variants: list[str] = []
             stamps: list[float] = []
@@ -547,13 +607,14 @@ class MetricsCollector:
             old = frames.get(name)
             merged = fresh if old is None or old.empty else fresh.combine_first(old)
             if is_count:
-                merged = self._zero_fill(merged, series_rows, endpoints, step, tier)
+                merged = self._zero_fill(merged, series_rows, endpoints, step, tier,
+                                         frames.get(COMPONENT_PRESENCE))
             frames[name] = merged.sort_index()
         self._trim(frames, tier, now)
 
     def _zero_fill(self, frame: pd.DataFrame, answers: list[_Answer],
-                   endpoints: dict[str, EndpointSnapshot], step: int, tier: Tier
-                   ) -> pd.DataFrame:
+                   endpoints: dict[str, EndpointSnapshot], step: int, tier: Tier,
+                   presence: pd.DataFrame | None = None) -> pd.DataFrame:
         """Zero where a serving, measured endpoint was asked, answered, and had no datapoint.
 
         Only over the range each query was asked for and CloudWatch has answered (its newest
@@ -568,7 +629,8 @@ class MetricsCollector:
             if endpoint is None or endpoint.status not in SERVING or not (
                     self._window.get((target.endpoint_key, target.variant), {}).get(
                         "memory_max_pct") is not None
-                    or endpoint.deployment.value == "async"):
+                    or endpoint.deployment.value == "async"
+                    or is_component_column(target.variant)):  # measured per bucket, below
                 continue
             end = answer.end if answered_until is None else min(
                 answer.end, max(answered_until, answer.start))
@@ -592,9 +654,26 @@ class MetricsCollector:
         stamps = pd.DatetimeIndex(frame.index).as_unit("s").asi8.astype("float64")
         inside = (stamps[:, None] >= starts[None, :]) & (stamps[:, None] < ends[None, :])
         mask = inside & frame.isna().to_numpy()
+        mask &= self._measured_components(frame, columns, presence)
         values = frame.to_numpy(copy=True)
         values[mask] = 0.0
         return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+
+    @staticmethod
+    def _measured_components(frame: pd.DataFrame, columns: list[tuple[str, str]],
+                             presence: pd.DataFrame | None) -> npt.NDArray[np.bool_]:
+        """Per bucket: True for variants, and for components only where their per-copy
+        utilisation has a datapoint (a component scaled to zero copies publishes nothing)."""
+        measured = np.ones(frame.shape, dtype=bool)
+        for index, (key, column) in enumerate(columns):
+            if not is_component_column(column):
+                continue
+            if presence is None or (key, column) not in presence.columns:
+                measured[:, index] = False
+                continue
+            seen = presence[(key, column)].reindex(frame.index)
+            measured[:, index] = seen.notna().to_numpy()
+        return measured
 
     def _trim(self, frames: dict[str, pd.DataFrame], tier: Tier, now: dt.datetime) -> None:
         span = self.lookback if tier is Tier.HOURLY else self.live_window

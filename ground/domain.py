@@ -82,6 +82,16 @@ class AutoscalingInfo(Frozen):
         return bool(self.policies) and not self.suspended
 
 
+class ManagedInstanceScaling(Frozen):
+    """Managed instance scaling of a variant (inference-component endpoints): SageMaker adds and
+    releases instances as the components' copies need them, down to none when the minimum is 0."""
+
+    enabled: bool
+    min_instances: int | None = None
+    max_instances: int | None = None
+    scale_in_strategy: str | None = None  # IDLE_RELEASE | CONSOLIDATION
+
+
 class VariantSnapshot(Frozen):
     name: str
     model_name: str | None = None
@@ -94,6 +104,55 @@ class VariantSnapshot(Frozen):
     shadow: bool = False
     model: ModelInfo | None = None
     autoscaling: AutoscalingInfo | None = None
+    managed_instance_scaling: ManagedInstanceScaling | None = None
+    routing_strategy: str | None = None  # RoutingConfig.RoutingStrategy
+
+
+# Inference components share the window and series frames with variants: their column is
+# "ic:<name>" (SageMaker names allow letters, digits and dashes only, so no variant is called so).
+COMPONENT_COLUMN_PREFIX = "ic:"
+
+
+def component_column(name: str) -> str:
+    return f"{COMPONENT_COLUMN_PREFIX}{name}"
+
+
+def is_component_column(column: str) -> bool:
+    return column.startswith(COMPONENT_COLUMN_PREFIX)
+
+
+class ComponentResources(Frozen):
+    """What one copy of an inference component reserves on its instance (None: not set)."""
+
+    accelerators: int | None = None  # NumberOfAcceleratorDevicesRequired
+    cpu_cores: float | None = None  # NumberOfCpuCoresRequired
+    min_memory_mb: int | None = None  # MinMemoryRequiredInMb
+    max_memory_mb: int | None = None  # MaxMemoryRequiredInMb
+
+
+class InferenceComponentSnapshot(Frozen):
+    """One inference component: a model with its copies on the instances of one variant."""
+
+    name: str
+    arn: str
+    variant: str
+    status: str  # InService | Creating | Updating | Failed | Deleting
+    creation_time: dt.datetime
+    last_modified_time: dt.datetime
+    model_name: str | None = None
+    image: str | None = None  # the container image (the model's, or the component's own)
+    model: ModelInfo | None = None
+    # An adapter component rides on its base component's copies and reserves nothing itself.
+    base_component: str | None = None
+    resources: ComponentResources = ComponentResources()
+    desired_copies: int = 0
+    current_copies: int = 0
+    autoscaling: AutoscalingInfo | None = None  # target inference-component/<name>
+    failure_reason: str | None = None
+
+    @property
+    def column(self) -> str:
+        return component_column(self.name)
 
 
 class DataCaptureInfo(Frozen):
@@ -302,6 +361,7 @@ class EndpointSnapshot(Frozen):
     failure_reason: str | None = None
     metric_publish_frequency_s: int = 60
     monitor: ModelMonitorState = ModelMonitorState()
+    inference_components: tuple[InferenceComponentSnapshot, ...] = ()
     # False while only ListEndpoints has answered: name, status and times are known, the
     # configuration (variants, deployment option) is not yet.
     described: bool = True
@@ -323,6 +383,9 @@ class EndpointSnapshot(Frozen):
     @property
     def instance_count(self) -> int:
         return sum(v.current_instance_count for v in self.variants if v.serverless is None)
+
+    def components_on(self, variant: str) -> tuple[InferenceComponentSnapshot, ...]:
+        return tuple(c for c in self.inference_components if c.variant == variant)
 
 
 class ProvisioningRow(Frozen):
@@ -377,7 +440,8 @@ class MetricStore:
       (endpoint key, variant). Count series are 0 where the endpoint served but nobody called.
 
     CPU and GPU values are already per instance (0-100 %), never summed over cores.
-    Endpoint-level metrics (async backlog) use the variant name "".
+    Endpoint-level metrics (async backlog) use the variant name "". Inference components have
+    their own rows and columns, named `component_column(name)`.
     """
 
     def __init__(

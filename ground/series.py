@@ -21,6 +21,7 @@ class Tier(StrEnum):
 class Scope(StrEnum):
     VARIANT = "variant"  # dims EndpointName, VariantName
     ENDPOINT = "endpoint"  # dims EndpointName only (async queue metrics)
+    COMPONENT = "component"  # dims InferenceComponentName only (inference components)
 
 
 class Normalise(StrEnum):
@@ -34,6 +35,7 @@ class Normalise(StrEnum):
 
 INVOCATIONS_NS = "AWS/SageMaker"
 INSTANCE_NS = "/aws/sagemaker/Endpoints"
+COMPONENT_NS = "/aws/sagemaker/InferenceComponents"
 
 
 @dataclass(frozen=True)
@@ -191,12 +193,71 @@ SERIES: tuple[SeriesSpec, ...] = (
 )
 
 
+# Inference components. Their invocation metrics are published per component (dims
+# InferenceComponentName only), never per variant, so an endpoint's traffic is the sum of its
+# components'; per-copy utilisation is in its own namespace, normalised to the copy's reservation.
+# The variant of such an endpoint adds how much of its instances the copies reserve.
+IC = "inference-components"  # DeploymentOption.INFERENCE_COMPONENTS (ground.domain)
+# A count bucket of a component is zero only where the component was measured in that bucket:
+# a component scaled to zero copies publishes nothing, and that is no data, not zero traffic.
+COMPONENT_PRESENCE = "copy_cpu_avg_pct"
+
+
+def _ic(metric: str, stat: str, count: bool = False) -> dict[str, SeriesSource | None]:
+    return {"default": None, IC: SeriesSource(INVOCATIONS_NS, metric, stat, scope=Scope.COMPONENT,
+                                              is_count=count)}
+
+
+def _copy(metric: str, stat: str) -> dict[str, SeriesSource | None]:
+    return {"default": None, IC: SeriesSource(COMPONENT_NS, metric, stat, scope=Scope.COMPONENT)}
+
+
+def _reserved(metric: str, stat: str) -> dict[str, SeriesSource | None]:
+    return {"default": None, IC: _host(metric, stat)}
+
+
+_PER_COPY = "percent of the copy's reservation"
+_RESERVED = "percent of the instances' capacity"
+COMPONENT_SERIES: tuple[SeriesSpec, ...] = (
+    _series("requests", W, "count", _ic("Invocations", "Sum", count=True)),
+    _series("errors_5xx", W, "count", _ic("Invocation5XXErrors", "Sum", count=True)),
+    _series("errors_4xx", W, "count", _ic("Invocation4XXErrors", "Sum", count=True)),
+    _series("model_latency_p50_us", W, "microseconds", _ic("ModelLatency", "p50")),
+    _series("model_latency_p99_us", W, "microseconds", _ic("ModelLatency", "p99")),
+    _series("model_latency_max_us", W, "microseconds", _ic("ModelLatency", "Maximum")),
+    _series("copy_cpu_p95_pct", W, _PER_COPY, _copy("CPUUtilizationNormalized", "p95")),
+    _series("copy_memory_p95_pct", W, _PER_COPY, _copy("MemoryUtilizationNormalized", "p95")),
+    _series("copy_gpu_p95_pct", W, _PER_COPY, _copy("GPUUtilizationNormalized", "p95"),
+            gpu_only=True),
+    _series("copy_gpu_memory_p95_pct", W, _PER_COPY,
+            _copy("GPUMemoryUtilizationNormalized", "p95"), gpu_only=True),
+    # Reservations of the variant's instances: the fullest instance (Maximum) and the emptiest
+    # (Minimum); an instance no copy reserves anything on shows as a minimum of 0 %.
+    _series("gpu_reservation_max_pct", W, _RESERVED, _reserved("GPUReservation", "Maximum"),
+            gpu_only=True),
+    _series("gpu_reservation_min_pct", W, _RESERVED, _reserved("GPUReservation", "Minimum"),
+            gpu_only=True),
+    _series("cpu_reservation_max_pct", W, _RESERVED, _reserved("CPUReservation", "Maximum")),
+    _series("cpu_reservation_min_pct", W, _RESERVED, _reserved("CPUReservation", "Minimum")),
+    _series("memory_reservation_max_pct", W, _RESERVED,
+            _reserved("MemoryReservation", "Maximum")),
+    _series("requests", H, "count per hour", _ic("Invocations", "Sum", count=True)),
+    _series("errors_5xx", H, "count per hour", _ic("Invocation5XXErrors", "Sum", count=True)),
+    _series("model_latency_p99_us", H, "microseconds", _ic("ModelLatency", "p99")),
+    _series(COMPONENT_PRESENCE, H, _PER_COPY, _copy("CPUUtilizationNormalized", "Average")),
+    _series("requests", L, "count per minute", _ic("Invocations", "Sum", count=True)),
+    _series("errors_5xx", L, "count per minute", _ic("Invocation5XXErrors", "Sum", count=True)),
+    _series("model_latency_p99_us", L, "microseconds", _ic("ModelLatency", "p99")),
+    _series(COMPONENT_PRESENCE, L, _PER_COPY, _copy("CPUUtilizationNormalized", "Average")),
+)
+
+
 def series_for(tier: Tier) -> tuple[SeriesSpec, ...]:
-    return tuple(s for s in SERIES if s.tier == tier)
+    return tuple(s for s in (*SERIES, *COMPONENT_SERIES) if s.tier == tier)
 
 
 def unit_of(name: str) -> str:
-    for spec in SERIES:
+    for spec in (*SERIES, *COMPONENT_SERIES):
         if spec.name == name:
             return spec.unit
     raise KeyError(name)

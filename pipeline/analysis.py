@@ -15,7 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from advisors.cost import endpoint_monthly_cost
+from advisors.components import component_costs
+from advisors.cost import CostEstimate, endpoint_monthly_cost
 from advisors.finding import Finding, ProfileChange
 from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
 from advisors.registry import advise
@@ -72,6 +73,8 @@ class EndpointAnalysis:
     comparison: VariantComparison | None = None  # A/B or shadow test
     recommender: tuple[RecommenderComparison, ...] = ()  # per variant with a finished job
     verdicts: tuple[VerdictComparison, ...] = ()  # AWS's own advisors beside the findings
+    # Inference component -> its monthly share of the instances it shares.
+    component_costs: dict[str, CostEstimate] = field(default_factory=dict)
 
     @property
     def worst(self) -> Finding | None:
@@ -188,7 +191,9 @@ class Analyst:
                 _prices=prices, _maturity_settings=self.maturity_settings,
                 comparison=advice.comparisons.get(key),
                 recommender=tuple(advice.recommender.get(key, ())),
-                verdicts=tuple(advice.verdicts.get(key, ())))
+                verdicts=tuple(advice.verdicts.get(key, ())),
+                component_costs=(component_costs(endpoint, fleet, prices)
+                                 if endpoint.inference_components else {}))
         by_kind: dict[str, float] = {}
         for analysis in endpoints.values():
             for finding in analysis.findings:
@@ -263,6 +268,8 @@ def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
     """The `findings` and `profile` members of one endpoint in the report's JSON contract."""
     return {
         "findings": [finding_report(f) for f in item.findings],
+        "component_costs": {name: {"monthly_cost_usd": cost.usd, "source": cost.source}
+                            for name, cost in item.component_costs.items()},
         "monthly_cost_usd": item.monthly_cost_usd,
         "cost_source": item.cost_source,
         "monthly_savings_usd": item.monthly_savings_usd,

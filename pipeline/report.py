@@ -6,7 +6,12 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
-from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from ground.domain import (
+    EndpointSnapshot,
+    FleetSnapshot,
+    InferenceComponentSnapshot,
+    VariantSnapshot,
+)
 from ground.series import Tier, series_for
 from ground.untrusted import inert
 
@@ -48,6 +53,40 @@ def variant_report(endpoint: EndpointSnapshot, variant: VariantSnapshot,
             {**variant.autoscaling.model_dump(mode="json"), "scales": variant.autoscaling.scales}
             if variant.autoscaling else None
         ),
+        "managed_instance_scaling": (variant.managed_instance_scaling.model_dump()
+                                     if variant.managed_instance_scaling else None),
+        "routing_strategy": variant.routing_strategy,
+        "metrics": {k: v for k, v in metrics.items() if v is not None},
+    }
+
+
+def component_report(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot,
+                     fleet: FleetSnapshot) -> dict[str, Any]:
+    """One inference component: its copies, what each reserves, scaling and its own metrics."""
+    metrics = {
+        name: _number(fleet.metrics.window_value(endpoint.key, component.column, name))
+        for name in WINDOW_SERIES
+    }
+    scaling = component.autoscaling
+    return {
+        "name": component.name,
+        "variant": component.variant,
+        "status": component.status,
+        "model": component.model_name,
+        "base_component": component.base_component,
+        "image": component.image,
+        "current_copies": component.current_copies,
+        "desired_copies": component.desired_copies,
+        "per_copy": {
+            "accelerators": component.resources.accelerators,
+            "cpu_cores": component.resources.cpu_cores,
+            "min_memory_mb": component.resources.min_memory_mb,
+            "max_memory_mb": component.resources.max_memory_mb,
+        },
+        "autoscaling": ({**scaling.model_dump(mode="json"), "scales": scaling.scales}
+                        if scaling else None),
+        "created": _iso(component.creation_time),
+        "last_modified": _iso(component.last_modified_time),
         "metrics": {k: v for k, v in metrics.items() if v is not None},
     }
 
@@ -75,6 +114,8 @@ def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[st
         "recommender_jobs": [j.model_dump(mode="json") for j in endpoint.recommender.jobs],
         "recommender_error": endpoint.recommender.error,
         "variants": [variant_report(endpoint, v, fleet) for v in endpoint.variants],
+        "inference_components": [component_report(endpoint, c, fleet)
+                                 for c in endpoint.inference_components],
         "metrics": {k: v for k, v in endpoint_level.items() if v is not None},
         "model_monitor": {
             "schedules": [s.model_dump(mode="json") for s in monitor.schedules],
@@ -96,6 +137,11 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
             item = analysis.endpoints.get(endpoint.key)
             if item is not None:
                 entry.update(analysed(item))
+                costs = entry.pop("component_costs", {})
+                for component in entry["inference_components"]:
+                    share = costs.get(component["name"], {})
+                    component["monthly_cost_usd"] = share.get("monthly_cost_usd")
+                    component["cost_source"] = share.get("source")
         summary = {
             "monthly_cost_usd": round(analysis.total_monthly_cost_usd, 2),
             "monthly_savings_usd": round(analysis.total_savings_usd, 2),
@@ -185,6 +231,19 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                 f"{_fmt(value('cpu_p95_pct'), 1, 0, '%'):>7} "
                 f"{_fmt(value('memory_p95_pct'), 1, 0, '%'):>7} "
                 f"{_fmt(value('errors_5xx')):>6} {drift}")
+        for component in endpoint.inference_components:
+            def measured(name: str, e: EndpointSnapshot = endpoint,
+                         c: InferenceComponentSnapshot = component) -> float | None:
+                return window.window_value(e.key, c.column, name)
+            shape = (f"{component.current_copies} copies x "
+                     f"{component.resources.accelerators or 0} acc")
+            lines.append(
+                f"{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
+                f"{printable(component.status)[:10]:<10} {'component':<12} "
+                f"{printable(component.name)[:12]:<12} {shape[:24]:<24} "
+                f"{_fmt(measured('requests')):>9} "
+                f"{_fmt(measured('model_latency_p99_us'), 1000, 1):>8} "
+                f"{'-':>7} {'-':>7} {_fmt(measured('errors_5xx')):>6} {drift}")
     lines.append("")
     requests = fleet.requests
     lines.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}; "

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from advisors.cost import billed_instances, endpoint_monthly_cost, observed_hours
+from advisors.components import component_costs, reserved_fraction, share_basis
+from advisors.cost import CostEstimate, billed_instances, endpoint_monthly_cost, observed_hours
 from advisors.finding import Finding, ProfileChange
 from advisors.opinions import RecommenderComparison
 from advisors.rules.no_deployment_guardrails import guardrails_supported, strategy_label
@@ -28,6 +29,7 @@ from ground.domain import (
     DeploymentOption,
     EndpointSnapshot,
     FleetSnapshot,
+    InferenceComponentSnapshot,
     ModelInfo,
     VariantSnapshot,
 )
@@ -39,6 +41,7 @@ from profiles.model import (
     Bound,
     BusinessRequirements,
     Characteristic,
+    ComponentProfile,
     ContainerSource,
     Environment,
     LatencyClass,
@@ -78,17 +81,27 @@ def latency_class_for(p99_ms: float) -> LatencyClass:
 # --------------------------------------------------------------------------------- current profile
 
 def _models(endpoint: EndpointSnapshot) -> list[ModelInfo]:
-    """Distinct models behind the endpoint, every variant (shadow included) in order."""
+    """Distinct models behind the endpoint, every variant (shadow included) and inference
+    component in order."""
     seen: dict[str, ModelInfo] = {}
-    for variant in endpoint.variants:
-        if variant.model is not None and variant.model.name not in seen:
-            seen[variant.model.name] = variant.model
+    for model in [*(v.model for v in endpoint.variants),
+                  *(c.model for c in endpoint.inference_components)]:
+        if model is not None and model.name not in seen:
+            seen[model.name] = model
     return list(seen.values())
 
 
+def _serving_columns(endpoint: EndpointSnapshot) -> list[str]:
+    """The metric columns that carry the endpoint's traffic: its serving variants and its
+    inference components (whose invocations are published per component only)."""
+    return [v.name for v in endpoint.serving_variants] + [
+        c.column for c in endpoint.inference_components]
+
+
 def _window_values(endpoint: EndpointSnapshot, fleet: FleetSnapshot, series: str,
-                   variants: Iterable[VariantSnapshot]) -> list[float]:
-    values = (fleet.metrics.window_value(endpoint.key, v.name, series) for v in variants)
+                   variants: Iterable[VariantSnapshot | str]) -> list[float]:
+    names = (v if isinstance(v, str) else v.name for v in variants)
+    values = (fleet.metrics.window_value(endpoint.key, name, series) for name in names)
     return [v for v in values if v is not None]
 
 
@@ -137,6 +150,12 @@ def _model_size(models: list[ModelInfo]) -> Characteristic[int]:
 
 def _models_per_endpoint(endpoint: EndpointSnapshot,
                          models: list[ModelInfo]) -> Characteristic[int]:
+    if endpoint.inference_components:
+        copies = sum(c.current_copies for c in endpoint.inference_components)
+        return Characteristic[int](
+            value=len(endpoint.inference_components), origin=Origin.CONFIGURED, unit="models",
+            source="ListInferenceComponents",
+            note=f"inference components sharing the instances, {copies} copies in all")
     if endpoint.deployment is DeploymentOption.MULTI_MODEL or any(
             c.mode == "MultiModel" for m in models for c in m.containers):
         return Characteristic[int](
@@ -305,6 +324,16 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
                                             unit="instances", source="Application Auto Scaling")
         scales_note = "" if scaling.scales else (
             "scaling suspended" if scaling.suspended else "scalable target without a policy")
+    elif (managed := variant.managed_instance_scaling) is not None and managed.enabled:
+        # Inference-component endpoints: instances follow the copies, between these bounds.
+        source = "ManagedInstanceScaling"
+        min_instances = Characteristic[int](value=managed.min_instances,
+                                            origin=Origin.CONFIGURED, unit="instances",
+                                            source=source)
+        max_instances = Characteristic[int](value=managed.max_instances,
+                                            origin=Origin.CONFIGURED, unit="instances",
+                                            source=source)
+        scales_note = "managed instance scaling: instances follow the components' copies"
     else:
         fixed = None if serverless else variant.current_instance_count
         fixed_note = instances_note or "no scalable target: the count is fixed"
@@ -325,9 +354,11 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
             "CurrentInstanceCount", note=instances_note or _count_note(endpoint, variant, fleet)),
         min_instances=min_instances,
         max_instances=max_instances,
-        autoscaling=Characteristic[bool](value=bool(scaling and scaling.scales),
-                                         origin=Origin.CONFIGURED,
-                                         source="Application Auto Scaling", note=scales_note),
+        autoscaling=Characteristic[bool](
+            value=bool(scaling and scaling.scales) or bool(
+                scaling is None and variant.managed_instance_scaling
+                and variant.managed_instance_scaling.enabled),
+            origin=Origin.CONFIGURED, source="Application Auto Scaling", note=scales_note),
         serverless_memory_mb=Characteristic[int](
             value=serverless.memory_mb if serverless else None, origin=Origin.CONFIGURED,
             unit="MB", source=DESCRIBE, note="" if serverless else "not serverless"),
@@ -368,10 +399,82 @@ def _scaling_target(scaling: AutoscalingInfo | None) -> Characteristic[float]:
         source=f"Application Auto Scaling policy {policy.name}")
 
 
+def _component_profile(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot,
+                       fleet: FleetSnapshot, cost: CostEstimate | None) -> ComponentProfile:
+    scaling = component.autoscaling
+    resources = component.resources
+    source = "DescribeInferenceComponent"
+    variant = next((v for v in endpoint.variants if v.name == component.variant), None)
+    spec = spec_for(variant.instance_type) if variant else None
+    basis = share_basis(spec, endpoint.components_on(component.variant)) if spec else None
+    share = (reserved_fraction(component, variant, spec, basis)
+             if variant is not None and spec is not None and basis else None)
+    requests = fleet.metrics.window_value(endpoint.key, component.column, "requests")
+    p99_us = fleet.metrics.window_value(endpoint.key, component.column, "model_latency_p99_us")
+    hours = observed_hours(endpoint, fleet)
+    if scaling is not None:
+        low = Characteristic[int](value=scaling.min_capacity, origin=Origin.CONFIGURED,
+                                  unit="copies", source="Application Auto Scaling")
+        high = Characteristic[int](value=scaling.max_capacity, origin=Origin.CONFIGURED,
+                                   unit="copies", source="Application Auto Scaling")
+    else:
+        fixed = "no scalable target: the copies are fixed"
+        low = Characteristic[int](value=component.current_copies, origin=Origin.CONFIGURED,
+                                  unit="copies", source=source, note=fixed)
+        high = Characteristic[int](value=component.current_copies, origin=Origin.CONFIGURED,
+                                   unit="copies", source=source, note=fixed)
+    scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
+    unset = "not reserved"
+    return ComponentProfile(
+        name=component.name,
+        variant=component.variant,
+        model=Characteristic[str](value=component.model_name or component.base_component,
+                                  origin=Origin.CONFIGURED, source=source,
+                                  note=f"adapter on {component.base_component}"
+                                  if component.base_component else (component.image or "")),
+        copies=Characteristic[int](value=component.current_copies, origin=Origin.OBSERVED,
+                                   unit="copies", source=f"{source} CurrentCopyCount",
+                                   note=f"desired {component.desired_copies}"),
+        min_copies=low,
+        max_copies=high,
+        copies_autoscaling=Characteristic[bool](
+            value=scales, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="" if scales else ("no scalable target registered" if scaling is None
+                                    else "a scalable target that cannot move")),
+        accelerators_per_copy=Characteristic[int](
+            value=resources.accelerators, origin=Origin.CONFIGURED, unit="accelerators",
+            source=source, note="" if resources.accelerators is not None else unset),
+        cpu_cores_per_copy=Characteristic[float](
+            value=resources.cpu_cores, origin=Origin.CONFIGURED, unit="CPU cores",
+            source=source, note="" if resources.cpu_cores is not None else unset),
+        memory_mb_per_copy=Characteristic[int](
+            value=resources.min_memory_mb, origin=Origin.CONFIGURED, unit="MB", source=source,
+            note="MinMemoryRequiredInMb" if resources.min_memory_mb is not None else unset),
+        reserved_share_pct=Characteristic[float](
+            value=None if share is None else round(share * 100.0, 2), origin=Origin.INFERRED,
+            unit=f"percent of the instances' {basis or 'capacity'}".replace("_", " "),
+            source="copies x reservation per copy / what the instances offer"),
+        requests_per_day=Characteristic[float](
+            value=None if requests is None else round(requests / hours * 24.0, 2),
+            origin=Origin.OBSERVED, unit="requests per day",
+            source=f"{CLOUDWATCH} Invocations (InferenceComponentName)",
+            note="" if requests is not None else "no request data in the lookback"),
+        p99_latency_ms=Characteristic[float](
+            value=None if p99_us is None else round(p99_us / MICROSECONDS_PER_MS, 3),
+            origin=Origin.OBSERVED, unit="ms",
+            source=f"{CLOUDWATCH} ModelLatency p99 (InferenceComponentName)"),
+        monthly_cost_usd=Characteristic[float](
+            value=None if cost is None else cost.usd, origin=Origin.INFERRED,
+            unit="USD per month", source=None if cost is None else cost.source,
+            note="its share of the instances it shares"),
+    )
+
+
 def endpoint_hourly_requests(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> pd.Series:
-    """Requests per hour summed over the serving variants; NaN where no variant has data."""
+    """Requests per hour summed over the serving variants and the inference components; NaN
+    where none has data."""
     frame = fleet.metrics.series("hourly", "requests", endpoint.key)
-    serving = {v.name for v in endpoint.serving_variants}
+    serving = set(_serving_columns(endpoint))
     mask = np.array([c[1] in serving for c in frame.columns], dtype=bool)
     if not mask.any():
         return pd.Series(dtype=float)
@@ -389,14 +492,23 @@ def _traffic(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Characteristic
                                               source=f"{CLOUDWATCH} Invocations hourly",
                                               note="no hourly request data")
     assessment = classify_traffic(hourly)
+    note = assessment.reason
+    if any(v.managed_instance_scaling and v.managed_instance_scaling.enabled
+           and v.managed_instance_scaling.min_instances == 0 for v in endpoint.variants):
+        # Scaled to zero, a component publishes nothing: those hours are no data, not zero.
+        seen = hourly.notna().to_numpy()
+        first = int(seen.argmax()) if seen.any() else len(seen)
+        dark = int((~seen[first:]).sum())
+        if dark:
+            note += f"; scales to zero: no data for {dark} h without copies, not counted"
     return Characteristic[TrafficPattern](value=assessment.pattern, origin=Origin.INFERRED,
                                           source=f"{CLOUDWATCH} Invocations hourly",
-                                          note=assessment.reason)
+                                          note=note)
 
 
 def _requests_and_errors(endpoint: EndpointSnapshot, fleet: FleetSnapshot
                          ) -> tuple[Characteristic[float], Characteristic[float]]:
-    serving = endpoint.serving_variants
+    serving = _serving_columns(endpoint)
     requests = _window_values(endpoint, fleet, "requests", serving)
     errors = _window_values(endpoint, fleet, "errors_5xx", serving)
     hours = observed_hours(endpoint, fleet)
@@ -410,7 +522,9 @@ def _requests_and_errors(endpoint: EndpointSnapshot, fleet: FleetSnapshot
     per_day = Characteristic[float](
         value=round(total / hours * 24.0, 2), origin=Origin.OBSERVED, unit="requests per day",
         source=f"{CLOUDWATCH} Invocations",
-        note=f"{total:,.0f} requests over {hours:,.0f} h (serving variants)")
+        note=f"{total:,.0f} requests over {hours:,.0f} h ("
+             + ("inference components)" if endpoint.inference_components
+                else "serving variants)"))
     if total <= 0 or not errors:
         rate = Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
                                      source=f"{CLOUDWATCH} Invocation5XXErrors",
@@ -425,13 +539,14 @@ def _requests_and_errors(endpoint: EndpointSnapshot, fleet: FleetSnapshot
 
 def _latency(endpoint: EndpointSnapshot, fleet: FleetSnapshot, objective_ms: float | None
              ) -> tuple[Characteristic[float], Characteristic[LatencyClass]]:
-    p99s_us = _window_values(endpoint, fleet, "model_latency_p99_us", endpoint.serving_variants)
+    p99s_us = _window_values(endpoint, fleet, "model_latency_p99_us", _serving_columns(endpoint))
     if p99s_us:
         p99_ms = max(p99s_us) / MICROSECONDS_PER_MS
         p99 = Characteristic[float](
             value=round(p99_ms, 3), origin=Origin.OBSERVED, unit="ms",
             source=f"{CLOUDWATCH} ModelLatency p99 (microseconds, converted)",
-            note="slowest serving variant; excludes SageMaker's OverheadLatency and the network")
+            note="slowest serving variant or component; excludes SageMaker's OverheadLatency "
+                 "and the network")
         return p99, Characteristic[LatencyClass](
             value=latency_class_for(p99_ms), origin=Origin.INFERRED, source="p99 model latency",
             note="interactive < 100 ms <= real-time < 1 s <= near-real-time < 60 s <= offline")
@@ -526,6 +641,7 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
     concurrency = _window_values(endpoint, fleet, "concurrency_max", endpoint.serving_variants)
     cost = endpoint_monthly_cost(endpoint, fleet, prices,
                                  requirements.max_payload_mb if requirements else None)
+    shares = component_costs(endpoint, fleet, prices) if endpoint.inference_components else {}
     monitor = endpoint.monitor
     model_times = [m.creation_time for m in models if m.creation_time is not None]
     config_times = list(endpoint.config_history) or [
@@ -545,6 +661,8 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         frameworks=frameworks,
         container=container,
         variants=[_variant_profile(endpoint, v, fleet, by_variant) for v in endpoint.variants],
+        inference_components=[_component_profile(endpoint, c, fleet, shares.get(c.name))
+                              for c in endpoint.inference_components],
         retraining_frequency_days=_interval(model_times, fleet.collected_at, "model creation",
                                             "model CreationTime"),
         update_frequency_days=_interval(config_times, fleet.collected_at, "endpoint config",
@@ -587,9 +705,10 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
 def change_id(finding: Finding, change: ProfileChange) -> str:
     """Stable id of one suggestion: "<kind>:<characteristic>:<variant>" ("-" = whole endpoint).
 
-    SageMaker variant names are letters, digits and inner dashes, so "-" cannot be one.
+    SageMaker variant names are letters, digits and inner dashes, so "-" cannot be one. A change
+    to an inference component names the component instead (their characteristics are their own).
     """
-    return f"{finding.kind}:{change.characteristic}:{change.variant or '-'}"
+    return f"{finding.kind}:{change.characteristic}:{change.component or change.variant or '-'}"
 
 
 # Names advisors might use for a characteristic, mapped to the profile's field.
@@ -605,13 +724,22 @@ CHARACTERISTIC_ALIASES = {
 
 
 VARIANT_CHARACTERISTICS = characteristic_fields(VariantProfile)
+COMPONENT_CHARACTERISTICS = characteristic_fields(ComponentProfile)
 SECURITY_CHARACTERISTICS = characteristic_fields(NetworkSecurity)
 ENDPOINT_CHARACTERISTICS = characteristic_fields(MLProfile)
 
 
-def _owner_and_type(profile: MLProfile, name: str, variant: str | None
+def _owner_and_type(profile: MLProfile, name: str, variant: str | None,
+                    component: str | None = None
                     ) -> tuple[list[BaseModel], type[Characteristic[Any]] | None, str]:
     """Where a characteristic lives in the profile: the objects holding it, its type, or why not."""
+    if component is not None:
+        if name not in COMPONENT_CHARACTERISTICS:
+            return [], None, f"{name!r} is not a characteristic of an inference component"
+        found: list[BaseModel] = [c for c in profile.inference_components if c.name == component]
+        if not found:
+            return [], None, f"the profile has no inference component named {component!r}"
+        return found, COMPONENT_CHARACTERISTICS[name], ""
     if name in VARIANT_CHARACTERISTICS:
         if variant is None:
             return list(profile.serving_variants), VARIANT_CHARACTERISTICS[name], ""
@@ -699,8 +827,8 @@ def target_profile(current: MLProfile, findings: Iterable[Finding],
             ident = change_id(finding, change)
             record = AppliedChange(id=ident, finding=str(finding.kind),
                                    characteristic=change.characteristic, variant=change.variant,
-                                   current=change.current, proposed=change.proposed,
-                                   applied=False)
+                                   component=change.component, current=change.current,
+                                   proposed=change.proposed, applied=False)
             reason = _apply(target, finding, change, ident, accepted, seen_ids, set_by, explicit,
                             resized)
             seen_ids.add(ident)
@@ -730,7 +858,8 @@ def _apply(target: MLProfile, finding: Finding, change: ProfileChange, ident: st
     if ident in seen_ids:
         return "duplicate of an earlier suggestion with the same id"
     name = CHARACTERISTIC_ALIASES.get(change.characteristic, change.characteristic)
-    owners, characteristic_type, problem = _owner_and_type(target, name, change.variant)
+    owners, characteristic_type, problem = _owner_and_type(target, name, change.variant,
+                                                           change.component)
     if characteristic_type is None:
         return problem
     if not owners:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ground.untrusted import inert
 from profiles.model import (
     Characteristic,
+    ComponentProfile,
     MLProfile,
     NetworkSecurity,
     VariantProfile,
@@ -84,6 +85,20 @@ def diff_profiles(a: MLProfile, b: MLProfile) -> list[ProfileDifference]:
     for name in right_variants.keys() - left_variants.keys():
         differences.append(ProfileDifference(path=f"variants[{name}]", after=name,
                                              note="variant added"))
+    left_components = {c.name: c for c in a.inference_components}
+    right_components = {c.name: c for c in b.inference_components}
+    for name, left_component in left_components.items():
+        right_component = right_components.get(name)
+        if right_component is None:
+            differences.append(ProfileDifference(path=f"inference_components[{name}]",
+                                                 before=name, note="component removed"))
+            continue
+        differences += _compare_characteristics(f"inference_components[{name}].",
+                                                ComponentProfile, left_component,
+                                                right_component)
+    for name in right_components.keys() - left_components.keys():
+        differences.append(ProfileDifference(path=f"inference_components[{name}]", after=name,
+                                             note="component added"))
     differences += _compare_characteristics("network_security.", NetworkSecurity,
                                             a.network_security, b.network_security)
     if a.requirements != b.requirements:
@@ -123,7 +138,8 @@ def render_diff(a_name: str, b_name: str, differences: list[ProfileDifference]) 
     if not differences:
         lines.append("no differences")
     for difference in differences:
-        if difference.note in ("variant added", "variant removed"):
+        if difference.note in ("variant added", "variant removed", "component added",
+                               "component removed"):
             lines.append(f"{_shown(difference.path)}: {difference.note}")
             continue
         text = (f"{_shown(difference.path)}: {_shown(difference.before)} → "

@@ -129,6 +129,25 @@ class VariantProfile(ProfileModel):
             note="not recorded"))
 
 
+class ComponentProfile(ProfileModel):
+    """One inference component: a model with its copies on the instances of a variant."""
+
+    name: str
+    variant: str
+    model: Characteristic[str]
+    copies: Characteristic[int]
+    min_copies: Characteristic[int]
+    max_copies: Characteristic[int]
+    copies_autoscaling: Characteristic[bool]
+    accelerators_per_copy: Characteristic[int]
+    cpu_cores_per_copy: Characteristic[float]
+    memory_mb_per_copy: Characteristic[int]
+    reserved_share_pct: Characteristic[float]
+    requests_per_day: Characteristic[float]
+    p99_latency_ms: Characteristic[float]
+    monthly_cost_usd: Characteristic[float]
+
+
 class NetworkSecurity(ProfileModel):
     kms_key: Characteristic[bool]
     vpc: Characteristic[bool]
@@ -157,6 +176,7 @@ class AppliedChange(ProfileModel):
     finding: str  # finding kind
     characteristic: str
     variant: str | None = None
+    component: str | None = None
     current: Any = None
     proposed: Any = None
     applied: bool
@@ -177,6 +197,9 @@ class MLProfile(ProfileModel):
     frameworks: Characteristic[list[str]]
     container: Characteristic[ContainerSource]
     variants: list[VariantProfile]
+    # Inference-component endpoints: the models sharing the variants' instances (older files
+    # have none).
+    inference_components: list[ComponentProfile] = Field(default_factory=list)
     retraining_frequency_days: Characteristic[float]
     update_frequency_days: Characteristic[float]
     traffic_pattern: Characteristic[TrafficPattern]
@@ -224,7 +247,9 @@ def characteristic_fields(model: type[BaseModel]) -> dict[str, type[Characterist
 def characteristic_names() -> frozenset[str]:
     """Every characteristic name in the profile, wherever it sits."""
     return frozenset(characteristic_fields(MLProfile)) | frozenset(
-        characteristic_fields(VariantProfile)) | frozenset(characteristic_fields(NetworkSecurity))
+        characteristic_fields(VariantProfile)) | frozenset(
+        characteristic_fields(NetworkSecurity)) | frozenset(
+        characteristic_fields(ComponentProfile))
 
 
 class PillarLevelCount(ProfileModel):

@@ -30,6 +30,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]
 # Which business requirement each kind of finding answers to (profile requirement fields).
 REQUIREMENTS_ANSWERED: dict[str, tuple[str, ...]] = {
     "idle": ("min_instances",),
+    "idle-component": ("min_instances",),
     "over-provisioned": ("p99_latency_ms", "min_instances"),
     "under-provisioned": ("p99_latency_ms",),
     "serverless-candidate": ("cold_start_tolerance_ms", "max_payload_mb", "p99_latency_ms"),
@@ -217,6 +218,8 @@ def _requirement_answered(profile: MLProfile, kind: str) -> str:
 
 def _change_line(change: AppliedChange) -> str:
     where = f" on variant {escape_markdown(change.variant)}" if change.variant else ""
+    if change.component:
+        where = f" on inference component {escape_markdown(change.component)}"
     status = "accepted" if change.applied else f"not applied: {escape_markdown(change.reason)}"
     return (f"- `{change.id.replace('`', '')}` {escape_markdown(change.characteristic)}{where}: "
             f"{_value_text(change.current)} → {_value_text(change.proposed)} ({status})")
@@ -229,7 +232,7 @@ def _finding_section(number: int, finding: Finding, target: MLProfile,
              f"Severity: {escape_markdown(finding.severity)}."]
     changes = [c for c in target.changes if c.finding == kind and any(
         c.characteristic == s.characteristic and c.variant == s.variant
-        for s in finding.suggested)]
+        and c.component == s.component for s in finding.suggested)]
     if changes:
         lines += ["", "**Changes**", "", *(_change_line(c) for c in changes)]
     if finding.evidence:
@@ -258,6 +261,21 @@ def _summary(current: MLProfile, target: MLProfile) -> list[str]:
         else:
             size = f"serverless {_value_text(variant.serverless_memory_mb.value)} MB"
         lines.append(f"- Variant {escape_markdown(variant.name)}{shadow}: {size}")
+    for component in current.inference_components:
+        per_copy = ", ".join(
+            f"{_value_text(item.value)} {unit if item.value != 1 else unit.rstrip('s')}"
+            for item, unit in ((component.accelerators_per_copy, "accelerators"),
+                               (component.cpu_cores_per_copy, "CPU cores"),
+                               (component.memory_mb_per_copy, "MB"))
+            if item.value is not None) or "no reservation"
+        share = component.reserved_share_pct.value
+        lines.append(
+            f"- Inference component {escape_markdown(component.name)} on variant "
+            f"{escape_markdown(component.variant)}: {_value_text(component.copies.value)} "
+            f"copies of {per_copy} each"
+            + (f", {_value_text(share)} % of the instances" if share is not None else "")
+            + f"; {_value_text(component.requests_per_day.value)} requests per day; "
+            f"cost share {format_usd(component.monthly_cost_usd.value)} a month")
     traffic = current.traffic_pattern
     lines.append(f"- Traffic: {_value_text(traffic.value)}, "
                  f"{_value_text(current.requests_per_day.value)} requests per day"

@@ -32,6 +32,7 @@ from ground.pricing import HOURS_PER_MONTH, PriceBook
 from simulator.faults import Fault, FaultPlan
 from simulator.fleet import (
     ACCOUNT_ID,
+    SimComponent,
     SimDeployment,
     SimEndpoint,
     SimRecommenderJob,
@@ -50,6 +51,7 @@ MAX_DATAPOINTS = 100_800
 LIST_ENDPOINTS_PAGE = 100
 AUTOSCALING_PAGE = 50
 LIST_METRICS_PAGE = 500
+LIST_INFERENCE_COMPONENTS_PAGE = 100  # MaxResults 1-100, default 10
 SERVING = ("InService", "Updating", "SystemUpdating")
 
 Clock = Callable[[], dt.datetime]
@@ -225,6 +227,9 @@ class SimulatedAccount:
                 names[f"config:{e.config_name}"] = e
                 for v in e.variants:
                     names[f"model:{e.model_name(v)}"] = e
+                for c in e.components:
+                    names[f"model:{c.model_name}"] = e
+                    names[f"component:{c.name}"] = e
             self._names[region] = names
         return names
 
@@ -359,7 +364,8 @@ class SimulatedAccount:
         chunk = endpoints[start:start + page]
         body: dict[str, Any] = {"Endpoints": [{
             "EndpointName": e.name, "EndpointArn": e.arn, "CreationTime": e.created,
-            "LastModifiedTime": e.last_modified, "EndpointStatus": e.status} for e in chunk]}
+            "LastModifiedTime": self._last_modified(e), "EndpointStatus": e.status}
+            for e in chunk]}
         if start + page < len(endpoints):
             body["NextToken"] = _token(start + page)
         return body
@@ -368,13 +374,13 @@ class SimulatedAccount:
                                      ) -> dict[str, Any]:
         e = self._find(region, params["EndpointName"])
         now = int(self.clock().timestamp())
-        counts = {v.name: self.metrics.instances_now(e, v, now) for v in e.variants}
+        counts = {v.name: self._instances_now(e, v, now) for v in e.variants}
         variants = [_variant_summary(e, v, counts[v.name]) for v in e.variants if not v.shadow]
         shadows = [_variant_summary(e, v, counts[v.name]) for v in e.variants if v.shadow]
         body: dict[str, Any] = {
             "EndpointName": e.name, "EndpointArn": e.arn, "EndpointConfigName": e.config_name,
             "EndpointStatus": e.status, "CreationTime": e.created,
-            "LastModifiedTime": e.last_modified, "ProductionVariants": variants,
+            "LastModifiedTime": self._last_modified(e), "ProductionVariants": variants,
         }
         if shadows:
             body["ShadowProductionVariants"] = shadows
@@ -451,9 +457,100 @@ class SimulatedAccount:
         name = params["ModelName"]
         e = self._named(region).get(f"model:{name}")
         for v in e.variants if e else ():
-            if e is not None and e.model_name(v) == name:
+            if e is not None and e.model_name(v) == name and not e.components:
                 return _model(e, v)
+        for c in e.components if e else ():
+            if e is not None and c.model_name == name:
+                return _component_model(e, c)
         raise SimulationError("ValidationException", f'Could not find model "{name}".')
+
+    # Inference components -------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self.clock().timestamp())
+
+    def _instances_now(self, e: SimEndpoint, v: SimVariant, now: int) -> int:
+        """The variant's instances at `now`; managed instance scaling down to 0 releases every
+        instance while no copy runs."""
+        if e.components and e.managed_scaling and not e.managed_scaling[0] and not any(
+                self.metrics.copies_at(e, c, now) for c in e.components if c.variant == v.name):
+            return 0
+        return self.metrics.instances_now(e, v, now)
+
+    def _last_modified(self, e: SimEndpoint) -> dt.datetime:
+        """Scaling to and from zero updates the endpoint, as UpdateEndpoint would."""
+        moments = [self.metrics.last_scaled(e, c, self._now()) for c in e.components]
+        latest = max((m for m in moments if m is not None), default=None)
+        if latest is None:
+            return e.last_modified
+        return max(e.last_modified, dt.datetime.fromtimestamp(latest, dt.UTC))
+
+    def _component_modified(self, e: SimEndpoint, c: SimComponent) -> dt.datetime:
+        moment = self.metrics.last_scaled(e, c, self._now())
+        if moment is None:
+            return e.last_modified
+        return max(e.last_modified, dt.datetime.fromtimestamp(moment, dt.UTC))
+
+    def _component_arn(self, region: str, c: SimComponent) -> str:
+        return f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:inference-component/{c.name}"
+
+    def _component_summary(self, region: str, e: SimEndpoint, c: SimComponent
+                           ) -> dict[str, Any]:
+        return {"InferenceComponentName": c.name,
+                "InferenceComponentArn": self._component_arn(region, c),
+                "EndpointName": e.name, "EndpointArn": e.arn, "VariantName": c.variant,
+                "InferenceComponentStatus": "InService" if e.status == "InService"
+                else "Updating", "CreationTime": e.created,
+                "LastModifiedTime": self._component_modified(e, c)}
+
+    def _sagemaker_list_inference_components(self, region: str, params: dict[str, Any]
+                                             ) -> dict[str, Any]:
+        page = int(params.get("MaxResults", 10))
+        if not 1 <= page <= LIST_INFERENCE_COMPONENTS_PAGE:
+            raise SimulationError("ValidationException", "1 validation error detected: Value "
+                                  f"'{page}' at 'maxResults' failed to satisfy constraint: "
+                                  "Member must have value less than or equal to 100")
+        found = [self._component_summary(region, e, c) for e in self._region_fleet(region)
+                 for c in e.components if e.status != "Failed"]
+        filters = {"EndpointNameEquals": "EndpointName", "VariantNameEquals": "VariantName",
+                   "StatusEquals": "InferenceComponentStatus"}
+        for parameter, member in filters.items():
+            if params.get(parameter):
+                found = [s for s in found if s[member] == params[parameter]]
+        if params.get("NameContains"):
+            found = [s for s in found if params["NameContains"] in s["InferenceComponentName"]]
+        sort_by = {"Name": "InferenceComponentName", "Status": "InferenceComponentStatus"}.get(
+            params.get("SortBy", "CreationTime"), "CreationTime")
+        found.sort(key=lambda s: (s[sort_by], s["InferenceComponentName"]),
+                   reverse=params.get("SortOrder", "Descending") == "Descending")
+        start = (_untoken(params.get("NextToken")) or [0])[0]
+        body: dict[str, Any] = {"InferenceComponents": found[start:start + page]}
+        if start + page < len(found):
+            body["NextToken"] = _token(start + page)
+        return body
+
+    def _sagemaker_describe_inference_component(self, region: str, params: dict[str, Any]
+                                                ) -> dict[str, Any]:
+        name = params["InferenceComponentName"]
+        e = self._named(region).get(f"component:{name}")
+        c = next((c for c in e.components if c.name == name), None) if e else None
+        if e is None or c is None:
+            raise SimulationError("ValidationException",
+                                  f'Could not find inference component "{name}".')
+        copies = self.metrics.copies_at(e, c, self._now())
+        compute: dict[str, Any] = {"NumberOfCpuCoresRequired": c.cpu_cores,
+                                   "MinMemoryRequiredInMb": c.memory_mb}
+        if c.accelerators:
+            compute["NumberOfAcceleratorDevicesRequired"] = float(c.accelerators)
+        return {
+            **self._component_summary(region, e, c),
+            "Specification": {
+                "ModelName": c.model_name,
+                "StartupParameters": {"ModelDataDownloadTimeoutInSeconds": 1200,
+                                      "ContainerStartupHealthCheckTimeoutInSeconds": 600},
+                "ComputeResourceRequirements": compute},
+            "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
+        }
 
     def _sagemaker_list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         name = params["ResourceArn"].rsplit("/", 1)[-1]
@@ -791,9 +888,21 @@ class SimulatedAccount:
 
     # Application Auto Scaling ----------------------------------------------------------------
 
-    def _scaling(self, region: str) -> list[tuple[SimEndpoint, str, int, int, bool]]:
-        return [(e, variant, low, high, policy) for e in self._region_fleet(region)
-                for variant, (low, high, policy) in sorted(e.autoscaling.items())]
+    def _scaling(self, region: str) -> list[tuple[SimEndpoint, str, str, int, int, bool]]:
+        """(endpoint, resource id, scalable dimension, min, max, has a policy): variants scale
+        instances, inference components their copies."""
+        targets = []
+        for e in self._region_fleet(region):
+            for variant, (low, high, policy) in sorted(e.autoscaling.items()):
+                targets.append((e, f"endpoint/{e.name}/variant/{variant}",
+                                "sagemaker:variant:DesiredInstanceCount", low, high, policy))
+            for c in e.components:
+                if c.autoscaling is not None:
+                    low, high, policy = c.autoscaling
+                    targets.append((e, f"inference-component/{c.name}",
+                                    "sagemaker:inference-component:DesiredCopyCount", low, high,
+                                    policy))
+        return targets
 
     def _paged(self, items: list[dict[str, Any]], key: str, params: dict[str, Any]
                ) -> dict[str, Any]:
@@ -808,8 +917,8 @@ class SimulatedAccount:
             self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         targets = [{
             "ServiceNamespace": "sagemaker",
-            "ResourceId": f"endpoint/{e.name}/variant/{variant}",
-            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "ResourceId": resource,
+            "ScalableDimension": dimension,
             "MinCapacity": low, "MaxCapacity": high, "CreationTime": e.created,
             "RoleARN": f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/sagemaker."
                        "application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling"
@@ -817,24 +926,26 @@ class SimulatedAccount:
             "SuspendedState": {"DynamicScalingInSuspended": False,
                                "DynamicScalingOutSuspended": False,
                                "ScheduledScalingSuspended": False},
-        } for e, variant, low, high, _ in self._scaling(region)]
+        } for e, resource, dimension, low, high, _ in self._scaling(region)]
         return self._paged(targets, "ScalableTargets", params)
 
     def _application_autoscaling_describe_scaling_policies(
             self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         policies = [{
             "PolicyARN": f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:scalingPolicy:sim:"
-                         f"resource/sagemaker/endpoint/{e.name}/variant/{variant}",
-            "PolicyName": f"{e.name}-{variant}-invocations",
+                         f"resource/sagemaker/{resource}",
+            "PolicyName": f"{resource.replace('/', '-')}-invocations",
             "ServiceNamespace": "sagemaker",
-            "ResourceId": f"endpoint/{e.name}/variant/{variant}",
-            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "ResourceId": resource,
+            "ScalableDimension": dimension,
             "PolicyType": "TargetTrackingScaling", "CreationTime": e.created,
             "TargetTrackingScalingPolicyConfiguration": {
-                "TargetValue": 750.0,
+                "TargetValue": 750.0 if resource.startswith("endpoint/") else 20.0,
                 "PredefinedMetricSpecification": {
-                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}},
-        } for e, variant, _, _, policy in self._scaling(region) if policy]
+                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                    if resource.startswith("endpoint/")
+                    else "SageMakerInferenceComponentInvocationsPerCopy"}},
+        } for e, resource, dimension, _, _, policy in self._scaling(region) if policy]
         return self._paged(policies, "ScalingPolicies", params)
 
     # CloudWatch ------------------------------------------------------------------------------
@@ -972,7 +1083,11 @@ class SimulatedAccount:
         if bucket != f"sim-models-{ACCOUNT_ID}" or not key.endswith("/model.tar.gz"):
             return None
         e = self._owner(key)
-        return None if e is None else e.model_bytes
+        if e is None:
+            return None
+        folder = key.split("/")[1] if key.count("/") >= 2 else ""
+        component = next((c for c in e.components if c.name == folder), None)
+        return component.model_bytes if component is not None else e.model_bytes
 
 
 _PRICES: list[PriceBook] = []
@@ -1068,9 +1183,11 @@ def _metrics_config(e: SimEndpoint) -> dict[str, Any]:
 def _variant_summary(e: SimEndpoint, v: SimVariant, current: int) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "VariantName": v.name, "CurrentWeight": v.weight, "DesiredWeight": v.weight,
-        "DeployedImages": [{"SpecifiedImage": e.image, "ResolvedImage": f"{e.image}@sha256:sim",
-                            "ResolutionTime": e.last_modified}],
     }
+    if not e.components:  # the images of an inference-component endpoint are its components'
+        summary["DeployedImages"] = [{"SpecifiedImage": e.image,
+                                      "ResolvedImage": f"{e.image}@sha256:sim",
+                                      "ResolutionTime": e.last_modified}]
     if v.instance_type is None:
         summary["CurrentServerlessConfig"] = {"MemorySizeInMB": v.serverless_memory_mb,
                                               "MaxConcurrency": v.serverless_max_concurrency}
@@ -1079,12 +1196,25 @@ def _variant_summary(e: SimEndpoint, v: SimVariant, current: int) -> dict[str, A
         count = current if e.status != "Failed" else 0
         summary["CurrentInstanceCount"] = count
         summary["DesiredInstanceCount"] = current
+    summary.update(_instance_scaling(e))
     return summary
 
 
+def _instance_scaling(e: SimEndpoint) -> dict[str, Any]:
+    if e.managed_scaling is None:
+        return {}
+    low, high = e.managed_scaling
+    return {"ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": low,
+                                       "MaxInstanceCount": high,
+                                       "ScaleInPolicy": {"Strategy": "IDLE_RELEASE"}},
+            "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}
+
+
 def _variant_config(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
-    config: dict[str, Any] = {"VariantName": v.name, "ModelName": e.model_name(v),
-                              "InitialVariantWeight": v.weight}
+    config: dict[str, Any] = {"VariantName": v.name, "InitialVariantWeight": v.weight,
+                              **_instance_scaling(e)}
+    if not e.components:  # inference-component endpoints name no model on the variant
+        config["ModelName"] = e.model_name(v)
     if v.instance_type is None:
         config["ServerlessConfig"] = {"MemorySizeInMB": v.serverless_memory_mb,
                                       "MaxConcurrency": v.serverless_max_concurrency}
@@ -1097,6 +1227,21 @@ def _variant_config(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:
 def _async_config(e: SimEndpoint) -> dict[str, Any]:
     return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": 4},
             "OutputConfig": {"S3OutputPath": f"s3://sim-async-{ACCOUNT_ID}/{e.name}/output"}}
+
+
+def _component_model(e: SimEndpoint, c: SimComponent) -> dict[str, Any]:
+    return {
+        "ModelName": c.model_name,
+        "ModelArn": f"arn:aws:sagemaker:{e.region}:{ACCOUNT_ID}:model/{c.model_name}",
+        "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/sagemaker-execution",
+        "CreationTime": e.last_modified,
+        "EnableNetworkIsolation": e.network_isolation,
+        "PrimaryContainer": {
+            "Image": c.image, "Mode": "SingleModel",
+            "ModelDataUrl": f"s3://sim-models-{ACCOUNT_ID}/{e.name}/{c.name}/model.tar.gz",
+            "Environment": {"HF_MODEL_ID": f"/opt/ml/model/{c.name}",
+                            "SM_NUM_GPUS": str(max(c.accelerators, 1))}},
+    }
 
 
 def _model(e: SimEndpoint, v: SimVariant) -> dict[str, Any]:

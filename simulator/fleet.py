@@ -71,6 +71,44 @@ class SimVariant:
 
 
 @dataclass
+class SimComponent:
+    """An inference component: a model with its copies sharing the instances of one variant.
+
+    It carries the same traffic and behaviour numbers as a variant: invocation metrics are
+    published per component (dims InferenceComponentName), not per variant.
+    """
+
+    name: str
+    variant: str
+    image: str
+    accelerators: int = 0  # NumberOfAcceleratorDevicesRequired per copy (0: not set)
+    cpu_cores: float = 1.0  # NumberOfCpuCoresRequired per copy
+    memory_mb: int = 1024  # MinMemoryRequiredInMb per copy
+    copies: int = 1
+    # (min copies, max copies, has a scaling policy) on inference-component/<name>
+    autoscaling: tuple[int, int, bool] | None = None
+    scale_to_zero: bool = False  # copies go to 0 while its traffic pattern is at 0
+    pattern: Pattern = Pattern.STEADY
+    peak_rpm: float = 0.0
+    latency_ms: float = 500.0
+    latency_spread: float = 2.0
+    cpu_idle_pct: float = 5.0  # of the copy's reserved cores
+    cpu_peak_pct: float = 40.0
+    memory_pct: float = 60.0  # of the copy's reserved memory
+    gpu_idle_pct: float = 0.0  # of the copy's accelerators
+    gpu_peak_pct: float = 0.0
+    gpu_memory_pct: float = 0.0
+    error_5xx_ratio: float = 0.0005
+    error_4xx_ratio: float = 0.002
+    errors_grow_with_load: bool = False
+    model_bytes: int = 13_500_000_000
+
+    @property
+    def model_name(self) -> str:
+        return f"{self.name}-model".lower()
+
+
+@dataclass
 class SimMonitor:
     """A Model Monitor schedule with its recent executions and what the latest one found."""
 
@@ -159,6 +197,10 @@ class SimEndpoint:
     # MetricsConfig.MetricPublishFrequencyInSeconds (10, 30, 60, 120, 180, 240, 300), with
     # enhanced metrics on so that invocation metrics follow it too (aws-facts.md 1.8).
     metric_publish_frequency_s: int = 60
+    # Inference components (the variants then name no model) and the variants' managed
+    # instance scaling (min instances, max instances); min 0 lets the endpoint scale to zero.
+    components: list[SimComponent] = field(default_factory=list)
+    managed_scaling: tuple[int, int] | None = None
 
     @property
     def config_name(self) -> str:
@@ -416,6 +458,35 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
         SimVariant("ModelB", "ml.m5.large", 1, weight=0.01, pattern=Pattern.DIURNAL,
                    peak_rpm=0.3, latency_ms=26, cpu_peak_pct=4, memory_pct=30)], sklearn,
         tags=PROD, autoscaling={"ModelA": (2, 4, True)}, data_capture=True, modified=1)
+    # Last, so that every endpoint above keeps its index (and its seeded metrics).
+    # Two LLMs sharing one ml.g5.12xlarge (4 A10G GPUs) as inference components, busy all day:
+    # ~80 requests a minute in total, none of them visible per variant.
+    add("llm-assistants-prod", "inference components sharing a GPU instance", [SimVariant(
+        "AllTraffic", "ml.g5.12xlarge", 1, pattern=Pattern.STEADY, peak_rpm=90, latency_ms=0,
+        cpu_idle_pct=4, cpu_peak_pct=18, memory_pct=46, gpu_idle_pct=20, gpu_peak_pct=72,
+        gpu_memory_pct=81)], tgi, tags=PROD, components=[
+        SimComponent("chat-llama-8b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
+                     memory_mb=32_768, copies=2, autoscaling=(1, 3, True),
+                     pattern=Pattern.STEADY, peak_rpm=50, latency_ms=1_400,
+                     latency_spread=2.2, cpu_peak_pct=35, memory_pct=70, gpu_idle_pct=15,
+                     gpu_peak_pct=75, gpu_memory_pct=88),
+        SimComponent("summarize-mistral-7b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
+                     memory_mb=32_768, copies=2, pattern=Pattern.STEADY, peak_rpm=40,
+                     latency_ms=2_600, latency_spread=1.8, cpu_peak_pct=30, memory_pct=66,
+                     gpu_idle_pct=10, gpu_peak_pct=68, gpu_memory_pct=84)],
+        managed_scaling=(1, 2), data_capture=True, kms_key=True)
+    # Scales to zero at night: managed instance scaling down to 0 instances, the component's
+    # copies down to 0 outside business hours (no metrics then: no data, not zero traffic).
+    add("code-review-llm", "inference component scaling to zero at night", [SimVariant(
+        "AllTraffic", "ml.g5.2xlarge", 1, pattern=Pattern.BUSINESS_HOURS, peak_rpm=25,
+        latency_ms=0, cpu_idle_pct=3, cpu_peak_pct=22, memory_pct=40, gpu_idle_pct=5,
+        gpu_peak_pct=60, gpu_memory_pct=75)], tgi, tags=STAGING, components=[
+        SimComponent("code-review-qwen-7b", "AllTraffic", tgi, accelerators=1, cpu_cores=4,
+                     memory_mb=24_576, copies=1, autoscaling=(0, 2, True),
+                     scale_to_zero=True, pattern=Pattern.BUSINESS_HOURS, peak_rpm=25,
+                     latency_ms=1_800, cpu_peak_pct=30, memory_pct=62, gpu_idle_pct=5,
+                     gpu_peak_pct=70, gpu_memory_pct=80)],
+        managed_scaling=(0, 2))
     return fleet
 
 
@@ -439,9 +510,12 @@ def scaled_fleet(count: int | None, seed: int, regions: tuple[str, ...],
         variants = [replace(v, peak_rpm=v.peak_rpm * factor,
                             cpu_peak_pct=min(99.0, v.cpu_peak_pct * rng.uniform(0.7, 1.3)))
                     for v in template.variants]
+        # Component names are unique per region, like endpoint names.
+        components = [replace(c, name=f"{c.name}-{serial:05d}") for c in template.components]
         fleet.append(replace(template, name=f"{template.name}-{serial:05d}", variants=variants,
                              created=template.created - dt.timedelta(hours=rng.randrange(0, 96)),
-                             tags=dict(template.tags), autoscaling=dict(template.autoscaling)))
+                             tags=dict(template.tags), autoscaling=dict(template.autoscaling),
+                             components=components))
     return _renumber(fleet)
 
 

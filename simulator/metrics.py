@@ -22,13 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from simulator.fleet import Pattern, SimEndpoint, SimVariant, gpus, vcpus
+from ground.catalog import spec_for
+from simulator.fleet import Pattern, SimComponent, SimEndpoint, SimVariant, gpus, vcpus
 
 Array = npt.NDArray[np.float64]
 
 INVOCATIONS_NS = "AWS/SageMaker"
 INSTANCE_NS = "/aws/sagemaker/Endpoints"
 DRIFT_NS = "aws/sagemaker/Endpoints/data-metrics"
+COMPONENT_NS = "/aws/sagemaker/InferenceComponents"
 
 # Metrics per namespace, and which endpoints publish them.
 INVOCATION_METRICS = ("Invocations", "Invocation5XXErrors", "Invocation4XXErrors",
@@ -41,6 +43,16 @@ MULTI_MODEL_HOST_METRICS = ("LoadedModelCount",)  # per instance, in the instanc
 ASYNC_METRICS = ("ApproximateBacklogSize",)  # dims: EndpointName only
 HOST_METRICS = ("CPUUtilization", "MemoryUtilization", "DiskUtilization")
 GPU_METRICS = ("GPUUtilization", "GPUMemoryUtilization")
+# Inference-component endpoints: invocation metrics per component, per-copy utilisation in its
+# own namespace, and the share of each instance the copies reserve (per variant).
+COMPONENT_INVOCATION_METRICS = ("Invocations", "Invocation5XXErrors", "Invocation4XXErrors",
+                                "ModelLatency", "OverheadLatency", "InvocationsPerCopy",
+                                "ConcurrentRequestsPerCopy")
+COPY_METRICS = ("CPUUtilizationNormalized", "MemoryUtilizationNormalized")
+COPY_GPU_METRICS = ("GPUUtilizationNormalized", "GPUMemoryUtilizationNormalized")
+RESERVATION_METRICS = ("CPUReservation", "MemoryReservation", "CPUUtilizationNormalized")
+GPU_RESERVATION_METRICS = ("GPUReservation", "GPUUtilizationNormalized",
+                           "GPUMemoryUtilizationNormalized")
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -93,6 +105,7 @@ class MetricTarget:
     namespace: str
     metric: str
     feature: str | None = None  # drift metrics
+    component: SimComponent | None = None  # inference-component metrics
 
 
 @dataclass
@@ -118,6 +131,9 @@ class MetricModel:
     def published(self, endpoint: SimEndpoint) -> Iterator[tuple[str, str, dict[str, str]]]:
         """(namespace, metric, dimensions) of every metric the endpoint publishes."""
         if endpoint.status == "Failed":
+            return
+        if endpoint.components:
+            yield from self._published_components(endpoint)
             return
         for variant in endpoint.variants:
             dims = {"EndpointName": endpoint.name, "VariantName": variant.name}
@@ -148,11 +164,34 @@ class MetricModel:
                     "Endpoint": endpoint.name,
                     "MonitoringSchedule": endpoint.monitor.schedule_name}
 
+    def _published_components(self, endpoint: SimEndpoint
+                              ) -> Iterator[tuple[str, str, dict[str, str]]]:
+        for variant in endpoint.variants:
+            dims = {"EndpointName": endpoint.name, "VariantName": variant.name}
+            for metric in (*HOST_METRICS, *RESERVATION_METRICS):
+                yield INSTANCE_NS, metric, dims
+            if gpus(variant.instance_type):
+                for metric in (*GPU_METRICS, *GPU_RESERVATION_METRICS):
+                    yield INSTANCE_NS, metric, dims
+        for component in endpoint.components:
+            dims = {"InferenceComponentName": component.name}
+            for metric in COMPONENT_INVOCATION_METRICS:
+                yield INVOCATIONS_NS, metric, dims
+            for metric in COPY_METRICS:
+                yield COMPONENT_NS, metric, dims
+            if component.accelerators:
+                for metric in COPY_GPU_METRICS:
+                    yield COMPONENT_NS, metric, dims
+
     def resolve(self, endpoint: SimEndpoint, namespace: str, metric: str,
                 dims: dict[str, str]) -> MetricTarget | None:
         """The metric a query names, or None when nothing is published under exactly those dims."""
         for ns, name, published_dims in self.published(endpoint):
             if ns == namespace and name == metric and published_dims == dims:
+                component = next((c for c in endpoint.components
+                                  if c.name == dims.get("InferenceComponentName")), None)
+                if component is not None:
+                    return MetricTarget(endpoint, None, namespace, metric, component=component)
                 variant = next((v for v in endpoint.variants
                                 if v.name == dims.get("VariantName")), None)
                 feature = metric.removeprefix("feature_baseline_drift_") \
@@ -185,7 +224,9 @@ class MetricModel:
         subs = max(0, (start + buckets * period - first) // step)
         if subs == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        if target.variant is not None:
+        if target.component is not None:
+            traffic = self._traffic(endpoint, target.component, first, step, subs)
+        elif target.variant is not None:
             traffic = self._traffic(endpoint, target.variant, first, step, subs)
         else:  # endpoint-scoped: all serving variants together
             parts = [self._traffic(endpoint, v, first, step, subs) for v in endpoint.variants]
@@ -216,9 +257,10 @@ class MetricModel:
         shape = traffic_shape(variant.pattern, minute, self._key(endpoint, variant, 0))
         return int(self.instances(endpoint, variant, shape)[0])
 
-    def _traffic(self, endpoint: SimEndpoint, variant: SimVariant, start: int, step: int,
-                 subs: int) -> _Traffic:
-        cache_key = (endpoint.index, variant.name, start, step, subs)
+    def _traffic(self, endpoint: SimEndpoint, variant: SimVariant | SimComponent, start: int,
+                 step: int, subs: int) -> _Traffic:
+        kind = "component" if isinstance(variant, SimComponent) else "variant"
+        cache_key = (endpoint.index, f"{kind}:{variant.name}", start, step, subs)
         cached = self._traffic_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -232,10 +274,17 @@ class MetricModel:
         counts = np.floor(expected * (0.9 + 0.2 * jitter) + jitter)
         alive = (starts + step > int(endpoint.created.timestamp())) & (
             endpoint.status in ("InService", "Updating", "SystemUpdating"))
+        if isinstance(variant, SimComponent):
+            alive = alive & self._has_copies(endpoint, variant, starts)
+        elif endpoint.components and endpoint.managed_scaling and not endpoint.managed_scaling[0]:
+            # Managed instance scaling down to 0: no instance while no component has a copy.
+            alive = alive & np.any([self._has_copies(endpoint, c, starts)
+                                    for c in endpoint.components], axis=0)
         counts = np.where(alive, counts, 0.0)
-        if variant.traffic_until is not None:
+        until = variant.traffic_until if isinstance(variant, SimVariant) else None
+        if until is not None:
             # Routed nothing from then on (weight 0): the instances run, nobody calls them.
-            routed = starts < int(variant.traffic_until.timestamp())
+            routed = starts < int(until.timestamp())
             counts = np.where(routed, counts, 0.0)
             shape = np.where(routed, shape, 0.0)
         traffic = _Traffic(starts, step, np.where(alive, shape, 0.0), counts,
@@ -243,13 +292,47 @@ class MetricModel:
         self._traffic_cache[cache_key] = traffic
         return traffic
 
-    def _key(self, endpoint: SimEndpoint, variant: SimVariant | None, stream: int) -> int:
-        variant_index = endpoint.variants.index(variant) if variant is not None else 7
+    def _has_copies(self, endpoint: SimEndpoint, component: SimComponent,
+                    moments: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether the component has copies at each moment (scale-to-zero ones not while idle)."""
+        if not component.scale_to_zero:
+            return np.ones(moments.shape, dtype=bool)
+        shape = traffic_shape(component.pattern, moments, self._key(endpoint, component, 0))
+        has: npt.NDArray[np.bool_] = shape > 0
+        return has
+
+    def copies_at(self, endpoint: SimEndpoint, component: SimComponent, moment: int) -> int:
+        """Copies the component runs at `moment` (epoch seconds)."""
+        has = self._has_copies(endpoint, component, np.array([moment], dtype=np.int64))
+        return component.copies if bool(has[0]) else 0
+
+    def last_scaled(self, endpoint: SimEndpoint, component: SimComponent, moment: int
+                    ) -> int | None:
+        """When a scale-to-zero component last went to or from zero copies (epoch seconds,
+        hour-aligned, within a week), or None when it never did."""
+        if not component.scale_to_zero:
+            return None
+        hours = (moment // 3600 - np.arange(0, 24 * 7, dtype=np.int64)) * 3600
+        has = self._has_copies(endpoint, component, hours)
+        changed = np.nonzero(has != has[0])[0]
+        return int(hours[changed[0] - 1]) if len(changed) else None
+
+    def _key(self, endpoint: SimEndpoint, variant: SimVariant | SimComponent | None,
+             stream: int) -> int:
+        if isinstance(variant, SimComponent):
+            variant_index = 16 + endpoint.components.index(variant)
+        else:
+            variant_index = endpoint.variants.index(variant) if variant is not None else 7
         return (self.seed * 1_000_003 + endpoint.index) * 64 + variant_index * 8 + stream
 
     def _sub_values(self, target: MetricTarget, traffic: _Traffic, stat: str
                     ) -> tuple[Array, npt.NDArray[np.bool_]]:
         """A value per sub-bucket for the statistic asked, and where a datapoint exists."""
+        if target.component is not None:
+            return self._component_values(target, target.component, traffic, stat)
+        if target.variant is not None and target.metric in (
+                "CPUReservation", "GPUReservation", "MemoryReservation"):
+            return self._reservation(target, target.variant, traffic, stat)
         variant = target.variant
         metric = target.metric
         ticks = traffic.starts // traffic.step
@@ -310,22 +393,113 @@ class MetricModel:
             limit = float(variant.serverless_max_concurrency or 1)
             busy = traffic.counts / traffic.step * variant.latency_ms / 1000.0 * 20.0
             return np.clip(np.maximum(busy, 1.0) / limit, 0.0, 1.0), served
-        if metric == "CPUUtilization":
+        if metric in ("CPUUtilization", "CPUUtilizationNormalized"):
             per_instance = variant.cpu_idle_pct + (variant.cpu_peak_pct - variant.cpu_idle_pct) \
                 * load
             per_instance = np.clip(per_instance * (0.93 + 0.14 * jitter), 0.0, 100.0)
+            if metric == "CPUUtilizationNormalized":
+                return per_instance, alive
             return per_instance * vcpus(variant.instance_type), alive
         if metric == "MemoryUtilization":
             return np.clip(variant.memory_pct + 3.0 * jitter + 2.0 * load, 0, 100), alive
         if metric == "DiskUtilization":
             return variant.disk_pct + 0.5 * jitter, alive
-        if metric == "GPUUtilization":
+        if metric in ("GPUUtilization", "GPUUtilizationNormalized"):
             per_gpu = variant.gpu_idle_pct + (variant.gpu_peak_pct - variant.gpu_idle_pct) * load
-            return np.clip(per_gpu * (0.9 + 0.2 * jitter), 0, 100) * gpus(
-                variant.instance_type), alive
-        if metric == "GPUMemoryUtilization":
-            return (variant.gpu_memory_pct + 2.0 * jitter) * gpus(variant.instance_type), alive
+            per_gpu = np.clip(per_gpu * (0.9 + 0.2 * jitter), 0, 100)
+            if metric == "GPUUtilizationNormalized":
+                return per_gpu, alive
+            return per_gpu * gpus(variant.instance_type), alive
+        if metric in ("GPUMemoryUtilization", "GPUMemoryUtilizationNormalized"):
+            scale = 1 if metric.endswith("Normalized") else gpus(variant.instance_type)
+            return (variant.gpu_memory_pct + 2.0 * jitter) * scale, alive
         return np.zeros(ticks.shape), np.zeros(ticks.shape, dtype=bool)
+
+    def _component_values(self, target: MetricTarget, component: SimComponent,
+                          traffic: _Traffic, stat: str) -> tuple[Array, npt.NDArray[np.bool_]]:
+        """Invocation and per-copy metrics of one inference component."""
+        metric = target.metric
+        ticks = traffic.starts // traffic.step
+        key = self._key(target.endpoint, component, 1 + zlib.crc32(metric.encode()) % 5)
+        jitter = noise(key, ticks)
+        load = traffic.shape
+        served = traffic.counts > 0
+        alive = traffic.alive
+        if metric in ("Invocations", "InvocationsPerCopy"):
+            per = max(component.copies, 1) if metric == "InvocationsPerCopy" else 1
+            return traffic.counts / per, served
+        if metric in ("Invocation5XXErrors", "Invocation4XXErrors"):
+            base = component.error_5xx_ratio if "5XX" in metric else component.error_4xx_ratio
+            ratio = np.full(load.shape, base)
+            if "5XX" in metric and component.errors_grow_with_load:
+                ratio = base * (1.0 + 14.0 * load ** 4)
+            return np.floor(traffic.counts * ratio + jitter), served
+        if metric in ("ModelLatency", "OverheadLatency", "ConcurrentRequestsPerCopy"):
+            gpu = component.gpu_idle_pct + (component.gpu_peak_pct - component.gpu_idle_pct) * load
+            saturation = 1.0 + 3.0 * np.clip((gpu / 100.0 - 0.85) / 0.15, 0.0, None)
+            mean_us = component.latency_ms * 1000.0 * saturation * (0.9 + 0.2 * jitter)
+            if metric == "OverheadLatency":
+                mean_us = 2_000.0 * (0.8 + 0.4 * jitter) + 0.0 * mean_us
+            if stat == "SampleCount":
+                return traffic.counts, served
+            if stat == "Sum":  # the latencies of every request added up
+                return traffic.counts * mean_us, served
+            if metric == "ConcurrentRequestsPerCopy":
+                per_second = traffic.counts / traffic.step / max(component.copies, 1)
+                return np.ceil(per_second * mean_us / 1e6 * 2.0), served
+            return _latency_stat(mean_us, stat, component.latency_spread), served
+        if metric == "CPUUtilizationNormalized":
+            cpu = component.cpu_idle_pct + (component.cpu_peak_pct - component.cpu_idle_pct) * load
+            return np.clip(cpu * (0.93 + 0.14 * jitter), 0.0, 100.0), alive
+        if metric == "MemoryUtilizationNormalized":
+            return np.clip(component.memory_pct + 3.0 * jitter + 2.0 * load, 0, 100), alive
+        if metric == "GPUUtilizationNormalized":
+            gpu = component.gpu_idle_pct + (component.gpu_peak_pct - component.gpu_idle_pct) * load
+            return np.clip(gpu * (0.9 + 0.2 * jitter), 0, 100), alive
+        if metric == "GPUMemoryUtilizationNormalized":
+            return np.clip(component.gpu_memory_pct + 2.0 * jitter, 0, 100), alive
+        return np.zeros(ticks.shape), np.zeros(ticks.shape, dtype=bool)
+
+    def _reservation(self, target: MetricTarget, variant: SimVariant, traffic: _Traffic,
+                     stat: str) -> tuple[Array, npt.NDArray[np.bool_]]:
+        """The share of each instance the copies reserve: the statistic is across instances
+        (Maximum the fullest, Minimum the emptiest), as CloudWatch aggregates per instance."""
+        per_instance = reserved_per_instance(target.endpoint, variant)
+        spec = spec_for(variant.instance_type)
+        if not per_instance or spec is None:
+            return np.zeros(traffic.starts.shape), np.zeros(traffic.starts.shape, dtype=bool)
+        if target.metric == "GPUReservation":
+            shares = [a / max(spec.gpu_count, 1) * 100.0 for a, _, _ in per_instance]
+        elif target.metric == "CPUReservation":
+            shares = [c / spec.vcpu * 100.0 for _, c, _ in per_instance]
+        else:
+            shares = [m / (spec.memory_gib * 1024.0) * 100.0 for _, _, m in per_instance]
+        value = {"Minimum": min(shares), "Average": float(np.mean(shares)),
+                 "SampleCount": float(len(shares))}.get(stat, max(shares))
+        return np.full(traffic.starts.shape, value), traffic.alive
+
+
+
+def reserved_per_instance(endpoint: SimEndpoint, variant: SimVariant
+                          ) -> list[tuple[float, float, float]]:
+    """(accelerators, cores, memory MB) reserved on each instance of the variant: copies placed
+    instance by instance, each on the first with room, as SageMaker packs them."""
+    spec = spec_for(variant.instance_type)
+    if spec is None:
+        return []
+    instances = [[0.0, 0.0, 0.0] for _ in range(max(variant.instance_count, 0))]
+    capacity = (float(spec.gpu_count), float(spec.vcpu), spec.memory_gib * 1024.0)
+    for component in endpoint.components:
+        if component.variant != variant.name:
+            continue
+        need = (float(component.accelerators), component.cpu_cores, float(component.memory_mb))
+        for _ in range(component.copies):
+            for used in instances:
+                if all(u + n <= c for u, n, c in zip(used, need, capacity, strict=True)):
+                    for i, n in enumerate(need):
+                        used[i] += n
+                    break
+    return [(a, c, m) for a, c, m in instances]
 
 
 def _model_cache(variant: SimVariant, metric: str, stat: str, traffic: _Traffic, jitter: Array
@@ -371,7 +545,7 @@ def _by_bucket(starts: npt.NDArray[np.int64], values: Array, present: npt.NDArra
 
 def _is_count(metric: str) -> bool:
     return metric in ("Invocations", "InvocationsPerInstance", "Invocation5XXErrors",
-                      "Invocation4XXErrors")
+                      "Invocation4XXErrors", "InvocationsPerCopy")
 
 
 def _latency_stat(mean: Array, stat: str, spread: float) -> Array:

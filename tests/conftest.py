@@ -103,6 +103,7 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.monitor.schedules.clear()
     middleware.monitor.executions.clear()
     middleware.monitor.processing_jobs.clear()
+    middleware.components.clear()
     middleware.denied.clear()
     middleware.opinions.clear()
     middleware.page_datapoints = None

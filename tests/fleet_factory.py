@@ -23,6 +23,7 @@ import pandas as pd
 from ground.domain import (
     AutoscalingInfo,
     CapacityStep,
+    ComponentResources,
     ContainerInfo,
     DataCaptureInfo,
     DeploymentGuardrails,
@@ -30,6 +31,8 @@ from ground.domain import (
     DriftMetric,
     EndpointSnapshot,
     FleetSnapshot,
+    InferenceComponentSnapshot,
+    ManagedInstanceScaling,
     MetricStore,
     ModelInfo,
     ModelMonitorState,
@@ -38,6 +41,7 @@ from ground.domain import (
     ServerlessSettings,
     VariantSnapshot,
     Violation,
+    component_column,
 )
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -129,6 +133,23 @@ class VariantPlan:
 
 
 @dataclass
+class ComponentPlan:
+    """An inference component: copies with their reservation, and its share of the traffic."""
+
+    name: str
+    variant: str = "AllTraffic"
+    accelerators: int | None = 1
+    cpu_cores: float | None = 4.0
+    memory_mb: int | None = 16_384
+    copies: int = 1
+    traffic_share: float = 0.5  # of the endpoint's requests (invocations are per component)
+    latency_p99_ms: float = 2_000.0
+    copy_gpu_pct: float = 60.0  # per copy, of what it reserves
+    autoscaling: AutoscalingInfo | None = None
+    status: str = "InService"
+
+
+@dataclass
 class EndpointPlan:
     name: str
     pattern: Pattern = Pattern.DIURNAL
@@ -146,6 +167,9 @@ class EndpointPlan:
     # Invocation metrics absent (the query found no datapoints): NaN, not zero.
     missing_invocations: bool = False
     deployment_config: DeploymentGuardrails | None = GUARDED
+    # Inference components: the endpoint's traffic is theirs (none is published per variant).
+    components: Sequence[ComponentPlan] = ()
+    managed_scaling: ManagedInstanceScaling | None = None
 
 
 def scaling(min_capacity: int = 2, max_capacity: int = 6, with_policy: bool = True
@@ -198,22 +222,41 @@ class FleetBuilder:
             serverless = (ServerlessSettings(memory_mb=v.serverless_memory_mb,
                                              max_concurrency=v.serverless_max_concurrency)
                           if v.instance_type is None else None)
-            model = ModelInfo(name=f"{plan.name}-{v.name}-model".lower(),
-                              containers=(ContainerInfo(
-                                  image=plan.image, environment_keys=plan.environment_keys),),
-                              vpc=v.vpc)
+            # The variant of an inference-component endpoint names no model.
+            model = None if plan.components else ModelInfo(
+                name=f"{plan.name}-{v.name}-model".lower(),
+                containers=(ContainerInfo(image=plan.image,
+                                          environment_keys=plan.environment_keys),),
+                vpc=v.vpc)
             count = 0 if serverless else v.instance_count
             variants.append(VariantSnapshot(
-                name=v.name, model_name=model.name, instance_type=v.instance_type,
-                current_instance_count=count, desired_instance_count=count,
-                serverless=serverless, shadow=v.shadow, model=model, autoscaling=v.autoscaling))
+                name=v.name, model_name=model.name if model else None,
+                instance_type=v.instance_type, current_instance_count=count,
+                desired_instance_count=count, serverless=serverless, shadow=v.shadow,
+                model=model, autoscaling=v.autoscaling,
+                managed_instance_scaling=plan.managed_scaling))
+        components = tuple(
+            InferenceComponentSnapshot(
+                name=c.name, arn=f"arn:aws:sagemaker:{plan.region}:123456789012:"
+                                 f"inference-component/{c.name}",
+                variant=c.variant, status=c.status, creation_time=created,
+                last_modified_time=created, model_name=f"{c.name}-model", image=plan.image,
+                model=ModelInfo(name=f"{c.name}-model",
+                                containers=(ContainerInfo(
+                                    image=plan.image, environment_keys=plan.environment_keys),)),
+                resources=ComponentResources(accelerators=c.accelerators,
+                                             cpu_cores=c.cpu_cores, min_memory_mb=c.memory_mb),
+                desired_copies=c.copies, current_copies=c.copies, autoscaling=c.autoscaling)
+            for c in plan.components)
         return EndpointSnapshot(
             name=plan.name,
             arn=f"arn:aws:sagemaker:{plan.region}:123456789012:endpoint/{plan.name}",
-            region=plan.region, status=plan.status, deployment=plan.deployment,
+            region=plan.region, status=plan.status,
+            deployment=DeploymentOption.INFERENCE_COMPONENTS if components else plan.deployment,
             creation_time=created, last_modified_time=created, variants=tuple(variants),
             tags=dict(plan.tags), data_capture=DataCaptureInfo(enabled=plan.data_capture),
-            monitor=plan.monitor, deployment_config=plan.deployment_config)
+            monitor=plan.monitor, deployment_config=plan.deployment_config,
+            inference_components=components)
 
     def build(self) -> FleetSnapshot:
         endpoints = [self._endpoint(plan) for plan in self.plans]
@@ -245,7 +288,7 @@ class FleetBuilder:
                     between = (shape - shape.min()) / spread if spread > 0 else shape * 0.0
                     instances = np.where(existed, np.round(low + (high - low) * between),
                                          np.nan)
-                if plan.missing_invocations:
+                if plan.missing_invocations or plan.components:
                     requests = np.full(len(shape), np.nan)
                     errors = np.full(len(shape), np.nan)
                     latency_us = np.full(len(shape), np.nan)
@@ -256,6 +299,17 @@ class FleetBuilder:
                 instance_cols.append(instances)
                 window_rows.append(self._window_row(plan, v, shape[existed], requests, errors,
                                                     instances))
+            for c in plan.components:
+                requests = np.round(shape * plan.peak_requests_per_hour * c.traffic_share)
+                requests = np.where(existed, requests, np.nan)
+                errors = np.where(existed, np.round(requests * 0.0005), np.nan)
+                latency_us = np.where(requests > 0, c.latency_p99_ms * 1000.0, np.nan)
+                columns.append((endpoint.key, component_column(c.name)))
+                requests_cols.append(requests)
+                errors_cols.append(errors)
+                latency_cols.append(latency_us)
+                instance_cols.append(np.full(len(shape), np.nan))  # components run copies
+                window_rows.append(self._component_row(c, requests, errors))
         index = pd.MultiIndex.from_tuples(columns, names=["endpoint", "variant"])
 
         def frame(cols: list[np.ndarray]) -> pd.DataFrame:
@@ -272,6 +326,23 @@ class FleetBuilder:
         return FleetSnapshot(collected_at=self.now, regions=tuple({p.region for p in self.plans}),
                              lookback_days=self.lookback_days, endpoints=tuple(endpoints),
                              metrics=metrics)
+
+    @staticmethod
+    def _component_row(c: ComponentPlan, requests: np.ndarray, errors: np.ndarray
+                       ) -> dict[str, float]:
+        nan = float("nan")
+        total = float(np.nansum(requests)) if not np.isnan(requests).all() else nan
+        served = total > 0
+        return {
+            "requests": total,
+            "errors_5xx": float(np.nansum(errors)) if not math.isnan(total) else nan,
+            "model_latency_p50_us": c.latency_p99_ms * 400.0 if served else nan,
+            "model_latency_p99_us": c.latency_p99_ms * 1000.0 if served else nan,
+            "model_latency_max_us": c.latency_p99_ms * 1500.0 if served else nan,
+            "copy_cpu_p95_pct": 20.0, "copy_memory_p95_pct": 60.0,
+            "copy_gpu_p95_pct": c.copy_gpu_pct if served else 0.5,
+            "copy_gpu_memory_p95_pct": 70.0,
+        }
 
     @staticmethod
     def _window_row(plan: EndpointPlan, v: VariantPlan, shape: np.ndarray,
@@ -329,7 +400,7 @@ class FleetBuilder:
             "loaded_models_avg": optional(v.loaded_models_avg),
             "model_unloads": optional(v.model_unloads),
         }
-        if plan.missing_invocations:
+        if plan.missing_invocations or plan.components:
             for name in ("requests", "errors_5xx", "model_latency_p50_us",
                          "model_latency_p99_us", "model_latency_max_us", "concurrency_max",
                          "model_latency_sum_us"):

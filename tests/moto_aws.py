@@ -17,6 +17,10 @@ of moto as WSGI middleware, each for something moto does not do:
 * GetMetricData StatusCodes: moto answers every query `Complete`. Metrics named in `refused`
   ("Namespace:MetricName" -> "Forbidden" | "InternalError") come back with that StatusCode, a
   Messages entry and no datapoints, as CloudWatch answers a query it will not serve.
+* Inference components (ListInferenceComponents with its filters and pages,
+  DescribeInferenceComponent): moto has none. Their Application Auto Scaling targets and
+  policies (dimension sagemaker:inference-component:DesiredCopyCount, which moto refuses) are
+  added to moto's DescribeScalableTargets / DescribeScalingPolicies answers.
 * IAM Identity Center (sso GetRoleCredentials, sso-oidc CreateToken): moto has neither. The
   stand-in hands out role credentials for a bearer token it issued, and refreshes tokens.
 Every request is logged (operation and service) so tests can see what left the process.
@@ -138,6 +142,99 @@ class SecondOpinionStandIn:
         if operation == "ListRecommendations":
             return 200, {"items": self.cost_hub or []}
         return None
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+
+
+@dataclass
+class ComponentStandIn:
+    """Inference components the stand-in serves, in the API's own shapes, and what was asked."""
+
+    components: list[dict[str, Any]] = field(default_factory=list)
+    scalable_targets: list[dict[str, Any]] = field(default_factory=list)
+    scaling_policies: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def clear(self) -> None:
+        for items in (self.components, self.scalable_targets, self.scaling_policies,
+                      self.requests):
+            items.clear()
+
+    def add(self, name: str, endpoint: str, *, variant: str = "AllTraffic",
+            model: str | None = None, accelerators: int | None = None, cpu_cores: float = 1.0,
+            memory_mb: int = 1024, copies: int = 1, status: str = "InService",
+            created: float = 1_700_000_000.0) -> dict[str, Any]:
+        compute: dict[str, Any] = {"NumberOfCpuCoresRequired": cpu_cores,
+                                   "MinMemoryRequiredInMb": memory_mb}
+        if accelerators is not None:
+            compute["NumberOfAcceleratorDevicesRequired"] = float(accelerators)
+        component = {
+            "InferenceComponentName": name,
+            "InferenceComponentArn": f"arn:aws:sagemaker:us-east-1:123456789012:"
+                                     f"inference-component/{name}",
+            "EndpointName": endpoint,
+            "EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}",
+            "VariantName": variant,
+            "InferenceComponentStatus": status,
+            "CreationTime": created,
+            "LastModifiedTime": created,
+            "Specification": {"ModelName": model or f"{name}-model",
+                              "ComputeResourceRequirements": compute},
+            "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
+        }
+        self.components.append(component)
+        return component
+
+    def scale(self, name: str, low: int, high: int, policy: bool = True) -> None:
+        """A scalable target on the component's copies, with a target-tracking policy or not."""
+        resource = f"inference-component/{name}"
+        self.scalable_targets.append({
+            "ServiceNamespace": "sagemaker", "ResourceId": resource,
+            "ScalableDimension": COPY_DIMENSION, "MinCapacity": low, "MaxCapacity": high,
+            "RoleARN": "arn:aws:iam::123456789012:role/autoscaling",
+            "CreationTime": 1_700_000_000.0})
+        if policy:
+            self.scaling_policies.append({
+                "PolicyARN": f"arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x:"
+                             f"resource/sagemaker/{resource}:policyName/copies",
+                "PolicyName": "copies", "ServiceNamespace": "sagemaker", "ResourceId": resource,
+                "ScalableDimension": COPY_DIMENSION, "PolicyType": "TargetTrackingScaling",
+                "CreationTime": 1_700_000_000.0,
+                "TargetTrackingScalingPolicyConfiguration": {
+                    "TargetValue": 20.0, "PredefinedMetricSpecification": {
+                        "PredefinedMetricType":
+                            "SageMakerInferenceComponentInvocationsPerCopy"}}})
+
+    def answer(self, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.requests.append((operation, params))
+        if operation == "DescribeInferenceComponent":
+            name = params.get("InferenceComponentName")
+            found = next((c for c in self.components if c["InferenceComponentName"] == name),
+                         None)
+            if found is None:
+                return 400, {"__type": "ValidationException",
+                             "message": f'Could not find inference component "{name}".'}
+            return 200, found
+        page = params.get("MaxResults", 10)
+        if not isinstance(page, int) or not 1 <= page <= 100:
+            return 400, {"__type": "ValidationException",
+                         "message": f"Value '{page}' at 'maxResults' failed to satisfy "
+                                    "constraint: Member must have value less than or equal to "
+                                    "100"}
+        filters = {"EndpointNameEquals": "EndpointName", "VariantNameEquals": "VariantName",
+                   "StatusEquals": "InferenceComponentStatus"}
+        found = [c for c in self.components
+                 if all(c[member] == params[name] for name, member in filters.items()
+                        if name in params)
+                 and params.get("NameContains", "") in c["InferenceComponentName"]]
+        found.sort(key=lambda c: (c["CreationTime"], c["InferenceComponentName"]),
+                   reverse=params.get("SortOrder", "Descending") == "Descending")
+        start = int(params.get("NextToken") or 0)
+        summaries = [{k: v for k, v in c.items() if k not in ("Specification", "RuntimeConfig")}
+                     for c in found[start:start + page]]
+        body: dict[str, Any] = {"InferenceComponents": summaries}
+        if start + page < len(found):
+            body["NextToken"] = str(start + page)
+        return 200, body
 
 
 @dataclass
@@ -174,6 +271,7 @@ class StandInMiddleware:
         self.sso = SsoStandIn()
         self.monitor = MonitorStandIn()
         self.opinions = SecondOpinionStandIn()
+        self.components = ComponentStandIn()
         self.denied: set[str] = set()  # "sagemaker:ListMonitoringSchedules" -> AccessDenied
         self.page_datapoints: int | None = None
         self.refused: dict[str, str] = {}  # "Namespace:MetricName" -> StatusCode
@@ -217,6 +315,14 @@ class StandInMiddleware:
             if operation != "DescribeProcessingJob":
                 return self._json(start_response, 400, {"__type": "ValidationException",
                                                         "message": "not found"})
+        if service == "SageMaker" and operation in ("ListInferenceComponents",
+                                                    "DescribeInferenceComponent"):
+            params = json.loads(_read_body(environ) or b"{}")
+            status, answer = self.components.answer(operation, params)
+            return self._json(start_response, status, answer)
+        if short == "application-autoscaling" and operation in ("DescribeScalableTargets",
+                                                                "DescribeScalingPolicies"):
+            return self._with_component_scaling(environ, start_response, operation)
         if operation == "GetMetricData":
             return self._metric_data(environ, start_response)
         if short in ("sagemaker", "compute-optimizer", "cost-optimization-hub"):
@@ -234,6 +340,22 @@ class StandInMiddleware:
                     params["EndpointName"]]
                 return self._json(start_response, int(status.split()[0]), body)
         return self.app(environ, start_response)
+
+    def _with_component_scaling(self, environ: dict[str, Any], start_response: StartResponse,
+                                operation: str) -> Iterable[bytes]:
+        """moto's answer plus the components' targets or policies (on its last page)."""
+        body = _read_body(environ)
+        status, headers, raw = _call(self.app, environ, body)
+        if not status.startswith("200"):
+            start_response(status, headers)
+            return [raw]
+        answer = json.loads(raw)
+        key, extra = (("ScalableTargets", self.components.scalable_targets)
+                      if operation == "DescribeScalableTargets"
+                      else ("ScalingPolicies", self.components.scaling_policies))
+        if not answer.get("NextToken"):
+            answer[key] = [*answer.get(key, []), *extra]
+        return self._json(start_response, 200, answer)
 
     def _metric_data(self, environ: dict[str, Any],
                      start_response: StartResponse) -> Iterable[bytes]:

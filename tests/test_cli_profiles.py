@@ -68,6 +68,7 @@ def test_demo_archetypes_get_the_findings_a_careful_engineer_gives(
         "sentiment-staging": "serverless-candidate",
         "forecast-acme": "multi-model-candidate",
         "ads-tenant-models": "multi-model-cache",
+        "llm-assistants-prod": "no-autoscaling",  # its summarizer's copies never scale
     }
     for name, kind in expected.items():
         assert kind in _kinds(by_name[name]), (name, _kinds(by_name[name]))
@@ -78,6 +79,36 @@ def test_demo_archetypes_get_the_findings_a_careful_engineer_gives(
     for name in HEALTHY:
         assert not _kinds(by_name[name]) & wasteful_or_risky, (name, _kinds(by_name[name]))
     assert not _kinds(by_name["llm-canary"]) & wasteful_or_risky  # too new to judge
+    # Busy inference-component endpoints: never "idle", whatever their variants publish.
+    for name in ("llm-assistants-prod", "code-review-llm"):
+        assert not _kinds(by_name[name]) & {"idle", "idle-component"}, name
+
+
+def test_report_json_carries_inference_components(demo_report: dict[str, object]) -> None:
+    pair = _endpoints(demo_report)["llm-assistants-prod"]
+    assert pair["deployment"] == "inference-components"
+    assert pair["monthly_cost_usd"] == pytest.approx(7.09 * 730)
+    components = {c["name"]: c for c in pair["inference_components"]}  # type: ignore[attr-defined]
+    assert set(components) == {"chat-llama-8b", "summarize-mistral-7b"}
+    for component in components.values():
+        assert component["variant"] == "AllTraffic" and component["current_copies"] == 2
+        assert component["per_copy"]["accelerators"] == 1
+        assert component["metrics"]["requests"] > 0  # its own traffic, per component
+        assert component["monthly_cost_usd"] == pytest.approx(7.09 * 730 / 2, abs=0.01)
+        assert "accelerators" in component["cost_source"]
+    assert components["chat-llama-8b"]["autoscaling"]["scales"] is True
+    assert components["summarize-mistral-7b"]["autoscaling"] is None
+    (variant,) = pair["variants"]  # type: ignore[misc]
+    assert variant["managed_instance_scaling"]["enabled"] is True
+    assert "requests" not in variant["metrics"]  # not published per variant: not zero either
+    profile = pair["profile"]["current"]  # type: ignore[index]
+    assert profile["models_per_endpoint"]["value"] == 2
+    assert [c["name"] for c in profile["inference_components"]] == [
+        "chat-llama-8b", "summarize-mistral-7b"]
+    assert profile["requests_per_day"]["value"] > 50_000  # ~80 a minute, summed
+    finding = next(f for f in pair["findings"]  # type: ignore[attr-defined]
+                   if f["kind"] == "no-autoscaling")
+    assert finding["component"] == "summarize-mistral-7b"
 
 
 def test_demo_accelerator_endpoints_stay_on_their_accelerators(
@@ -121,6 +152,11 @@ def test_snapshot_writes_profiles_rationale_and_summary(tmp_path: Path,
     assert (out / "fleet-summary.md").exists() and (out / "fleet-summary.yaml").exists()
     text = rationale.read_text()
     assert "over-provisioned" in text.lower() and "$" in text
+    llm = (out / "us-east-1" / "llm-assistants-prod.rationale.md").read_text()
+    assert "Inference component chat-llama-8b on variant AllTraffic: 2 copies" in llm
+    assert "on inference component summarize-mistral-7b" in llm
+    llm_profile = (out / "us-east-1" / "llm-assistants-prod.current.yaml").read_text()
+    assert "inference_components:" in llm_profile and "accelerators_per_copy" in llm_profile
 
     assert main(["profile", "validate", str(current), str(target)]) == 0
     assert main(["profile", "diff", str(current), str(target)]) == 1  # they differ

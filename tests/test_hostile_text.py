@@ -48,6 +48,7 @@ HTML = ("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
 HOSTILE = f"{ESCAPES}{INVISIBLE} {BREAKS}{HTML}"
 # An endpoint name within SageMaker's 63 characters, so every API call with it still goes out.
 NAME = "ev\x1b]52;c;aGk=\x07il\u202eeman\u200bx"
+COMPONENT = "chat\x1b[2J\u202ellama\u200b"
 VARIANT = "Var\x1b[31m\u2066iant"
 
 FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e"
@@ -87,6 +88,9 @@ def hostile_account(*args: Any, **kwargs: Any) -> SimulatedAccount:
     advised.recommender_jobs = ((variant, replace(
         job, name="job\x1b[31m\u202ex", failure_reason=HOSTILE,
         failed_types=(("ml.c5.large", HOSTILE),))),)
+    # An inference component's name (its row under the endpoint, the pane, the report table).
+    llm = account.endpoint("llm-assistants-prod")
+    llm.components[0] = replace(llm.components[0], name=COMPONENT)
     # An API error whose message carries the corpus (any proxy or emulator can send one).
     account.faults.add("sagemaker:ListTrainingJobs", "error", status=400,
                        code="ValidationException", message=HOSTILE)
@@ -103,6 +107,7 @@ def test_report_table_json_and_stderr(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["report", "--demo"]) == 0
     captured = capsys.readouterr()
     assert "ev?]52;c;aGk=?il?eman?x" in captured.out  # the endpoint is there, inert
+    assert "chat?[2J?lla" in captured.out  # and the component, cut to its column
     assert_inert(captured.out, "report table")
     assert_inert(captured.err, "report stderr")
     for line in captured.out.splitlines():
@@ -244,7 +249,7 @@ async def test_every_screen_of_the_dashboard() -> None:
         assert problems and all(FORBIDDEN.search(p) is None and "\n" not in p for p in problems)
         tabs = [str(n) for n in range(1, len(TABS) + 1)]
         # The hostile endpoint, the Model Monitor violations, the recommender job.
-        for opened in (key, f"{REGION}/credit-risk-prod", advised):
+        for opened in (key, f"{REGION}/credit-risk-prod", advised, f"{REGION}/llm-assistants-prod"):
             app.open_endpoint(opened)
             await wait_until(pilot, lambda: isinstance(app.screen, EndpointScreen), "the pane")
             for tab in tabs:
@@ -254,6 +259,8 @@ async def test_every_screen_of_the_dashboard() -> None:
                 assert_inert(text, f"{opened} pane tab {tab}")
                 if opened == advised and tab == tabs[-1]:
                     assert "benchmark on ml.c5.large failed" in text  # the job's text is shown
+                if opened.endswith("llm-assistants-prod") and tab == "2":
+                    assert "chat?[2J?llama?" in text  # the component is listed, inert
             await pilot.press("escape")
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, SummaryScreen), "the summary")

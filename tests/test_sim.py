@@ -127,10 +127,12 @@ async def test_get_metric_data_limits_and_newest_first_pages() -> None:
     account = SimulatedAccount(endpoints=60)
     end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     start = end - dt.timedelta(days=3)
-    # Endpoints publishing every minute (a 300 s publisher has a fifth of the datapoints).
+    # Endpoints publishing every minute (a 300 s publisher has a fifth of the datapoints), and
+    # not the one scaling to zero at night.
     names = [e.name for e in account.fleet.values()
              if e.status == "InService" and e.variants[0].instance_type
-             and len(e.variants) == 1 and e.metric_publish_frequency_s == 60][:50]
+             and len(e.variants) == 1 and e.metric_publish_frequency_s == 60
+             and not any(c.scale_to_zero for c in e.components)][:50]
     # 50 endpoints x 3 metrics x 4,320 minutes = 648,000 datapoints: several pages.
     queries = [_query(i * 3 + j, name, metric, "Average", 60,
                       namespace="/aws/sagemaker/Endpoints")

@@ -16,6 +16,8 @@ from rich.console import Group, OverflowMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from advisors.components import BASIS_LABELS, variant_reservations
+from advisors.cost import CostEstimate
 from advisors.finding import Finding
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.requirements import Requirements
@@ -24,7 +26,18 @@ from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
 from tui.look import DEFAULT_LOOK, Look
 from tui.render_opinions import opinions_summary_view
-from tui.rows import cost_change, fmt, fmt_usd, outside, severity_style, variant_shape
+from tui.rows import (
+    component_shape,
+    cost_change,
+    fmt,
+    fmt_count,
+    fmt_ms,
+    fmt_usd,
+    outside,
+    severity_style,
+    summed_series,
+    variant_shape,
+)
 
 # Profile sections that are not characteristics, or that the pane shows elsewhere.
 NOT_CHARACTERISTICS = frozenset({"schema_version", "kind", "endpoint", "region", "generated_at",
@@ -120,7 +133,8 @@ def requirements_text(needs: Requirements, look: Look = DEFAULT_LOOK) -> Text:
 
 
 def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                  look: Look = DEFAULT_LOOK) -> RenderableType:
+                  look: Look = DEFAULT_LOOK,
+                  component_costs: Mapping[str, CostEstimate] | None = None) -> RenderableType:
     palette = look.palette
     table = _table("Variant", "Role", "Instances", "Model", "Autoscaling", "Policies",
                    "p95 cpu/mem/gpu %", look=look)
@@ -138,10 +152,84 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                 f"target {fmt(p.target_value, 1)}" for p in scaling.policies) or "no policy")
         loads = [store.window_value(endpoint.key, variant.name, s)
                  for s in ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct")]
+        managed = variant.managed_instance_scaling
+        if scaling is None and managed is not None and managed.enabled:
+            bounds = Text(f"{managed.min_instances}-{managed.max_instances} managed")
+            policies = Text("instances follow copies "
+                            f"({outside(managed.scale_in_strategy or '?')})")
         table.add_row(Text(outside(variant.name)),
                       "shadow" if variant.shadow else f"weight {variant.weight:g}",
-                      Text(variant_shape(variant)), Text(outside(variant.model_name or "-")),
+                      Text(variant_shape(variant)),
+                      Text(outside(variant.model_name) or ("components"
+                                                           if endpoint.inference_components
+                                                           else "-")),
                       bounds, policies, " / ".join(fmt(v) for v in loads))
+    if not endpoint.inference_components:
+        return table
+    reservations = reservations_view(endpoint, fleet, look)
+    return Group(table, Text(""), *((reservations, Text("")) if reservations else ()),
+                 components_view(endpoint, fleet, component_costs or {}, look))
+
+
+def reservations_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+                      look: Look = DEFAULT_LOOK) -> RenderableType | None:
+    """What the copies reserve of each variant's instances, beside the reservation CloudWatch
+    measured on the fullest instance over the lookback (None: no variant holds copies)."""
+    found = [(variant, reservations) for variant in endpoint.variants
+             if (reservations := variant_reservations(endpoint, variant)) is not None]
+    if not found:
+        return None
+    devices = ("GPUs" if all(reservations.spec.has_gpu for _, reservations in found)
+               else "Accelerators")
+    table = _table("Variant", devices, "vCPUs", "Memory GiB", "Reserved",
+                   f"Max gpu/cpu/mem % {fleet.lookback_days}d",
+                   title="What the copies reserve of the instances", look=look)
+    store = fleet.metrics
+    for variant, reservations in found:
+        reserved, offered = reservations.reserved, reservations.offered
+        fraction = reservations.reserved_fraction
+        # Of the resource the cost is shared by (accelerators, else cores, else memory).
+        basis = (f"{fraction * 100:.0f} % of {BASIS_LABELS[reservations.basis]}"
+                 if fraction is not None and reservations.basis else "-")
+        measured = [store.window_value(endpoint.key, variant.name, series)
+                    for series in ("gpu_reservation_max_pct", "cpu_reservation_max_pct",
+                                   "memory_reservation_max_pct")]
+        table.add_row(Text(outside(variant.name)),
+                      f"{reserved.accelerators:g} of {offered.accelerators:g}",
+                      f"{reserved.cpu_cores:g} of {offered.cpu_cores:g}",
+                      f"{reserved.memory_mb / 1024:,.0f} of {offered.memory_mb / 1024:,.0f}",
+                      basis, " / ".join(fmt(v) for v in measured))
+    return table
+
+
+def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+                    costs: Mapping[str, CostEstimate],
+                    look: Look = DEFAULT_LOOK) -> RenderableType:
+    palette = look.palette
+    table = _table("Component", "Variant", "Copies", "Per copy", "Autoscaling",
+                   f"Req/{fleet.lookback_days}d", "Req/min", f"p99 {fleet.lookback_days}d",
+                   "$/month",
+                   title="Inference components", look=look)
+    for column in table.columns[5:]:
+        column.justify = "right"
+    store = fleet.metrics
+    for component in endpoint.inference_components:
+        scaling = component.autoscaling
+        scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
+        bounds = (Text("none", style=palette.warning) if scaling is None else
+                  Text(f"{scaling.min_capacity}-{scaling.max_capacity} copies",
+                       style="" if scales else palette.warning))
+        requests = store.window_value(endpoint.key, component.column, "requests")
+        p99_us = store.window_value(endpoint.key, component.column, "model_latency_p99_us")
+        live = summed_series(fleet, "live", "requests", endpoint.key, component.column).dropna()
+        cost = costs.get(component.name)
+        # Names come from the account: inert like every other.
+        table.add_row(Text(outside(component.name)), Text(outside(component.variant)),
+                      Text(f"{component.current_copies}/{component.desired_copies}"),
+                      Text(component_shape(component).split(" ", 1)[-1]), bounds,
+                      fmt_count(requests), fmt_count(float(live.iloc[-1]) if len(live) else None),
+                      fmt_ms(None if p99_us is None else p99_us / 1000.0),
+                      fmt_usd(cost.usd if cost else None))
     return table
 
 
@@ -196,7 +284,9 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
     head.append(f"{finding.severity.value.upper():8}",
                 style=severity_style(finding.severity, palette))
     head.append(f" {finding.kind.value}", style="bold")
-    if finding.variant:
+    if finding.component:
+        head.append(f" on component {outside(finding.component)}")
+    elif finding.variant:
         head.append(f" on {outside(finding.variant)}")
     if finding.monthly_savings_usd:
         head.append(f"  {cost_change(finding.monthly_savings_usd)}",

@@ -10,8 +10,15 @@ import numpy as np
 import pandas as pd
 from rich.text import Span, Text
 
+from advisors.cost import CostEstimate
 from advisors.finding import Finding, Severity
-from ground.domain import EndpointSnapshot, FleetSnapshot, VariantSnapshot
+from ground.domain import (
+    EndpointSnapshot,
+    FleetSnapshot,
+    InferenceComponentSnapshot,
+    ModelInfo,
+    VariantSnapshot,
+)
 from ground.images import workload_of
 from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
@@ -29,11 +36,17 @@ BUSIEST_SERIES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _gpu_memory_is_load(variants: Sequence[VariantSnapshot]) -> bool:
+def _gpu_memory_is_load(models: Sequence[ModelInfo | None]) -> bool:
     """False for LLM servers: they preallocate GPU memory for the KV cache whatever the load,
     so a 91 % there is not "busy" (the advisors leave it out the same way)."""
-    return not any(workload_of(v.model.containers).preallocates_gpu_memory
-                   for v in variants if v.model is not None)
+    return not any(workload_of(m.containers).preallocates_gpu_memory
+                   for m in models if m is not None)
+
+
+def _models_of(endpoint: EndpointSnapshot) -> list[ModelInfo | None]:
+    """The models behind an endpoint: its variants' and its inference components'."""
+    return [*(v.model for v in endpoint.variants),
+            *(c.model for c in endpoint.inference_components)]
 
 
 def severity_style(severity: Severity, palette: Palette) -> str:
@@ -56,7 +69,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("endpoint", "Endpoint", 20, about="endpoint name"),
     Column("status", "Status", 10, about="endpoint status"),
     Column("option", "Option", 10, about="deployment option"),
-    Column("shape", "Instances", 14, about="instance count and type (+N more variants)"),
+    Column("shape", "Instances", 14,
+           about="instance count and type (+N more variants or components)"),
     Column("rpm", "Req/min", 9, numeric=True, about="requests in the latest minute"),
     Column("trend", f"Last {TREND_HOURS}h", TREND_WIDTH, about="requests per hour"),
     Column("p99", "p99 {days}d", 7, numeric=True, about="p99 model latency over the lookback",
@@ -263,12 +277,19 @@ def variant_shape(variant: VariantSnapshot) -> str:
 
 
 def endpoint_shape(endpoint: EndpointSnapshot) -> str:
-    """The first serving variant's shape, '+N' for the others (space shows them as rows)."""
+    """The first serving variant's shape, '+N' for the rows space opens beside it: the other
+    variants and the inference components."""
     shown = endpoint.serving_variants or endpoint.variants
     if not shown:
         return "-"
-    more = len(endpoint.variants) - 1
-    return variant_shape(shown[0]) + (f" +{more}" if more else "")
+    more = len(endpoint.variants) - 1 + len(endpoint.inference_components)
+    shape = variant_shape(shown[0])
+    if not more:
+        return shape
+    # GPU types are long ("1xg5.12xlarge"): the count goes without its space rather than
+    # past the column's edge, where it would be cut off.
+    spaced = f"{shape} +{more}"
+    return spaced if len(spaced) <= COLUMN_BY_KEY["shape"].width else f"{shape}+{more}"
 
 
 def summed_series(fleet: FleetSnapshot, tier: str, name: str, key: str,
@@ -376,7 +397,7 @@ def fleet_measures(fleet: FleetSnapshot, levels: str = UNICODE.spark) -> dict[st
     for endpoint in fleet.endpoints:
         key = endpoint.key
         trend_values = hourly.get(key, [])
-        counted = loads if _gpu_memory_is_load(endpoint.variants) else {
+        counted = loads if _gpu_memory_is_load(_models_of(endpoint)) else {
             label: values for label, values in loads.items() if label != "gmem"}
         candidates = [(values[key], label) for label, values in counted.items() if key in values]
         reading = live.get(key)
@@ -395,13 +416,24 @@ def fleet_measures(fleet: FleetSnapshot, levels: str = UNICODE.spark) -> dict[st
     return measures
 
 
-def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot],
-            only: str | None, levels: str = UNICODE.spark) -> Measures:
-    """One endpoint's (or one variant's, with `only`) measures; for the few expanded rows."""
+# Per-copy utilisation of an inference component (percent of what the copy reserves).
+COPY_BUSIEST_SERIES: tuple[tuple[str, str], ...] = (
+    ("copy_cpu_p95_pct", "cpu"), ("copy_memory_p95_pct", "mem"), ("copy_gpu_p95_pct", "gpu"),
+    ("copy_gpu_memory_p95_pct", "gmem"),
+)
+
+
+def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot | str],
+            only: str | None, levels: str = UNICODE.spark,
+            busiest_series: tuple[tuple[str, str], ...] = BUSIEST_SERIES,
+            models: Sequence[ModelInfo | None] | None = None) -> Measures:
+    """One endpoint's (or one variant's or component's column, with `only`) measures; for the
+    few expanded rows. `models` (default: the variants') decide whether GPU memory is load."""
     store = fleet.metrics
+    names = [v if isinstance(v, str) else v.name for v in variants]
 
     def values(series: str) -> list[float]:
-        found = [store.window_value(key, v.name, series) for v in variants]
+        found = [store.window_value(key, name, series) for name in names]
         return [v for v in found if v is not None]
 
     live_series = summed_series(fleet, "live", "requests", key, only)
@@ -416,8 +448,10 @@ def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot],
     trend = (sparkline(hourly.tolist(), levels=levels) if len(hourly)
              else sparkline(live_series.tolist(), levels=levels))
     p99s = values("model_latency_p99_us")
-    counted = [(series, label) for series, label in BUSIEST_SERIES
-               if label != "gmem" or _gpu_memory_is_load(variants)]
+    shown_models = list(models) if models is not None else [
+        v.model for v in variants if not isinstance(v, str) and v.model is not None]
+    counted = [(series, label) for series, label in busiest_series
+               if label != "gmem" or _gpu_memory_is_load(shown_models)]
     candidates = [(value, label) for series, label in counted for value in values(series)]
     errors = values("errors_5xx")
     return Measures(
@@ -577,6 +611,63 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
         "cost": "",
         "savings": "",
         "finding": "",
+        "region": "",
+    }
+
+
+def component_shape(component: InferenceComponentSnapshot) -> str:
+    """Copies and what each reserves: "2x 1gpu 4cpu" (accelerators first, they are scarce)."""
+    resources = component.resources
+    parts = []
+    if resources.accelerators:
+        parts.append(f"{resources.accelerators}gpu")
+    if resources.cpu_cores:
+        parts.append(f"{resources.cpu_cores:g}cpu")
+    if not parts and resources.min_memory_mb:
+        parts.append(f"{resources.min_memory_mb / 1024:,.0f}GB")
+    if component.base_component:
+        return f"adapter of {outside(component.base_component)}"
+    return f"{component.current_copies}x {' '.join(parts) or 'unreserved'}"
+
+
+def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot,
+                  fleet: FleetSnapshot, cost: CostEstimate | None = None,
+                  findings: Sequence[Finding] = (), *, analysed: bool = True,
+                  look: Look = DEFAULT_LOOK) -> dict[str, str | Text]:
+    """The cells of one inference component under its expanded endpoint row: its own traffic,
+    latency, per-copy utilisation, cost share and worst finding.
+
+    `analysed` False: the cost share and findings are still being worked out.
+    """
+    column = component.column
+    measures = measure(fleet, endpoint.key, (column,), column, look.glyphs.spark,
+                       COPY_BUSIEST_SERIES, models=(component.model,))
+    scaling = component.autoscaling
+    scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
+    own = [f for f in findings if f.component == component.name]
+    copies = f"{component.current_copies}/{component.desired_copies} copies"
+    best = max((f.monthly_savings_usd for f in own if f.monthly_savings_usd), default=None)
+    palette = look.palette
+    in_service = component.status == "InService"
+    return {
+        "endpoint": Text(f"  {look.glyphs.branch}{outside(component.name)}",
+                         style=palette.muted),
+        "status": Text(copies if in_service else outside(component.status, 40),
+                       style=palette.muted if in_service else palette.warning),
+        "option": Text("autoscales" if scales else "fixed", style=palette.muted),
+        "shape": Text(component_shape(component)),
+        "rpm": rpm_cell(measures, look),
+        "trend": _pending(look) if measures.window_pending else measures.trend,
+        "p99": _window_cell(measures, fmt_ms(measures.p99_ms), look),
+        "busiest": (_pending(look) if measures.window_pending
+                    else _busiest_cell(measures.busiest, look)),
+        "errors": _window_cell(measures, fmt_count(measures.errors), look),
+        "drift": "",
+        # Its share of the instances it runs on ("?": no price); the endpoint row has the total.
+        "cost": (Text(fmt_usd(None if cost is None else cost.usd), justify="right")
+                 if analysed else _pending(look)),
+        "savings": savings_cell(best, look) if analysed else _pending(look),
+        "finding": finding_cell(own, look) if analysed else _pending(look),
         "region": "",
     }
 

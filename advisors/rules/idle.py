@@ -1,7 +1,8 @@
 """`idle`: an endpoint that existed through the whole lookback and nobody called, on any variant.
 
-Traffic is summed over every variant, shadow variants included. A missing `Invocations` series is
-"no data", not zero traffic: only a measured zero makes an endpoint idle.
+Traffic is summed over every variant, shadow variants included, and every inference component
+(whose invocations are published per component only). A missing `Invocations` series is "no
+data", not zero traffic: only a measured zero makes an endpoint idle.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
             ProfileChange(characteristic="instance_count", current=v.current_instance_count,
                           proposed=0, variant=v.name)
             for v in endpoint.variants if v.serverless is None and v.current_instance_count)
+        components = len(endpoint.inference_components)
+        summed = (f"all {len(endpoint.variants)} variant(s) including shadow variants"
+                  if not components else
+                  f"its {components} inference component(s) on {len(endpoint.variants)} "
+                  "variant(s)")
         findings.append(Finding(
             kind=FindingKind.IDLE,
             severity=Severity.WARNING,
@@ -33,8 +39,8 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
             summary=f"No requests in {days} days on any variant; it costs {usd(cost.usd)}",
             rationale=(
                 f"{endpoint.name} has been in service for {row['age_hours'] / 24:.0f} days and "
-                f"received 0 requests over the {days}-day lookback, summed over all "
-                f"{len(endpoint.variants)} variant(s) including shadow variants. Instances bill "
+                f"received 0 requests over the {days}-day lookback, summed over {summed}. "
+                "Instances bill "
                 f"per hour whether called or not: {usd(cost.usd)} ({cost.source}). Delete it "
                 "(its endpoint config can recreate it), or move it to serverless or async with "
                 "scale-to-zero if it must stay reachable."),
@@ -43,6 +49,7 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
                 "lookback_days": days,
                 "age_days": round(float(row["age_hours"]) / 24.0, 1),
                 "variants": len(endpoint.variants),
+                "inference_components": components,
                 "instances": int(row["instance_count"]),
                 "monthly_cost_usd": cost.usd,
             },

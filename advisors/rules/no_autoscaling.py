@@ -2,7 +2,7 @@
 
 A scalable target without a scaling policy does not scale, nor does a suspended one or one whose
 minimum equals its maximum. Inference-component endpoints scale copies, not variants: their
-targets are not on the variant, so they are not judged here.
+targets are on the components, judged by `component_autoscaling`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from advisors.context import AdvisorContext
 from advisors.finding import Finding, FindingKind, ProfileChange, Severity
 from advisors.rules.common import rows
+from advisors.rules.component_autoscaling import find_component_no_autoscaling
 from ground.domain import DeploymentOption, VariantSnapshot
 
 
@@ -60,4 +61,4 @@ def find_no_autoscaling(ctx: AdvisorContext) -> list[Finding]:
             suggested=(ProfileChange(characteristic="autoscaling", current=state,
                                      proposed="target tracking", variant=str(name)),),
         ))
-    return findings
+    return findings + find_component_no_autoscaling(ctx)

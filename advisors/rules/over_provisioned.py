@@ -6,10 +6,12 @@ host it (`advisors.sizing`): an accelerator model keeps its accelerator kind and
 devices per instance and its accelerator memory. A nearly idle GPU model's move to CPU is never
 the suggestion: it is listed as an option naming what it takes (a CPU build, a load test holding
 the p99 objective), and not at all when the image is built for the GPU or for Neuron. LLM servers'
-GPU memory is not read as load. Inference-component endpoints are left alone: managed instance
-scaling may already consolidate them. An autoscaled variant is sized and costed from its
+GPU memory is not read as load. An autoscaled variant is sized and costed from its
 time-weighted instance count over the lookback, and the suggestion is its MinCapacity,
 MaxCapacity and target value (`advisors.scaling`); a fixed variant gets a count.
+Inference-component endpoints are not sized by utilisation: their instances hold what the copies
+reserve, so `empty_instances` judges them by their reservations (and leaves alone those managed
+instance scaling consolidates itself).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from advisors.rules.common import (
     savings,
     usd,
 )
+from advisors.rules.empty_instances import find_empty_instances
 from advisors.scaling import ScalingPlan, per_instance_policy, scaling_plan
 from advisors.sizing import Demand, Sized, demand_of, sized_candidates
 from ground.catalog import AcceleratorKind, InstanceSpec, spec_for
@@ -349,7 +352,7 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             options=tuple(options),
             monthly_savings_usd=saved,
         ))
-    return findings
+    return findings + find_empty_instances(ctx)
 
 
 def _peak_invocations_per_instance(ctx: AdvisorContext, key: str, variant: VariantSnapshot

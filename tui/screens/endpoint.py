@@ -55,7 +55,9 @@ def change_cells(change: SuggestedChange, look: Look = DEFAULT_LOOK) -> list[str
             else Text("rejected", style=palette.bad),
             Text(proposal.characteristic.replace("_", " ")),
             Text(outside(str(proposal.current))), Text(outside(str(proposal.proposed))),
-            Text(outside(proposal.variant or "-")), Text(change.finding.kind.value)]
+            Text(f"component {outside(proposal.component)}" if proposal.component
+                 else outside(proposal.variant or "-")),
+            Text(change.finding.kind.value)]
 
 
 def change_words(change: SuggestedChange, arrow: str = "→") -> str:
@@ -63,7 +65,8 @@ def change_words(change: SuggestedChange, arrow: str = "→") -> str:
     AllTraffic' (the toast and the notice say this, never the change's id). Values and the
     variant's name come from the account: inert."""
     proposal = change.change
-    where = f" on {outside(proposal.variant)}" if proposal.variant else ""
+    where = (f" on component {outside(proposal.component)}" if proposal.component
+             else f" on {outside(proposal.variant)}" if proposal.variant else "")
     return (f"{proposal.characteristic.replace('_', ' ')} {outside(str(proposal.current))} "
             f"{arrow} {outside(str(proposal.proposed))}{where}")
 
@@ -183,7 +186,9 @@ class EndpointScreen(Screen[None]):
         title.update(endpoint_title(endpoint, advice, look))
         for chart in self.query(ChartRow):
             chart.plot(fleet, endpoint, look)
-        self.query_one("#variants-view", Static).update(variants_view(endpoint, fleet, look))
+        self.query_one("#variants-view", Static).update(
+            variants_view(endpoint, fleet, look,
+                          component_costs=advice.component_costs if advice else None))
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint, look))
         pending = Text("analysis pending", style=look.palette.warning)
         self._show_findings(advice)

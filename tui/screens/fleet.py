@@ -23,6 +23,7 @@ from tui.rows import (
     RowData,
     column_label,
     columns_for_width,
+    component_row,
     fleet_rows,
     variant_row,
 )
@@ -156,9 +157,23 @@ class FleetScreen(Screen[None]):
         return [(v.name, variant_row(endpoint, v, fleet, self._look))
                 for v in endpoint.variants]
 
+    def _components_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
+        """An endpoint's inference components: each has its own traffic, cost share and
+        findings (from the analysis of the snapshot on screen)."""
+        fleet, analysis = self._applied
+        endpoint = fleet.endpoint(endpoint_key) if fleet else None
+        if fleet is None or endpoint is None:
+            return []
+        advice = analysis.endpoints.get(endpoint_key) if analysis else None
+        return [(c.column, component_row(endpoint, c, fleet,
+                                         advice.component_costs.get(c.name) if advice else None,
+                                         advice.findings if advice else (),
+                                         analysed=advice is not None, look=self._look))
+                for c in endpoint.inference_components]
+
     def _children_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
-        """The rows an expanded endpoint opens onto."""
-        return self._variants_of(endpoint_key)
+        """The rows an expanded endpoint opens onto: its variants, then its components."""
+        return self._variants_of(endpoint_key) + self._components_of(endpoint_key)
 
     def _show_rows(self) -> None:
         table = self.table

@@ -28,7 +28,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("Fleet", "s / S", "sort by the next column / reverse (or click a header)"),
     ("Fleet", "/", "filter by name, tag (key=value), region or finding kind"),
     ("Fleet", "g", "group by region, by worst finding, or not at all"),
-    ("Fleet", "space", "show or hide the variants (\"+1\" in Instances: one more)"),
+    ("Fleet", "space", "show or hide the variants and inference components (\"+1\" in "
+                       "Instances: one more)"),
     ("Fleet", "e", "export the selected endpoint's profiles"),
     ("Fleet", "t", "fleet summary: totals, savings, maturity, provisioning"),
     ("Endpoint", "1-7", "metrics, variants, monitor, findings, profile, maturity, tests"),
