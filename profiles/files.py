@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ground.atomic import write_atomic
-from profiles.errors import ProfileError, describe_validation
+from ground.validation import describe_validation
+from profiles.errors import ProfileError
 from profiles.model import MLProfile, characteristic_names
 
 SCHEMA_FILE = Path(__file__).with_name("ml-profile.schema.json")

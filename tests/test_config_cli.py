@@ -76,13 +76,13 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("content", "expected"), [
-    ("[history]\nlookback_days = 'two weeks'\n", "history.lookback_days: input should be a valid"
-                                                 " integer"),
-    ("[history]\nlookback_days = 40\n", "history.lookback_days: input should be less than or "
-                                        "equal to 15, got 40"),
+    ("[history]\nlookback_days = 'two weeks'\n", "history.lookback_days: expected a whole number,"
+                                                 " got 'two weeks'"),
+    ("[history]\nlookback_days = 40\n", "history.lookback_days: expected a number of at most "
+                                        "15, got 40"),
     ("[history]\nlookbak_days = 4\n", "history.lookbak_days: unknown key"),
     ("[colours]\n", "colours: unknown key"),
-    ("[aws]\nregions = 'us-east-1'\n", "aws.regions: input should be a valid tuple"),
+    ("[aws]\nregions = 'us-east-1'\n", "aws.regions: expected a list, got 'us-east-1'"),
     ("[history\n", "not valid TOML"),
 ])
 def test_bad_config_gets_one_line_naming_file_and_key(tmp_path: Path, content: str,

@@ -179,9 +179,9 @@ def test_missing_cache_is_silent(tmp_path: Path) -> None:
     ('{"format": 1, "source": "x", "fetched_at": "2026-01-01T00:00:00Z", "regions": '
      '{"us-east-1": {"fetched_at": "2026-01-01T00:00:00Z", "usd_per_hour": '
      '{"ml.c5.xlarge": -1}}}}',
-     "regions.us-east-1.usd_per_hour.ml.c5.xlarge: input should be greater than 0, got -1"),
+     "regions.us-east-1.usd_per_hour.ml.c5.xlarge: expected a number greater than 0, got -1"),
     ('{"format": 7, "source": "x", "fetched_at": "2026-01-01T00:00:00Z", "regions": {}}',
-     "format: input should be 1, got 7"),
+     "format: expected 1, got 7"),
     ("[]", "(top level)"),
 ])
 def test_invalid_cache_is_ignored_with_a_warning(tmp_path: Path, content: str,

@@ -397,7 +397,7 @@ def test_hand_edited_mistake_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         read_profile(path)
     assert str(caught.value) == (
-        f"{path}: variants[0].instance_count: expected an integer, got 'two'")
+        f"{path}: variants[0].instance_count: expected a whole number, got 'two'")
     assert caught.value.exit_code is ExitCode.USAGE
     assert isinstance(caught.value, SagetopError)
 
@@ -408,7 +408,7 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     assert profile_from_yaml(yaml.safe_dump(data), "x.yaml").variants[0].instance_count.value == 3
     data["variants"][0]["instance_count"] = "two"
     with pytest.raises(ProfileError, match=r"^x\.yaml: variants\[0\]\.instance_count: expected "
-                                           r"an integer, got 'two'$"):
+                                           r"a whole number, got 'two'$"):
         profile_from_yaml(yaml.safe_dump(data), "x.yaml")
 
 
@@ -419,11 +419,11 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     (lambda d: d["network_security"].update(vpc={"value": True, "origin": "guessed"}),
      "network_security.vpc.origin: expected one of 'observed', 'configured', 'inferred', "
      "'required' or 'recommended', got 'guessed'"),
-    (lambda d: d.update(colour="blue"), "colour: unknown field"),
-    (lambda d: d.pop("region"), "region: missing required field"),
+    (lambda d: d.update(colour="blue"), "colour: unknown key"),
+    (lambda d: d.pop("region"), "region: missing required key"),
     (lambda d: d.update(frameworks={"value": ["pytorch", 3], "origin": "inferred"}),
      "frameworks[1]: expected text, got 3"),
-    (lambda d: d.update(schema_version=2), "schema_version: expected one of 1, got 2"),
+    (lambda d: d.update(schema_version=2), "schema_version: expected 1, got 2"),
 ])
 def test_each_bad_field_gets_one_line(edit: Any, message: str) -> None:
     data = yaml.safe_load(profile_to_yaml(built_profile()))

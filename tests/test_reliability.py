@@ -461,7 +461,7 @@ def one_line_error(err: str) -> str:
 @pytest.mark.parametrize(("content", "field"), [
     ("[aws\nregions = []\n", "not valid TOML"),
     ("[aws]\nmax_attempts = 'three'\n", "aws.max_attempts"),
-    ("[aws]\nregions = ['us-east-1', 7]\n", "aws.regions.1"),
+    ("[aws]\nregions = ['us-east-1', 7]\n", "aws.regions[1]: expected text, got 7"),
     ("[refresh]\nlive_secs = 5\n", "refresh.live_secs: unknown key"),
     ("history = 14\n", "history"),
     ("[requirements]\ndefault_environment = 'moon'\n", "default_environment"),
