@@ -24,7 +24,7 @@ from collectors import fastparse
 from collectors.failures import RECOVERABLE
 from collectors.guard import install_read_only_guard
 from collectors.ledger import RequestLedger
-from ground.config import SagetopConfig
+from ground.config import AwsSettings, CostSettings
 from ground.errors import ConfigError
 
 _SECRETS = (
@@ -83,12 +83,17 @@ class AwsTarget:
 
 
 class AwsContext:
-    """Owns the session, the clients, the guard and the ledger; use as an async context manager."""
+    """Owns the session, the clients, the guard and the ledger; use as an async context manager.
 
-    def __init__(self, config: SagetopConfig, target: AwsTarget) -> None:
-        self.config = config
+    It gets the `[aws]` settings and the CloudWatch price (`[cost]`) only: what to refresh when is
+    the collectors' business, not the session's.
+    """
+
+    def __init__(self, settings: AwsSettings, target: AwsTarget,
+                 cost: CostSettings | None = None) -> None:
+        self.settings = settings
         self.target = target
-        profile = target.profile or config.aws.profile
+        profile = target.profile or settings.profile
         try:
             self.session: AioSession = get_session()
             if profile:
@@ -103,12 +108,12 @@ class AwsContext:
         self.session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=utc_timestamp)
         fastparse.install(self.session)
-        self.ledger = RequestLedger(config.cost.getmetricdata_usd_per_1000_metrics)
+        self.ledger = RequestLedger((cost or CostSettings()).getmetricdata_usd_per_1000_metrics)
         self.ledger.install(self.session)
         if target.prepare_session is not None:
             target.prepare_session(self.session)
         self.regions = self._resolve_regions()
-        aws = config.aws
+        aws = settings
         self.client_config = Config(
             retries={"mode": "adaptive", "max_attempts": aws.max_attempts},
             connect_timeout=aws.connect_timeout_s,
@@ -120,7 +125,7 @@ class AwsContext:
         self._clients: dict[tuple[str, str], Any] = {}
 
     def _resolve_regions(self) -> tuple[str, ...]:
-        regions = self.target.regions or self.config.aws.regions
+        regions = self.target.regions or self.settings.regions
         if not regions:
             default = self.session.get_config_variable("region")
             regions = (default,) if default else ()
@@ -132,7 +137,7 @@ class AwsContext:
 
     @property
     def profile_name(self) -> str | None:
-        profile: str | None = self.target.profile or self.config.aws.profile or (
+        profile: str | None = self.target.profile or self.settings.profile or (
             self.session.get_config_variable("profile"))
         return profile
 
@@ -148,7 +153,7 @@ class AwsContext:
         key = (service, region)
         client = self._clients.get(key)
         if client is None:
-            endpoint_url = self.target.endpoint_url or self.config.aws.endpoint_url
+            endpoint_url = self.target.endpoint_url or self.settings.endpoint_url
             creator = self.session.create_client(
                 service, region_name=region, endpoint_url=endpoint_url, config=self.client_config
             )

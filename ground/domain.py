@@ -17,6 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+# Endpoint statuses in which an endpoint answers requests: Updating, SystemUpdating and
+# RollingBack keep the running variants serving while they change. A count metric's missing
+# datapoint means zero requests only then; any other status (Creating, Failed, OutOfService...)
+# serves nothing, so no datapoint there is "no data".
+SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
+
 
 class DeploymentOption(StrEnum):
     REAL_TIME = "real-time"
@@ -458,15 +464,6 @@ class MetricStore:
         row = rows.get((endpoint_key, variant))
         value = None if row is None else row.get(series)
         return None if value is None or pd.isna(value) else float(value)
-
-    def endpoint_window(self, endpoint_key: str) -> pd.DataFrame:
-        if self.window.empty:
-            return self.window
-        try:
-            rows: pd.DataFrame = self.window.loc[[endpoint_key]]
-            return rows
-        except KeyError:
-            return self.window.iloc[0:0]
 
     def series(self, tier: str, series: str, endpoint_key: str) -> pd.DataFrame:
         """The columns of one endpoint (one per variant) in an hourly or live series."""

@@ -30,7 +30,7 @@ def _collect(account: SimulatedAccount) -> FleetSnapshot:
     async def run() -> FleetSnapshot:
         target = AwsTarget(regions=account.regions, simulated=True,
                            prepare_session=account.install)
-        async with AwsContext(SagetopConfig(), target) as aws:
+        async with AwsContext(SagetopConfig().aws, target) as aws:
             return await FleetCollector(aws).collect(force=True)
 
     return asyncio.run(run())
@@ -304,7 +304,7 @@ def test_a_failing_recommender_listing_keeps_its_jobs_and_is_asked_again_next_re
         target = AwsTarget(regions=account.regions, simulated=True,
                            prepare_session=account.install)
         config = SagetopConfig.model_validate({"aws": {"max_attempts": 1}})
-        async with AwsContext(config, target) as aws:
+        async with AwsContext(config.aws, target) as aws:
             collector = FleetCollector(aws)
             good = await collector.collect(force=True)
             account.faults.add("sagemaker:ListInferenceRecommendationsJobs", "unavailable")

@@ -23,7 +23,7 @@ from ground.catalog import (
     instance_specs,
     spec_for,
 )
-from ground.config import SagetopConfig
+from ground.config import AwsSettings
 from ground.errors import SagetopError
 from ground.locations import default_cache_dir
 from ground.pricing import (
@@ -294,7 +294,7 @@ def fake() -> Iterator[FakePriceList]:
 
 async def run_refresh(fake: FakePriceList, regions: list[str], cache_dir: Path) -> Any:
     target = AwsTarget(regions=("eu-west-1",), prepare_session=fake.install)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         return await refresh_prices(aws, regions, cache_dir=cache_dir)
 
 

@@ -60,7 +60,7 @@ def failed_job(name: str, model: str) -> dict[str, Any]:
 
 async def collect(moto: Moto, rounds: int = 1) -> tuple[FleetSnapshot, dict[str, int]]:
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         fleet = await collector.collect(force=True)
         for _ in range(rounds - 1):
@@ -132,7 +132,7 @@ async def test_finished_jobs_are_described_once(moto: Moto) -> None:
         "steady-ir", "steady-prod-model",
         recommendations=[{"type": "ml.c5.large", "max": 800, "latency": 12, "cost": 0.102}]))
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         await collector.collect(force=True)
         await collector.collect(force=True)
@@ -176,7 +176,7 @@ async def test_aws_verdicts_beside_findings_when_enabled(moto: Moto) -> None:
 async def test_not_enabled_is_asked_again_only_at_its_cadence(moto: Moto) -> None:
     moto.create_endpoint("plain-prod")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         first = await collector.collect(force=True)
         second = await collector.collect()
