@@ -32,14 +32,6 @@ SERVICE_PREFIX = {
 }
 
 
-class CollectionFailure(Exception):
-    """Raised inside collectors to carry an already-described failure upwards."""
-
-    def __init__(self, error: CollectorError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
 def describe(exc: BaseException, service: str, operation: str | None) -> tuple[str, bool]:
     """The message and whether it is a missing permission."""
     action = f"{SERVICE_PREFIX.get(service, service)}:{operation}" if operation else service

@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ground.domain import DeploymentOption
 from ground.errors import ConfigError
+from ground.requirements import Environment
 from ground.validation import describe_validation
 from profiles.model import (
     Bound,
     ContainerSource,
-    Environment,
     MLProfile,
     TrafficPattern,
     VariantProfile,

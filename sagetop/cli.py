@@ -180,20 +180,24 @@ def _target(args: argparse.Namespace, demo: bool) -> Any:
     return AwsTarget(regions=regions, simulated=True, prepare_session=account.install)
 
 
-async def _collect_once(config: SagetopConfig, target: Any) -> Any:
+def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> Any:
+    """The AWS session: a missing region or an unknown profile fails here, before any screen."""
     from collectors.aws import AwsContext
+
+    return AwsContext(config.aws, _target(args, demo), config.cost)
+
+
+async def _collect_once(config: SagetopConfig, aws: Any) -> Any:
     from collectors.fleet import FleetCollector
 
-    async with AwsContext(config, target) as aws:
-        return await FleetCollector(aws).collect(force=True)
+    async with aws:
+        return await FleetCollector(aws, config.refresh, config.history).collect(force=True)
 
 
-def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
-    from pipeline.analysis import Analyst
+def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Any) -> int:
     from pipeline.report import findings_table, fleet_report, fleet_table
 
-    analyst = Analyst(config, origin=origin)  # a bad [advisors] section fails before AWS
-    fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
     analysis = analyst.analyse(fleet)
     if args.format == "json":
         print(json.dumps(fleet_report(fleet, analysis), indent=2, sort_keys=False))
@@ -207,16 +211,13 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> 
     return ExitCode.FAILURE if listing_failed else ExitCode.OK
 
 
-def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
+def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Any) -> int:
     from pathlib import Path
 
-    from pipeline.analysis import Analyst
-
-    analyst = Analyst(config, origin=origin)
-    fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
     out_dir = Path(args.output) if args.output else locations.export_dir()
-    written = analyst.write_snapshot(analyst.analyse(fleet), out_dir)
-    print(f"wrote {len(written)} files for {len(fleet.endpoints)} endpoints to {out_dir}")
+    export = analyst.write_snapshot(analyst.analyse(fleet), out_dir)
+    print(f"wrote {len(export.files)} files for {len(fleet.endpoints)} endpoints to {out_dir}")
     return ExitCode.OK
 
 
@@ -252,9 +253,7 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
         return ExitCode.OK
 
     async def refresh() -> Any:
-        from collectors.aws import AwsContext
-
-        async with AwsContext(config, _target(args, demo=False)) as aws:
+        async with _aws(args, config, demo=False) as aws:
             return await refresh_prices(aws, aws.regions)
 
     result = asyncio.run(refresh())
@@ -268,13 +267,16 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
     return ExitCode.OK
 
 
-def run_dashboard(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> int:
+def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Any,
+                  demo: bool) -> int:
     from pathlib import Path
 
+    from pipeline.live import LiveSession
     from tui.app import SagetopApp
 
     export_dir = Path(args.export_dir) if getattr(args, "export_dir", None) else None
-    SagetopApp(config=config, target=_target(args, demo=demo), export_dir=export_dir).run()
+    session = LiveSession(_aws(args, config, demo), config.refresh, config.history)
+    SagetopApp(session, analyst, export_dir=export_dir).run()
     return ExitCode.OK
 
 
@@ -298,13 +300,21 @@ def dispatch(argv: Sequence[str] | None) -> int:
         return ExitCode.OK
     config, path = load_config(args.config)
     origin = str(path) if path else "built-in configuration"
-    if command == "report":
-        return run_report(args, config, origin)
-    if command == "snapshot":
-        return run_snapshot(args, config, origin)
+    from pipeline.analysis import AnalysisSettings
+
+    # Every section checked now, before anything connects: a typo in [advisors] is one line
+    # naming the file read, not a surprise once the fleet has loaded.
+    analysis = AnalysisSettings.from_config(config, origin)
     if command == "prices":
         return run_prices(args, config)
-    return run_dashboard(args, config, demo=command == "demo")
+    from pipeline.analysis import Analyst
+
+    analyst = Analyst(analysis)
+    if command == "report":
+        return run_report(args, config, analyst)
+    if command == "snapshot":
+        return run_snapshot(args, config, analyst)
+    return run_dashboard(args, config, analyst, demo=command == "demo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -277,7 +277,7 @@ MOMENT = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.UTC)
 
 
 async def _collect_at(account: SimulatedAccount, moment: dt.datetime = MOMENT) -> FleetSnapshot:
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         return await FleetCollector(aws, clock=lambda: moment).collect(force=True)
 
 
@@ -347,7 +347,7 @@ async def test_refused_queries_are_errors_and_never_zeros(status: str) -> None:
     moments = [MOMENT]
     account = SimulatedAccount(clock=lambda: moments[-1])
     account.faults.refuse_metric("AWS/SageMaker:Invocations", status)
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         collector = FleetCollector(aws, clock=lambda: moments[-1])
         fleet = await collector.collect(force=True)
         refused = [e for e in fleet.errors if status in e.message]

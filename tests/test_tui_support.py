@@ -8,8 +8,10 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from collectors.aws import AwsTarget
+from collectors.aws import AwsContext, AwsTarget
 from ground.config import AwsSettings, RefreshSettings, SagetopConfig
+from pipeline.analysis import Analyst
+from pipeline.live import LiveSession
 from simulator import SimulatedAccount
 from tui.app import SagetopApp
 from tui.look import UNICODE, Glyphs
@@ -31,9 +33,11 @@ def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = 
     # are pinned because the header shows them and the snapshots must not follow the defaults.
     config = SagetopConfig(aws=AwsSettings(max_attempts=1),
                            refresh=RefreshSettings(live_seconds=60, fleet_seconds=900))
+    session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
+                          config.history, clock=fixed_clock)
     # The view is remembered under the test's own XDG_STATE_HOME (conftest), exports go to
     # its XDG_DATA_HOME unless a test says where.
-    app = SagetopApp(config, target, clock=fixed_clock, export_dir=export_dir, glyphs=glyphs)
+    app = SagetopApp(session, Analyst(), export_dir=export_dir, glyphs=glyphs)
     return app, account
 
 
