@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from aiobotocore.session import AioSession
 from textual.pilot import Pilot
 
 from collectors.aws import AwsContext, AwsTarget
 from ground.config import AwsSettings, RefreshSettings, SagetopConfig
 from pipeline.analysis import Analyst
-from pipeline.live import LiveSession
+from pipeline.live import Clock, LiveSession, Pause, wait_or_wake
 from simulator import SimulatedAccount
 from tui.app import SagetopApp
 from tui.look import UNICODE, Glyphs
@@ -25,16 +26,30 @@ def fixed_clock() -> dt.datetime:
     return NOW
 
 
-def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None,
-             glyphs: Glyphs = UNICODE) -> tuple[SagetopApp, SimulatedAccount]:
-    account = account or SimulatedAccount(clock=fixed_clock)
-    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None, *,
+             clock: Clock = fixed_clock, pause: Pause = wait_or_wake,
+             refresh: RefreshSettings | None = None,
+             observe: Callable[[AioSession], None] | None = None
+             ) -> tuple[SagetopApp, SimulatedAccount]:
+    """The real app on a simulated account, wired as the CLI wires it.
+
+    `clock` and `pause` drive simulated time (the live session waits through `pause`);
+    `observe` sees the AWS session before any client exists, to count what is asked.
+    """
+    account = account or SimulatedAccount(clock=clock)
+
+    def prepare(session: AioSession) -> None:
+        account.install(session)
+        if observe is not None:
+            observe(session)
+
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=prepare)
     # No retries: injected faults fail at once instead of backing off for seconds. The cadences
     # are pinned because the header shows them and the snapshots must not follow the defaults.
     config = SagetopConfig(aws=AwsSettings(max_attempts=1),
-                           refresh=RefreshSettings(live_seconds=60, fleet_seconds=900))
+                           refresh=refresh or RefreshSettings(live_seconds=60, fleet_seconds=900))
     session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
-                          config.history, clock=fixed_clock)
+                          config.history, clock=clock, pause=pause)
     # The view is remembered under the test's own XDG_STATE_HOME (conftest), exports go to
     # its XDG_DATA_HOME unless a test says where.
     app = SagetopApp(session, Analyst(), export_dir=export_dir, glyphs=glyphs)
