@@ -14,12 +14,17 @@ import sys
 import textwrap
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ground import locations
 from ground.config import SagetopConfig, load_config
 from ground.errors import ExitCode, SagetopError, UsageError
 from sagetop import __version__
+
+if TYPE_CHECKING:  # imported where used: `sagetop --help` need not load pandas and botocore
+    from collectors.aws import AwsContext, AwsTarget
+    from ground.domain import FleetSnapshot
+    from pipeline.analysis import Analyst
 
 DEMO_REGION = "us-east-1"
 
@@ -166,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _target(args: argparse.Namespace, demo: bool) -> Any:
+def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
     from collectors.aws import AwsTarget
 
     if not demo:
@@ -180,21 +185,21 @@ def _target(args: argparse.Namespace, demo: bool) -> Any:
     return AwsTarget(regions=regions, simulated=True, prepare_session=account.install)
 
 
-def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> Any:
+def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> AwsContext:
     """The AWS session: a missing region or an unknown profile fails here, before any screen."""
     from collectors.aws import AwsContext
 
     return AwsContext(config.aws, _target(args, demo), config.cost)
 
 
-async def _collect_once(config: SagetopConfig, aws: Any) -> Any:
+async def _collect_once(config: SagetopConfig, aws: AwsContext) -> FleetSnapshot:
     from collectors.fleet import FleetCollector
 
     async with aws:
         return await FleetCollector(aws, config.refresh, config.history).collect(force=True)
 
 
-def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Any) -> int:
+def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
     from pipeline.report import findings_table, fleet_report, fleet_table
 
     fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
@@ -211,7 +216,7 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Any) ->
     return ExitCode.FAILURE if listing_failed else ExitCode.OK
 
 
-def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Any) -> int:
+def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
     from pathlib import Path
 
     fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
@@ -267,7 +272,7 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
     return ExitCode.OK
 
 
-def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Any,
+def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst,
                   demo: bool) -> int:
     from pathlib import Path
 

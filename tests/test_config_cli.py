@@ -196,3 +196,29 @@ def test_snapshot_writes_to_the_xdg_data_directory_not_the_current_one(
     assert list(work.iterdir()) == []
     written = tmp_path / "xdg-data" / "sagetop" / "profiles"  # conftest's XDG_DATA_HOME
     assert (written / "fleet-summary.md").is_file() and str(written) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("section", "key"), [
+    ("[advisors]\ntarget_utilisation_pctt = 50\n", "advisors.target_utilisation_pctt"),
+    ("[maturity]\nerror_rate_pct_managed = 'low'\n", "maturity.error_rate_pct_managed"),
+    ("[[requirements.rules]]\npattern = 'web-*'\nmin_instances = 'two'\n",
+     "requirements.rules[0].min_instances"),
+])
+@pytest.mark.parametrize("command", [["demo"], ["dashboard"], ["report", "--demo"]])
+def test_every_section_is_checked_before_anything_connects(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        section: str, key: str, command: list[str]) -> None:
+    """Not after the fleet has loaded, and against the file actually read."""
+    from collectors.aws import AwsContext
+    from tui.app import SagetopApp
+
+    def connects(*_: object, **__: object) -> None:
+        raise AssertionError("an AWS session was made before the configuration was checked")
+
+    monkeypatch.setattr(AwsContext, "__init__", connects)
+    monkeypatch.setattr(SagetopApp, "run", connects)
+    path = tmp_path / "team.toml"
+    path.write_text(section)
+    assert main(["--config", str(path), *command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sagetop: error: {path}: {key}: ") and err.count("\n") == 1
