@@ -30,6 +30,9 @@ from tui.widgets.fleet_table import FleetTable
 
 REFRESH = RefreshSettings()  # the defaults: live every minute, the whole fleet every 30 minutes
 MINUTE = dt.timedelta(minutes=1)
+# The hour of the app refreshes every two minutes rather than every minute: half the refreshes
+# to wait for, and the count must equal the planner's at any cadence.
+HOUR_REFRESH = RefreshSettings(live_seconds=120, model_monitor_minutes=1440)
 
 
 class MovingClock:
@@ -52,7 +55,7 @@ class HeldHour:
 
     def __init__(self, clock: MovingClock, steps: int) -> None:
         self.clock = clock
-        self.left = steps
+        self.steps = self.left = steps
         self.go = threading.Event()
         self.done = threading.Event()
         self.metrics: Callable[[], int] = lambda: 0
@@ -164,14 +167,14 @@ async def test_one_simulated_hour_of_the_app_asks_what_the_planner_says() -> Non
     """The real dashboard at 80x24 with one endpoint open, for one hour of simulated time.
 
     Model Monitor is held back (its drift metrics are on their own hourly cadence, outside the
-    tiered refresh); everything else runs at the defaults.
+    tiered refresh); everything else but the live beat runs at the defaults.
     """
     clock = MovingClock()
-    hour = HeldHour(clock, steps=60)
+    beat = dt.timedelta(seconds=HOUR_REFRESH.live_seconds)
+    hour = HeldHour(clock, steps=dt.timedelta(hours=1) // beat)
     queries = MetricQueries()
     app, _ = demo_app(SimulatedAccount(clock=clock), clock=clock, pause=hour,
-                      refresh=RefreshSettings(model_monitor_minutes=1440),
-                      observe=queries.install)
+                      refresh=HOUR_REFRESH, observe=queries.install)
     hour.metrics = lambda: app.session.aws.ledger.metrics_requested
     hour.view = lambda: app.session.view
     async with app.run_test(size=(80, 24)) as pilot:
@@ -193,13 +196,13 @@ async def test_one_simulated_hour_of_the_app_asks_what_the_planner_says() -> Non
     assert 0 < len(on_screen) < len(endpoints)
     assert set(hour.views) == {LiveView(rows=on_screen, focus=opened)}
     # What the planner says for that hour, replayed from the first load on.
-    planner = RefreshPlanner(REFRESH)
+    planner = RefreshPlanner(HOUR_REFRESH)
     planner.collected(planner.plan(NOW, on_screen, None))
     plans = []
-    for minute in range(1, 61):
-        plans.append(planner.plan(NOW + minute * MINUTE, on_screen, opened))
+    for step in range(1, hour.steps + 1):
+        plans.append(planner.plan(NOW + step * beat, on_screen, opened))
         planner.collected(plans[-1])
-    assert sum(p.whole_fleet for p in plans) == 2  # at 30 and 60 minutes
+    assert len(plans) == 30 and sum(p.whole_fleet for p in plans) == 2  # at 30 and 60 minutes
     live = sum(planned_metrics(p, endpoints) for p in plans)
     hourly = sum(len(plan_endpoint(e, Tier.HOURLY)) for e in endpoints)  # the new hour, once
     assert hour.at_end - hour.at_start == live + hourly
