@@ -175,8 +175,8 @@ async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visibl
 
     inventory = fleet.endpoints
     endpoint_keys = sorted(e.key for e in inventory)
-    # The live hours' session keeps its own state: let this one go first.
-    del collector, analysis, refreshed, listing, fleet, analyst, requirements
+    # The live hours' session (and its own account) keep their own state: let these go first.
+    del collector, analysis, refreshed, listing, fleet, analyst, requirements, account, target, aws
     gc.collect()
     result.update(await live_hours(endpoints, latency_ms, tps, seed, endpoint_keys[:visible],
                                    soak_hours))
