@@ -437,7 +437,7 @@ async def test_forbidden_status_code_is_an_error_not_zero_traffic(moto: Moto) ->
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
     key = f"{REGION}/locked-down"
     moments = [now_minute() + dt.timedelta(seconds=30)]
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws, clock=lambda: moments[-1])
         fleet = await collector.collect(force=True)
         assert fleet.metrics.window_value(key, VARIANT, "requests") is None  # not 0

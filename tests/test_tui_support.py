@@ -29,8 +29,8 @@ def fixed_clock() -> dt.datetime:
 def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None, *,
              clock: Clock = fixed_clock, pause: Pause = wait_or_wake,
              refresh: RefreshSettings | None = None,
-             observe: Callable[[AioSession], None] | None = None
-             ) -> tuple[SagetopApp, SimulatedAccount]:
+             observe: Callable[[AioSession], None] | None = None,
+             glyphs: Glyphs = UNICODE) -> tuple[SagetopApp, SimulatedAccount]:
     """The real app on a simulated account, wired as the CLI wires it.
 
     `clock` and `pause` drive simulated time (the live session waits through `pause`);
