@@ -1,15 +1,21 @@
 """One aiobotocore session for the whole run: clients made once per (service, region) and reused.
 
-AWS settings follow the AWS CLI: the standard credential chain, a named profile, one or more
-regions, an endpoint URL (and the AWS_* variables botocore already honours). Retries are
-botocore's adaptive mode, which also rate-limits the client after throttling.
+AWS settings follow the AWS CLI: the standard credential chain (role profiles, web identity, SSO,
+credential_process included), a named profile, one or more regions, an endpoint URL (and the
+AWS_* variables botocore already honours). Retries are botocore's adaptive mode, which also
+rate-limits the client after throttling, bounded per collection by `collectors.budget`. Settings
+that cannot work (an unknown profile, an unreadable ~/.aws/config, a region or URL that is not
+one) are a `ConfigError` when the context is made, before anything is sent; no region at all is
+refused when it is entered, so the dashboard can say NO REGION in its header instead of exiting.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,15 +23,29 @@ from typing import Any
 
 from aiobotocore.session import AioSession, get_session
 from botocore.config import Config
-from botocore.exceptions import ProfileNotFound
-from botocore.utils import parse_timestamp
+from botocore.exceptions import (
+    ConfigParseError,
+    InvalidConfigError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    UnknownCredentialError,
+)
+from botocore.loaders import create_loader
+from botocore.utils import parse_timestamp, validate_region_name
 
-from collectors import fastparse
-from collectors.failures import RECOVERABLE
-from collectors.guard import install_read_only_guard
+from collectors import answers, fastparse
+from collectors.budget import RetryBudget
+from collectors.failures import RECOVERABLE, UnreadableAnswer, describe_credentials_failure
+from collectors.guard import (
+    CREDENTIAL_OPERATIONS,
+    SAGETOP_OPERATIONS,
+    guard_client,
+    install_read_only_guard,
+)
 from collectors.ledger import RequestLedger
-from ground.config import AwsSettings, CostSettings
-from ground.errors import ConfigError
+from ground.config import AwsSettings, CostSettings, endpoint_url_problem
+from ground.errors import ConfigError, UsageError
+from ground.untrusted import inert, shown
 
 _SECRETS = (
     # Session tokens in headers and query strings, however they are quoted.
@@ -34,6 +54,9 @@ _SECRETS = (
     re.compile(r"(Credential=)[A-Z0-9]+"),
     re.compile(r"(?i)((?:aws_)?secret_?(?:access_)?key['\"]?\s*[:=]\s*['\"]?)[^'\",}\s]+"),
 )
+
+
+_LIBRARY_LOGGERS = ("botocore", "aiobotocore", "urllib3", "aiohttp")
 
 
 class _RedactingRecords:
@@ -45,7 +68,7 @@ class _RedactingRecords:
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.factory(*args, **kwargs)
-        if not record.name.startswith(("botocore", "aiobotocore", "urllib3", "aiohttp")):
+        if not record.name.startswith(_LIBRARY_LOGGERS):
             return record
         try:
             message = record.getMessage()
@@ -53,7 +76,8 @@ class _RedactingRecords:
             return record
         for pattern in _SECRETS:
             message = pattern.sub(r"\1[REDACTED]", message)
-        record.msg, record.args = message, None
+        # Logged answers carry outside bytes: inert before any handler writes them anywhere.
+        record.msg, record.args = inert(message), None
         return record
 
 
@@ -61,13 +85,51 @@ def install_log_redaction() -> None:
     factory = logging.getLogRecordFactory()
     if not isinstance(factory, _RedactingRecords):
         logging.setLogRecordFactory(_RedactingRecords(factory))
+    # With no handler configured, Python prints a library's warnings to stderr with their
+    # traceback (botocore warns so when a credential refresh fails): several raw lines through
+    # the dashboard's screen or a report's one-line error. The failure itself is reported by
+    # the part that met it; a handler that is configured (SAGETOP_DEBUG, a test) still sees it.
+    for name in _LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
+            library.addHandler(logging.NullHandler())
 
 
 def utc_timestamp(value: Any) -> dt.datetime:
-    if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    parsed: dt.datetime = parse_timestamp(value)
+    """A timestamp of an answer, in UTC; one that is not a time fails that call, not the run."""
+    try:
+        if isinstance(value, int | float):
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        parsed: dt.datetime = parse_timestamp(value)
+    except (ValueError, TypeError, OverflowError, OSError):
+        raise UnreadableAnswer(detail=f"{shown(value)} is not a timestamp") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# Configuration problems in the credential chain: the user must fix a file or a variable.
+CREDENTIAL_CONFIG_ERRORS = (InvalidConfigError, ProfileNotFound, ConfigParseError,
+                            PartialCredentialsError, UnknownCredentialError)
+NO_CREDENTIALS = "no AWS credentials found (profile, environment, SSO or instance role)"
+NO_REGION = "no AWS region: pass --region, set AWS_REGION, or set aws.regions in config.toml"
+
+
+@functools.cache
+def _partition_region_patterns() -> tuple[re.Pattern[str], ...]:
+    partitions = create_loader().load_data("partitions")["partitions"]
+    return tuple(re.compile(p["regionRegex"]) for p in partitions)
+
+
+def region_problem(region: str, custom_endpoint: bool) -> str | None:
+    """Why `region` cannot be a region, or None. Any host label will do for an emulator's URL."""
+    try:
+        validate_region_name(region)
+    except ValueError:
+        return f"{shown(region)} is not a region name"
+    if not region:
+        return "an empty region name"
+    if not custom_endpoint and not any(p.match(region) for p in _partition_region_patterns()):
+        return f"{shown(region)} is not an AWS region (expected a name like us-east-1)"
+    return None
 
 
 @dataclass
@@ -93,26 +155,26 @@ class AwsContext:
                  cost: CostSettings | None = None) -> None:
         self.settings = settings
         self.target = target
-        profile = target.profile or settings.profile
-        try:
-            self.session: AioSession = get_session()
-            if profile:
-                self.session.set_config_variable("profile", profile)
-                self.session.get_scoped_config()  # fails now, not mid-collection
-        except ProfileNotFound as exc:
-            raise ConfigError(f"AWS profile: {exc}") from None
+        if target.endpoint_url is not None and (
+                problem := endpoint_url_problem(target.endpoint_url)):
+            raise UsageError(f"--endpoint-url: {problem}")
+        self.session: AioSession = get_session()
+        self._check_aws_files(target.profile or settings.profile)
         install_read_only_guard(self.session)
         install_log_redaction()
         # botocore parses epoch timestamps with dateutil into local time, ~30 us each; a refresh
         # of a large fleet carries hundreds of thousands of them. UTC and direct is exact and fast.
-        self.session.get_component("response_parser_factory").set_parser_defaults(
-            timestamp_parser=utc_timestamp)
+        answers.install(self.session, timestamp_parser=utc_timestamp)
         fastparse.install(self.session)
         self.ledger = RequestLedger((cost or CostSettings()).getmetricdata_usd_per_1000_metrics)
         self.ledger.install(self.session)
         if target.prepare_session is not None:
             target.prepare_session(self.session)
         self.regions = self._resolve_regions()
+        # The credential providers' clients (sts for a role chain) take the session's region:
+        # without one a profile that names none could not assume its role.
+        if self.regions and not self.session.get_config_variable("region"):
+            self.session.set_config_variable("region", self.regions[0])
         aws = settings
         self.client_config = Config(
             retries={"mode": "adaptive", "max_attempts": aws.max_attempts},
@@ -121,19 +183,76 @@ class AwsContext:
             max_pool_connections=aws.max_pool_connections,
             user_agent_extra="sagetop",
         )
+        # The clients the credential providers make (sts AssumeRole, sso) get the same bounded
+        # timeouts and retries: botocore's defaults (60 s, 5 attempts) would hang a refresh.
+        self.session.set_default_client_config(self.client_config)
+        self.budget = RetryBudget(aws.max_attempts)
+        self.budget.install(self.session, {service for service, _ in
+                                           SAGETOP_OPERATIONS | CREDENTIAL_OPERATIONS})
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
 
+    def _check_aws_files(self, profile: str | None) -> None:
+        """The profile exists and ~/.aws/config parses: a usage error now, not mid-collection."""
+        if profile:
+            self.session.set_config_variable("profile", profile)
+        try:
+            self.session.get_scoped_config()
+        except ProfileNotFound:
+            name = self.session.get_config_variable("profile")
+            origin = ("--profile" if self.target.profile else "aws.profile in the configuration"
+                      if self.settings.profile else "AWS_PROFILE")
+            where = self.session.get_config_variable("config_file") or "~/.aws/config"
+            raise ConfigError(f"AWS profile {shown(name)} (from {origin}) is not in {where} "
+                              "or the credentials file") from None
+        except ConfigParseError as exc:
+            raise ConfigError(f"AWS config file {inert(str(exc.kwargs.get('path', '')))}: "
+                              "cannot be parsed (not an INI file)") from None
+
     def _resolve_regions(self) -> tuple[str, ...]:
-        regions = self.target.regions or self.settings.regions
+        regions, origin = self.target.regions, "--region"
         if not regions:
-            default = self.session.get_config_variable("region")
+            regions, origin = self.settings.regions, "aws.regions in the configuration"
+        if not regions:
+            # As the AWS CLI: AWS_REGION first (botocore itself reads only AWS_DEFAULT_REGION),
+            # then AWS_DEFAULT_REGION, then the profile's region.
+            default = os.environ.get("AWS_REGION") or self.session.get_config_variable("region")
             regions = (default,) if default else ()
+            origin = "AWS_REGION" if os.environ.get("AWS_REGION") else (
+                "AWS_DEFAULT_REGION" if os.environ.get("AWS_DEFAULT_REGION")
+                else "the AWS profile's region")
         if not regions:
-            raise ConfigError(
-                "no AWS region: pass --region, set AWS_REGION, or set aws.regions in config.toml"
-            )
+            return ()  # refused on entry (`__aenter__`): the dashboard shows it in its header
+        custom = bool(self.target.endpoint_url or self.settings.endpoint_url
+                      or self.target.simulated)
+        for region in regions:
+            problem = region_problem(region, custom)
+            if problem:
+                error = UsageError if origin == "--region" else ConfigError
+                raise error(f"{origin}: {problem}")
         return tuple(dict.fromkeys(regions))
+
+    async def credentials_problem(self) -> str | None:
+        """Why no request can be signed, or None once credentials are in hand.
+
+        Resolving them runs the credential chain now (assuming a role, reading the SSO cache,
+        running credential_process), so its failure is one line before any collection starts.
+        A chain that is misconfigured (a source_profile loop, a missing source profile, half a
+        key pair) raises `ConfigError`: no refresh can fix it.
+        """
+        try:
+            credentials = await self.session.get_credentials()
+            if credentials is None:
+                return NO_CREDENTIALS
+            frozen = await credentials.get_frozen_credentials()
+            if not frozen.access_key:
+                return NO_CREDENTIALS
+        except CREDENTIAL_CONFIG_ERRORS as exc:
+            raise ConfigError(f"AWS credentials: {inert(str(exc), one_line=True, limit=200)}"
+                              ) from None
+        except RECOVERABLE as exc:
+            return describe_credentials_failure(exc)
+        return None
 
     @property
     def profile_name(self) -> str | None:
@@ -142,6 +261,8 @@ class AwsContext:
         return profile
 
     async def __aenter__(self) -> AwsContext:
+        if not self.regions:
+            raise ConfigError(NO_REGION)
         await self._stack.__aenter__()
         return self
 
@@ -154,10 +275,16 @@ class AwsContext:
         client = self._clients.get(key)
         if client is None:
             endpoint_url = self.target.endpoint_url or self.settings.endpoint_url
-            creator = self.session.create_client(
-                service, region_name=region, endpoint_url=endpoint_url, config=self.client_config
-            )
-            client = await self._stack.enter_async_context(creator)
+            try:
+                creator = self.session.create_client(
+                    service, region_name=region, endpoint_url=endpoint_url,
+                    config=self.client_config)
+                client = await self._stack.enter_async_context(creator)
+            except ValueError as exc:
+                # An endpoint URL from AWS_ENDPOINT_URL or ~/.aws/config that is not a URL.
+                raise ConfigError(f"AWS endpoint for {service}: "
+                                  f"{inert(str(exc), one_line=True, limit=120)}") from None
+            guard_client(client)  # sagetop's own calls: its reads only, no credential calls
             self._clients[key] = client
         return client
 

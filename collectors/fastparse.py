@@ -13,6 +13,9 @@ import datetime as dt
 import json
 from typing import Any
 
+from collectors.failures import UnreadableAnswer
+from ground.untrusted import shown
+
 _FROM_TIMESTAMP = dt.datetime.fromtimestamp
 _UTC = dt.UTC
 
@@ -35,9 +38,15 @@ def parse_metric_data(response_dict: dict[str, Any], customized_response_dict: d
         if not isinstance(item, dict):
             return  # unexpected: leave the whole answer to botocore
         stamps = item.get("Timestamps") or []
-        results.append({**item,
-                        "Timestamps": [_FROM_TIMESTAMP(t, _UTC) for t in stamps],
-                        "Values": [float(v) for v in item.get("Values") or []]})
+        try:
+            results.append({**item,
+                            "Timestamps": [_FROM_TIMESTAMP(t, _UTC) for t in stamps],
+                            "Values": [float(v) for v in item.get("Values") or []]})
+        except (TypeError, ValueError, OverflowError, OSError):
+            # One field that is not its type fails this call (and its part), not the run.
+            raise UnreadableAnswer(
+                detail=f"GetMetricData result {shown(item.get('Id'))} has a timestamp or "
+                       "value that is not a number") from None
     customized_response_dict["MetricDataResults"] = results
     response_dict["body"] = json.dumps(document).encode()
 

@@ -1,7 +1,10 @@
 """The fleet collector: runs the region collectors on their cadences and assembles snapshots.
 
 Each part (inventory, metrics, Model Monitor, provisioning) fails on its own: its error is kept
-with the snapshot and its last good data stays, so one failing API never blanks the fleet.
+with the snapshot and its last good data stays, so one failing API never blanks the fleet. A
+collection fails fast as a whole where nothing else could work: without credentials nothing is
+asked, and a region whose inventory could not be read (unreachable, throttled, timed out) is not
+asked for its other parts, which would each wait for the same failure.
 """
 
 from __future__ import annotations
@@ -84,7 +87,6 @@ class FleetCollector:
         self._provisioning: dict[str, list[ProvisioningRow]] = {r: [] for r in aws.regions}
         self._errors: list[CollectorError] = []
         self._last_run: dict[str, dt.datetime] = {}
-        self._identity_checked = False
         self._listed: dict[str, list[dict[str, Any]]] = {}
 
     def _due(self, part: str, every: dt.timedelta, now: dt.datetime, force: bool) -> bool:
@@ -103,7 +105,11 @@ class FleetCollector:
         the minute, `focus` those whose utilisation too (the open pane); None means all.
         """
         now = self.clock()
+        self.aws.budget.begin()
         refresh = self.refresh
+        problem = await self.aws.credentials_problem()
+        if problem is not None:
+            return self._without_credentials(problem, now)
         due = _Due(
             inventory=self._due("inventory", dt.timedelta(seconds=refresh.inventory_seconds),
                                 now, force),
@@ -117,31 +123,45 @@ class FleetCollector:
                                now, force),
         )
         errors: list[CollectorError] = []
-        await self._check_identity()
-        if due.inventory:
+        down: set[str] = set()  # regions whose inventory failed in a way the rest would repeat
+
+        async def inventory() -> None:
             listed = self._listed
             self._listed = {}
             passes = await asyncio.gather(*(inv.collect(now, listed.get(region))
                                             for region, inv in self.inventories.items()))
             for region, result in zip(self.inventories, passes, strict=True):
                 self._endpoints[region] = result.endpoints
-                errors += result.errors
+                errors.extend(result.errors)
+                if not result.complete and not any(e.permission for e in result.errors):
+                    down.add(region)
+
+        # The caller's identity and the listing at once: against an endpoint that is down, the
+        # two waits overlap instead of adding up.
+        await asyncio.gather(self._check_identity(), inventory() if due.inventory else _nothing())
         endpoints = [e for region in self.aws.regions for e in self._endpoints[region]]
         self.metrics.forget({e.key for e in endpoints})
+        if down:
+            # Not asked this time; due again at the next refresh with the inventory.
+            for skipped in ("monitor", "provisioning", "recommender", "verdicts"):
+                self._last_run.pop(skipped, None)
+        asked = [e for e in endpoints if e.region not in down]
 
         # Once the inventory is known the other parts are independent: ask for them together.
-        live_endpoints = None if live is None else [e for e in endpoints if e.key in set(live)]
-        focus_endpoints = None if focus is None else [e for e in endpoints
-                                                      if e.key in set(focus)]
+        live_endpoints = None if live is None else [e for e in asked if e.key in set(live)]
+        focus_endpoints = None if focus is None else [e for e in asked if e.key in set(focus)]
         metrics_pass, *_ = await asyncio.gather(
-            self.metrics.collect(endpoints, now, history=history, live=live_endpoints,
+            self.metrics.collect(asked, now, history=history, live=live_endpoints,
                                  focus=focus_endpoints),
-            self._collect_monitor(endpoints, now, errors) if due.monitor else _nothing(),
-            self._collect_provisioning(endpoints, now, errors) if due.provisioning
+            self._collect_monitor(endpoints, now, errors, down) if due.monitor else _nothing(),
+            self._collect_provisioning(endpoints, now, errors, down) if due.provisioning
             else _nothing(),
-            self._collect_details(now, errors) if due.inventory else _nothing(),
-            self._collect_recommender(endpoints, now, errors) if due.recommender else _nothing(),
-            self._collect_verdicts(now, errors) if due.verdicts else _nothing(),
+            self._collect_details(now, errors, down) if due.inventory else _nothing(),
+            self._collect_recommender(endpoints, now, errors, down) if due.recommender
+            else _nothing(),
+            # Account-wide sources: not asked when no region could even be listed.
+            self._collect_verdicts(now, errors) if due.verdicts and down != set(self.aws.regions)
+            else _nothing(),
         )
         errors += metrics_pass.errors
         for error in errors:
@@ -159,42 +179,60 @@ class FleetCollector:
         The listing is kept and reused by the next `collect`, so it is not asked twice.
         """
         now = self.clock()
-        await self._check_identity()
+        self.aws.budget.begin()
+        problem = await self.aws.credentials_problem()
+        if problem is not None:
+            return self._without_credentials(problem, now)
         errors: list[CollectorError] = []
         listed: dict[str, list[dict[str, Any]]] = {}
         endpoints: list[EndpointSnapshot] = []
-        for region, inventory in self.inventories.items():
+
+        async def one(region: str, inventory: InventoryCollector) -> None:
             try:
                 listed[region] = await inventory.list_endpoints()
             except RECOVERABLE as exc:
                 errors.append(collector_error(exc, "inventory", region, "sagemaker",
                                               "ListEndpoints", now))
-                continue
-            endpoints += [inventory.listed_snapshot(s) for s in listed[region]]
+
+        await asyncio.gather(self._check_identity(),
+                             *(one(r, inv) for r, inv in self.inventories.items()))
+        for region, inventory in self.inventories.items():
+            endpoints += [inventory.listed_snapshot(s) for s in listed.get(region, [])]
         self._listed = listed
         return self.snapshot(now).model_copy(update={"endpoints": tuple(endpoints),
                                                      "errors": tuple(errors)})
 
+    def _without_credentials(self, problem: str, now: dt.datetime) -> FleetSnapshot:
+        """Nothing can be signed: one error, the last data kept, everything due next time."""
+        self._last_run.clear()
+        self._errors = [CollectorError(source="credentials", region=", ".join(self.aws.regions),
+                                       operation=None, message=problem, at=now)]
+        return self.snapshot(now)
+
     async def _check_identity(self) -> None:
-        if not self._identity_checked:
-            self._identity_checked = True
+        if self.account_id is None:
+            # Asked again while unknown: an outage at the first refresh must not hide the
+            # account for the rest of the session.
             self.account_id = await self.aws.account_id()
 
     async def _collect_provisioning(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
-                                    errors: list[CollectorError]) -> None:
-        provisioned = await asyncio.gather(*(p.collect(endpoints, now)
-                                             for p in self.provisioners.values()))
-        for region, matrix in zip(self.provisioners, provisioned, strict=True):
+                                    errors: list[CollectorError], skip: set[str]) -> None:
+        regions = [r for r in self.provisioners if r not in skip]
+        provisioned = await asyncio.gather(*(self.provisioners[r].collect(endpoints, now)
+                                             for r in regions))
+        for region, matrix in zip(regions, provisioned, strict=True):
             self._provisioning[region] = matrix.rows
             errors += matrix.errors
 
-    async def _collect_details(self, now: dt.datetime, errors: list[CollectorError]) -> None:
+    async def _collect_details(self, now: dt.datetime, errors: list[CollectorError],
+                               skip: set[str]) -> None:
         for region, inventory in self.inventories.items():
-            errors += await inventory.collect_details(now)
-            self._endpoints[region] = inventory.current()
+            if region not in skip:
+                errors += await inventory.collect_details(now)
+                self._endpoints[region] = inventory.current()
 
     async def _collect_recommender(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
-                                   errors: list[CollectorError]) -> None:
+                                   errors: list[CollectorError], skip: set[str]) -> None:
         async def one(region: str) -> None:
             result = await self.recommenders[region].collect(endpoints, now)
             errors.extend(result.errors)
@@ -202,7 +240,7 @@ class FleetCollector:
             if result.error is None:
                 self._jobs[region] = result.jobs
 
-        await asyncio.gather(*(one(r) for r in self.aws.regions))
+        await asyncio.gather(*(one(r) for r in self.aws.regions if r not in skip))
 
     async def _collect_verdicts(self, now: dt.datetime, errors: list[CollectorError]) -> None:
         result = await self.verdicts.collect(now)
@@ -216,7 +254,7 @@ class FleetCollector:
         self._verdict_sources = result.statuses
 
     async def _collect_monitor(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
-                               errors: list[CollectorError]) -> None:
+                               errors: list[CollectorError], skip: set[str]) -> None:
         async def one(region: str) -> None:
             names = {e.name for e in endpoints if e.region == region}
             result = await self.monitors[region].collect(names, now)
@@ -226,7 +264,7 @@ class FleetCollector:
                 for name, state in result.by_endpoint.items():
                     self._monitor[f"{region}/{name}"] = state
 
-        await asyncio.gather(*(one(r) for r in self.aws.regions))
+        await asyncio.gather(*(one(r) for r in self.aws.regions if r not in skip))
 
     def snapshot(self, now: dt.datetime | None = None) -> FleetSnapshot:
         endpoints = []

@@ -1,12 +1,14 @@
 """The endpoint inventory of one region: what exists, how it is configured, tagged and scaled.
 
 ListEndpoints runs every inventory refresh; DescribeEndpoint, DescribeEndpointConfig and
-DescribeModel run only for endpoints that are new or whose LastModifiedTime (or status) changed.
-Inference components are handled the same way: one ListInferenceComponents listing of the region
-per refresh, DescribeInferenceComponent only for new or changed components.
-Endpoint configs and models are immutable in SageMaker, so they are cached by name. Tags and
-Application Auto Scaling change without touching the endpoint, so they refresh on their own, slower
-cadence.
+DescribeModel run only for endpoints that are new or whose LastModifiedTime, status or creation
+time changed. Inference components are handled the same way: one ListInferenceComponents listing
+of the region per refresh, DescribeInferenceComponent only for new or changed components.
+Endpoint configs and models are immutable, but only until they are deleted: AWS lets a new one be
+created under the same name, so a name is no key across passes. Within one pass each config and
+model is described once however many endpoints share it; an endpoint that changed gets its config
+and models described again. Tags and Application Auto Scaling change without touching the
+endpoint, so they refresh on their own, slower cadence.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from collectors.aws import AwsContext
-from collectors.failures import RECOVERABLE, collector_error, is_transient
+from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
 from collectors.guardrails import parse_deployment_config
 from ground.config import RefreshSettings
 from ground.domain import (
@@ -49,6 +51,7 @@ class _Described:
     last_modified: dt.datetime
     status: str
     endpoint: EndpointSnapshot
+    created: dt.datetime | None = None  # a deleted and re-created endpoint has a new one
 
 
 @dataclass
@@ -263,7 +266,6 @@ class InventoryCollector:
         self._model_sizes: dict[str, int | None] = {}  # model artefact URL -> bytes (S3 HEAD)
         self._config_history: dict[str, tuple[dt.datetime, ...]] = {}
         self._settings_fetched_at: dt.datetime | None = None
-        self._last: list[EndpointSnapshot] = []
         self._listed: list[str] = []
         self._components: dict[str, _DescribedComponent] = {}
         self._components_by_endpoint: dict[str, tuple[str, ...]] = {}
@@ -297,7 +299,7 @@ class InventoryCollector:
             # Keep the last inventory: one failing call must not blank the fleet.
             result.errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
                                                  "ListEndpoints", now))
-            result.endpoints = list(self._last)
+            result.endpoints = self.current()
             result.complete = False
             return result
 
@@ -310,7 +312,12 @@ class InventoryCollector:
             if (cached := self._described.get(s["EndpointName"])) is None
             or cached.last_modified != s["LastModifiedTime"]
             or cached.status != s["EndpointStatus"]
+            or cached.created != s["CreationTime"]
         ]
+        # What changed is described afresh, configs and models included: their names may stand
+        # for new ones now. The caches only share one describe among this pass's endpoints.
+        self._configs.clear()
+        self._models.clear()
         settings_due = self._settings_fetched_at is None or (
             now - self._settings_fetched_at
             >= dt.timedelta(minutes=self.refresh.tags_minutes)
@@ -343,7 +350,7 @@ class InventoryCollector:
             # not a whole tags_minutes later (a new endpoint would show no tags until then).
             self._settings_fetched_at = None
         self._listed = list(listed)
-        result.endpoints = self._last = self.current()
+        result.endpoints = self.current()
         return result
 
     def current(self) -> list[EndpointSnapshot]:
@@ -361,7 +368,13 @@ class InventoryCollector:
         paginator = sagemaker.get_paginator("list_endpoints")
         summaries: list[dict[str, Any]] = []
         async for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
-            summaries.extend(page.get("Endpoints", []))
+            endpoints = page.get("Endpoints")
+            # Endpoints is required in every ListEndpoints answer: without it this is not one,
+            # and reading it as "no endpoints" would empty the fleet.
+            if not isinstance(endpoints, list) or not all(_is_summary(e) for e in endpoints):
+                raise UnreadableAnswer(detail="ListEndpoints answer without its Endpoints list "
+                                              "of names, ARNs, statuses and times")
+            summaries.extend(endpoints)
         return summaries
 
     async def _describe(self, sagemaker: Any, summary: dict[str, Any],
@@ -391,14 +404,15 @@ class InventoryCollector:
                 errors.append(collector_error(exc, "inventory", self.region, "sagemaker",
                                               operation, now))
                 return False
-            except (ValidationError, KeyError, TypeError) as exc:
+            except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 errors.append(CollectorError(
                     source="inventory", region=self.region, operation=operation,
                     message=f"unexpected answer from {operation} for {name}: {_short(exc)}",
                     at=now))
                 return False
         self._described[name] = _Described(summary["LastModifiedTime"],
-                                           summary["EndpointStatus"], snapshot)
+                                           summary["EndpointStatus"], snapshot,
+                                           summary["CreationTime"])
         return True
 
     async def _shared(self, cache: dict[str, Any], name: str,
@@ -559,7 +573,11 @@ class InventoryCollector:
 
     async def _fetch_model_sizes(self, errors: list[CollectorError], now: dt.datetime) -> None:
         """Model artefact sizes by S3 HEAD, once per artefact (a new model means a new URL)."""
-        urls = {c.model_data_url for m in self._models.values() for c in m.containers
+        # The models of the variants and of the inference components (theirs are the
+        # components' own: an inference-component endpoint's variants name none).
+        models = [*(v.model for d in self._described.values() for v in d.endpoint.variants),
+                  *(d.component.model for d in self._components.values())]
+        urls = {c.model_data_url for m in models if m is not None for c in m.containers
                 if c.model_data_url and c.model_data_url.endswith(".tar.gz")
                 and c.model_data_url not in self._model_sizes}
         if not urls:
@@ -636,6 +654,15 @@ def _is_not_found(exc: BaseException) -> bool:
     return error.get("Code") in ("ValidationException", "ResourceNotFound") and (
         "not find" in str(error.get("Message", "")).lower()
         or "not found" in str(error.get("Message", "")).lower())
+
+
+_SUMMARY_FIELDS = (("EndpointName", str), ("EndpointArn", str), ("EndpointStatus", str),
+                   ("CreationTime", dt.datetime), ("LastModifiedTime", dt.datetime))
+
+
+def _is_summary(entry: Any) -> bool:
+    return isinstance(entry, dict) and all(isinstance(entry.get(key), kind)
+                                           for key, kind in _SUMMARY_FIELDS)
 
 
 def _short(exc: BaseException) -> str:

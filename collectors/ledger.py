@@ -6,6 +6,7 @@ and is excluded from CloudWatch's free tier, so it is the figure worth watching.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -38,6 +39,8 @@ class RequestLedger:
         self.errors = 0  # error answers and failed attempts, retried ones included
         self.metrics_requested = 0
         self.datapoints_received = 0
+        # time.monotonic() of the last HTTP answer of any kind: how long AWS has been silent.
+        self.last_answer_at: float | None = None
 
     def total_requests(self) -> int:
         return sum(self.requests.values())
@@ -73,6 +76,7 @@ class RequestLedger:
             if caught_exception is not None:
                 self.errors += 1
             return
+        self.last_answer_at = time.monotonic()
         http, parsed = response
         code = (parsed or {}).get("Error", {}).get("Code")
         status = getattr(http, "status_code", 0)

@@ -2,7 +2,11 @@
 
 A reader of an exported file must only ever see a complete old version or a complete new one:
 each file is written to a temporary sibling, flushed to disk, then renamed over the target (a
-rename within one directory is atomic on POSIX filesystems).
+rename within one directory is atomic on POSIX filesystems). Temporaries never outlive their
+export: a failure or a signal that unwinds the writer removes them, the renames run with
+termination signals held (so a SIGTERM lands after the export is complete, not half-way), and
+temporaries left by a process that was killed outright (SIGKILL, a power cut) are swept by the
+next export into the same directory.
 """
 
 from __future__ import annotations
@@ -10,16 +14,27 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
-from collections.abc import Mapping
+import signal
+import time
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 
 from ground.errors import SagetopError
 
 # Temporary files start with a dot so that a listing (or a glob of `*.yaml`) never picks up a
-# half-written export, and end with a marker that says whose they are.
+# half-written export, carry the writer's process id, and end with a marker that says whose they
+# are: `.<name>.<pid>.<random>.sagetop-tmp`.
 _TEMP_SUFFIX = ".sagetop-tmp"
+_TEMP_NAME = re.compile(r"^\..+?(?:\.(?P<pid>\d+))?\.[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX) + "$")
+# A temporary older than this belongs to no export still running (exports take seconds), even if
+# its process id has since been reused.
+STALE_AFTER_S = 3600.0
+_HELD_SIGNALS = frozenset(s for s in (getattr(signal, name, None)
+                                      for name in ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT"))
+                          if s is not None)
 
 # The reasons users meet in practice, worded as the user would search for them.
 _REASONS = {
@@ -46,7 +61,61 @@ def _as_bytes(data: bytes | str) -> bytes:
 
 
 def _temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
+
+
+def _process_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def sweep_stale_temporaries(directory: Path, now: float | None = None) -> list[Path]:
+    """Remove sagetop's own temporaries in `directory` whose writer is gone; return them.
+
+    Only names that are exactly sagetop's are touched. A temporary of a process still running
+    stays unless it is older than `STALE_AFTER_S` (then its process id was reused).
+    """
+    moment = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in directory.iterdir() if p.name.endswith(_TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = _TEMP_NAME.match(candidate.name)
+        if match is None:
+            continue
+        try:
+            info = candidate.lstat()
+        except OSError:
+            continue
+        pid = match.group("pid")
+        writer_gone = pid is None or not _process_running(int(pid))
+        if (writer_gone and pid is not None) or moment - info.st_mtime > STALE_AFTER_S:
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+@contextlib.contextmanager
+def _termination_held() -> Iterator[None]:
+    """Hold termination signals in this thread; they are delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _write_temp(path: Path, data: bytes) -> Path:
@@ -98,15 +167,20 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     file (if any) untouched and no temporary file behind.
     """
     payload = _as_bytes(data)
+    sweep_stale_temporaries(path.parent)
     try:
         temp = _write_temp(path, payload)
     except OSError as exc:
         raise SagetopError(f"cannot write {path}: {_reason(exc)}") from None
     try:
-        os.replace(temp, path)
+        with _termination_held():
+            os.replace(temp, path)
     except OSError as exc:
         _remove_quietly(temp)
         raise SagetopError(f"cannot write {path}: {_reason(exc)}") from None
+    except BaseException:
+        _remove_quietly(temp)
+        raise
     _fsync_directory(path.parent)
 
 
@@ -138,6 +212,8 @@ def write_files_atomically(files: Mapping[Path, bytes | str]) -> list[Path]:
     crash in the middle of the renames can leave a mix of complete old and complete new files;
     no file is ever partial.
     """
+    for directory in dict.fromkeys(path.parent for path in files):
+        sweep_stale_temporaries(directory)
     pending: list[tuple[Path, bytes, bytes | _Unreadable | None]] = []
     for path, data in files.items():
         payload = _as_bytes(data)
@@ -158,15 +234,23 @@ def write_files_atomically(files: Mapping[Path, bytes | str]) -> list[Path]:
         raise
 
     renamed: list[Path] = []
-    for index, (temp, path) in enumerate(temps):
+    # Renames are metadata only and quick: a termination signal waits for the last of them, so
+    # the directory holds the whole new export, never half of it.
+    with _termination_held():
         try:
-            os.replace(temp, path)
-        except OSError as exc:
-            for leftover, _ in temps[index:]:
+            for index, (temp, path) in enumerate(temps):
+                try:
+                    os.replace(temp, path)
+                except OSError as exc:
+                    for leftover, _ in temps[index:]:
+                        _remove_quietly(leftover)
+                    problem = _roll_back(renamed, {p: previous for p, _, previous in pending})
+                    raise SagetopError(f"cannot write {path}: {_reason(exc)}{problem}") from None
+                renamed.append(path)
+        except BaseException:
+            for leftover, _ in temps[len(renamed):]:
                 _remove_quietly(leftover)
-            problem = _roll_back(renamed, {p: previous for p, _, previous in pending})
-            raise SagetopError(f"cannot write {path}: {_reason(exc)}{problem}") from None
-        renamed.append(path)
+            raise
 
     for directory in dict.fromkeys(path.parent for path in renamed):
         _fsync_directory(directory)

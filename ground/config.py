@@ -7,16 +7,38 @@ root documents key by key.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ground import locations
 from ground.errors import ConfigError
+from ground.untrusted import shown
 from ground.validation import describe_validation
+
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an AWS endpoint URL (botocore would refuse it at the first client)."""
+    if not _URL_CHARACTERS.fullmatch(url):
+        return f"{shown(url)} is not a URL"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"{shown(url)} is not an http:// or https:// URL"
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return f"{shown(url)} has a port that is not a number from 0 to 65535"
+    if not parts.hostname:
+        return f"{shown(url)} names no host"
+    return None
 
 
 class Section(BaseModel):
@@ -38,6 +60,14 @@ class AwsSettings(Section):
     def _empty_is_unset(cls, value: str | None) -> str | None:
         # TOML has no null: an empty string is how the documented file says "not set".
         return value or None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        problem = endpoint_url_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class HistorySettings(Section):
@@ -106,7 +136,24 @@ def parse_config_file(path: Path) -> SagetopConfig:
     return parse_config_data(data, str(path))
 
 
+def _non_finite(data: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The key of the first inf or nan (TOML has both; no threshold or price can be either)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path
+    items = data.items() if isinstance(data, dict) else enumerate(data) \
+        if isinstance(data, list) else ()
+    for key, value in items:
+        found = _non_finite(value, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_config_data(data: dict[str, Any], origin: str) -> SagetopConfig:
+    found = _non_finite(data)
+    if found is not None:
+        raise ConfigError(f"{origin}: {'.'.join(found) or '(top level)'}: expected a finite "
+                          "number, got inf or nan")
     try:
         config = SagetopConfig.model_validate(data)
     except ValidationError as exc:

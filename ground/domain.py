@@ -11,7 +11,12 @@ from enum import StrEnum
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ground.untrusted import inert
+
+# An error message is one line on a terminal: long enough for an AWS explanation, never a page.
+ERROR_MESSAGE_CHARACTERS = 300
 
 
 class Frozen(BaseModel):
@@ -409,6 +414,13 @@ class CollectorError(Frozen):
     at: dt.datetime
     permission: bool = False  # AccessDenied: "no permission for <action>"
 
+    @field_validator("message")
+    @classmethod
+    def _one_inert_line(cls, message: str) -> str:
+        # Messages carry text from answers (any proxy or emulator can put escapes in them):
+        # made inert here, once, whoever built the error.
+        return inert(message, one_line=True, limit=ERROR_MESSAGE_CHARACTERS)
+
 
 class RequestStats(Frozen):
     """What the session has asked of AWS so far."""
@@ -521,6 +533,14 @@ class FleetSnapshot(BaseModel):
     # (SageMaker Savings Plans purchases).
     verdict_sources: tuple[VerdictSourceStatus, ...] = ()
     account_verdicts: tuple[AwsVerdict, ...] = ()
+
+    @property
+    def unseen(self) -> bool:
+        """The collection saw nothing of the fleet: no credentials, or no region could be
+        listed. Its empty endpoint list is then not an empty account."""
+        unlisted = {e.region for e in self.errors if e.operation == "ListEndpoints"}
+        return any(e.source == "credentials" for e in self.errors) or (
+            bool(unlisted) and set(self.regions) <= unlisted)
 
     def endpoint(self, key: str) -> EndpointSnapshot | None:
         for endpoint in self.endpoints:

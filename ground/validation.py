@@ -2,7 +2,9 @@
 
 config.toml, its `[advisors]`, `[maturity]` and `[requirements]` sections, hand-edited profile
 files and the price cache all say the same thing the same way: which file, which key (as a path:
-`requirements.rules[2].min_instances`), and what was expected versus what was found.
+`requirements.rules[2].min_instances`), and what was expected versus what was found. What was
+found is quoted through `ground.untrusted.shown`: a few dozen inert characters, whatever the file
+held.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+
+from ground.untrusted import inert, shown
 
 _EXPECTED_BY_TYPE = {
     "int_parsing": "a whole number",
@@ -104,10 +108,14 @@ def describe_validation(exc: ValidationError, origin: str, section: str | None =
         what = "missing required key"
     elif kind == "value_error":
         # A validator's own words ("expected [[requirements.rules]] entries ..."): kept as said.
-        reason = (first.get("ctx") or {}).get("error", first["msg"])
-        what = f"{reason}, got {first.get('input')!r}"
+        # The value follows for a key's own check, unless the words quote it already; a whole
+        # table's check (no key) would repeat the table, so it does not.
+        reason = inert(str((first.get("ctx") or {}).get("error", first["msg"])),
+                       one_line=True, limit=120)
+        found = shown(first.get("input"))
+        what = reason if not first["loc"] or found in reason else f"{reason}, got {found}"
     else:
-        what = f"expected {expected_text(first)}, got {first.get('input')!r}"
+        what = f"expected {expected_text(first)}, got {shown(first.get('input'))}"
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{origin}: {path}: {what}{suffix}"

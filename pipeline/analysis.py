@@ -26,6 +26,7 @@ from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.pricing import PriceBook
 from ground.requirements import Requirements, RequirementsSettings, requirements_for
+from pipeline.export_guard import refuse_export
 from profiles.build import change_id, current_profile, target_profile
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
 from profiles.model import MLProfile
@@ -208,9 +209,15 @@ class Analyst:
             warnings=tuple(warnings), opinions=advice.opinions)
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
-                       keys: Collection[str] | None = None) -> SnapshotResult:
+                       keys: Collection[str] | None = None, *,
+                       allow_empty: bool = False) -> SnapshotResult:
         """Profiles and rationale of `keys` (every endpoint and the fleet summary when None),
-        through the one export writer, all or nothing."""
+        through the one export writer, all or nothing.
+
+        Raises `ExportRefused` (and writes nothing) when the collection failed, or found no
+        endpoints where `out_dir` holds an export, unless `allow_empty`.
+        """
+        refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
         chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
         return write_snapshot(analysis.fleet, chosen, out_dir, self.settings.maturity,
                               summary=keys is None, opinions=analysis.opinions)

@@ -96,17 +96,24 @@ class LiveView:
 
 @dataclass(frozen=True)
 class Progress:
-    """A refresh is under way: AWS requests made so far, seconds since it started."""
+    """A refresh is under way: AWS requests made so far, seconds since it started, and how long
+    AWS has not answered once that is past the read timeout (None before: still in time)."""
 
     requests: int
     elapsed_s: float
+    unanswered_s: float | None = None
 
 
 @dataclass(frozen=True)
 class Listing:
-    """The first ListEndpoints: names and status only, details and metrics on their way."""
+    """The first ListEndpoints: names and status only, details and metrics on their way.
+
+    `unlisted`: it failed everywhere (no credentials, AWS unreachable), so it is the first
+    refresh's answer, and the next is asked a beat later rather than at once.
+    """
 
     fleet: FleetSnapshot
+    unlisted: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,12 +214,26 @@ class LiveSession:
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         try:
-            async with self.aws:
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    await stack.enter_async_context(self.aws)
+                except SagetopError as exc:  # no region: the dashboard says so in its header
+                    yield Failed(str(exc))
+                    return
                 collector = FleetCollector(self.aws, self.refresh, self.history, clock=self.clock)
                 # The listing alone takes a second or two even for thousands of endpoints: rows
                 # on screen while the details and the lookback's metrics load.
+                unlisted = False
                 async for event in self._attempt(collector.collect_listing()):
-                    yield Listing(event) if isinstance(event, FleetSnapshot) else event
+                    if isinstance(event, FleetSnapshot):
+                        # Failed everywhere: asking again at once would only wait the same
+                        # timeouts twice.
+                        unlisted = event.unseen
+                        yield Listing(event, unlisted)
+                    else:
+                        yield event
+                if unlisted and not self._stopped:
+                    await self._pause(self.refresh.live_seconds, self._wake)
                 while not self._stopped:
                     # Cleared before the inputs are read: anything asked during the refresh
                     # below cuts the next wait short instead of waiting a whole beat.
@@ -237,7 +258,11 @@ class LiveSession:
                        ) -> AsyncIterator[LiveEvent | FleetSnapshot]:
         """Progress while `collection` runs, then its snapshot, or why it failed as a whole."""
         started = time.monotonic()
-        at_start = self.aws.ledger.total_requests()
+        ledger = self.aws.ledger
+        at_start = ledger.total_requests()
+        # A healthy answer comes within the read timeout by definition: silence past it means
+        # the data on screen is going stale now, not when the refresh finally gives up.
+        overdue_s = self.aws.settings.read_timeout_s
         task = asyncio.ensure_future(collection)
         try:
             while not task.done():
@@ -245,8 +270,10 @@ class LiveSession:
                 if self._stopped:
                     return
                 if not task.done():
-                    yield Progress(self.aws.ledger.total_requests() - at_start,
-                                   time.monotonic() - started)
+                    now = time.monotonic()
+                    silent_s = now - max(started, ledger.last_answer_at or started)
+                    yield Progress(ledger.total_requests() - at_start, now - started,
+                                   silent_s if silent_s >= overdue_s else None)
             try:
                 snapshot = task.result()
             except SagetopError as exc:

@@ -239,7 +239,7 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                      f"{component.resources.accelerators or 0} acc")
             lines.append(
                 f"{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
-                f"{component.status[:10]:<10} {'component':<12} "
+                f"{printable(component.status)[:10]:<10} {'component':<12} "
                 f"{printable(component.name)[:12]:<12} {shape[:24]:<24} "
                 f"{_fmt(measured('requests')):>9} "
                 f"{_fmt(measured('model_latency_p99_us'), 1000, 1):>8} "
@@ -250,6 +250,6 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                  f"{requests.total_calls} requests, {requests.throttles} throttled, "
                  f"{requests.metrics_requested} metrics requested "
                  f"(~${requests.cloudwatch_usd:.4f} CloudWatch)")
-    for error in fleet.errors:
-        lines.append(f"warning: {error.region}: {error.message}")
+    # The same failure met by several calls is one warning.
+    lines += dict.fromkeys(f"warning: {printable(e.region)}: {e.message}" for e in fleet.errors)
     return "\n".join(lines)

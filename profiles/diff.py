@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ground.untrusted import inert
 from profiles.model import (
     Characteristic,
     ComponentProfile,
@@ -115,13 +116,20 @@ def diff_profiles(a: MLProfile, b: MLProfile) -> list[ProfileDifference]:
     return differences
 
 
+# A value longer than this is cut in the diff: a line per difference stays a line.
+SHOWN_CHARACTERS = 200
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "unknown"
     if isinstance(value, str):
-        # Untrusted text on a terminal: no control characters (escape sequences) get through.
-        return repr(value) if not value.isprintable() else value
-    return repr(value) if not isinstance(value, int | float | bool) else str(value)
+        # Untrusted text on a terminal: shown escaped (repr) when it holds anything that is not
+        # printable, and through the sanitiser either way.
+        text = repr(value) if not value.isprintable() else value
+    else:
+        text = repr(value) if not isinstance(value, int | float | bool) else str(value)
+    return inert(text, limit=SHOWN_CHARACTERS)
 
 
 def render_diff(a_name: str, b_name: str, differences: list[ProfileDifference]) -> str:

@@ -1,6 +1,8 @@
 """The `sagetop` command: the dashboard, the demo, the headless report.
 
-Exit codes: 0 ok, 2 usage or configuration error, 1 anything else, always with one line on stderr.
+Exit codes: 0 ok, 2 usage or configuration error, 1 anything else, always with one line on stderr
+(`profile diff`: 1 when the files differ, 2 when one cannot be read). A termination signal
+(SIGTERM, SIGHUP) unwinds the command like Ctrl-C, so its cleanup runs, and exits 128 + signal.
 """
 
 from __future__ import annotations
@@ -10,21 +12,26 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import textwrap
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ground import locations
 from ground.config import SagetopConfig, load_config
 from ground.errors import ExitCode, SagetopError, UsageError
+from ground.untrusted import inert
 from sagetop import __version__
 
 if TYPE_CHECKING:  # imported where used: `sagetop --help` need not load pandas and botocore
     from collectors.aws import AwsContext, AwsTarget
     from ground.domain import FleetSnapshot
     from pipeline.analysis import Analyst
+
+# A stderr line says what went wrong and where; past this it is a page, not a line.
+ERROR_LINE_CHARACTERS = 400
 
 DEMO_REGION = "us-east-1"
 
@@ -114,12 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot = _command(
         commands, "snapshot", "write every endpoint's ML profile (current, target) and rationale",
         "Collect once and write each endpoint's current and target ML profile (YAML), the "
-        "rationale for the difference (Markdown) and a fleet summary.",
+        "rationale for the difference (Markdown) and a fleet summary. Refused (exit 1, nothing "
+        "written) when the collection failed, or found no endpoints where the directory holds "
+        "an earlier export (--allow-empty writes that empty fleet).",
         ["sagetop snapshot", "sagetop snapshot -o ./profiles --region eu-west-1",
          "sagetop snapshot --demo -o /tmp/demo-profiles"])
     _aws_options(snapshot, top=False)
     _export_dir_option(snapshot, ("-o", "--output"), "output")
     snapshot.add_argument("--demo", action="store_true", help="use the simulated account")
+    snapshot.add_argument("--allow-empty", action="store_true",
+                          help="write a fleet of no endpoints even over an earlier export")
     _demo_options(snapshot)
 
     profile = _command(
@@ -129,8 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
          "sagetop profile schema > ml-profile.schema.json"])
     profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION",
                                               required=True)
-    diff = _command(profile_commands, "diff", "what changes from profile A to profile B",
-                    "Print what changes from profile A to profile B; exit 1 when they differ.",
+    diff = _command(profile_commands, "diff",
+                    "what changes from profile A to profile B (exit 1: they differ, "
+                    "2: one cannot be read)",
+                    "Print what changes from profile A to profile B; exit 1 when they differ, "
+                    "2 when one cannot be read (missing, too large, not a profile).",
                     ["sagetop profile diff churn.current.yaml churn.target.yaml"])
     diff.add_argument("a", metavar="A", help="the profile before")
     diff.add_argument("b", metavar="B", help="the profile after")
@@ -186,7 +200,8 @@ def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
 
 
 def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> AwsContext:
-    """The AWS session: a missing region or an unknown profile fails here, before any screen."""
+    """The AWS session: an unknown profile, a bad region or URL fails here, before any screen
+    (no region at all on entry: the dashboard shows NO REGION, a report exits 2)."""
     from collectors.aws import AwsContext
 
     return AwsContext(config.aws, _target(args, demo), config.cost)
@@ -199,10 +214,36 @@ async def _collect_once(config: SagetopConfig, aws: AwsContext) -> FleetSnapshot
         return await FleetCollector(aws, config.refresh, config.history).collect(force=True)
 
 
+def error_line(text: str) -> str:
+    """One inert line for stderr: outside text (AWS messages, file contents) included."""
+    return f"sagetop: error: {inert(text, one_line=True, limit=ERROR_LINE_CHARACTERS)}"
+
+
+def _distinct(lines: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(lines))
+
+
+def _listing_failures(fleet: FleetSnapshot) -> list[str]:
+    """The errors that mean the collection did not see the fleet: credentials, the inventory."""
+    lines = []
+    for error in fleet.errors:
+        if error.source == "credentials":
+            lines.append(error.message)
+        elif error.operation == "ListEndpoints":
+            lines.append(f"{error.region}: {error.message}")
+    return _distinct(lines)
+
+
 def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
     from pipeline.report import findings_table, fleet_report, fleet_table
 
     fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
+    failures = _listing_failures(fleet)
+    if fleet.unseen:
+        # Nothing was seen: an empty table and "$0/month" would read as an empty account.
+        for line in failures:
+            print(error_line(line), file=sys.stderr)
+        return ExitCode.FAILURE
     analysis = analyst.analyse(fleet)
     if args.format == "json":
         print(json.dumps(fleet_report(fleet, analysis), indent=2, sort_keys=False))
@@ -210,10 +251,9 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst
         print(fleet_table(fleet))
         print()
         print(findings_table(analysis))
-    listing_failed = [e for e in fleet.errors if e.operation == "ListEndpoints"]
-    for error in listing_failed:
-        print(f"sagetop: error: {error.region}: {error.message}", file=sys.stderr)
-    return ExitCode.FAILURE if listing_failed else ExitCode.OK
+    for line in failures:
+        print(error_line(line), file=sys.stderr)
+    return ExitCode.FAILURE if failures else ExitCode.OK
 
 
 def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
@@ -221,8 +261,15 @@ def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analy
 
     fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
     out_dir = Path(args.output) if args.output else locations.export_dir()
-    export = analyst.write_snapshot(analyst.analyse(fleet), out_dir)
-    print(f"wrote {len(export.files)} files for {len(fleet.endpoints)} endpoints to {out_dir}")
+    # Refused (exit 1, nothing written) when the collection failed or found nothing where the
+    # directory holds a fleet: see pipeline.export_guard.
+    export = analyst.write_snapshot(analyst.analyse(fleet), out_dir,
+                                    allow_empty=args.allow_empty)
+    for line in _distinct([f"{e.region}: {e.message}" for e in fleet.errors]):
+        print(f"warning: {inert(line, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
+              file=sys.stderr)
+    print(f"wrote {len(export.files)} files for {len(fleet.endpoints)} endpoints to "
+          f"{inert(str(out_dir), one_line=True)}")
     return ExitCode.OK
 
 
@@ -238,7 +285,9 @@ def run_profile(args: argparse.Namespace) -> int:
     if args.profile_command == "validate":
         for name in args.files:
             profile = read_profile(Path(name))  # raises a one-line ProfileError (exit 2)
-            print(f"{name}: valid {profile.kind.value} profile of {profile.key}")
+            # The endpoint and region are the file's: as untrusted as the rest of it.
+            print(inert(f"{name}: valid {profile.kind.value} profile of {profile.key}",
+                        one_line=True, limit=ERROR_LINE_CHARACTERS))
         return ExitCode.OK
     a, b = read_profile(Path(args.a)), read_profile(Path(args.b))
     differences = diff_profiles(a, b)
@@ -252,9 +301,10 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
 
     if args.prices_command == "show":
         book = PriceBook.load()
-        print(book.source)
+        print(inert(book.source))  # the cache file's text, as any file's
         for warning in book.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {inert(warning, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
+                  file=sys.stderr)
         return ExitCode.OK
 
     async def refresh() -> Any:
@@ -263,12 +313,14 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
 
     result = asyncio.run(refresh())
     counts = ", ".join(f"{r}: {n}" for r, n in sorted(result.prices_by_region.items()))
-    print(f"wrote {result.path} ({counts})")
+    print(inert(f"wrote {result.path} ({counts})", one_line=True))
     if result.new_types:
-        print(f"specs of {len(result.new_types)} instance type(s) newer than the bundled "
-              f"catalogue: {', '.join(result.new_types)}")
+        # Instance type names from the Price List API: outside text like any other.
+        print(inert(f"specs of {len(result.new_types)} instance type(s) newer than the bundled "
+                    f"catalogue: {', '.join(result.new_types)}", one_line=True))
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {inert(warning, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
+              file=sys.stderr)
     return ExitCode.OK
 
 
@@ -281,8 +333,9 @@ def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Anal
 
     export_dir = Path(args.export_dir) if getattr(args, "export_dir", None) else None
     session = LiveSession(_aws(args, config, demo), config.refresh, config.history)
-    SagetopApp(session, analyst, export_dir=export_dir).run()
-    return ExitCode.OK
+    app = SagetopApp(session, analyst, export_dir=export_dir)
+    app.run()  # restores the terminal on every exit, a termination signal's included
+    return app.return_code or ExitCode.OK
 
 
 def dispatch(argv: Sequence[str] | None) -> int:
@@ -322,11 +375,41 @@ def dispatch(argv: Sequence[str] | None) -> int:
     return run_dashboard(args, config, analyst, demo=command == "demo")
 
 
+class Terminated(SystemExit):
+    """A termination signal, raised where the program is so that every cleanup on the way out
+    runs (an export's temporaries, the terminal's modes); exits 128 + the signal's number."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(128 + signum)
+
+
+@contextlib.contextmanager
+def _termination_unwinds() -> Iterator[None]:
+    names = ("SIGTERM", "SIGHUP")
+    signals = [s for s in (getattr(signal, n, None) for n in names) if s is not None]
+    try:
+        previous = {s: signal.signal(s, _terminate) for s in signals}
+    except ValueError:  # not the main thread (a test calling main): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _termination_unwinds():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return dispatch(argv)
     except SagetopError as exc:
-        print(f"sagetop: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 130
@@ -338,6 +421,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("SAGETOP_DEBUG"):
             traceback.print_exc()
-        print(f"sagetop: error: unexpected {type(exc).__name__}: {exc} "
-              "(set SAGETOP_DEBUG=1 for details)", file=sys.stderr)
+        print(error_line(f"unexpected {type(exc).__name__}: {exc} "
+                         "(set SAGETOP_DEBUG=1 for details)"), file=sys.stderr)
         return int(ExitCode.FAILURE)

@@ -109,4 +109,24 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.page_datapoints = None
     middleware.refused.clear()
     middleware.log.clear()
+    middleware.sso = type(middleware.sso)()
     return Moto(moto_server.url, middleware)
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's own backoff and adaptive rate limiting, a fiftieth as long.
+
+    The retries, their number and their order are unchanged; only the waits shrink, so a storm
+    that outlasts the retries costs a test a second or two, not half a minute (unscaled waits
+    are exercised by the short burst test).
+    """
+    from aiobotocore.retries.bucket import AsyncTokenBucket
+    from botocore.retries.standard import ExponentialBackoff
+
+    delay = ExponentialBackoff.delay_amount
+    sleep = AsyncTokenBucket._sleep_amount
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount",
+                        lambda self, context: delay(self, context) / 50)
+    monkeypatch.setattr(AsyncTokenBucket, "_sleep_amount",
+                        lambda self, amount: sleep(self, amount) / 50)

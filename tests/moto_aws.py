@@ -21,6 +21,8 @@ of moto as WSGI middleware, each for something moto does not do:
   DescribeInferenceComponent): moto has none. Their Application Auto Scaling targets and
   policies (dimension sagemaker:inference-component:DesiredCopyCount, which moto refuses) are
   added to moto's DescribeScalableTargets / DescribeScalingPolicies answers.
+* IAM Identity Center (sso GetRoleCredentials, sso-oidc CreateToken): moto has neither. The
+  stand-in hands out role credentials for a bearer token it issued, and refreshes tokens.
 Every request is logged (operation and service) so tests can see what left the process.
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -234,9 +237,38 @@ class ComponentStandIn:
         return 200, body
 
 
+@dataclass
+class SsoStandIn:
+    """The IAM Identity Center portal and OIDC endpoints, for the tokens it knows."""
+
+    tokens: set[str] = field(default_factory=lambda: {"sso-access-token"})
+    refresh_tokens: set[str] = field(default_factory=lambda: {"sso-refresh-token"})
+    issued: int = 0
+
+    def answer(self, method: str, path: str, environ: dict[str, Any]) -> tuple[int, Any] | None:
+        if method == "GET" and path == "/federation/credentials":
+            token = environ.get("HTTP_X_AMZ_SSO_BEARER_TOKEN", "")
+            if token not in self.tokens:
+                return 401, {"__type": "UnauthorizedException", "message": "bad token"}
+            return 200, {"roleCredentials": {
+                "accessKeyId": "ASIASSOROLEKEY000000", "secretAccessKey": "sso-role-secret",
+                "sessionToken": "sso-role-session", "expiration": 4_102_444_800_000}}
+        if method == "POST" and path == "/token":
+            body = json.loads(_read_body(environ) or b"{}")
+            if body.get("refreshToken") not in self.refresh_tokens:
+                return 400, {"error": "invalid_grant"}
+            self.issued += 1
+            token = f"sso-access-token-{self.issued}"
+            self.tokens.add(token)
+            return 200, {"accessToken": token, "tokenType": "Bearer", "expiresIn": 28800,
+                         "refreshToken": "sso-refresh-token"}
+        return None
+
+
 class StandInMiddleware:
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
+        self.sso = SsoStandIn()
         self.monitor = MonitorStandIn()
         self.opinions = SecondOpinionStandIn()
         self.components = ComponentStandIn()
@@ -250,12 +282,21 @@ class StandInMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         service, _, operation = target.rpartition(".")
-        if not target:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if not target and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+            # The query protocol (STS): the action is a form field.
+            form = urllib.parse.parse_qs(_read_body(environ).decode())
+            operation, service = form.get("Action", ["?"])[0], "query"
+        elif not target:
             # REST services (S3): method and path say what it is.
-            operation = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
+            operation = f"{method} {path}"
             service = "rest"
         with self._lock:
             self.log.append(operation)
+        sso = self.sso.answer(method, path, environ)
+        if sso is not None:
+            status, body = sso
+            return self._json(start_response, status, body, "application/json")
         short = {"SageMaker": "sagemaker", "GraniteServiceVersion20100801": "cloudwatch",
                  "AnyScaleFrontendService": "application-autoscaling",
                  "ComputeOptimizerService": "compute-optimizer",
@@ -434,13 +475,24 @@ def _call(app: WsgiApp, environ: dict[str, Any], body: bytes) -> tuple[str, list
     return captured["status"], captured["headers"], raw
 
 
+class _RequestHandler(MotoRequestHandler):  # type: ignore[misc]
+    """Werkzeug drops headers with an underscore; the SSO portal's bearer token has one."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().make_environ()
+        token = self.headers.get("x-amz-sso_bearer_token")
+        if token is not None:
+            environ["HTTP_X_AMZ_SSO_BEARER_TOKEN"] = token
+        return environ
+
+
 class MotoAws:
     """moto's server in a thread on an ephemeral loopback port, with the stand-ins."""
 
     def __init__(self) -> None:
         self.middleware = StandInMiddleware(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.middleware, threaded=True, request_handler=MotoRequestHandler)
+            "127.0.0.1", 0, self.middleware, threaded=True, request_handler=_RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]

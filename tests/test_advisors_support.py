@@ -44,8 +44,7 @@ def test_settings_defaults_and_overrides_from_the_config_section() -> None:
     ({"multi_model_min_endpoints": "three"},
      "config.toml: advisors.multi_model_min_endpoints: expected a whole number, got 'three'"),
     ({"error_rate_warning_ratio": 0.1, "error_rate_critical_ratio": 0.05},
-     "config.toml: advisors: expected error_rate_critical_ratio >= error_rate_warning_ratio, "
-     "got {"),
+     "config.toml: advisors: expected error_rate_critical_ratio >= error_rate_warning_ratio"),
 ])
 def test_bad_settings_are_one_line_errors_naming_the_key(raw: dict[str, object],
                                                          message: str) -> None:
@@ -53,7 +52,7 @@ def test_bad_settings_are_one_line_errors_naming_the_key(raw: dict[str, object],
         AdvisorSettings.from_config(raw, "config.toml")
     text = str(caught.value)
     assert "\n" not in text
-    assert text.startswith(message)
+    assert text == message
 
 
 def test_every_kind_has_exactly_one_rule() -> None:

@@ -186,3 +186,78 @@ def test_sigkill_mid_export_leaves_only_complete_files(tmp_path: Path, delay_s: 
     # Temporaries of the killed export may remain (nothing can clean up after SIGKILL), but only
     # under hidden names that no reader of the export looks for.
     assert all(name.startswith(".part") for name in leftovers(out))
+    # The next export into the directory sweeps what the killed one left: its writer is gone.
+    write_files_atomically({out / "part0.bin": b"next"})
+    assert leftovers(out) == []
+
+
+def test_sweep_removes_only_sagetops_own_stale_temporaries(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)  # a process that has exited
+    stale = tmp_path / f".fleet-summary.md.{dead_pid}.0123456789ab.sagetop-tmp"
+    live = tmp_path / f".a.yaml.{os.getpid()}.abcdef012345.sagetop-tmp"  # an export running now
+    old_format = tmp_path / ".b.yaml.fedcba987654.sagetop-tmp"  # no pid: judged by its age
+    fresh_old_format = tmp_path / ".c.yaml.aaaaaaaaaaaa.sagetop-tmp"
+    foreign = [tmp_path / ".notes.sagetop-tmp", tmp_path / "report.yaml",
+               tmp_path / f".x.{dead_pid}.0123456789ab.sagetop-tmp.keep"]
+    for path in (stale, live, old_format, fresh_old_format, *foreign):
+        path.write_text("x")
+    an_hour_ago = time.time() - 3700
+    os.utime(old_format, (an_hour_ago, an_hour_ago))
+
+    write_files_atomically({tmp_path / "a.yaml": "new\n"})
+
+    assert not stale.exists() and not old_format.exists()
+    assert live.exists() and fresh_old_format.exists()
+    assert all(path.exists() for path in foreign)
+    assert (tmp_path / "a.yaml").read_text() == "new\n"
+
+
+_TERMINATED_WRITER = textwrap.dedent(
+    """
+    import signal, sys, time
+    from pathlib import Path
+    import ground.atomic as atomic
+    from sagetop.cli import _termination_unwinds
+
+    write_temp = atomic._write_temp
+    def slow(path, data):
+        time.sleep(0.01)  # a slow disk: the signal lands while temporaries are written
+        return write_temp(path, data)
+    atomic._write_temp = slow
+    out = Path(sys.argv[1])
+    with _termination_unwinds():
+        generation = 0
+        while True:
+            generation += 1
+            atomic.write_files_atomically(
+                {out / f"part{i:03d}.txt": f"{generation}\\n" for i in range(200)})
+            print(generation, flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_a_termination_signal_mid_export_leaves_no_temporaries(
+        tmp_path: Path, signal_name: str) -> None:
+    out = tmp_path / "export"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    writer = subprocess.Popen([sys.executable, "-c", _TERMINATED_WRITER, str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == b"1"  # one complete export exists
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(leftovers(out)) < 20:
+            time.sleep(0.005)  # well into writing the next export's temporaries
+        assert leftovers(out), "never caught the export writing"
+        writer.send_signal(getattr(signal, signal_name))
+        writer.wait(timeout=30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == 128 + getattr(signal, signal_name)
+    assert leftovers(out) == []  # the writer removed its own on the way out
+    contents = {p.read_text() for p in out.glob("part*.txt")}
+    assert len(list(out.glob("part*.txt"))) == 200 and len(contents) == 1  # one whole export

@@ -293,6 +293,9 @@ async def test_simulated_llm_pair_is_busy_and_each_component_has_its_traffic() -
     assert set(components) == {"chat-llama-8b", "summarize-mistral-7b"}
     assert all(c.current_copies == 2 and c.resources.accelerators == 1
                for c in components.values())
+    # The components' artefacts are sized like any model's (S3 HEAD): the variant names none.
+    assert all(c.model is not None and c.model.containers[0].model_bytes
+               for c in components.values())
     live = fleet.metrics.series("live", "requests", PAIR)
     per_minute_total = live.sum(axis=1, min_count=1).dropna()
     assert 60 <= per_minute_total.mean() <= 100  # ~80 requests a minute in all

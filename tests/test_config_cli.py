@@ -222,3 +222,23 @@ def test_every_section_is_checked_before_anything_connects(
     assert main(["--config", str(path), *command]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"sagetop: error: {path}: {key}: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    (["--region", "moon"], "--region: 'moon' is not an AWS region"),
+    (["--profile", "nope"], "AWS profile 'nope' (from --profile) is not in"),
+    (["--endpoint-url", "localhost:4566"],
+     "--endpoint-url: 'localhost:4566' is not an http:// or https:// URL"),
+])
+def test_usage_errors_exit_2_before_the_dashboard_opens(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        options: list[str], expected: str) -> None:
+    from tui.app import SagetopApp
+
+    def opens(*_: object, **__: object) -> None:
+        raise AssertionError("the dashboard opened on settings that cannot work")
+
+    monkeypatch.setattr(SagetopApp, "run", opens)
+    assert main(["dashboard", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sagetop: error: {expected}") and err.count("\n") == 1, err

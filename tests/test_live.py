@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from aiobotocore.session import AioSession
 
 from collectors.aws import AwsContext, AwsTarget
@@ -22,8 +23,20 @@ from collectors.metrics import plan_endpoint
 from ground.config import AwsSettings, HistorySettings, RefreshSettings
 from ground.domain import EndpointSnapshot
 from ground.series import INSTANCE_NS, Tier
-from pipeline.live import Collected, Listing, LiveSession, LiveView, RefreshPlan, RefreshPlanner
+from pipeline.live import (
+    Collected,
+    Failed,
+    Listing,
+    LiveEvent,
+    LiveSession,
+    LiveView,
+    Progress,
+    RefreshPlan,
+    RefreshPlanner,
+)
 from simulator import SimulatedAccount
+from tests.conftest import REGION, Moto
+from tests.fake_servers import fake_aws
 from tests.test_tui_support import NOW, demo_app, wait_for_analysis, wait_until
 from tui.screens.endpoint import EndpointScreen
 from tui.widgets.fleet_table import FleetTable
@@ -158,6 +171,68 @@ async def test_session_yields_listing_then_snapshots_and_stops_from_another_thre
     assert plans[0].whole_fleet and plans[0].focus == (keys[0],)
     assert [p.at for p in plans] == [NOW, NOW + MINUTE, NOW + 2 * MINUTE]
     assert all(p.live == (keys[0], keys[1]) for p in plans[1:])
+
+
+async def _events_until_the_first_wait(aws: AwsContext) -> tuple[list[LiveEvent], int]:
+    """Every event of a session on `aws` up to its first wait between refreshes (which stops
+    it), and how many requests had been made by then."""
+    requests: list[int] = []
+
+    async def pause(seconds: float, wake: asyncio.Event) -> None:
+        requests.append(aws.ledger.total_requests())
+        session.stop()
+
+    session = LiveSession(aws, REFRESH, HistorySettings(), pause=pause)
+    seen: list[LiveEvent] = []
+    async with contextlib.aclosing(session.events()) as events:
+        async for event in events:
+            seen.append(event)
+    return seen, requests[0] if requests else -1
+
+
+async def test_a_listing_that_failed_everywhere_is_the_first_answer(
+        moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without credentials the listing is the refresh's whole answer: the session waits a beat
+    # before asking again instead of running a refresh that would meet the same failure.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    seen, requests = await _events_until_the_first_wait(
+        AwsContext(AwsSettings(), AwsTarget(regions=(REGION,), endpoint_url=moto.url)))
+    listings = [e for e in seen if isinstance(e, Listing)]
+    assert len(listings) == 1 and listings[0].unlisted
+    assert [e.source for e in listings[0].fleet.errors] == ["credentials"]
+    assert not any(isinstance(e, Collected | Failed) for e in seen)
+    assert requests == 0 and moto.log == []
+
+
+async def test_no_region_is_the_sessions_one_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not an exit: the dashboard shows NO REGION in its header (tests/test_tui_faults.py).
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    aws = AwsContext(AwsSettings(), AwsTarget(endpoint_url="http://127.0.0.1:9"))
+    assert aws.regions == ()
+    seen, _ = await _events_until_the_first_wait(aws)
+    assert [type(e) for e in seen] == [Failed]
+    assert isinstance(seen[0], Failed) and seen[0].message.startswith("no AWS region")
+
+
+async def test_progress_says_when_aws_is_silent_past_the_read_timeout() -> None:
+    # Before the read timeout silence is only a slow answer; past it the data is going stale.
+    with fake_aws(answer=None) as server:
+        session = LiveSession(
+            AwsContext(AwsSettings(read_timeout_s=1, max_attempts=1),
+                       AwsTarget(regions=(REGION,), endpoint_url=server.url)),
+            REFRESH, HistorySettings(), progress_interval_s=0.1)
+        seen: list[Progress] = []
+        async with contextlib.aclosing(session.events()) as events:
+            async for event in events:
+                if isinstance(event, Progress):
+                    seen.append(event)
+                    if event.unanswered_s is not None:
+                        break
+    assert seen[0].unanswered_s is None
+    overdue = seen[-1]
+    assert overdue.unanswered_s is not None and 1 <= overdue.unanswered_s <= overdue.elapsed_s
 
 
 # One simulated hour of the real app -----------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The guard is walked over every operation of every service sagetop has a client for, through the
 real aiobotocore clients of `AwsContext`, against the simulated account, which records every
-request that reaches it: a write must be refused before it gets there.
+request that reaches it: anything not on sagetop's allow-list must be refused before it gets there.
+(The decision over every operation of every service botocore knows is in tests/test_guard.py.)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import collectors.prices
 import simulator
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
-from collectors.guard import is_read_operation
+from collectors.guard import SAGETOP_OPERATIONS, is_allowed
 from collectors.iam import OPERATIONS
 from ground.config import AwsSettings, SagetopConfig
 from ground.errors import ReadOnlyViolation
@@ -35,7 +36,8 @@ from sagetop.cli import main
 from simulator import SimulatedAccount
 from tests.conftest import REGION, Moto
 
-SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing")
+SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing",
+            "compute-optimizer", "cost-optimization-hub")
 SIM_SECRETS = ("ASIASIMULATEDKEY0000", "simulated-secret-key", "simulated-session-token")
 ENV_SECRETS = ("AKIAENVSECRETKEY0042", "env-secret-access-key-do-not-log",
                "env-session-token-do-not-log")
@@ -101,7 +103,7 @@ async def test_no_write_of_any_service_reaches_the_account() -> None:
                     continue
                 except Exception as exc:  # a read refused by the account, or by the model
                     others[f"{event_id}:{operation}"] = type(exc).__name__
-                if is_read_operation(event_id, operation):
+                if is_allowed(event_id, operation):
                     reached_reads.setdefault(service, set()).add(operation)
                 else:
                     pytest.fail(f"{event_id}:{operation} was not refused by the guard")
@@ -109,18 +111,73 @@ async def test_no_write_of_any_service_reaches_the_account() -> None:
     total = 0
     for service in SERVICES:
         model_ops = set(await _model_ops(service))
-        writes = {op for op in model_ops if not is_read_operation(_event_id(service), op)}
+        unlisted = {op for op in model_ops if not is_allowed(_event_id(service), op)}
         total += len(model_ops)
-        # Every non-read was refused by the guard, and none of them reached the account.
-        assert refused.get(service, set()) == writes, service
-        assert not writes & {k.split(":", 1)[1] for k in account.requests
-                             if k.startswith(f"{_event_id(service)}:")}
+        # Everything off the allow-list was refused by the guard, and none of it reached the
+        # account: writes, and reads sagetop does not make (Get* that mint or reveal included).
+        assert refused.get(service, set()) == unlisted, service
+        assert not unlisted & {k.split(":", 1)[1] for k in account.requests
+                               if k.startswith(f"{_event_id(service)}:")}
     assert total > 500  # the walk really covered the services' models
+    assert sum(len(ops) for ops in reached_reads.values()) == len(SAGETOP_OPERATIONS)
     # And the guard is not simply refusing everything: reads do go out.
     assert {"ListEndpoints", "GetMetricData", "DescribeScalableTargets", "GetObject",
             "GetCallerIdentity", "GetProducts"} <= sent
-    assert all(is_read_operation(k.split(":", 1)[0], k.split(":", 1)[1])
-               for k in account.requests)
+    assert all(is_allowed(*k.split(":", 1)) for k in account.requests)
+
+
+# Operations named by their verb as reads that create state, mint credentials or reveal secrets,
+# and the credential calls sagetop's own clients may not make.
+DANGEROUS_READS = [
+    ("cognito-identity", "get_id", {"IdentityPoolId": "us-east-1:pool"}),
+    ("ecr", "get_authorization_token", {}),
+    ("redshift", "get_cluster_credentials",
+     {"DbUser": "admin", "ClusterIdentifier": "c", "AutoCreate": True}),
+    ("secretsmanager", "get_secret_value", {"SecretId": "prod/db"}),
+    ("ssm", "get_parameter", {"Name": "/prod/db", "WithDecryption": True}),
+    ("sts", "assume_role", {"RoleArn": "arn:aws:iam::123456789012:role/admin",
+                            "RoleSessionName": "sagetop-test"}),
+    ("sts", "get_session_token", {}),
+]
+
+
+@pytest.mark.parametrize(("service", "method", "params"), DANGEROUS_READS,
+                         ids=[f"{s}.{m}" for s, m, _ in DANGEROUS_READS])
+async def test_reads_that_change_or_reveal_are_refused_through_real_clients(
+        service: str, method: str, params: dict[str, Any]) -> None:
+    account = SimulatedAccount()
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
+        client = await aws.client(service, REGION)
+        with pytest.raises(ReadOnlyViolation):
+            await getattr(client, method)(**params)
+        # Nor through a client made on the session directly, bypassing AwsContext.client: the
+        # session layer lets only the credential providers' calls through on top of sagetop's.
+        async with aws.session.create_client(service, region_name=REGION) as bare:
+            if (service, method) == ("sts", "assume_role"):
+                with pytest.raises(Exception) as raised:
+                    await getattr(bare, method)(**params)
+                assert not isinstance(raised.value, ReadOnlyViolation)
+            else:
+                with pytest.raises(ReadOnlyViolation):
+                    await getattr(bare, method)(**params)
+    assert not [k for k in account.requests if not k.startswith("sts:AssumeRole")]
+
+
+def test_only_awscontext_makes_clients() -> None:
+    # The client layer of the guard is put on clients in AwsContext.client: a client made
+    # anywhere else in sagetop would have only the session layer (which lets credential calls
+    # through). No other module may make one.
+    import ast
+
+    makers = []
+    for package in ("ground", "collectors", "advisors", "profiles", "pipeline", "tui",
+                    "sagetop", "simulator"):
+        for path in (Path(__file__).resolve().parents[1] / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Attribute) and node.attr in (
+                        "create_client", "_create_client", "create_nested_client"):
+                    makers.append(f"{path.parent.name}/{path.name}")
+    assert makers == ["collectors/aws.py"]
 
 
 @functools.cache

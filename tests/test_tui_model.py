@@ -141,3 +141,21 @@ def test_header_marks_demo_age_and_staleness_and_status_counts_requests() -> Non
     assert "CloudWatch $0.0123" in status
     assert "Collecting the fleet: 5 requests" in status_text(
         DashboardState(progress_requests=5)).plain
+
+
+def test_a_narrow_header_keeps_what_is_missing_and_stale_and_the_status_counts_it() -> None:
+    # At 80 columns the cadence and the names give way; NO CREDENTIALS, NO REGION, STALE and
+    # NO DATA never do (what is wrong matters more than where).
+    real = Source(simulated=False, profile="prod-readonly-" + "x" * 30,
+                  regions=("us-east-1", "eu-west-1"), live_seconds=60, fleet_seconds=900)
+    error = CollectorError(source="credentials", region="us-east-1", operation="",
+                           message="no AWS credentials found", at=NOW)
+    no_keys = DashboardState(fleet=_fleet((error,)))
+    header = header_text(real, no_keys, NOW, width=80).plain
+    assert header.index("NO CREDENTIALS") < header.index("STALE incomplete")
+    assert "fleet 15m" not in header and len(header) <= 80
+    assert "1 errors" in status_text(no_keys, width=78).plain
+    no_region = DashboardState(failure="no AWS region: give --region")
+    header = header_text(real, no_region, NOW, width=60).plain
+    assert "NO REGION" in header and "NO DATA" in header and len(header) <= 60
+    assert status_text(no_region).plain == "No data │ 1 error"

@@ -56,6 +56,13 @@ def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = 
     return app, account
 
 
+def aws_app(config: SagetopConfig, target: AwsTarget) -> SagetopApp:
+    """The real app on `target` (moto, a fake server), wired as the CLI wires it."""
+    session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
+                          config.history)
+    return SagetopApp(session, Analyst())
+
+
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], what: str,
                      timeout_s: float = 20.0) -> None:
     steps = int(timeout_s / 0.05)

@@ -8,9 +8,11 @@ marked stale, with the error below. Nothing here fetches on behalf of a widget.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
+import signal
 import threading
 from collections.abc import Collection, Iterable
 from dataclasses import replace
@@ -31,6 +33,7 @@ from textual.worker import get_current_worker
 from ground import locations
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
+from ground.untrusted import inert
 from pipeline.analysis import Analyst, FleetAnalysis
 from pipeline.live import Collected, Listing, LiveEvent, LiveSession, Progress
 from tui.commands import FleetCommands
@@ -134,8 +137,23 @@ class SagetopApp(App[None]):
             self.add_class("-ascii")
             ScrollBar.renderer = AsciiScrollBarRender
         if self._view_problem:
-            self.notify(self._view_problem, severity="warning", timeout=8)
+            # The remembered file's path and contents are outside text.
+            self.notify(inert(self._view_problem, one_line=True, limit=300), severity="warning",
+                        timeout=8, markup=False)
+        self._exit_on_termination_signals()
         self.collect_forever()
+
+    def _exit_on_termination_signals(self) -> None:
+        """SIGTERM and SIGHUP end the app the way `q` does, so the terminal gets its modes back
+        (echo, the main screen, mouse tracking off) instead of staying raw after the process."""
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is None:
+                continue
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                # Not on every platform or thread (a test's app may run off the main thread).
+                loop.add_signal_handler(number, self.exit, None, 128 + number)
 
     def on_unmount(self) -> None:
         self.session.stop()  # the worker's thread ends within a progress tick
@@ -184,7 +202,8 @@ class SagetopApp(App[None]):
         self.remembered = remembered
         problem = save_view(self.view_file, remembered)
         if problem:
-            self.notify(problem, severity="warning")
+            self.notify(inert(problem, one_line=True, limit=300), severity="warning",
+                        markup=False)
 
     # Collection ------------------------------------------------------------------------------
 
@@ -205,7 +224,8 @@ class SagetopApp(App[None]):
 
     def on_collection_progress(self, message: CollectionProgress) -> None:
         self.state = replace(self.state, refreshing=True, progress_requests=message.requests,
-                             progress_elapsed_s=message.elapsed_s)
+                             progress_elapsed_s=message.elapsed_s,
+                             unanswered_s=message.unanswered_s)
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
         fleet = message.fleet
@@ -215,11 +235,12 @@ class SagetopApp(App[None]):
             return
         complete = fleet.collected_at if not fleet.errors else self.state.last_complete_at
         self.state = replace(self.state, fleet=fleet, partial=False, failure=None,
-                             refreshing=False, last_complete_at=complete)
+                             refreshing=False, last_complete_at=complete, unanswered_s=None)
         self.analyse(fleet)
 
     def on_collection_failed(self, message: CollectionFailed) -> None:
-        self.state = replace(self.state, failure=message.message, refreshing=False)
+        self.state = replace(self.state, failure=message.message, refreshing=False,
+                             unanswered_s=None)
 
     def on_live_interest(self, message: LiveInterest) -> None:
         if message.owner == "endpoint":
@@ -291,14 +312,17 @@ class SagetopApp(App[None]):
 
     def on_export_finished(self, message: ExportFinished) -> None:
         if message.error is not None:
-            self.notify(message.error.splitlines()[0] if message.error else "export failed",
-                        title="Export failed", severity="error")
+            # Paths and reasons may hold outside text: inert, and never read as markup.
+            self.notify(inert(message.error or "export failed", one_line=True, limit=300),
+                        title="Export failed", severity="error", markup=False)
             return
         # The directory holding everything written (the file itself when there is one).
         where = Path(os.path.commonpath(message.paths)) if message.paths else self.export_dir
         count = len(message.paths)
-        self.notify(f"{count} file{'s' if count != 1 else ''} written to "
-                    f"{locations.display(where.absolute())}", title="Exported", timeout=8)
+        # Paths may hold outside text: inert, and never read as markup.
+        self.notify(inert(f"{count} file{'s' if count != 1 else ''} written to "
+                          f"{locations.display(where.absolute())}", one_line=True),
+                    title="Exported", timeout=8, markup=False)
 
     def action_export_fleet(self) -> None:
         self.export_profiles(None)
@@ -330,7 +354,8 @@ def _message_for(event: LiveEvent) -> Message:
     if isinstance(event, Collected):
         return FleetUpdated(event.fleet)
     if isinstance(event, Listing):
-        return FleetUpdated(event.fleet, partial=True)
+        # A listing that failed everywhere is the refresh's answer, not a first look.
+        return FleetUpdated(event.fleet, partial=not event.unlisted)
     if isinstance(event, Progress):
-        return CollectionProgress(event.requests, event.elapsed_s)
+        return CollectionProgress(event.requests, event.elapsed_s, event.unanswered_s)
     return CollectionFailed(event.message)

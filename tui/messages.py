@@ -36,6 +36,8 @@ class CollectionProgress(Message):
 
     requests: int
     elapsed_s: float
+    # Seconds without an answer from AWS, once past the read timeout (pipeline.live.Progress).
+    unanswered_s: float | None = None
 
 
 @dataclass

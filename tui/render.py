@@ -1,8 +1,10 @@
 """Rich renderables for the endpoint pane and the summary: pure functions of snapshot and analysis.
 
-Everything from the account (names, tags, reasons, violation text) goes in as `Text`, so a name
-like `[red]x` shows as typed and never as markup. Colours come from the `Look` (the active theme,
-or attributes only under NO_COLOR), box lines from its glyphs (ASCII off UTF-8).
+Everything from the account (names, tags, reasons, violation text, values of a profile) goes in as
+`Text`, so a name like `[red]x` shows as typed and never as markup, and through `inert`/`outside`,
+so no escape sequence, bidi override or zero-width character reaches the terminal. Colours come
+from the `Look` (the active theme, or attributes only under NO_COLOR), box lines from its glyphs
+(ASCII off UTF-8).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tui.rows import (
     fmt_count,
     fmt_ms,
     fmt_usd,
+    outside,
     severity_style,
     summed_series,
     variant_shape,
@@ -77,9 +80,9 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     accepted changes do. A line each, cut short rather than wrapped at 80 columns."""
     palette = look.palette
     head = Text()
-    head.append(endpoint.name, style="bold")
-    head.append(f"  {endpoint.region}  {endpoint.deployment.value}  ")
-    head.append(endpoint.status,
+    head.append(outside(endpoint.name), style="bold")
+    head.append(f"  {outside(endpoint.region)}  {endpoint.deployment.value}  ")
+    head.append(outside(endpoint.status),
                 style=palette.bad if endpoint.status in ("Failed", "OutOfService")
                 else palette.good if endpoint.status == "InService" else palette.warning)
     lines = [_one_line(head, look)]
@@ -93,7 +96,8 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
             # The severity shows in the style (and in full in the Findings tab): at 80 columns
             # the line is for the saving.
             why.append(worst.kind.value, style=severity_style(worst.severity, palette))
-            why.append(f": {worst.summary}")
+            # Summaries quote names and tag values from the account.
+            why.append(f": {inert(worst.summary, one_line=True)}")
         lines.append(_one_line(why, look))
         decided = Text()
         if advice.changes:
@@ -108,11 +112,12 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
         lines.append(_one_line(decided, look))
     if endpoint.tags:
         tags = Text("tags: ", style=palette.muted)
-        tags.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items()))),
-                    style=palette.muted)
+        tags.append(inert(", ".join(f"{k}={v}" for k, v in sorted(endpoint.tags.items())),
+                          one_line=True, limit=1000), style=palette.muted)
         lines.append(_one_line(tags, look))
     if endpoint.failure_reason:
-        lines.append(_one_line(Text(inert(endpoint.failure_reason), style=palette.bad), look))
+        lines.append(_one_line(Text(inert(endpoint.failure_reason, one_line=True),
+                                    style=palette.bad), look))
     return Group(*lines)
 
 
@@ -143,19 +148,21 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
             bounds = Text(f"{scaling.min_capacity}-{scaling.max_capacity}{state}",
                           style="" if scaling.scales else palette.warning)
             policies = Text("\n".join(
-                f"{(p.metric or p.policy_type).removeprefix('SageMakerVariant')} "
+                f"{outside(p.metric or p.policy_type).removeprefix('SageMakerVariant')} "
                 f"target {fmt(p.target_value, 1)}" for p in scaling.policies) or "no policy")
         loads = [store.window_value(endpoint.key, variant.name, s)
                  for s in ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct")]
         managed = variant.managed_instance_scaling
         if scaling is None and managed is not None and managed.enabled:
             bounds = Text(f"{managed.min_instances}-{managed.max_instances} managed")
-            policies = Text(f"instances follow copies ({managed.scale_in_strategy or '?'})")
-        table.add_row(Text(variant.name),
+            policies = Text("instances follow copies "
+                            f"({outside(managed.scale_in_strategy or '?')})")
+        table.add_row(Text(outside(variant.name)),
                       "shadow" if variant.shadow else f"weight {variant.weight:g}",
                       Text(variant_shape(variant)),
-                      Text(variant.model_name or ("components" if endpoint.inference_components
-                                                  else "-")),
+                      Text(outside(variant.model_name) or ("components"
+                                                           if endpoint.inference_components
+                                                           else "-")),
                       bounds, policies, " / ".join(fmt(v) for v in loads))
     if not endpoint.inference_components:
         return table
@@ -187,7 +194,7 @@ def reservations_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         measured = [store.window_value(endpoint.key, variant.name, series)
                     for series in ("gpu_reservation_max_pct", "cpu_reservation_max_pct",
                                    "memory_reservation_max_pct")]
-        table.add_row(Text(variant.name),
+        table.add_row(Text(outside(variant.name)),
                       f"{reserved.accelerators:g} of {offered.accelerators:g}",
                       f"{reserved.cpu_cores:g} of {offered.cpu_cores:g}",
                       f"{reserved.memory_mb / 1024:,.0f} of {offered.memory_mb / 1024:,.0f}",
@@ -216,7 +223,8 @@ def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         p99_us = store.window_value(endpoint.key, component.column, "model_latency_p99_us")
         live = summed_series(fleet, "live", "requests", endpoint.key, component.column).dropna()
         cost = costs.get(component.name)
-        table.add_row(Text(component.name), Text(component.variant),
+        # Names come from the account: inert like every other.
+        table.add_row(Text(outside(component.name)), Text(outside(component.variant)),
                       Text(f"{component.current_copies}/{component.desired_copies}"),
                       Text(component_shape(component).split(" ", 1)[-1]), bounds,
                       fmt_count(requests), fmt_count(float(live.iloc[-1]) if len(live) else None),
@@ -242,24 +250,25 @@ def monitor_view(endpoint: EndpointSnapshot, look: Look = DEFAULT_LOOK) -> Rende
     for schedule in monitor.schedules:
         latest = schedule.executions[0] if schedule.executions else None
         head = Text()
-        head.append(schedule.name, style="bold")
-        head.append(f"  {schedule.monitoring_type or '?'}  {schedule.status}  "
-                    f"{schedule.schedule_expression or ''}")
+        head.append(outside(schedule.name), style="bold")
+        head.append(f"  {outside(schedule.monitoring_type or '?')}  {outside(schedule.status)}  "
+                    f"{outside(schedule.schedule_expression or '')}")
         if latest is not None:
             when = latest.scheduled_time.strftime("%Y-%m-%d %H:%M") if latest.scheduled_time \
                 else "?"
-            head.append(f"\n  latest run {when}: {latest.status}")
+            head.append(f"\n  latest run {when}: {outside(latest.status)}")
             if latest.failure_reason:
                 head.append(f" ({inert(latest.failure_reason)})", style=palette.bad)
         parts.append(head)
         if schedule.violations:
             table = _table("Feature", "Check", "Violation", look=look)
             for violation in schedule.violations:
-                table.add_row(Text(violation.feature_name or "-"), Text(violation.check_type),
+                table.add_row(Text(outside(violation.feature_name or "-")),
+                              Text(outside(violation.check_type)),
                               Text(inert(violation.description), style=palette.bad))
             parts.append(table)
     for metric in monitor.drift_metrics:
-        parts.append(Text(f"{metric.metric_name}: {fmt(metric.latest_value, 3)}"))
+        parts.append(Text(f"{outside(metric.metric_name)}: {fmt(metric.latest_value, 3)}"))
     return Group(*parts)
 
 
@@ -276,23 +285,26 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
                 style=severity_style(finding.severity, palette))
     head.append(f" {finding.kind.value}", style="bold")
     if finding.component:
-        head.append(f" on component {finding.component}")
+        head.append(f" on component {outside(finding.component)}")
     elif finding.variant:
-        head.append(f" on {finding.variant}")
+        head.append(f" on {outside(finding.variant)}")
     if finding.monthly_savings_usd:
         head.append(f"  {cost_change(finding.monthly_savings_usd)}",
                     style=palette.good if finding.monthly_savings_usd > 0 else palette.bad)
     head.append("\n")
-    head.append(finding.summary)
+    # Summaries and rationale quote names and tag values from the account.
+    head.append(inert(finding.summary))
     head.append("\n")
-    head.append(finding.rationale, style=palette.muted)
+    head.append(inert(finding.rationale), style=palette.muted)
     parts: list[RenderableType] = [head]
     if finding.evidence:
         evidence = Text("evidence: ", style="italic")
-        evidence.append(", ".join(f"{k}={_value_text(v)}" for k, v in finding.evidence.items()))
+        evidence.append(inert(", ".join(f"{k}={_value_text(v)}"
+                                        for k, v in finding.evidence.items())))
         parts.append(evidence)
     if finding.options:
-        sources = [option.price_source if full_sources else short_source(option.price_source)
+        sources = [inert(option.price_source if full_sources
+                         else short_source(option.price_source))
                    for option in finding.options]
         # Sources are said under the table, once each: as a column they would wrap every row
         # over several lines at 80 columns. With more than one, a number ties row and source.
@@ -304,12 +316,12 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
         options.columns[1].justify = "right"
         for option, source in zip(finding.options, sources, strict=True):
             cells: list[RenderableType] = [
-                Text(option.label), fmt_usd(option.monthly_cost_usd),
+                Text(inert(option.label)), fmt_usd(option.monthly_cost_usd),
                 Text("yes" if option.fits else "no",
                      style=palette.good if option.fits else palette.bad)]
             if len(distinct) > 1:
                 cells.append(Text(f"[{distinct.index(source) + 1}]"))
-            options.add_row(*cells, Text(option.note))
+            options.add_row(*cells, Text(inert(option.note)))
         parts.append(options)
         if len(distinct) == 1:
             parts.append(Text(f"prices: {distinct[0]}", style=palette.muted))
@@ -319,7 +331,7 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
         for option in finding.options:
             if option.command:
                 # What the team would run (sagetop itself never does): shown in full.
-                command = Text(f"to {option.label}", style="italic")
+                command = Text(f"to {inert(option.label)}", style="italic")
                 if option.one_time_cost_usd is not None:
                     command.append(f" (one-time ~{fmt_usd(option.one_time_cost_usd)})")
                 command.append(":\n")
@@ -407,9 +419,12 @@ def profile_view(advice: EndpointAnalysis, look: Look = DEFAULT_LOOK) -> Rendera
         changed = before_text != after_text
         origin = (after or before or {}).get("origin", "")
         why = (after or {}).get("rationale") or (after or before or {}).get("source") or ""
-        table.add_row(Text(name, style="bold" if changed else ""), Text(before_text),
-                      Text(after_text, style=f"bold {palette.good}" if changed else ""),
-                      Text(f"{origin}: {why}" if why else str(origin), style=palette.muted))
+        # Values of a profile are the account's (images, names, tags): inert like the rest.
+        table.add_row(Text(outside(name), style="bold" if changed else ""),
+                      Text(outside(before_text)),
+                      Text(outside(after_text), style=f"bold {palette.good}" if changed else ""),
+                      Text(inert(f"{origin}: {why}" if why else str(origin)),
+                           style=palette.muted))
     return table
 
 
@@ -420,7 +435,7 @@ def maturity_view(current: Maturity, target: Maturity,
     for pillar in Pillar:
         now, then = current.pillar(pillar), target.pillar(pillar)
         pillars.add_row(pillar.display_name, _level(now.level, look), _level(then.level, look),
-                        Text(now.weakest or "-"))
+                        Text(outside(now.weakest or "-")))
     judged = _table("Characteristic", "Current", "Target", "Reason",
                     title="Maturity by characteristic", look=look)
     targets = {c.characteristic: c for c in target.characteristics}
@@ -428,9 +443,9 @@ def maturity_view(current: Maturity, target: Maturity,
         after = targets.get(entry.characteristic)
         reason = after.reason if after is not None and after.level != entry.level \
             else entry.reason
-        judged.add_row(Text(entry.characteristic), _level(entry.level, look),
+        judged.add_row(Text(outside(entry.characteristic)), _level(entry.level, look),
                        _level(after.level if after else None, look),
-                       Text(reason, style=look.palette.muted))
+                       Text(inert(reason), style=look.palette.muted))
     return Group(pillars, Text(""), judged)
 
 
@@ -450,7 +465,7 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
     computing = f"computing{glyphs.ellipsis}"
     parts: list[RenderableType] = []
     totals = Text()
-    totals.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}\n",
+    totals.append(f"{len(fleet.endpoints)} endpoints in {outside(', '.join(fleet.regions))}\n",
                   style="bold")
     if analysis is None:
         totals.append("analysis pending", style=palette.warning)
@@ -462,7 +477,7 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
         totals.append(f"monthly cost {fmt_usd(analysis.total_monthly_cost_usd)}/month   "
                       f"accepted changes {accepted}   "
                       f"{count} finding{'s' if count != 1 else ''}\n")
-        totals.append(f"prices: {analysis.price_source}", style=palette.muted)
+        totals.append(f"prices: {inert(analysis.price_source)}", style=palette.muted)
         parts.append(totals)
         kinds = _table("Finding kind", "Savings $/month", title="Savings by kind", look=look)
         for kind, usd in analysis.savings_by_kind.items():
@@ -481,8 +496,8 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
     matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
                     title="Provisioning matrix", look=look)
     for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):
-        matrix.add_row(Text(row.region), Text(row.workload), Text(row.instance_type),
-                       str(row.instance_count), str(row.jobs))
+        matrix.add_row(Text(outside(row.region)), Text(outside(row.workload)),
+                       Text(outside(row.instance_type)), str(row.instance_count), str(row.jobs))
     if not fleet.provisioning:
         matrix.add_row("-", "-", "-", "-", "-")
     parts += [Text(""), matrix]

@@ -1,6 +1,7 @@
 """Rich renderables for experiments and second opinions: A/B and shadow tests, Inference
 Recommender beside sagetop's plan, AWS's own verdicts, deployment guardrails, and their counts in
-the fleet summary. Pure functions of the analysis; everything from the account goes in as `Text`.
+the fleet summary. Pure functions of the analysis; everything from the account goes in as `Text`,
+through `inert`/`outside`.
 Styles by meaning from the `Look` (theme colours, attributes under NO_COLOR, ASCII off UTF-8).
 """
 
@@ -16,7 +17,7 @@ from ground.domain import EndpointSnapshot
 from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis
 from tui.look import DEFAULT_LOOK, Look
-from tui.rows import fmt, fmt_count, fmt_usd
+from tui.rows import fmt, fmt_count, fmt_usd, outside
 
 # Palette roles (tui.look.Palette) by outcome.
 WINNER_STYLE = {"agree": "good", "production traffic": "info", "load test": "warning",
@@ -61,7 +62,8 @@ def experiment_view(comparison: VariantComparison, look: Look = DEFAULT_LOOK) ->
     for v in comparison.variants:
         errors = ("-" if v.error_5xx_rate is None else
                   f"{v.error_5xx_rate * 100:.2f}/{(v.error_4xx_rate or 0) * 100:.2f}")
-        table.add_row(Text(v.name), "shadow" if v.shadow else fmt(v.weight, 2), Text(v.shape),
+        table.add_row(Text(outside(v.name)), "shadow" if v.shadow else fmt(v.weight, 2),
+                      Text(outside(v.shape)),
                       f"{fmt_count(v.requests)} ({_pct(v.traffic_share, 0)})",
                       f"{fmt(v.latency_p50_ms)}/{fmt(v.latency_p99_ms)}", errors,
                       fmt(v.cpu_p95_pct), fmt_usd(v.cost_per_1k_requests_usd))
@@ -72,7 +74,8 @@ def experiment_view(comparison: VariantComparison, look: Look = DEFAULT_LOOK) ->
                                                 else "")
         line.append(inert(verdict.summary), style=style)
         if verdict.better:
-            line.append(f"  {glyphs.arrow} {verdict.better} is better", style=palette.good)
+            line.append(f"  {glyphs.arrow} {outside(verdict.better)} is better",
+                        style=palette.good)
         lines.append(line)
         tests = [f"{c.metric} {c.note or p_text(c.p_value)}" for c in verdict.comparisons]
         if tests:
@@ -91,24 +94,26 @@ def recommender_view(items: tuple[RecommenderComparison, ...],
     if not items:
         running = [j for j in endpoint.recommender.jobs if j.status not in
                    ("COMPLETED", "FAILED", "STOPPED")]
-        parts.append(Text(f"job {running[0].name} is {running[0].status.lower()}" if running
+        parts.append(Text(f"job {outside(running[0].name)} is "
+                          f"{outside(running[0].status.lower())}" if running
                           else "no Inference Recommender job for this endpoint's models",
                           style=palette.muted))
     for c in items:
         head = Text()
-        head.append(f"{c.variant}: ", style="bold")
-        head.append(f"job {inert(c.job)} ({c.job_type}, {c.job_status.lower()}, "
+        head.append(f"{outside(c.variant)}: ", style="bold")
+        head.append(f"job {inert(c.job)} ({outside(c.job_type)}, "
+                    f"{outside(c.job_status.lower())}, "
                     f"{c.job_finished:%Y-%m-%d}), matched by {c.matched_by or '?'}\n")
         head.append(f"payload {inert(c.payload or 'not recorded')}", style=palette.muted)
         parts.append(head)
         table = _table("Configuration", "$/month", "$/hour", "$/inference", "Max req/min",
                        "Latency ms", "CPU %", "Mem %", look=look)
-        table.add_row(Text(f"plan: {c.plan_label}"), fmt_usd(c.plan_monthly_usd), "", "", "",
-                      "", "", "")
+        table.add_row(Text(f"plan: {outside(c.plan_label)}"), fmt_usd(c.plan_monthly_usd),
+                      "", "", "", "", "", "")
         rec = c.recommendation
         if rec is not None:
             m = rec.metrics
-            table.add_row(Text(f"recommender: {rec.label}"),
+            table.add_row(Text(f"recommender: {outside(rec.label)}"),
                           fmt_usd(c.recommendation_monthly_usd),
                           fmt(m.cost_per_hour_usd, 3),
                           "-" if m.cost_per_inference_usd is None
@@ -117,7 +122,7 @@ def recommender_view(items: tuple[RecommenderComparison, ...],
                           fmt(m.cpu_utilisation_pct), fmt(m.memory_utilisation_pct))
         parts.append(table)
         for instance_type, why in c.failed_benchmarks:
-            parts.append(Text(f"benchmark on {instance_type} failed: {inert(why)}",
+            parts.append(Text(f"benchmark on {outside(instance_type)} failed: {inert(why)}",
                               style=palette.bad))
         verdict = Text()
         verdict.append("agree" if c.winner == "agree" else f"{c.winner} wins",
@@ -134,7 +139,8 @@ def verdicts_view(items: tuple[VerdictComparison, ...], endpoint: EndpointSnapsh
     table = _table("AWS says", "Source", "Saving $/mo", "Against sagetop", "Why",
                    title="AWS's own verdicts", look=look)
     for v in items:
-        table.add_row(Text(v.action), Text(v.source), fmt_usd(v.monthly_savings_usd),
+        table.add_row(Text(outside(v.action)), Text(outside(v.source)),
+                      fmt_usd(v.monthly_savings_usd),
                       Text(v.agreement, style=_role(look, AGREEMENT_STYLE.get(v.agreement))),
                       Text(inert(v.note), style=look.palette.muted))
     return table
@@ -145,7 +151,7 @@ def deployment_view(advice: EndpointAnalysis, look: Look = DEFAULT_LOOK) -> Rend
     strategy, rollback = advice.current.deployment_strategy, advice.current.auto_rollback
     line = Text()
     line.append("Deployment: ", style="bold")
-    line.append(f"{strategy.value or 'unknown'}")
+    line.append(outside(f"{strategy.value or 'unknown'}"))
     line.append(f" ({inert(strategy.note)})", style=palette.muted)
     line.append("\nRollback: ", style="bold")
     line.append("automatic" if rollback.value else "none" if rollback.value is False
@@ -186,7 +192,7 @@ def opinions_summary_view(summary: OpinionsSummary, look: Look = DEFAULT_LOOK
         table.add_row(label, str(count))
     parts: list[RenderableType] = [table]
     for status in summary.sources:
-        parts.append(Text(f"{status.source} ({status.region}): {status.status}"
+        parts.append(Text(outside(f"{status.source} ({status.region}): {status.status}")
                           + (f" - {inert(status.message)}" if status.status != "enabled"
                              else ""),
                           style=palette.muted if status.status == "enabled"
@@ -194,7 +200,7 @@ def opinions_summary_view(summary: OpinionsSummary, look: Look = DEFAULT_LOOK
     if not summary.sources:
         parts.append(Text("AWS's advisors not read yet", style=palette.muted))
     for verdict in summary.account_verdicts:
-        parts.append(Text(f"{verdict.source}: {verdict.action} "
+        parts.append(Text(f"{outside(verdict.source)}: {outside(verdict.action)} "
                           f"{inert(verdict.recommended_summary or '')} saves "
                           f"{fmt_usd(verdict.monthly_savings_usd)}/month"))
     return Group(*parts)

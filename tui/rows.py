@@ -20,6 +20,7 @@ from ground.domain import (
     VariantSnapshot,
 )
 from ground.images import workload_of
+from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
 from tui.look import DEFAULT_LOOK, UNICODE, Look, Palette
 
@@ -124,6 +125,14 @@ def columns_for_width(width: int, hidden: Collection[str] = (),
 
 
 CellSignature = tuple[str, str, tuple[Span, ...]]
+# Longest account text one cell or line shows: AWS names stop at 63 characters; anything longer
+# came from somewhere else, and measuring it every refresh would cost the table its speed.
+OUTSIDE_TEXT_CHARACTERS = 120
+
+
+def outside(text: str | None, limit: int = OUTSIDE_TEXT_CHARACTERS) -> str:
+    """Text from the account (names, types, statuses, tags) as one inert line for a cell."""
+    return inert(text or "", one_line=True, limit=limit)
 
 
 def cell_signature(cell: str | Text) -> CellSignature:
@@ -263,7 +272,8 @@ def variant_shape(variant: VariantSnapshot) -> str:
         memory_mb = variant.serverless.memory_mb
         size = f"{memory_mb // 1024}GB" if memory_mb % 1024 == 0 else f"{memory_mb}MB"
         return f"serverless {size}"
-    return f"{variant.current_instance_count}x{(variant.instance_type or '?').removeprefix('ml.')}"
+    instance_type = outside(variant.instance_type or "?", 40).removeprefix("ml.")
+    return f"{variant.current_instance_count}x{instance_type}"
 
 
 def endpoint_shape(endpoint: EndpointSnapshot) -> str:
@@ -524,10 +534,10 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
     status_style = {"Failed": palette.critical, "InService": "",
                     "OutOfService": palette.critical}.get(endpoint.status, palette.warning)
     shapes = ", ".join(variant_shape(v) for v in endpoint.serving_variants) or "-"
-    # Names and tags come from the account: plain Text, never parsed as markup.
+    # Names and tags come from the account: plain Text, never parsed as markup, and inert.
     cells: dict[str, str | Text] = {
-        "endpoint": Text(endpoint.name),
-        "status": Text(endpoint.status, style=status_style),
+        "endpoint": Text(outside(endpoint.name)),
+        "status": Text(outside(endpoint.status, 40), style=status_style),
         "option": OPTION_LABELS.get(endpoint.deployment.value, endpoint.deployment.value),
         "shape": Text(endpoint_shape(endpoint)),
         "rpm": rpm_cell(measures, look),
@@ -542,7 +552,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  else _pending(look)),
         "savings": savings_cell(possible_savings_usd, look) if analysed else _pending(look),
         "finding": finding_cell(findings, look) if analysed else _pending(look),
-        "region": endpoint.region,
+        "region": outside(endpoint.region, 40),
     }
     sort_values: dict[str, float | str] = {
         "endpoint": endpoint.name.lower(), "status": endpoint.status,
@@ -588,7 +598,7 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
     scaling = variant.autoscaling
     muted = look.palette.muted
     return {
-        "endpoint": Text(f"  {look.glyphs.branch}{variant.name}", style=muted),
+        "endpoint": Text(f"  {look.glyphs.branch}{outside(variant.name)}", style=muted),
         "status": Text(role, style=muted),
         "option": Text("autoscales" if scaling and scaling.scales else "fixed", style=muted),
         "shape": Text(variant_shape(variant)),
@@ -616,7 +626,7 @@ def component_shape(component: InferenceComponentSnapshot) -> str:
     if not parts and resources.min_memory_mb:
         parts.append(f"{resources.min_memory_mb / 1024:,.0f}GB")
     if component.base_component:
-        return f"adapter of {component.base_component}"
+        return f"adapter of {outside(component.base_component)}"
     return f"{component.current_copies}x {' '.join(parts) or 'unreserved'}"
 
 
@@ -640,8 +650,9 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
     palette = look.palette
     in_service = component.status == "InService"
     return {
-        "endpoint": Text(f"  {look.glyphs.branch}{component.name}", style=palette.muted),
-        "status": Text(copies if in_service else component.status,
+        "endpoint": Text(f"  {look.glyphs.branch}{outside(component.name)}",
+                         style=palette.muted),
+        "status": Text(copies if in_service else outside(component.status, 40),
                        style=palette.muted if in_service else palette.warning),
         "option": Text("autoscales" if scales else "fixed", style=palette.muted),
         "shape": Text(component_shape(component)),

@@ -31,7 +31,7 @@ from tui.render import (
     variants_view,
 )
 from tui.render_opinions import opinions_view, verdicts_view
-from tui.rows import cell_signature, cost_change
+from tui.rows import cell_signature, cost_change, outside
 from tui.state import DashboardState
 from tui.widgets.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
@@ -50,23 +50,25 @@ CHANGE_COLUMNS = (("decision", "Decision"), ("characteristic", "Change"),
 def change_cells(change: SuggestedChange, look: Look = DEFAULT_LOOK) -> list[str | Text]:
     proposal = change.change
     palette = look.palette
+    # Variant names and values come from the account.
     return [Text("accepted", style=palette.good) if change.accepted
             else Text("rejected", style=palette.bad),
             Text(proposal.characteristic.replace("_", " ")),
-            Text(str(proposal.current)), Text(str(proposal.proposed)),
-            Text(f"component {proposal.component}" if proposal.component
-                 else proposal.variant or "-"),
+            Text(outside(str(proposal.current))), Text(outside(str(proposal.proposed))),
+            Text(f"component {outside(proposal.component)}" if proposal.component
+                 else outside(proposal.variant or "-")),
             Text(change.finding.kind.value)]
 
 
 def change_words(change: SuggestedChange, arrow: str = "→") -> str:
     """One change as a sentence fragment: 'instance type ml.c5.4xlarge → ml.m5.large on
-    AllTraffic' (the toast and the notice say this, never the change's id)."""
+    AllTraffic' (the toast and the notice say this, never the change's id). Values and the
+    variant's name come from the account: inert."""
     proposal = change.change
-    where = (f" on component {proposal.component}" if proposal.component
-             else f" on {proposal.variant}" if proposal.variant else "")
-    return (f"{proposal.characteristic.replace('_', ' ')} {proposal.current} {arrow} "
-            f"{proposal.proposed}{where}")
+    where = (f" on component {outside(proposal.component)}" if proposal.component
+             else f" on {outside(proposal.variant)}" if proposal.variant else "")
+    return (f"{proposal.characteristic.replace('_', ' ')} {outside(str(proposal.current))} "
+            f"{arrow} {outside(str(proposal.proposed))}{where}")
 
 
 class EndpointScreen(Screen[None]):
@@ -103,7 +105,7 @@ class EndpointScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(self.dashboard.source, self.dashboard.clock)
-        yield Static(Text(self.endpoint_key), id="endpoint-title")
+        yield Static(Text(outside(self.endpoint_key)), id="endpoint-title")
         with TabbedContent(initial="metrics", id="tabs"):
             with TabPane("1 Metrics", id="metrics"), VerticalScroll():
                 live_minutes = self.dashboard.history.live_window_minutes
@@ -176,7 +178,7 @@ class EndpointScreen(Screen[None]):
         endpoint = fleet.endpoint(self.endpoint_key) if fleet else None
         title = self.query_one("#endpoint-title", Static)
         if fleet is None or endpoint is None:
-            title.update(Text(f"{self.endpoint_key}: no longer in the fleet",
+            title.update(Text(f"{outside(self.endpoint_key)}: no longer in the fleet",
                               style=self._look.palette.warning))
             return
         advice = state.endpoint_analysis(self.endpoint_key)
@@ -290,8 +292,9 @@ class EndpointScreen(Screen[None]):
         what = "; ".join(change_words(c, arrow) for c in changes)
         saving = (f" ({cost_change(finding.monthly_savings_usd)})"
                   if accepted and finding.monthly_savings_usd else "")
+        # markup=False: the values are the account's text, never Textual markup.
         self.notify(f"{finding.kind.value}: {what}{saving}",
-                    title="Accepted" if accepted else "Rejected", timeout=4)
+                    title="Accepted" if accepted else "Rejected", timeout=4, markup=False)
 
     @on(DataTable.RowSelected, "#changes")
     def toggle_change(self, event: DataTable.RowSelected) -> None:

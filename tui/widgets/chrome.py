@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from ground.untrusted import inert
 from tui.look import DEFAULT_LOOK, Look, look_of
 from tui.rows import fmt_usd
 from tui.state import DashboardState
@@ -66,28 +67,38 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
         parts.append((5, Text("simulated account")))
     else:
         parts.append((1, mark))
-        parts.append((3, Text(fleet.account_id if fleet and fleet.account_id else "account ?")))
+        account = fleet.account_id if fleet and fleet.account_id else "account ?"
+        parts.append((3, Text(inert(account, one_line=True, limit=40))))
     regions = fleet.regions if fleet else source.regions
-    parts.append((3, Text(", ".join(regions) or "default region")))
+    if state.missing == "region":
+        parts.append((1, Text("NO REGION", style=palette.critical)))
+    else:
+        parts.append((3, Text(inert(", ".join(regions), one_line=True, limit=60)
+                              or "default region")))
     profile = (fleet.profile_name if fleet else None) or source.profile
     if not source.simulated:
-        parts.append((4, Text(f"profile {profile or 'default chain'}")))
+        shown = inert(profile, one_line=True, limit=40) if profile else "default chain"
+        parts.append((4, Text(f"profile {shown}")))
+        if state.missing == "credentials":
+            # That there are none stays on the narrowest screen; whose may give way.
+            parts.append((1, Text("NO CREDENTIALS", style=palette.critical)))
     parts.append((6, Text(f"live {age_text(source.live_seconds)} "
                           f"fleet {age_text(source.fleet_seconds)}")))
     fresh = Text()
-    if fleet is None:
+    no_data = fleet is None or (state.partial and not fleet.endpoints)
+    if no_data and (state.stale or state.failure):
+        fresh.append("NO DATA", style=palette.critical)
+    elif fleet is None:
         fresh.append("loading", style=palette.warning)
+    elif state.stale:
+        fresh.append("STALE", style=palette.critical)
+        complete = state.last_complete_at
+        fresh.append(f" complete {age_text((now - complete).total_seconds())} ago"
+                     if complete else " incomplete")
     elif state.partial:
         fresh.append("loading details and metrics", style=palette.warning)
     else:
-        age = (now - fleet.collected_at).total_seconds()
-        if state.stale:
-            fresh.append("STALE", style=palette.critical)
-            complete = state.last_complete_at
-            fresh.append(f" complete {age_text((now - complete).total_seconds())} ago"
-                         if complete else " incomplete")
-        else:
-            fresh.append(f"data {age_text(age)} old")
+        fresh.append(f"data {age_text((now - fleet.collected_at).total_seconds())} old")
     if state.refreshing and fleet is not None:
         fresh.append(f" {glyphs.busy}")
     parts.append((1, fresh))
@@ -102,6 +113,12 @@ def status_text(state: DashboardState, shown: int | None = None, look: Look = DE
     """
     fleet = state.fleet
     palette, glyphs = look.palette, look.glyphs
+    if fleet is None and state.failure:
+        line = Text("No data")
+        line.append(glyphs.separator)
+        line.append(f"{state.error_count} error{'s' if state.error_count > 1 else ''}",
+                    style=palette.bad)
+        return line
     if fleet is None or state.partial:
         return Text(f"Collecting the fleet: {state.progress_requests} requests, "
                     f"{state.progress_elapsed_s:.0f}s")
@@ -119,14 +136,17 @@ def status_text(state: DashboardState, shown: int | None = None, look: Look = DE
         money = Text(f"{fmt_usd(analysis.total_monthly_cost_usd)}/month, ")
         money.append(f"save up to {fmt_usd(possible)}/month", style=palette.good)
         parts.append((1, money))
-    if requests.errors:
-        parts.append((2, Text(f"{requests.errors} errors", style=palette.bad)))
+    # Failed attempts, or the failures of the refresh when nothing was even sent (no
+    # credentials): an error that sends nothing is still an error.
+    errors = max(requests.errors, state.error_count)
+    if errors:
+        parts.append((2, Text(f"{errors} errors", style=palette.bad)))
     if requests.throttles:
         parts.append((2, Text(f"{requests.throttles} throttled", style=palette.warning)))
     parts.append((4, Text(f"{requests.total_calls:,} requests")))
     if not requests.throttles:
         parts.append((6, Text("0 throttled")))
-    if not requests.errors:
+    if not errors:
         parts.append((6, Text("0 errors")))
     parts.append((3, Text(f"CloudWatch ${requests.cloudwatch_usd:.4f} this session")))
     return fit_parts(parts, width, glyphs.separator)
