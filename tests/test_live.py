@@ -230,7 +230,9 @@ async def test_progress_says_when_aws_is_silent_past_the_read_timeout() -> None:
                     seen.append(event)
                     if event.unanswered_s is not None:
                         break
-    assert seen[0].unanswered_s is None
+    # Judged by the session's own clock, not by how soon this machine ran the first beat.
+    assert all(p.unanswered_s is None for p in seen if p.elapsed_s < 1)
+    assert all(p.unanswered_s is None or p.unanswered_s >= 1 for p in seen)
     overdue = seen[-1]
     assert overdue.unanswered_s is not None and 1 <= overdue.unanswered_s <= overdue.elapsed_s
 
