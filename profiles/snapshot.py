@@ -15,8 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from advisors.components import component_costs
+from advisors.cost import endpoint_monthly_cost
+from advisors.features import build_features
 from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary
+from advisors.settings import AdvisorSettings
 from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
 from ground.pricing import PriceBook
@@ -193,13 +197,16 @@ def summary_markdown(summary: FleetSummary) -> str:
 def write_snapshot(fleet: FleetSnapshot, findings_by_key: Mapping[str, Sequence[Finding]],
                    requirements_by_key: Mapping[str, Requirements], prices: PriceBook,
                    out_dir: Path, accepted: set[str] | None = None,
-                   settings: MaturitySettings | None = None) -> SnapshotResult:
+                   settings: MaturitySettings | None = None,
+                   advisor_settings: AdvisorSettings | None = None) -> SnapshotResult:
     """Profiles, rationale and fleet summary for every endpoint, written all or nothing.
 
     `accepted` holds change ids (see `profiles.build.change_id`); None accepts every suggestion.
     An endpoint without requirements is profiled against none (and says so).
     """
     maturity_settings = settings or MaturitySettings()
+    advised = advisor_settings or AdvisorSettings()
+    features = build_features(fleet, settings=advised)
     files: dict[Path, str] = {}
     currents: list[MLProfile] = []
     targets: list[MLProfile] = []
@@ -207,18 +214,24 @@ def write_snapshot(fleet: FleetSnapshot, findings_by_key: Mapping[str, Sequence[
     all_findings: list[Finding] = []
     for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
         findings = list(findings_by_key.get(endpoint.key, ()))
-        current = current_profile(endpoint, fleet, requirements_by_key.get(endpoint.key), prices)
+        requirements = requirements_by_key.get(endpoint.key)
+        cost = endpoint_monthly_cost(endpoint, fleet, prices,
+                                     requirements.max_payload_mb if requirements else None)
+        current = current_profile(endpoint, fleet, features, requirements, cost,
+                                  component_costs(endpoint, fleet, prices))
         target = target_profile(current, findings, accepted)
+        maturity = (assess(current, maturity_settings, advised.saturation_pct),
+                    assess(target, maturity_settings, advised.saturation_pct))
         current_path, target_path, rationale_path = endpoint_paths(out_dir, endpoint.region,
                                                                    endpoint.name)
         if current_path in files:
             raise ValueError(f"two endpoints map to {current_path}")  # same region and name
         files[current_path] = profile_to_yaml(current)
         files[target_path] = profile_to_yaml(target)
-        files[rationale_path] = render_rationale(current, target, findings, maturity_settings)
+        files[rationale_path] = render_rationale(current, target, findings, maturity)
         currents.append(current)
         targets.append(target)
-        assessments.append(assess(current, maturity_settings))
+        assessments.append(maturity[0])
         all_findings += findings
     summary = fleet_summary(fleet, currents, targets, all_findings, assessments,
                             fleet.collected_at)
