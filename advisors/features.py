@@ -57,6 +57,8 @@ WINDOW_COLUMNS = (
     "backlog_max", "instance_count_mean", "model_latency_sum_us", "model_cache_hit_ratio",
     "model_loading_wait_avg_us", "model_loading_wait_max_us", "model_unloads",
     "loaded_models_avg",
+    # What the inference components' copies reserve of the fullest instance (the pane shows it).
+    "gpu_reservation_max_pct", "cpu_reservation_max_pct", "memory_reservation_max_pct",
 )
 # Per-instance utilisation percentages; the busiest of them decides sizing.
 UTILISATION_COLUMNS = ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct")
@@ -103,9 +105,10 @@ def measured(value: Any) -> float | None:
     return None if math.isnan(result) else result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FleetFeatures:
-    """The three frames of one snapshot, and the settings they were computed with."""
+    """The three frames of one snapshot, and the settings they were computed with (equal only
+    to itself: frames have no single truth value)."""
 
     endpoints: pd.DataFrame
     variants: pd.DataFrame
@@ -152,6 +155,12 @@ def _variant_rows(fleet: FleetSnapshot) -> pd.DataFrame:
             scaling = variant.autoscaling
             serverless = variant.serverless
             workload = workload_of(variant.model.containers if variant.model else ())
+            # On an inference-component endpoint the components' models fill the instances:
+            # an LLM server among them preallocates the variant's GPU memory just the same.
+            server = workload.llm_server or next(
+                (w.llm_server for c in endpoint.components_on(variant.name)
+                 if (w := workload_of(c.model.containers if c.model else ())).llm_server),
+                None)
             # An instance type the catalogue does not know is unknown, never a CPU type.
             unknown = spec is None and variant.instance_type is not None
             billed = billed_instances(endpoint, variant, fleet)
@@ -165,7 +174,7 @@ def _variant_rows(fleet: FleetSnapshot) -> pd.DataFrame:
                 spec.gpu_count if spec else np.nan, bool(spec and spec.has_gpu),
                 bool(spec and spec.has_accelerator), unknown,
                 spec.accelerator.value if spec else None,
-                workload.llm_server.value if workload.llm_server else None,
+                server.value if server else None,
                 workload.build.value, scaling is not None, autoscales(variant),
                 len(scaling.policies) if scaling else 0,
                 bool(variant.model and variant.model.vpc),

@@ -128,6 +128,8 @@ class FleetAnalysis:
     savings_by_kind: dict[str, float]
     warnings: tuple[str, ...] = ()
     opinions: OpinionsSummary = field(default_factory=OpinionsSummary)
+    # The thresholds the maturity was judged on (the dashboard colours utilisation by them).
+    maturity_settings: MaturitySettings = field(default_factory=MaturitySettings)
 
     @cached_property
     def total_savings_usd(self) -> float:
@@ -213,7 +215,8 @@ class Analyst:
             price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
             savings_by_kind=dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
-            warnings=tuple(warnings), opinions=advice.opinions)
+            warnings=tuple(warnings), opinions=advice.opinions,
+            maturity_settings=self.maturity_settings)
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None) -> dict[Path, str]:

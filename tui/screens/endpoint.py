@@ -187,8 +187,7 @@ class EndpointScreen(Screen[None]):
         for chart in self.query(ChartRow):
             chart.plot(fleet, endpoint, look)
         self.query_one("#variants-view", Static).update(
-            variants_view(endpoint, fleet, look,
-                          component_costs=advice.component_costs if advice else None))
+            variants_view(endpoint, fleet, state.analysis, look))
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint, look))
         pending = Text("analysis pending", style=look.palette.warning)
         self._show_findings(advice)
