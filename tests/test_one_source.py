@@ -148,7 +148,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WINDOW_READS = frozenset({"window_value", "endpoint_window"})
 # Where a figure may be compared with a number: to pick its unit or digits (formatting), never
 # to judge it (a threshold, which belongs to a settings module).
-FORMATTING = ("fmt", "format", "_value_text", "characteristic_text", "age_text")
+FORMATTING = ("fmt", "format", "_value_text", "characteristic_text")
 NOT_THRESHOLDS = {
     ("tui/rows.py", "cost_change"): "half a cent rounds to no change",
     ("tui/rows.py", "savings_cell"): "half a cent rounds to no saving",
@@ -203,3 +203,39 @@ def test_the_dashboard_and_profiles_judge_figures_by_no_number_of_their_own() ->
                     offences.append(f"{name}:{node.lineno} {function.name}: "
                                     f"{ast.unparse(node)}")
     assert offences == []
+
+
+# Emphasis that reads the same in every theme and under NO_COLOR; every other style (colours,
+# dim, reverse) is the look's (`tui/look.py`), so a theme or NO_COLOR changes it everywhere.
+PLAIN_STYLES = frozenset({"", "bold", "italic"})
+STYLE_KEYWORDS = frozenset({"style", "title_style", "header_style"})
+
+
+def test_the_dashboard_takes_its_styles_from_the_look() -> None:
+    offences = []
+    for name, tree in _sources("tui"):
+        if name == "tui/look.py":
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg not in STYLE_KEYWORDS:
+                    continue
+                if any(text.strip() not in PLAIN_STYLES for text in _literals(keyword.value)):
+                    offences.append(f"{name}:{node.lineno} {ast.unparse(keyword)}")
+    assert offences == []
+
+
+def _literals(expression: ast.expr) -> list[str]:
+    """The literal text a style expression can evaluate to (conditions are not styles)."""
+    if isinstance(expression, ast.Constant) and isinstance(expression.value, str):
+        return [expression.value]
+    if isinstance(expression, ast.JoinedStr):
+        return [part.value for part in expression.values
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+    if isinstance(expression, ast.IfExp):
+        return _literals(expression.body) + _literals(expression.orelse)
+    if isinstance(expression, ast.BoolOp):
+        return [text for value in expression.values for text in _literals(value)]
+    return []

@@ -39,6 +39,7 @@ from tui.rows import (
     fmt_usd,
     outside,
     severity_style,
+    status_style,
     summed_series,
     variant_shape,
 )
@@ -87,8 +88,7 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     head.append(outside(endpoint.name), style="bold")
     head.append(f"  {outside(endpoint.region)}  {endpoint.deployment.value}  ")
     head.append(outside(endpoint.status),
-                style=palette.bad if endpoint.status in ("Failed", "OutOfService")
-                else palette.good if endpoint.status == "InService" else palette.warning)
+                style=status_style(endpoint.status, palette, in_service=palette.good))
     lines = [_one_line(head, look)]
     if advice is not None:
         head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")

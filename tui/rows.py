@@ -42,6 +42,18 @@ def severity_style(severity: Severity, palette: Palette) -> str:
             Severity.INFO: palette.info}[severity]
 
 
+# Endpoint statuses that serve nothing and will not recover on their own.
+BROKEN_STATUSES = frozenset({"Failed", "OutOfService"})
+
+
+def status_style(status: str, palette: Palette, in_service: str = "") -> str:
+    """An endpoint's status by what it means: broken, in service (`in_service`: calm in the
+    table, good news in the pane's title) or on its way somewhere (a warning)."""
+    if status in BROKEN_STATUSES:
+        return palette.critical
+    return in_service if status == "InService" else palette.warning
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -558,13 +570,12 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
     palette = look.palette
     drift, drift_rank = drift_cell(endpoint, findings, look)
     worst = findings[0] if findings else None
-    status_style = {"Failed": palette.critical, "InService": "",
-                    "OutOfService": palette.critical}.get(endpoint.status, palette.warning)
     shapes = ", ".join(variant_shape(v) for v in endpoint.serving_variants) or "-"
     # Names and tags come from the account: plain Text, never parsed as markup, and inert.
     cells: dict[str, str | Text] = {
         "endpoint": Text(outside(endpoint.name)),
-        "status": Text(outside(endpoint.status, 40), style=status_style),
+        "status": Text(outside(endpoint.status, 40),
+                       style=status_style(endpoint.status, palette)),
         "option": OPTION_LABELS.get(endpoint.deployment.value, endpoint.deployment.value),
         "shape": Text(endpoint_shape(endpoint)),
         "rpm": rpm_cell(measures, look),

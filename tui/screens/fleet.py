@@ -30,7 +30,8 @@ from tui.rows import (
 from tui.state import DashboardState
 from tui.table_model import GROUP_PREFIX, VARIANT_SEPARATOR, GroupBy, TableView, arrange
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import Cell, FleetTable
+from tui.widgets.fleet.table import FleetTable
+from tui.widgets.tables import Cell
 
 if TYPE_CHECKING:
     from tui.app import SagetopApp
