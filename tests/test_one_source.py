@@ -8,7 +8,6 @@ current profile and the dashboard's row must agree to the digit they show.
 from __future__ import annotations
 
 import ast
-import asyncio
 import math
 from pathlib import Path
 
@@ -17,24 +16,12 @@ import pytest
 from advisors.features import RESOURCES
 from advisors.finding import FindingKind
 from advisors.traffic import TrafficPattern
-from collectors.aws import AwsContext, AwsTarget
-from collectors.fleet import FleetCollector
 from ground.config import SagetopConfig
-from ground.domain import FleetSnapshot
 from pipeline.analysis import Analyst, FleetAnalysis
 from simulator import SimulatedAccount
 from tests.fleet_factory import EndpointPlan, Pattern, VariantPlan, fleet_of
+from tests.test_experiments import _collect
 from tui.rows import RowData, fleet_rows, fmt_ms, fmt_ratio, variant_row
-
-
-def _collect(account: SimulatedAccount) -> FleetSnapshot:
-    async def run() -> FleetSnapshot:
-        target = AwsTarget(regions=account.regions, simulated=True,
-                           prepare_session=account.install)
-        async with AwsContext(SagetopConfig(), target) as aws:
-            return await FleetCollector(aws).collect(force=True)
-
-    return asyncio.run(run())
 
 
 @pytest.fixture(scope="module")
