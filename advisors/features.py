@@ -46,7 +46,7 @@ from advisors.cost import autoscales, billed_instances, observed_hours
 from advisors.settings import AdvisorSettings
 from advisors.traffic import hourly_shape
 from ground.catalog import spec_for
-from ground.domain import FleetSnapshot
+from ground.domain import SERVING_STATUSES, FleetSnapshot
 from ground.images import workload_of
 
 # Window statistics the rules read; absent columns (no GPU in the fleet...) become NaN.
@@ -74,7 +74,6 @@ RESOURCES: dict[str, tuple[str, str]] = {
 }
 # GPU memory, which LLM servers fill at start-up whatever the load.
 _PREALLOCATED = frozenset({"gpu_memory_p95_pct", "copy_gpu_memory_p95_pct"})
-SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating"})
 
 
 COMPONENT_WINDOW_COLUMNS = (

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from ground.atomic import write_atomic
 from ground.untrusted import UNSAFE, shown
-from profiles.errors import ProfileError, describe_validation
+from ground.validation import describe_validation
+from profiles.errors import ProfileError
 from profiles.model import MLProfile, characteristic_names
 
 # A profile is a few kilobytes; these bounds are far above any real one and far below harm.

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from advisors.traffic import TrafficPattern as TrafficPattern  # part of the profile schema
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
+from ground.requirements import Environment
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -53,13 +54,6 @@ class LatencyClass(StrEnum):
     REAL_TIME = "real-time"  # p99 < 1 s
     NEAR_REAL_TIME = "near-real-time"  # p99 < 60 s
     OFFLINE = "offline"  # p99 >= 60 s: beyond what a real-time invocation may take
-
-
-class Environment(StrEnum):
-    PRODUCTION = "production"
-    STAGING = "staging"
-    TEST = "test"
-    DEVELOPMENT = "development"
 
 
 class ProfileModel(BaseModel):

@@ -1,4 +1,4 @@
-"""Write the ML profiles of the whole fleet as one all-or-nothing export.
+"""The one export writer: the ML profiles of the fleet (or of some endpoints), all or nothing.
 
 Layout under the output directory: `<region>/<name>.current.yaml`, `.target.yaml` and
 `.rationale.md` per endpoint, plus `fleet-summary.md` and `fleet-summary.yaml`. Every file goes
@@ -11,23 +11,18 @@ import datetime as dt
 import hashlib
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from advisors.components import component_costs
-from advisors.cost import endpoint_monthly_cost
-from advisors.features import build_features
 from advisors.finding import Finding
-from advisors.opinions import OpinionsSummary
-from advisors.settings import AdvisorSettings
+from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
+from advisors.variants import VariantComparison
 from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
-from ground.pricing import PriceBook
-from ground.requirements import Requirements
-from profiles.build import current_profile, target_profile
 from profiles.files import model_to_yaml, profile_to_yaml
-from profiles.maturity import Maturity, MaturityLevel, MaturitySettings, Pillar, assess
+from profiles.maturity import Maturity, MaturityLevel, Pillar
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
 from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
 
@@ -40,13 +35,42 @@ _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in ra
 ENDPOINT_WORKLOADS = frozenset({"real-time", "async"})
 
 
+class Profiled(Protocol):
+    """One endpoint ready to export: its two profiles, the findings behind the target, and both
+    profiles' maturity (pipeline.analysis.EndpointAnalysis is one, built once)."""
+
+    @property
+    def current(self) -> MLProfile: ...
+
+    @property
+    def target(self) -> MLProfile: ...
+
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+
+    @property
+    def maturity_current(self) -> Maturity: ...
+
+    @property
+    def maturity_target(self) -> Maturity: ...
+
+    @property
+    def comparison(self) -> VariantComparison | None: ...
+
+    @property
+    def recommender(self) -> Sequence[RecommenderComparison]: ...
+
+    @property
+    def verdicts(self) -> Sequence[VerdictComparison]: ...
+
+
 @dataclass(frozen=True)
 class SnapshotResult:
     out_dir: Path
     files: tuple[Path, ...]  # every file of the snapshot
     written: tuple[Path, ...]  # the files whose content changed
     endpoints: int
-    summary: FleetSummary
+    summary: FleetSummary | None  # None: an export of some endpoints, without the summary
 
 
 def safe_file_stem(name: str) -> str:
@@ -194,49 +218,41 @@ def summary_markdown(summary: FleetSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_snapshot(fleet: FleetSnapshot, findings_by_key: Mapping[str, Sequence[Finding]],
-                   requirements_by_key: Mapping[str, Requirements], prices: PriceBook,
-                   out_dir: Path, accepted: set[str] | None = None,
-                   settings: MaturitySettings | None = None,
-                   advisor_settings: AdvisorSettings | None = None) -> SnapshotResult:
-    """Profiles, rationale and fleet summary for every endpoint, written all or nothing.
-
-    `accepted` holds change ids (see `profiles.build.change_id`); None accepts every suggestion.
-    An endpoint without requirements is profiled against none (and says so).
-    """
-    maturity_settings = settings or MaturitySettings()
-    advised = advisor_settings or AdvisorSettings()
-    features = build_features(fleet, settings=advised)
+def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
+                   summary: bool = True,
+                   opinions: OpinionsSummary | None = None
+                   ) -> tuple[dict[Path, str], FleetSummary | None]:
+    """Every file of an export: profiles and rationale per endpoint, and the fleet summary
+    (when `summary`: an export of the whole fleet rather than of a few endpoints)."""
     files: dict[Path, str] = {}
-    currents: list[MLProfile] = []
-    targets: list[MLProfile] = []
-    assessments: list[Maturity] = []
-    all_findings: list[Finding] = []
-    for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
-        findings = list(findings_by_key.get(endpoint.key, ()))
-        requirements = requirements_by_key.get(endpoint.key)
-        cost = endpoint_monthly_cost(endpoint, fleet, prices,
-                                     requirements.max_payload_mb if requirements else None)
-        current = current_profile(endpoint, fleet, features, requirements, cost,
-                                  component_costs(endpoint, fleet, prices))
-        target = target_profile(current, findings, accepted)
-        maturity = (assess(current, maturity_settings, advised.saturation_pct),
-                    assess(target, maturity_settings, advised.saturation_pct))
-        current_path, target_path, rationale_path = endpoint_paths(out_dir, endpoint.region,
-                                                                   endpoint.name)
+    chosen = sorted(endpoints, key=lambda e: (e.current.region, e.current.endpoint))
+    for item in chosen:
+        current_path, target_path, rationale_path = endpoint_paths(
+            out_dir, item.current.region, item.current.endpoint)
         if current_path in files:
             raise ValueError(f"two endpoints map to {current_path}")  # same region and name
-        files[current_path] = profile_to_yaml(current)
-        files[target_path] = profile_to_yaml(target)
-        files[rationale_path] = render_rationale(current, target, findings, maturity)
-        currents.append(current)
-        targets.append(target)
-        assessments.append(maturity[0])
-        all_findings += findings
-    summary = fleet_summary(fleet, currents, targets, all_findings, assessments,
-                            fleet.collected_at)
-    files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
-    files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
+        files[current_path] = profile_to_yaml(item.current)
+        files[target_path] = profile_to_yaml(item.target)
+        files[rationale_path] = render_rationale(
+            item.current, item.target, item.findings,
+            (item.maturity_current, item.maturity_target), comparison=item.comparison,
+            recommender=item.recommender, verdicts=item.verdicts)
+    if not summary:
+        return files, None
+    fleet_wide = fleet_summary(
+        fleet, [e.current for e in chosen], [e.target for e in chosen],
+        [f for e in chosen for f in e.findings], [e.maturity_current for e in chosen],
+        fleet.collected_at, opinions)
+    files[out_dir / SUMMARY_YAML] = model_to_yaml(fleet_wide)
+    files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(fleet_wide)
+    return files, fleet_wide
+
+
+def write_snapshot(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
+                   summary: bool = True,
+                   opinions: OpinionsSummary | None = None) -> SnapshotResult:
+    """Write the export all or nothing; files whose content is unchanged are left alone."""
+    files, fleet_wide = snapshot_files(fleet, endpoints, out_dir, summary, opinions)
     written = write_files_atomically(files)
-    return SnapshotResult(out_dir=out_dir, files=tuple(files), written=tuple(written),
-                          endpoints=len(currents), summary=summary)
+    return SnapshotResult(out_dir=out_dir, files=tuple(sorted(files)), written=tuple(written),
+                          endpoints=len(endpoints), summary=fleet_wide)

@@ -16,7 +16,6 @@ import pytest
 from advisors.features import RESOURCES
 from advisors.finding import FindingKind
 from advisors.traffic import TrafficPattern
-from ground.config import SagetopConfig
 from pipeline.analysis import Analyst, FleetAnalysis
 from simulator import SimulatedAccount
 from tests.fleet_factory import EndpointPlan, Pattern, VariantPlan, fleet_of
@@ -27,7 +26,7 @@ from tui.rows import RowData, fleet_rows, fmt_ms, fmt_ratio, variant_row
 @pytest.fixture(scope="module")
 def demo() -> tuple[FleetAnalysis, dict[str, RowData]]:
     fleet = _collect(SimulatedAccount())
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     return analysis, {row.key: row for row in fleet_rows(fleet, analysis)}
 
 
@@ -110,7 +109,7 @@ def test_a_failing_shadow_variant_is_not_a_failing_endpoint() -> None:
                   VariantPlan(name="Candidate", shadow=True, error_ratio=0.08)),
         tags={"env": "production"})
     fleet = fleet_of(plan)
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     key = "us-east-1/rerank-shadow"
     item = analysis.endpoints[key]
     assert FindingKind.ERROR_RATE not in {f.kind for f in item.findings}

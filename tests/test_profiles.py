@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ import pytest
 import yaml
 
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.opinions import RecommenderComparison, VerdictComparison
 from advisors.registry import advise
 from advisors.settings import AdvisorSettings
+from advisors.variants import VariantComparison
 from ground.domain import (
     AutoscalingInfo,
     ContainerInfo,
@@ -412,7 +415,7 @@ def test_hand_edited_mistake_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         read_profile(path)
     assert str(caught.value) == (
-        f"{path}: variants[0].instance_count: expected an integer, got 'two'")
+        f"{path}: variants[0].instance_count: expected a whole number, got 'two'")
     assert caught.value.exit_code is ExitCode.USAGE
     assert isinstance(caught.value, SagetopError)
 
@@ -423,7 +426,7 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     assert profile_from_yaml(yaml.safe_dump(data), "x.yaml").variants[0].instance_count.value == 3
     data["variants"][0]["instance_count"] = "two"
     with pytest.raises(ProfileError, match=r"^x\.yaml: variants\[0\]\.instance_count: expected "
-                                           r"an integer, got 'two'$"):
+                                           r"a whole number, got 'two'$"):
         profile_from_yaml(yaml.safe_dump(data), "x.yaml")
 
 
@@ -434,11 +437,11 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     (lambda d: d["network_security"].update(vpc={"value": True, "origin": "guessed"}),
      "network_security.vpc.origin: expected one of 'observed', 'configured', 'inferred', "
      "'required' or 'recommended', got 'guessed'"),
-    (lambda d: d.update(colour="blue"), "colour: unknown field"),
-    (lambda d: d.pop("region"), "region: missing required field"),
+    (lambda d: d.update(colour="blue"), "colour: unknown key"),
+    (lambda d: d.pop("region"), "region: missing required key"),
     (lambda d: d.update(frameworks={"value": ["pytorch", 3], "origin": "inferred"}),
      "frameworks[1]: expected text, got 3"),
-    (lambda d: d.update(schema_version=2), "schema_version: expected one of 1, got 2"),
+    (lambda d: d.update(schema_version=2), "schema_version: expected 1, got 2"),
 ])
 def test_each_bad_field_gets_one_line(edit: Any, message: str) -> None:
     data = yaml.safe_load(profile_to_yaml(built_profile()))
@@ -566,6 +569,35 @@ def test_diff_lists_changed_characteristics_with_their_reason(tmp_path: Path) ->
 
 # ------------------------------------------------------------------------- snapshot
 
+@dataclass(frozen=True)
+class Exported:
+    """What the export writer needs of an endpoint (the Analyst's EndpointAnalysis in the app)."""
+
+    current: MLProfile
+    target: MLProfile
+    findings: tuple[Finding, ...]
+    maturity_current: Maturity
+    maturity_target: Maturity
+    comparison: VariantComparison | None = None
+    recommender: tuple[RecommenderComparison, ...] = ()
+    verdicts: tuple[VerdictComparison, ...] = ()
+
+
+def exported(fleet: FleetSnapshot, findings: dict[str, list[Finding]],
+             requirements: dict[str, Requirements], accepted: set[str] | None = None
+             ) -> list[Exported]:
+    # The features and costs as the analysis carries them, computed once for the fleet.
+    advice = advise(fleet, AdvisorSettings(), PriceBook(), requirements)
+    items = []
+    for endpoint in fleet.endpoints:
+        found = tuple(findings.get(endpoint.key, ()))
+        current = current_profile(endpoint, fleet, advice.features, requirements.get(endpoint.key),
+                                  advice.costs[endpoint.key], advice.component_costs[endpoint.key])
+        target = target_profile(current, found, accepted)
+        items.append(Exported(current, target, found, *maturity_of(current, target)))
+    return items
+
+
 def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
     web = make_endpoint("web-fraud")
     odd = make_endpoint("../../etc/passwd", instance_type="ml.m5.xlarge", count=1)
@@ -578,7 +610,7 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
     requirements = {web.key: production_requirements()}
     out = tmp_path / "snapshot"
 
-    result = write_snapshot(fleet, findings, requirements, PriceBook(), out)
+    result = write_snapshot(fleet, exported(fleet, findings, requirements), out)
 
     stem = safe_file_stem(odd.name)
     assert "/" not in stem and not stem.startswith(".")
@@ -612,9 +644,9 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
         out / "fleet-summary.md").read_text("utf-8")
 
     # Running again changes nothing; rejecting a change rewrites only what it touches.
-    again = write_snapshot(fleet, findings, requirements, PriceBook(), out)
+    again = write_snapshot(fleet, exported(fleet, findings, requirements), out)
     assert again.written == ()
-    fewer = write_snapshot(fleet, findings, requirements, PriceBook(), out, accepted=set())
+    fewer = write_snapshot(fleet, exported(fleet, findings, requirements, accepted=set()), out)
     assert set(fewer.written) == {
         out / "us-east-1" / "web-fraud.target.yaml", out / "us-east-1" / "web-fraud.rationale.md",
         out / "fleet-summary.md", out / "fleet-summary.yaml"}

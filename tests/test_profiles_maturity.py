@@ -115,7 +115,7 @@ def test_settings_from_config() -> None:
      "config.toml: maturity.error_rate_pct_managed: expected a number, got 'low'"),
     ({"min_instances_managed": 0},
      "config.toml: maturity.min_instances_managed: expected a number of at least 1, got 0"),
-    ({"colour": 1}, "config.toml: maturity.colour: unknown field"),
+    ({"colour": 1}, "config.toml: maturity.colour: unknown key"),
     ({"error_rate_pct_defined": 5.0},
      "config.toml: maturity.error_rate_pct_defined: expected at most error_rate_pct_managed "
      "(1.0), got 5.0"),
@@ -124,7 +124,7 @@ def test_settings_from_config() -> None:
      "(10.0), got 5.0"),
     # Saturation is the advisors' one threshold (`[advisors] saturation_pct`), not maturity's.
     ({"utilisation_pct_saturated": 85.0},
-     "config.toml: maturity.utilisation_pct_saturated: unknown field"),
+     "config.toml: maturity.utilisation_pct_saturated: unknown key"),
 ])
 def test_bad_settings_give_one_line(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -91,8 +91,8 @@ async def test_soak_hundreds_of_refreshes_with_faults() -> None:
     lookback_hours = config.history.lookback_days * 24
     started = time.monotonic()
     injected = shown = 0
-    async with AwsContext(config, target(account)) as aws:
-        collector = FleetCollector(aws, clock=clock)
+    async with AwsContext(config.aws, target(account)) as aws:
+        collector = FleetCollector(aws, config.refresh, config.history, clock=clock)
         await collector.collect(force=True)
         for refresh in range(REFRESHES):
             if refresh == REFRESHES - MEASURED:
