@@ -14,7 +14,6 @@ spiky (busy, with bursts well above the usual hour) and steady (none of the abov
 
 from __future__ import annotations
 
-import warnings
 from enum import StrEnum
 
 import numpy as np
@@ -55,17 +54,22 @@ def hourly_shape(requests: pd.DataFrame | None, errors: pd.DataFrame | None, ind
     hours_observed = observed.sum(axis=0)
     active_hours = active.sum(axis=0)
     columns = np.arange(values.shape[1])
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        # nanmedian / nanvar of an endpoint without data: NaN, said by a warning we expect.
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # Only endpoints with data reach nanmedian / nanvar: on an all-NaN column they warn, and
+    # silencing that with warnings.catch_warnings is not thread-safe (the live session analyses
+    # in a worker thread while the app runs). The others stay NaN: no data is not zero.
+    has_data = hours_observed > 0
+    median = np.full(len(columns), np.nan)
+    variance = np.full(len(columns), np.nan)
+    if has_data.any():
+        median[has_data] = np.nanmedian(values[:, has_data], axis=0)
+        variance[has_data] = np.nanvar(values[:, has_data], axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
         total = np.where(hours_observed > 0, filled.sum(axis=0), np.nan)
         mean = total / hours_observed
         # `initial` lets a fleet without any hourly data through (zero rows).
         peak = np.where(hours_observed > 0,
                         np.max(np.where(observed, values, -np.inf), axis=0, initial=-np.inf),
                         np.nan)
-        median = np.nanmedian(values, axis=0) if len(values) else np.full(len(columns), np.nan)
-        variance = np.nanvar(values, axis=0) if len(values) else np.full(len(columns), np.nan)
         active_fraction = active_hours / hours_observed
 
         # By hour of day: requests, hours observed, and the endpoint's busiest hours of day
