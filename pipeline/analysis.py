@@ -4,6 +4,10 @@ One `Analyst` per session holds the validated settings, the price book and the u
 on suggested changes; `analyse()` is a pure function of a snapshot and those, shared by the report,
 the snapshot export and the dashboard. Every suggestion is accepted until the user rejects it, so
 a headless report shows the target profile sagetop proposes.
+
+The analysis carries the advisors' features (`advisors.features`: every measure of the snapshot,
+computed once) and costs: the profiles are built from them and the dashboard shows them, so the
+finding, the profile and the fleet row say the same number.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from advisors.components import component_costs
-from advisors.cost import CostEstimate, endpoint_monthly_cost
+from advisors.cost import CostEstimate
+from advisors.features import FleetFeatures
 from advisors.finding import Finding, ProfileChange
 from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
 from advisors.registry import advise
@@ -58,7 +62,8 @@ class EndpointAnalysis:
     changes: tuple[SuggestedChange, ...]
     _endpoint: EndpointSnapshot = field(repr=False)
     _fleet: FleetSnapshot = field(repr=False)
-    _prices: PriceBook = field(repr=False)
+    _features: FleetFeatures = field(repr=False)
+    _cost: CostEstimate = field(repr=False)
     _maturity_settings: MaturitySettings = field(repr=False)
     # Experiments and second opinions (advisors' comparisons, carried, never recomputed).
     comparison: VariantComparison | None = None  # A/B or shadow test
@@ -80,8 +85,8 @@ class EndpointAnalysis:
 
     @cached_property
     def current(self) -> MLProfile:
-        return current_profile(self._endpoint, self._fleet, self.requirements, self._prices,
-                               self.recommender)
+        return current_profile(self._endpoint, self._fleet, self._features, self.requirements,
+                               self._cost, self.component_costs, self.recommender)
 
     @cached_property
     def target(self) -> MLProfile:
@@ -90,11 +95,13 @@ class EndpointAnalysis:
 
     @cached_property
     def maturity_current(self) -> Maturity:
-        return assess(self.current, self._maturity_settings)
+        return assess(self.current, self._maturity_settings,
+                      self._features.settings.saturation_pct)
 
     @cached_property
     def maturity_target(self) -> Maturity:
-        return assess(self.target, self._maturity_settings)
+        return assess(self.target, self._maturity_settings,
+                      self._features.settings.saturation_pct)
 
     @property
     def monthly_savings_usd(self) -> float | None:
@@ -105,12 +112,15 @@ class EndpointAnalysis:
 @dataclass(frozen=True)
 class FleetAnalysis:
     fleet: FleetSnapshot
+    features: FleetFeatures  # the advisors' measures of `fleet`, for every consumer
     endpoints: dict[str, EndpointAnalysis]
     price_source: str
     total_monthly_cost_usd: float
     savings_by_kind: dict[str, float]
     warnings: tuple[str, ...] = ()
     opinions: OpinionsSummary = field(default_factory=OpinionsSummary)
+    # The thresholds the maturity was judged on (the dashboard colours utilisation by them).
+    maturity_settings: MaturitySettings = field(default_factory=MaturitySettings)
 
     @cached_property
     def total_savings_usd(self) -> float:
@@ -186,16 +196,16 @@ class Analyst:
                                 ident not in self.rejected.get(key, set()))
                 for finding in found for change in finding.suggested
                 for ident in (change_id(finding, change),))
-            cost = endpoint_monthly_cost(endpoint, fleet, prices, needs.max_payload_mb)
+            cost = advice.costs[key]
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
                 cost_source=cost.source, changes=changes, _endpoint=endpoint, _fleet=fleet,
-                _prices=prices, _maturity_settings=self.settings.maturity,
+                _features=advice.features, _cost=cost,
+                _maturity_settings=self.settings.maturity,
                 comparison=advice.comparisons.get(key),
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
-                component_costs=(component_costs(endpoint, fleet, prices)
-                                 if endpoint.inference_components else {}))
+                component_costs=advice.component_costs[key])
         by_kind: dict[str, float] = {}
         for analysis in endpoints.values():
             for finding in analysis.findings:
@@ -203,10 +213,12 @@ class Analyst:
                     kind = str(finding.kind)
                     by_kind[kind] = by_kind.get(kind, 0.0) + finding.monthly_savings_usd
         return FleetAnalysis(
-            fleet=fleet, endpoints=endpoints, price_source=prices.source,
+            fleet=fleet, features=advice.features, endpoints=endpoints,
+            price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
             savings_by_kind=dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
-            warnings=tuple(warnings), opinions=advice.opinions)
+            warnings=tuple(warnings), opinions=advice.opinions,
+            maturity_settings=self.settings.maturity)
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None, *,
@@ -219,8 +231,8 @@ class Analyst:
         """
         refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
         chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
-        return write_snapshot(analysis.fleet, chosen, out_dir, self.settings.maturity,
-                              summary=keys is None, opinions=analysis.opinions)
+        return write_snapshot(analysis.fleet, chosen, out_dir, summary=keys is None,
+                              opinions=analysis.opinions)
 
 
 def _savings(current: MLProfile, target: MLProfile) -> float | None:

@@ -14,6 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from advisors.traffic import TrafficPattern as TrafficPattern  # part of the profile schema
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
 from ground.requirements import Environment
@@ -46,15 +47,6 @@ class ProfileKind(StrEnum):
 class PipelineShape(StrEnum):
     SINGLE = "single"  # one container answers the request
     CHAINED = "chained"  # an inference pipeline: containers run in series
-
-
-class TrafficPattern(StrEnum):
-    STEADY = "steady"
-    DIURNAL = "diurnal"
-    SPIKY = "spiky"
-    INTERMITTENT = "intermittent"
-    PERIODIC = "periodic"
-    IDLE = "idle"
 
 
 class LatencyClass(StrEnum):
@@ -121,6 +113,16 @@ class VariantProfile(ProfileModel):
         default_factory=lambda: Characteristic[float](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="not recorded"))
+    # The busiest per-instance resource (p95) as the advisors size on it: CPU, memory, GPU or
+    # GPU memory (left out for LLM servers, which preallocate it), and its utilisation. Defaults,
+    # so that profiles written before they existed still read.
+    busiest_resource: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](value=None, origin=Origin.OBSERVED,
+                                                    note="not recorded"))
+    busiest_resource_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent per instance",
+                                                      note="not recorded"))
 
 
 class ComponentProfile(ProfileModel):

@@ -15,6 +15,8 @@ import yaml
 
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.opinions import RecommenderComparison, VerdictComparison
+from advisors.registry import advise
+from advisors.settings import AdvisorSettings
 from advisors.variants import VariantComparison
 from ground.domain import (
     AutoscalingInfo,
@@ -135,11 +137,25 @@ def production_requirements(**overrides: Any) -> Requirements:
     return Requirements(**values)
 
 
+def profile_of(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+               requirements: Requirements) -> MLProfile:
+    """The current profile as the analysis builds it: from the advisors' features and costs."""
+    advice = advise(fleet, AdvisorSettings(), PriceBook(), {endpoint.key: requirements})
+    return current_profile(endpoint, fleet, advice.features, requirements,
+                           advice.costs[endpoint.key], advice.component_costs[endpoint.key])
+
+
+def maturity_of(current: MLProfile, target: MLProfile) -> tuple[Maturity, Maturity]:
+    saturation = AdvisorSettings().saturation_pct
+    return (assess(current, MaturitySettings(), saturation),
+            assess(target, MaturitySettings(), saturation))
+
+
 def built_profile(**endpoint_options: Any) -> MLProfile:
     endpoint = make_endpoint(**endpoint_options)
     fleet = make_fleet([endpoint], hourly={endpoint.key: diurnal_hours()},
                        window={endpoint.key: busy_window()})
-    return current_profile(endpoint, fleet, production_requirements(), PriceBook())
+    return profile_of(endpoint, fleet, production_requirements())
 
 
 def downsize_finding(key: str = "us-east-1/web-fraud") -> Finding:
@@ -210,8 +226,7 @@ def test_current_profile_reads_every_characteristic_with_its_origin() -> None:
 def test_payload_size_is_unknown_without_a_requirement() -> None:
     endpoint = make_endpoint()
     fleet = make_fleet([endpoint], window={endpoint.key: busy_window()})
-    profile = current_profile(endpoint, fleet, production_requirements(max_payload_mb=None),
-                              PriceBook())
+    profile = profile_of(endpoint, fleet, production_requirements(max_payload_mb=None))
     assert profile.payload_size_mb.value is None
     assert "not observable" in profile.payload_size_mb.note
     # No hourly series at all: the pattern is unknown, never "idle".
@@ -491,7 +506,7 @@ def test_rationale_has_the_numbers_options_and_maturity() -> None:
     current = built_profile()
     findings = [downsize_finding(), capture_finding()]
     target = target_profile(current, findings)
-    text = render_rationale(current, target, findings, MaturitySettings())
+    text = render_rationale(current, target, findings, maturity_of(current, target))
 
     assert text.startswith("# ML profile rationale: web-fraud\n")
     assert "## Business requirements" in text
@@ -513,11 +528,11 @@ def test_rationale_escapes_untrusted_text() -> None:
     name = "evil_[link](http://x)"
     endpoint = make_endpoint(name, tags={"<script>": "*bold* | pipe\n# heading"})
     fleet = make_fleet([endpoint], window={endpoint.key: busy_window()})
-    current = current_profile(endpoint, fleet, production_requirements(), PriceBook())
+    current = profile_of(endpoint, fleet, production_requirements())
     finding = downsize_finding(endpoint.key).model_copy(
         update={"summary": "run `rm -rf` <img src=x>", "rationale": "see [here](javascript:x)"})
-    text = render_rationale(current, target_profile(current, [finding]), [finding],
-                            MaturitySettings())
+    target = target_profile(current, [finding])
+    text = render_rationale(current, target, [finding], maturity_of(current, target))
 
     # The brackets are escaped, so the parentheses cannot make a link and stay as they are.
     assert "# ML profile rationale: evil\\_\\[link\\](http://x)" in text
@@ -562,6 +577,7 @@ class Exported:
     target: MLProfile
     findings: tuple[Finding, ...]
     maturity_current: Maturity
+    maturity_target: Maturity
     comparison: VariantComparison | None = None
     recommender: tuple[RecommenderComparison, ...] = ()
     verdicts: tuple[VerdictComparison, ...] = ()
@@ -570,12 +586,15 @@ class Exported:
 def exported(fleet: FleetSnapshot, findings: dict[str, list[Finding]],
              requirements: dict[str, Requirements], accepted: set[str] | None = None
              ) -> list[Exported]:
+    # The features and costs as the analysis carries them, computed once for the fleet.
+    advice = advise(fleet, AdvisorSettings(), PriceBook(), requirements)
     items = []
     for endpoint in fleet.endpoints:
         found = tuple(findings.get(endpoint.key, ()))
-        current = current_profile(endpoint, fleet, requirements.get(endpoint.key), PriceBook())
-        items.append(Exported(current, target_profile(current, found, accepted), found,
-                              assess(current, MaturitySettings())))
+        current = current_profile(endpoint, fleet, advice.features, requirements.get(endpoint.key),
+                                  advice.costs[endpoint.key], advice.component_costs[endpoint.key])
+        target = target_profile(current, found, accepted)
+        items.append(Exported(current, target, found, *maturity_of(current, target)))
     return items
 
 
@@ -591,8 +610,7 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
     requirements = {web.key: production_requirements()}
     out = tmp_path / "snapshot"
 
-    result = write_snapshot(fleet, exported(fleet, findings, requirements), out,
-                            MaturitySettings())
+    result = write_snapshot(fleet, exported(fleet, findings, requirements), out)
 
     stem = safe_file_stem(odd.name)
     assert "/" not in stem and not stem.startswith(".")
@@ -626,11 +644,9 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
         out / "fleet-summary.md").read_text("utf-8")
 
     # Running again changes nothing; rejecting a change rewrites only what it touches.
-    again = write_snapshot(fleet, exported(fleet, findings, requirements), out,
-                           MaturitySettings())
+    again = write_snapshot(fleet, exported(fleet, findings, requirements), out)
     assert again.written == ()
-    fewer = write_snapshot(fleet, exported(fleet, findings, requirements, accepted=set()), out,
-                           MaturitySettings())
+    fewer = write_snapshot(fleet, exported(fleet, findings, requirements, accepted=set()), out)
     assert set(fewer.written) == {
         out / "us-east-1" / "web-fraud.target.yaml", out / "us-east-1" / "web-fraud.rationale.md",
         out / "fleet-summary.md", out / "fleet-summary.yaml"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from advisors.context import AdvisorContext
-from advisors.cost import observed_hours, serverless_usage
+from advisors.cost import serverless_usage
 from advisors.finding import Finding, FindingKind, ProfileChange
 from advisors.limits import (
     INVOCATION_TIMEOUT_S,
@@ -77,7 +77,7 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
 
         endpoint = ctx.endpoint(key)
         usage = serverless_usage(memory_mb, number(row["model_latency_sum_us"]),
-                                 float(row["requests"]), observed_hours(endpoint, ctx.fleet),
+                                 float(row["requests"]), float(row["observed_hours"]),
                                  payload_mb, ctx.prices)
         proposed = usage.cost
         if usage.busy_seconds_per_month is None:
