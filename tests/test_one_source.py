@@ -131,7 +131,7 @@ def test_a_failing_shadow_variant_is_not_a_failing_endpoint() -> None:
 
 ROOT = Path(__file__).resolve().parent.parent
 # Window statistics are the features' to read: whoever reads them again computes a fact twice.
-WINDOW_READS = frozenset({"window_value", "endpoint_window"})
+WINDOW_READS = frozenset({"window_value"})
 # Where a figure may be compared with a number: to pick its unit or digits (formatting), never
 # to judge it (a threshold, which belongs to a settings module).
 FORMATTING = ("fmt", "format", "_value_text", "characteristic_text")
