@@ -290,7 +290,7 @@ def _with_components(frame: pd.DataFrame, components: pd.DataFrame) -> pd.DataFr
 _ENDPOINT_ATTRIBUTES = (
     "region", "name", "deployment", "status", "age_hours", "serving_variant_count",
     "shadow_variant_count", "serverless", "instance_type", "instance_count", "data_capture",
-    "monitor_schedules", "image", "containers", "observed_hours",
+    "monitor_schedules", "image", "containers", "observed_hours", "account",
 )
 
 
@@ -314,6 +314,8 @@ def _inventory_rows(fleet: FleetSnapshot, now: dt.datetime) -> pd.DataFrame:
             endpoint.data_capture.enabled, len(endpoint.monitor.schedules), image,
             len(first_model.containers) if first_model else 0,
             observed_hours(endpoint, fleet),
+            # "" for a single-account session: a grouping key, never across accounts.
+            endpoint.account or "",
         )
         for name, value in zip(_ENDPOINT_ATTRIBUTES, values, strict=True):
             columns[name].append(value)

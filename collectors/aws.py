@@ -21,8 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiobotocore.credentials import (
+    AioAssumeRoleCredentialFetcher,
+    AioCredentialResolver,
+    AioDeferredRefreshableCredentials,
+)
 from aiobotocore.session import AioSession, get_session
 from botocore.config import Config
+from botocore.credentials import CredentialProvider
 from botocore.exceptions import (
     ConfigParseError,
     InvalidConfigError,
@@ -132,6 +138,15 @@ def region_problem(region: str, custom_endpoint: bool) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AssumedRole:
+    """A role STS AssumeRole hands credentials for, with what the trust policy may ask."""
+
+    arn: str
+    external_id: str | None = None
+    session_name: str = "sagetop"
+
+
 @dataclass
 class AwsTarget:
     """Where to look: what the command line and configuration chose."""
@@ -140,6 +155,12 @@ class AwsTarget:
     regions: tuple[str, ...] = ()
     endpoint_url: str | None = None
     simulated: bool = False
+    # One of several accounts watched at once: its name on every endpoint (the account column,
+    # and part of each endpoint's key). None when one account is watched.
+    account: str | None = None
+    # A role to assume from `profile` (the base; the default chain when None), as a role profile
+    # would, but named in sagetop's configuration or found by --org.
+    role: AssumedRole | None = None
     # Called with the session before any client exists (the simulated account installs here).
     prepare_session: Callable[[AioSession], None] | None = field(default=None, repr=False)
 
@@ -152,7 +173,8 @@ class AwsContext:
     """
 
     def __init__(self, settings: AwsSettings, target: AwsTarget,
-                 cost: CostSettings | None = None) -> None:
+                 cost: CostSettings | None = None, *,
+                 ledger: RequestLedger | None = None) -> None:
         self.settings = settings
         self.target = target
         if target.endpoint_url is not None and (
@@ -166,7 +188,9 @@ class AwsContext:
         # of a large fleet carries hundreds of thousands of them. UTC and direct is exact and fast.
         answers.install(self.session, timestamp_parser=utc_timestamp)
         fastparse.install(self.session)
-        self.ledger = RequestLedger((cost or CostSettings()).getmetricdata_usd_per_1000_metrics)
+        # Shared by the accounts of an organisation: its requests and charge are the fleet's.
+        self.ledger = ledger or RequestLedger(
+            (cost or CostSettings()).getmetricdata_usd_per_1000_metrics)
         self.ledger.install(self.session)
         if target.prepare_session is not None:
             target.prepare_session(self.session)
@@ -186,11 +210,51 @@ class AwsContext:
         # The clients the credential providers make (sts AssumeRole, sso) get the same bounded
         # timeouts and retries: botocore's defaults (60 s, 5 attempts) would hang a refresh.
         self.session.set_default_client_config(self.client_config)
+        if target.role is not None:
+            self._assume(target.role)
         self.budget = RetryBudget(aws.max_attempts)
         self.budget.install(self.session, {service for service, _ in
                                            SAGETOP_OPERATIONS | CREDENTIAL_OPERATIONS})
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
+
+    def _assume(self, role: AssumedRole) -> None:
+        """This session's credentials are `role`'s, assumed with the base profile's credentials.
+
+        botocore's own AssumeRole fetcher and refreshable credentials, as for a role profile:
+        assumed at the first request, refreshed before they expire, a failure (AccessDenied, a
+        role that does not exist) raised at each attempt so a fixed trust policy recovers. The
+        base session is guarded like every other (only the credential calls pass on it).
+        """
+        base = get_session()
+        profile = self.target.profile
+        if profile:
+            base.set_config_variable("profile", profile)
+        install_read_only_guard(base)
+        base.set_default_client_config(self.client_config)
+        region = self.regions[0] if self.regions else None
+        extra: dict[str, str] = {"RoleSessionName": role.session_name}
+        if role.external_id:
+            extra["ExternalId"] = role.external_id
+
+        def sts(service: str, **kwargs: Any) -> Any:
+            return base.create_client(service, region_name=region, **kwargs)
+
+        class _Provider(CredentialProvider):  # type: ignore[misc]  # awaited by aio
+            METHOD = "sagetop-assume-role"
+
+            async def load(self) -> Any:
+                source = await base.get_credentials()
+                if source is None:
+                    return None
+                fetcher = AioAssumeRoleCredentialFetcher(
+                    client_creator=sts, source_credentials=source, role_arn=role.arn,
+                    extra_args=extra)
+                return AioDeferredRefreshableCredentials(
+                    method=self.METHOD, refresh_using=fetcher.fetch_credentials)
+
+        self.session.register_component("credential_provider",
+                                        AioCredentialResolver([_Provider()]))
 
     def _check_aws_files(self, profile: str | None) -> None:
         """The profile exists and ~/.aws/config parses: a usage error now, not mid-collection."""

@@ -271,7 +271,7 @@ class FleetCollector:
         for region in self.aws.regions:
             region_error = self._monitor_region_error.get(region)
             for endpoint in self._endpoints[region]:
-                state = self._monitor.get(endpoint.key, ModelMonitorState())
+                state = self._monitor.get(f"{region}/{endpoint.name}", ModelMonitorState())
                 if region_error:
                     state = state.model_copy(update={"error": region_error})
                 endpoints.append(endpoint.model_copy(update={

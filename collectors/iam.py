@@ -60,6 +60,9 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("pricing", "GetProducts"): "pricing:GetProducts",
     # GetCallerIdentity needs no permission; listed so the test sees every operation.
     ("sts", "GetCallerIdentity"): "",
+    # `--org` only, from the base (management or delegated administrator) account: the member
+    # accounts to watch. Assuming the role in each is the credential providers' sts:AssumeRole.
+    ("organizations", "ListAccounts"): "organizations:ListAccounts",
 }
 
 

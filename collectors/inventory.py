@@ -285,7 +285,7 @@ class InventoryCollector:
             name=summary["EndpointName"], arn=summary["EndpointArn"], region=self.region,
             status=summary["EndpointStatus"], deployment=DeploymentOption.REAL_TIME,
             creation_time=summary["CreationTime"], last_modified_time=summary["LastModifiedTime"],
-            described=False)
+            described=False, account=self.aws.target.account)
 
     async def collect(self, now: dt.datetime,
                       summaries: list[dict[str, Any]] | None = None) -> RegionInventory:
@@ -497,7 +497,8 @@ class InventoryCollector:
             for name in self._components_by_endpoint.get(endpoint.name, ())
             if (described := self._components.get(name)) is not None)
         update: dict[str, Any] = {"variants": variants, "tags": self._tags.get(endpoint.name, {}),
-                                  "config_history": history, "inference_components": components}
+                                  "config_history": history, "inference_components": components,
+                                  "account": self.aws.target.account}
         if components:
             # ListInferenceComponents is what says so (the config only hints: no ModelName).
             update["deployment"] = DeploymentOption.INFERENCE_COMPONENTS

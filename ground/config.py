@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ground import locations
 from ground.errors import ConfigError
@@ -70,6 +77,84 @@ class AwsSettings(Section):
         return value
 
 
+# An IAM role ARN (aws, aws-cn, aws-us-gov... partitions), the form STS AssumeRole takes.
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+# RoleSessionName: 2-64 of these characters (STS's own pattern).
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+
+
+class AccountSettings(Section):
+    """One `[[accounts]]` entry: a named profile, or a role assumed from a base profile."""
+
+    name: str | None = None  # shown in the account column; default: the account id
+    profile: str | None = None  # the profile itself, or the base the role is assumed from
+    role_arn: str | None = None
+    external_id: str | None = None
+    session_name: str | None = None
+
+    @field_validator("name", "profile", "role_arn", "external_id", "session_name")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("role_arn")
+    @classmethod
+    def _a_role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.fullmatch(value):
+            raise ValueError("expected an IAM role ARN such as "
+                             "arn:aws:iam::123456789012:role/sagetop-read-only")
+        return value
+
+    @field_validator("session_name")
+    @classmethod
+    def _a_session_name(cls, value: str | None) -> str | None:
+        if value is not None and not _SESSION_NAME.fullmatch(value):
+            raise ValueError("expected 2-64 letters, digits or +=,.@_-")
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _an_external_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w+=,.@:/-]{2,1224}", value):
+            raise ValueError("expected 2-1224 letters, digits or +=,.@:/_-")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_use(self) -> AccountSettings:
+        if self.profile is None and self.role_arn is None:
+            raise ValueError("an account needs a profile, a role_arn, or both")
+        if self.role_arn is None and (self.external_id or self.session_name):
+            raise ValueError("external_id and session_name need a role_arn")
+        return self
+
+
+class OrgSettings(Section):
+    """`--org`: the member accounts Organizations lists, each through this read-only role."""
+
+    role_name: str = "sagetop-read-only"
+    external_id: str | None = None
+    session_name: str = "sagetop"
+
+    @field_validator("external_id")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("role_name")
+    @classmethod
+    def _a_role_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w+=,.@-]{1,64}", value):
+            raise ValueError("expected an IAM role name (1-64 letters, digits or +=,.@_-)")
+        return value
+
+    @field_validator("session_name")
+    @classmethod
+    def _a_session_name(cls, value: str) -> str:
+        if not _SESSION_NAME.fullmatch(value):
+            raise ValueError("expected 2-64 letters, digits or +=,.@_-")
+        return value
+
+
 class HistorySettings(Section):
     lookback_days: int = Field(default=14, ge=1, le=15)
     live_window_minutes: int = Field(default=60, ge=5, le=180)
@@ -93,6 +178,8 @@ class CostSettings(Section):
 
 class SagetopConfig(Section):
     aws: AwsSettings = AwsSettings()
+    accounts: tuple[AccountSettings, ...] = ()
+    org: OrgSettings = OrgSettings()
     history: HistorySettings = HistorySettings()
     refresh: RefreshSettings = RefreshSettings()
     cost: CostSettings = CostSettings()

@@ -376,11 +376,15 @@ class EndpointSnapshot(Frozen):
     deployment_config: DeploymentGuardrails | None = None
     recommender: RecommenderState = RecommenderState()
     aws_verdicts: tuple[AwsVerdict, ...] = ()
+    # The account it is in (its name, or id), when more than one account is watched; None for
+    # the one account of a single-account session, whose keys stay `region/name`.
+    account: str | None = None
 
     @property
     def key(self) -> str:
-        """Endpoint names are unique per region, not per account."""
-        return f"{self.region}/{self.name}"
+        """Endpoint names are unique per region and account, not across accounts."""
+        where = f"{self.region}/{self.name}"
+        return f"{self.account}/{where}" if self.account is not None else where
 
     @property
     def serving_variants(self) -> tuple[VariantSnapshot, ...]:
@@ -402,6 +406,7 @@ class ProvisioningRow(Frozen):
     instance_type: str
     instance_count: int
     jobs: int = 1
+    account: str | None = None  # which account, when more than one is watched
 
 
 class CollectorError(Frozen):
@@ -413,6 +418,7 @@ class CollectorError(Frozen):
     message: str
     at: dt.datetime
     permission: bool = False  # AccessDenied: "no permission for <action>"
+    account: str | None = None  # which account, when more than one is watched
 
     @field_validator("message")
     @classmethod
@@ -504,6 +510,21 @@ def empty_window_frame() -> pd.DataFrame:
     return pd.DataFrame(index=index)
 
 
+class AccountStatus(Frozen):
+    """One of the accounts watched together: who it is and whether its data is current."""
+
+    name: str  # the configured or Organizations name; the account id when none is known
+    account_id: str | None = None  # from STS GetCallerIdentity (None until it has answered)
+    # Why its last refresh saw nothing of it (expired credentials, a role that cannot be
+    # assumed, AccessDenied on every region's listing); None while it is live. Its last good
+    # endpoints stay on screen, marked stale; the other accounts are unaffected.
+    problem: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.problem is not None
+
+
 class FleetSnapshot(BaseModel):
     """One consistent view of the fleet at `collected_at`."""
 
@@ -524,11 +545,16 @@ class FleetSnapshot(BaseModel):
     # (SageMaker Savings Plans purchases).
     verdict_sources: tuple[VerdictSourceStatus, ...] = ()
     account_verdicts: tuple[AwsVerdict, ...] = ()
+    # The accounts watched together (empty for a single-account session).
+    accounts: tuple[AccountStatus, ...] = ()
 
     @property
     def unseen(self) -> bool:
         """The collection saw nothing of the fleet: no credentials, or no region could be
-        listed. Its empty endpoint list is then not an empty account."""
+        listed (in every account, when several are watched). Its empty endpoint list is then
+        not an empty account."""
+        if self.accounts:
+            return all(a.stale for a in self.accounts)
         unlisted = {e.region for e in self.errors if e.operation == "ListEndpoints"}
         return any(e.source == "credentials" for e in self.errors) or (
             bool(unlisted) and set(self.regions) <= unlisted)

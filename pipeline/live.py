@@ -34,6 +34,7 @@ from typing import Any
 from collectors.aws import AwsContext
 from collectors.failures import describe
 from collectors.fleet import FleetCollector, utc_now
+from collectors.org import AwsOrganisation, OrgCollector
 from ground.config import HistorySettings, RefreshSettings
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
@@ -148,7 +149,8 @@ class LiveSession:
     `show`, `open`, `refresh_now` and `stop` may be called from any thread.
     """
 
-    def __init__(self, aws: AwsContext, refresh: RefreshSettings, history: HistorySettings, *,
+    def __init__(self, aws: AwsContext | AwsOrganisation, refresh: RefreshSettings,
+                 history: HistorySettings, *,
                  clock: Clock = utc_now, pause: Pause = wait_or_wake,
                  progress_interval_s: float = PROGRESS_INTERVAL_S) -> None:
         self.aws = aws
@@ -220,7 +222,10 @@ class LiveSession:
                 except SagetopError as exc:  # no region: the dashboard says so in its header
                     yield Failed(str(exc))
                     return
-                collector = FleetCollector(self.aws, self.refresh, self.history, clock=self.clock)
+                collector: FleetCollector | OrgCollector = (
+                    OrgCollector(self.aws, self.refresh, self.history, clock=self.clock)
+                    if isinstance(self.aws, AwsOrganisation) else
+                    FleetCollector(self.aws, self.refresh, self.history, clock=self.clock))
                 # The listing alone takes a second or two even for thousands of endpoints: rows
                 # on screen while the details and the lookback's metrics load.
                 unlisted = False

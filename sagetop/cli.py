@@ -27,6 +27,7 @@ from sagetop import __version__
 
 if TYPE_CHECKING:  # imported where used: `sagetop --help` need not load pandas and botocore
     from collectors.aws import AwsContext, AwsTarget
+    from collectors.org import AwsOrganisation
     from ground.domain import FleetSnapshot
     from pipeline.analysis import Analyst
 
@@ -43,8 +44,13 @@ def _aws_options(parser: argparse.ArgumentParser, top: bool) -> None:
     group.add_argument("--config", metavar="PATH", default=default,
                        help="configuration file (default: $SAGETOP_CONFIG, then "
                             "~/.config/sagetop/config.toml, then built-in defaults)")
-    group.add_argument("--profile", default=default,
-                       help="named AWS profile (default: $AWS_PROFILE or the default chain)")
+    group.add_argument("--profile", action="append", metavar="PROFILE",
+                       default=[] if top else argparse.SUPPRESS,
+                       help="named AWS profile (default: $AWS_PROFILE or the default chain); "
+                            "repeat to watch several accounts in one view")
+    group.add_argument("--org", action="store_true", default=False if top else argparse.SUPPRESS,
+                       help="watch every member account AWS Organizations lists, through the "
+                            "[org] role_name assumed from the profile")
     group.add_argument("--region", action="append", metavar="REGION",
                        default=[] if top else argparse.SUPPRESS,
                        help="region to watch; repeat for several (default: $AWS_REGION)")
@@ -189,8 +195,8 @@ def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
     from collectors.aws import AwsTarget
 
     if not demo:
-        return AwsTarget(profile=args.profile, regions=tuple(args.region or ()),
-                         endpoint_url=args.endpoint_url)
+        return AwsTarget(profile=args.profile[0] if args.profile else None,
+                         regions=tuple(args.region or ()), endpoint_url=args.endpoint_url)
     from simulator import SimulatedAccount
 
     regions = tuple(args.region or ()) or (DEMO_REGION,)
@@ -199,17 +205,40 @@ def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
     return AwsTarget(regions=regions, simulated=True, prepare_session=account.install)
 
 
-def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> AwsContext:
+def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
+         ) -> AwsContext | AwsOrganisation:
     """The AWS session: an unknown profile, a bad region or URL fails here, before any screen
-    (no region at all on entry: the dashboard shows NO REGION, a report exits 2)."""
+    (no region at all on entry: the dashboard shows NO REGION, a report exits 2).
+
+    Several accounts (repeated --profile, else config.toml's [[accounts]]; or --org) are one
+    `AwsOrganisation`; one profile, or none, is the single-account session it always was.
+    """
     from collectors.aws import AwsContext
 
+    if not demo:
+        from collectors.org import AwsOrganisation, account_targets
+
+        regions = tuple(args.region or ())
+        if args.org:
+            if len(args.profile) > 1:
+                raise UsageError("--org: give one --profile, the account to list members from")
+            return AwsOrganisation(config.aws, [], config.cost, discover=_target(args, demo),
+                                   org=config.org)
+        if len(args.profile) > 1 or (not args.profile and config.accounts):
+            targets = account_targets(args.profile, () if args.profile else config.accounts,
+                                      regions, args.endpoint_url)
+            return AwsOrganisation(config.aws, targets, config.cost)
     return AwsContext(config.aws, _target(args, demo), config.cost)
 
 
-async def _collect_once(config: SagetopConfig, aws: AwsContext) -> FleetSnapshot:
+async def _collect_once(config: SagetopConfig, aws: AwsContext | AwsOrganisation
+                        ) -> FleetSnapshot:
     from collectors.fleet import FleetCollector
+    from collectors.org import AwsOrganisation, OrgCollector
 
+    if isinstance(aws, AwsOrganisation):
+        async with aws:
+            return await OrgCollector(aws, config.refresh, config.history).collect(force=True)
     async with aws:
         return await FleetCollector(aws, config.refresh, config.history).collect(force=True)
 
@@ -307,8 +336,11 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
                   file=sys.stderr)
         return ExitCode.OK
 
+    from collectors.aws import AwsContext
+
     async def refresh() -> Any:
-        async with _aws(args, config, demo=False) as aws:
+        # Prices are public and the same in every account: the one (first) profile's session.
+        async with AwsContext(config.aws, _target(args, False), config.cost) as aws:
             return await refresh_prices(aws, aws.regions)
 
     result = asyncio.run(refresh())
@@ -341,11 +373,14 @@ def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Anal
 def dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("config", "profile", "endpoint_url"):
+    for name in ("config", "endpoint_url"):
         if not hasattr(args, name):
             setattr(args, name, None)
-    if not hasattr(args, "region"):
-        args.region = []
+    for name in ("region", "profile"):
+        if not hasattr(args, name):
+            setattr(args, name, [])
+    if not hasattr(args, "org"):
+        args.org = False
     if getattr(args, "endpoints", None) is not None and args.endpoints < 1:
         raise UsageError("--endpoints: expected a whole number of at least 1")
     command = args.command or "dashboard"

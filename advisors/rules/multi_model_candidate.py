@@ -1,5 +1,8 @@
 """`multi-model-candidate`: several low-traffic endpoints in one region running the same container.
 
+Only endpoints of one account (and region) are grouped: a multi-model endpoint serves the models
+of the account it runs in, so a group across accounts could not be built.
+
 One multi-model endpoint loads each model on demand and serves them all from shared instances,
 sized here for the combined CPU work and for every model held in memory at once (the worst case
 of the model cache). Models then wait for a load after a cache miss, so only endpoints that
@@ -38,10 +41,10 @@ def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
     members = frame[low.fillna(False).astype(bool)]
     if members.empty:
         return []
-    sizes = members.groupby(["region", "image"])["name"].transform("size")
+    sizes = members.groupby(["account", "region", "image"])["name"].transform("size")
     grouped = members[sizes >= s.multi_model_min_endpoints]
     findings: list[Finding] = []
-    for (region, image), group in grouped.groupby(["region", "image"]):
+    for (_, region, image), group in grouped.groupby(["account", "region", "image"]):
         specs = [spec_for(t) for t in group["instance_type"]]
         known = [spec for spec in specs if spec is not None]
         if not known:
