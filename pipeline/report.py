@@ -99,6 +99,7 @@ def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[st
     monitor = endpoint.monitor
     return {
         "name": endpoint.name,
+        "account": endpoint.account,
         "region": endpoint.region,
         "arn": endpoint.arn,
         "status": endpoint.status,
@@ -151,9 +152,20 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
             "warnings": list(analysis.warnings),
             "second_opinions": analysis.opinions.model_dump(mode="json"),
         }
+        from pipeline.accounts import account_totals
+
+        totals = account_totals(fleet, analysis)
+        if totals:
+            # Per account, USD per month; they add up to the organisation's figures above.
+            summary["by_account"] = [
+                {"account": t.name, "account_id": t.account_id, "endpoints": t.endpoints,
+                 "monthly_cost_usd": round(t.monthly_cost_usd, 2),
+                 "monthly_savings_usd": round(t.monthly_savings_usd, 2),
+                 "stale": t.problem is not None, "problem": t.problem} for t in totals]
     return {
         "collected_at": _iso(fleet.collected_at),
         "account_id": fleet.account_id,
+        "accounts": [a.model_dump() | {"stale": a.stale} for a in fleet.accounts],
         "regions": list(fleet.regions),
         "simulated": fleet.simulated,
         "lookback_days": fleet.lookback_days,
@@ -202,6 +214,13 @@ def findings_table(analysis: FleetAnalysis) -> str:
     lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
                  f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "
                  f"(prices: {analysis.price_source})")
+    from pipeline.accounts import account_totals
+
+    for totals in account_totals(analysis.fleet, analysis):
+        stale = f" (stale: {totals.problem})" if totals.problem else ""
+        lines.append(f"  account {printable(totals.name)}: {totals.endpoints} endpoints, "
+                     f"${totals.monthly_cost_usd:,.0f}/month, saves "
+                     f"${totals.monthly_savings_usd:,.0f}/month{printable(stale)}")
     return "\n".join(lines)
 
 
@@ -210,12 +229,16 @@ _SEVERITY = {"critical": 3, "warning": 2, "info": 1}
 
 def fleet_table(fleet: FleetSnapshot) -> str:
     """A fixed-width table, one line per variant, for terminals and logs."""
-    header = (f"{'ENDPOINT':<34} {'REGION':<10} {'STATUS':<10} {'OPTION':<12} {'VARIANT':<12} "
-              f"{'SHAPE':<24} {'REQ/14d':>9} {'P99 ms':>8} {'CPU p95':>7} {'MEM p95':>7} "
-              f"{'5XX':>6} DRIFT")
+    # The account column only when several are watched: one account's table stays as it was.
+    several = bool(fleet.accounts)
+    header = (f"{'ACCOUNT':<16} " if several else "") + (
+        f"{'ENDPOINT':<34} {'REGION':<10} {'STATUS':<10} {'OPTION':<12} {'VARIANT':<12} "
+        f"{'SHAPE':<24} {'REQ/14d':>9} {'P99 ms':>8} {'CPU p95':>7} {'MEM p95':>7} "
+        f"{'5XX':>6} DRIFT")
     lines = [header]
     window = fleet.metrics
-    for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
+    for endpoint in sorted(fleet.endpoints, key=lambda e: (e.account or "", e.region, e.name)):
+        account = f"{printable(endpoint.account or '')[:16]:<16} " if several else ""
         drift = "violations" if endpoint.monitor.violation_count else (
             "monitored" if endpoint.monitor.schedules else "-")
         for variant in endpoint.variants:
@@ -223,7 +246,7 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                       v: VariantSnapshot = variant) -> float | None:
                 return window.window_value(e.key, v.name, name)
             lines.append(
-                f"{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
+                f"{account}{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
                 f"{endpoint.status[:10]:<10} "
                 f"{endpoint.deployment.value:<12} {printable(variant.name)[:12]:<12} "
                 f"{_shape(variant)[:24]:<24} {_fmt(value('requests')):>9} "
@@ -238,7 +261,7 @@ def fleet_table(fleet: FleetSnapshot) -> str:
             shape = (f"{component.current_copies} copies x "
                      f"{component.resources.accelerators or 0} acc")
             lines.append(
-                f"{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
+                f"{account}{printable(endpoint.name)[:34]:<34} {endpoint.region:<10} "
                 f"{printable(component.status)[:10]:<10} {'component':<12} "
                 f"{printable(component.name)[:12]:<12} {shape[:24]:<24} "
                 f"{_fmt(measured('requests')):>9} "
@@ -246,10 +269,16 @@ def fleet_table(fleet: FleetSnapshot) -> str:
                 f"{'-':>7} {'-':>7} {_fmt(measured('errors_5xx')):>6} {drift}")
     lines.append("")
     requests = fleet.requests
+    if several:
+        stale = [a.name for a in fleet.accounts if a.stale]
+        lines.append(f"{len(fleet.accounts)} accounts"
+                     + (f" ({len(stale)} stale: {printable(', '.join(stale))})" if stale else ""))
     lines.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}; "
                  f"{requests.total_calls} requests, {requests.throttles} throttled, "
                  f"{requests.metrics_requested} metrics requested "
                  f"(~${requests.cloudwatch_usd:.4f} CloudWatch)")
     # The same failure met by several calls is one warning.
-    lines += dict.fromkeys(f"warning: {printable(e.region)}: {e.message}" for e in fleet.errors)
+    lines += dict.fromkeys(
+        f"warning: {printable(e.account) + ': ' if e.account else ''}{printable(e.region)}: "
+        f"{e.message}" for e in fleet.errors)
     return "\n".join(lines)

@@ -256,10 +256,12 @@ def _listing_failures(fleet: FleetSnapshot) -> list[str]:
     """The errors that mean the collection did not see the fleet: credentials, the inventory."""
     lines = []
     for error in fleet.errors:
+        # Which account, when several are watched: the others' data is still there.
+        account = f"account {error.account}: " if error.account else ""
         if error.source == "credentials":
-            lines.append(error.message)
+            lines.append(f"{account}{error.message}")
         elif error.operation == "ListEndpoints":
-            lines.append(f"{error.region}: {error.message}")
+            lines.append(f"{account}{error.region}: {error.message}")
     return _distinct(lines)
 
 

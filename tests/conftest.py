@@ -105,6 +105,7 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.monitor.processing_jobs.clear()
     middleware.components.clear()
     middleware.denied.clear()
+    middleware.unassumable.clear()
     middleware.opinions.clear()
     middleware.page_datapoints = None
     middleware.refused.clear()

@@ -273,6 +273,9 @@ class StandInMiddleware:
         self.opinions = SecondOpinionStandIn()
         self.components = ComponentStandIn()
         self.denied: set[str] = set()  # "sagemaker:ListMonitoringSchedules" -> AccessDenied
+        # Role ARNs whose trust policy refuses the caller: moto assumes any role ARN at all
+        # (it evaluates no trust policy), AWS answers these AccessDenied.
+        self.unassumable: set[str] = set()
         self.page_datapoints: int | None = None
         self.refused: dict[str, str] = {}  # "Namespace:MetricName" -> StatusCode
         self.log: list[str] = []
@@ -287,6 +290,13 @@ class StandInMiddleware:
             # The query protocol (STS): the action is a form field.
             form = urllib.parse.parse_qs(_read_body(environ).decode())
             operation, service = form.get("Action", ["?"])[0], "query"
+            role = form.get("RoleArn", [""])[0]
+            if operation == "AssumeRole" and role in self.unassumable:
+                with self._lock:
+                    self.log.append(operation)
+                return self._xml_error(start_response, 403, "AccessDenied",
+                                       f"User is not authorized to perform: sts:AssumeRole on "
+                                       f"resource: {role}")
         elif not target:
             # REST services (S3): method and path say what it is.
             operation = f"{method} {path}"
@@ -340,6 +350,17 @@ class StandInMiddleware:
                     params["EndpointName"]]
                 return self._json(start_response, int(status.split()[0]), body)
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _xml_error(start_response: StartResponse, status: int, code: str,
+                   message: str) -> Iterable[bytes]:
+        """An error of the query protocol (STS), as AWS words it."""
+        body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+                f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>stand-in</RequestId></ErrorResponse>").encode()
+        start_response(f"{status} Forbidden", [("Content-Type", "text/xml"),
+                                               ("Content-Length", str(len(body)))])
+        return [body]
 
     def _with_component_scaling(self, environ: dict[str, Any], start_response: StartResponse,
                                 operation: str) -> Iterable[bytes]:
