@@ -114,3 +114,56 @@ def policy_document(s3_locations: Sequence[str] = ()) -> dict[str, Any]:
 
 def policy_json(s3_locations: Sequence[str] = ()) -> str:
     return json.dumps(policy_document(s3_locations), indent=2) + "\n"
+
+
+# Reads made only in the account that lists the organisation (the monitoring side), never in a
+# member account: left out of the member role's policy.
+MONITORING_ONLY = frozenset({"organizations:ListAccounts"})
+PRINCIPAL_PLACEHOLDER = "arn:aws:iam::REPLACE-WITH-MONITORING-ACCOUNT-ID:role/REPLACE-WITH-ROLE"
+_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]+|\d{12}")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+
+
+def cross_account_documents(s3_locations: Sequence[str] = (), *,
+                            role_name: str = "sagetop-read-only",
+                            principal: str | None = None,
+                            external_id: str | None = None) -> dict[str, Any]:
+    """The three documents of a cross-account setup, all from `OPERATIONS`:
+
+    * `member_role_policy`: the role in each member account, sagetop's reads there;
+    * `member_role_trust_policy`: who may assume it (the monitoring principal, with the
+      external ID when one is used);
+    * `monitoring_policy`: the monitoring side's sts:AssumeRole on that role name in any
+      account, and the organisation listing `--org` makes.
+    """
+    if not _ROLE_NAME.fullmatch(role_name):
+        raise UsageError(f"--role-name {role_name}: not an IAM role name")
+    if principal is not None and not _PRINCIPAL.fullmatch(principal):
+        raise UsageError(f"--monitoring-principal {principal}: expected an account id or an "
+                         "IAM role or user ARN")
+    member = policy_document(s3_locations)
+    statements = []
+    for statement in member["Statement"]:
+        kept = [a for a in statement["Action"] if a not in MONITORING_ONLY]
+        if kept:
+            statements.append({**statement, "Action": kept})
+    trust: dict[str, Any] = {
+        "Sid": "SagetopMonitoringAssumesRole", "Effect": "Allow",
+        "Principal": {"AWS": principal or PRINCIPAL_PLACEHOLDER}, "Action": "sts:AssumeRole"}
+    if external_id:
+        trust["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    monitoring = [
+        {"Sid": "SagetopAssumeMemberRole", "Effect": "Allow", "Action": "sts:AssumeRole",
+         "Resource": f"arn:aws:iam::*:role/{role_name}"},
+        {"Sid": "SagetopListOrganizationAccounts", "Effect": "Allow",
+         "Action": sorted(MONITORING_ONLY), "Resource": "*"},
+    ]
+    return {
+        "member_role_policy": {"Version": "2012-10-17", "Statement": statements},
+        "member_role_trust_policy": {"Version": "2012-10-17", "Statement": [trust]},
+        "monitoring_policy": {"Version": "2012-10-17", "Statement": monitoring},
+    }
+
+
+def cross_account_json(s3_locations: Sequence[str] = (), **options: Any) -> str:
+    return json.dumps(cross_account_documents(s3_locations, **options), indent=2) + "\n"

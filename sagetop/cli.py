@@ -188,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     iam.add_argument("--s3", action="append", metavar="S3_URI", default=[],
                      help="a bucket or prefix sagetop may read: the model artefacts "
                           "(ModelDataUrl) and Model Monitor outputs (S3Uri); repeat for several")
+    iam.add_argument("--cross-account", action="store_true",
+                     help="print the member-account role's policy, its trust policy for the "
+                          "monitoring principal, and the monitoring side's sts:AssumeRole "
+                          "statement (one JSON object)")
+    iam.add_argument("--role-name", default="sagetop-read-only",
+                     help="the member accounts' role ([org] role_name; default: %(default)s)")
+    iam.add_argument("--monitoring-principal", metavar="ARN", default=None,
+                     help="who assumes the role: the monitoring account id or role ARN "
+                          "(default: a placeholder that trusts nobody until replaced)")
+    iam.add_argument("--external-id", default=None,
+                     help="require this external ID in the trust policy")
     return parser
 
 
@@ -389,9 +400,14 @@ def dispatch(argv: Sequence[str] | None) -> int:
     if command == "profile":
         return run_profile(args)  # works on files alone: no configuration, no AWS
     if command == "iam-policy":
-        from collectors.iam import policy_json
+        from collectors.iam import cross_account_json, policy_json
 
-        sys.stdout.write(policy_json(args.s3))
+        if args.cross_account:
+            sys.stdout.write(cross_account_json(
+                args.s3, role_name=args.role_name, principal=args.monitoring_principal,
+                external_id=args.external_id))
+        else:
+            sys.stdout.write(policy_json(args.s3))
         return ExitCode.OK
     config, path = load_config(args.config)
     origin = str(path) if path else "built-in configuration"

@@ -153,3 +153,26 @@ def test_bad_accounts_entries_are_one_line_at_start(
                               '[[accounts]]\nname = "a"\nprofile = "q"\n')
     assert main(["report", "--config", twice, "--region", REGION]) == 2
     assert "named twice" in capsys.readouterr().err
+
+
+def test_cross_account_policies_come_from_the_guards_allow_list(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from collectors.guard import CREDENTIAL_OPERATIONS
+    from collectors.iam import MONITORING_ONLY, actions
+
+    assert main(["iam-policy", "--cross-account", "--role-name", "sagetop-audit",
+                 "--monitoring-principal", f"arn:aws:iam::{MAIN}:role/monitor",
+                 "--external-id", "x-org-1"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    member = {a for s in documents["member_role_policy"]["Statement"] for a in s["Action"]}
+    # The member role reads what sagetop reads in an account; the listing is the monitor's.
+    assert member == set(actions()) - MONITORING_ONLY
+    assert "organizations:ListAccounts" in MONITORING_ONLY <= set(actions())
+    (trust,) = documents["member_role_trust_policy"]["Statement"]
+    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{MAIN}:role/monitor"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "x-org-1"}}
+    assume, listing = documents["monitoring_policy"]["Statement"]
+    assert ("sts", assume["Action"].split(":")[1]) in CREDENTIAL_OPERATIONS
+    assert assume["Resource"] == "arn:aws:iam::*:role/sagetop-audit"
+    assert listing["Action"] == sorted(MONITORING_ONLY)
+    assert main(["iam-policy", "--cross-account", "--role-name", "bad name"]) == 2
