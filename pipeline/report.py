@@ -203,7 +203,9 @@ def findings_table(analysis: FleetAnalysis) -> str:
                     key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
                                       -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
     for finding, _ in ranked:
-        name = finding.endpoint.split("/", 1)[-1]
+        # "region/name", or "account/region/name": the account stays, the region goes.
+        parts = finding.endpoint.split("/")
+        name = "/".join(parts[:-2] + parts[-1:]) if len(parts) > 2 else parts[-1]
         saving = finding.monthly_savings_usd
         # The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298".
         effect = ("-" if saving is None or round(saving) == 0

@@ -839,7 +839,9 @@ def target_profile(current: MLProfile, findings: Iterable[Finding],
     seen_ids: set[str] = set()
 
     for finding in findings:
-        if finding.endpoint != current.key:
+        # With several accounts the finding's key leads with the account ("prod/us-east-1/x");
+        # the profile's is region/name, unique within the one account its findings come from.
+        if finding.endpoint != current.key and not finding.endpoint.endswith(f"/{current.key}"):
             continue
         all_applied = bool(finding.suggested)
         for change in finding.suggested:

@@ -62,6 +62,9 @@ def _demo_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoints", type=int, metavar="N", default=None,
                         help="scale the simulated fleet to N endpoints (default: the archetypes)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated fleet")
+    parser.add_argument("--accounts", type=int, metavar="N", default=None,
+                        help="simulate an organisation of N accounts, each its own fleet "
+                             "(seeded) and quotas (default: one account)")
 
 
 def _command(commands: Any, name: str, summary: str, description: str,
@@ -208,12 +211,27 @@ def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
     if not demo:
         return AwsTarget(profile=args.profile[0] if args.profile else None,
                          regions=tuple(args.region or ()), endpoint_url=args.endpoint_url)
+
+    return _simulated_targets(args)[0]
+
+
+def _simulated_targets(args: argparse.Namespace) -> list[AwsTarget]:
+    """One simulated account, or with --accounts N an organisation of N: account i is seeded
+    `seed + i` (its own fleet) and has its own quotas, as AWS's are per account."""
+    from collectors.aws import AwsTarget
     from simulator import SimulatedAccount
 
     regions = tuple(args.region or ()) or (DEMO_REGION,)
-    account = SimulatedAccount(endpoints=getattr(args, "endpoints", None),
-                               seed=getattr(args, "seed", 7), regions=regions)
-    return AwsTarget(regions=regions, simulated=True, prepare_session=account.install)
+    count = getattr(args, "accounts", None) or 1
+    seed = getattr(args, "seed", 7)
+    targets = []
+    for index in range(count):
+        account = SimulatedAccount(endpoints=getattr(args, "endpoints", None), seed=seed + index,
+                                   regions=regions, account_id=f"{100000000001 + index:012d}")
+        targets.append(AwsTarget(regions=regions, simulated=True,
+                                 account=f"sim-{index + 1:02d}" if count > 1 else None,
+                                 prepare_session=account.install))
+    return targets
 
 
 def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
@@ -226,6 +244,10 @@ def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
     """
     from collectors.aws import AwsContext
 
+    if demo and (getattr(args, "accounts", None) or 1) > 1:
+        from collectors.org import AwsOrganisation
+
+        return AwsOrganisation(config.aws, _simulated_targets(args), config.cost)
     if not demo:
         from collectors.org import AwsOrganisation, account_targets
 
@@ -396,6 +418,8 @@ def dispatch(argv: Sequence[str] | None) -> int:
         args.org = False
     if getattr(args, "endpoints", None) is not None and args.endpoints < 1:
         raise UsageError("--endpoints: expected a whole number of at least 1")
+    if getattr(args, "accounts", None) is not None and not 1 <= args.accounts <= 200:
+        raise UsageError("--accounts: expected a whole number from 1 to 200")
     command = args.command or "dashboard"
     if command == "profile":
         return run_profile(args)  # works on files alone: no configuration, no AWS

@@ -149,6 +149,8 @@ class SimulatedAccount:
     # AWS's opt-in advisors: off answers OptInRequiredException / an inactive enrollment.
     compute_optimizer_opted_in: bool = True
     cost_hub_enrolled: bool = True
+    # Who STS GetCallerIdentity says this is: each account of a simulated organisation its own.
+    account_id: str = ACCOUNT_ID
     requests: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
     busy_seconds: float = 0.0  # CPU spent answering (the benchmark separates it from sagetop's)
@@ -328,7 +330,7 @@ class SimulatedAccount:
         if service == "s3":
             return self._s3(operation, request)
         if service == "sts":
-            return 200, _caller_identity(), {}
+            return 200, _caller_identity(self.account_id), {}
         params = json.loads(request.body or b"{}") if request.body else {}
         # Application Auto Scaling's service id is "application-auto-scaling".
         prefix = service.replace("auto-scaling", "autoscaling").replace("-", "_")
@@ -1164,12 +1166,12 @@ def _bucket_and_key(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _caller_identity() -> str:
+def _caller_identity(account_id: str) -> str:
     return ('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
             "<GetCallerIdentityResult>"
-            f"<Arn>arn:aws:sts::{ACCOUNT_ID}:assumed-role/ops-readonly/demo</Arn>"
+            f"<Arn>arn:aws:sts::{account_id}:assumed-role/ops-readonly/demo</Arn>"
             "<UserId>AROASIMULATED:demo</UserId>"
-            f"<Account>{ACCOUNT_ID}</Account>"
+            f"<Account>{account_id}</Account>"
             "</GetCallerIdentityResult>"
             "<ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata>"
             "</GetCallerIdentityResponse>")

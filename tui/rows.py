@@ -85,11 +85,15 @@ COLUMNS: tuple[Column, ...] = (
            short="Save"),
     Column("finding", "Worst finding", 20, about="worst finding (+N more)"),
     Column("region", "Region", 14, about="AWS Region"),
+    # Shown only while several accounts are watched (`columns_for_width`'s `accounts`).
+    Column("account", "Account", 12, about="AWS account (its name, or id)"),
 )
 # Which columns a narrower screen keeps: the first ones that fit, so widening the terminal only
 # ever adds columns. At 80 cells: name, shape, cost, saving, worst finding (the money first).
-PRIORITY: tuple[str, ...] = ("endpoint", "shape", "cost", "savings", "finding", "rpm", "p99",
-                             "status", "errors", "busiest", "trend", "drift", "option", "region")
+# With several accounts, whose endpoint it is comes right after the money (past 80 cells).
+PRIORITY: tuple[str, ...] = ("endpoint", "shape", "cost", "savings", "finding", "account", "rpm",
+                             "p99", "status", "errors", "busiest", "trend", "drift", "option",
+                             "region")
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 CELL_PADDING = 2  # DataTable pads each cell by one on either side
@@ -103,12 +107,16 @@ def column_label(column: Column, lookback_days: int) -> str:
 
 
 def columns_for_width(width: int, hidden: Collection[str] = (),
-                      pinned: Sequence[str] = ()) -> tuple[Column, ...]:
+                      pinned: Sequence[str] = (), *, accounts: bool = False
+                      ) -> tuple[Column, ...]:
     """The columns that fit in `width` cells, in their natural order.
 
     Columns are taken in priority order (the user's pinned ones first, hidden ones never) until
     the next one does not fit: a wider screen shows the same columns and more, never others.
+    The account column exists only with `accounts` (several accounts watched).
     """
+    if not accounts:
+        hidden = {*hidden, "account"}
     order = ["endpoint", *(k for k in pinned if k in COLUMN_BY_KEY and k != "endpoint"),
              *(k for k in PRIORITY if k not in pinned and k != "endpoint")]
     chosen: list[str] = []
@@ -152,6 +160,7 @@ class RowData:
     search_text: str  # name, tags and finding kinds, lower-case, for the `/` filter
     region: str = ""
     worst_kind: str = ""  # the worst finding's kind, for grouping by finding
+    account: str = ""  # for grouping by account ("" with one account)
     # Computed with the row, off the event loop, so that the table's diff only compares.
     signatures: dict[str, CellSignature] = field(init=False, repr=False, compare=False)
 
@@ -591,6 +600,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "savings": savings_cell(possible_savings_usd, look) if analysed else _pending(look),
         "finding": finding_cell(findings, look) if analysed else _pending(look),
         "region": outside(endpoint.region, 40),
+        "account": outside(endpoint.account or "", 40),
     }
     sort_values: dict[str, float | str] = {
         "endpoint": endpoint.name.lower(), "status": endpoint.status,
@@ -601,12 +611,14 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "cost": _num(monthly_cost_usd), "savings": _num(possible_savings_usd),
         "finding": float(SEVERITY_RANK[worst.severity]) if worst else 0.0,
         "region": endpoint.region,
+        "account": endpoint.account or "",
     }
-    search = " ".join([endpoint.name, endpoint.region, endpoint.deployment.value,
+    search = " ".join([endpoint.name, endpoint.region, endpoint.account or "",
+                       endpoint.deployment.value,
                        *(f"{k}={v}" for k, v in endpoint.tags.items()),
                        *(f.kind.value for f in findings)]).lower()
     return RowData(key, cells, sort_values, search, endpoint.region,
-                   worst.kind.value if worst else "")
+                   worst.kind.value if worst else "", endpoint.account or "")
 
 
 def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
@@ -654,6 +666,7 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: Fle
         "savings": "",
         "finding": "",
         "region": "",
+        "account": "",
     }
 
 
@@ -712,6 +725,7 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
         "savings": savings_cell(best, look) if analysed else _pending(look),
         "finding": finding_cell(own, look) if analysed else _pending(look),
         "region": "",
+        "account": "",
     }
 
 

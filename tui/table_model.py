@@ -25,10 +25,12 @@ class GroupBy(StrEnum):
     NONE = "none"
     REGION = "region"
     FINDING = "finding"
+    ACCOUNT = "account"  # only offered while several accounts are watched
 
-    def next(self) -> GroupBy:
-        members = list(GroupBy)
-        return members[(members.index(self) + 1) % len(members)]
+    def next(self, accounts: bool = False) -> GroupBy:
+        members = [m for m in GroupBy if accounts or m is not GroupBy.ACCOUNT]
+        position = members.index(self) if self in members else -1
+        return members[(position + 1) % len(members)]
 
 
 @dataclass(frozen=True)
@@ -121,4 +123,6 @@ def _group_of(row: RowData, group: GroupBy) -> str:
         return row.region
     if group is GroupBy.FINDING:
         return row.worst_kind
+    if group is GroupBy.ACCOUNT:
+        return row.account
     return ""

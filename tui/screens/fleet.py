@@ -138,6 +138,8 @@ class FleetScreen(Screen[None]):
             return  # a newer snapshot is being built; this one would only flicker past
         self.rows = message.rows
         self._applied = self._requested
+        if self._accounts() != any(c.key == "account" for c in self.table.shown_columns):
+            self._lay_out_columns()  # the account column comes (or goes) with several accounts
         self._show_rows()
 
     def shows(self, fleet: FleetSnapshot | None, analysis: FleetAnalysis | None) -> bool:
@@ -213,10 +215,16 @@ class FleetScreen(Screen[None]):
     def _label_columns(self) -> None:
         self.table.set_columns(self.table.shown_columns, self._labels())
 
+    def _accounts(self) -> bool:
+        """Several accounts are watched: their column and grouping are offered."""
+        fleet = self.state.fleet
+        return fleet is not None and bool(fleet.accounts)
+
     def _lay_out_columns(self) -> None:
         width = self.size.width or self.app.size.width
         table = self.table
-        if table.set_columns(columns_for_width(width, self.view.hidden, self.view.pinned),
+        if table.set_columns(columns_for_width(width, self.view.hidden, self.view.pinned,
+                                               accounts=self._accounts()),
                              self._labels()):
             table.show(arrange(self.rows, self.view, self._children_of))
         table.fit_first_column(width)
@@ -278,7 +286,7 @@ class FleetScreen(Screen[None]):
         self.notify(f"sorted by {label}, {order}", timeout=2)
 
     def action_cycle_group(self) -> None:
-        self.view = replace(self.view, group=self.view.group.next())
+        self.view = replace(self.view, group=self.view.group.next(accounts=self._accounts()))
         if self.view.group is not GroupBy.NONE:
             self.notify(f"grouped by {self.view.group.value}", timeout=1.5)
 

@@ -59,6 +59,10 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
     else:
         parts.append((1, mark))
         account = fleet.account_id if fleet and fleet.account_id else "account ?"
+        if fleet is not None and fleet.accounts:
+            # Several accounts: how many, and how many are stale (the table says which).
+            stale = sum(1 for a in fleet.accounts if a.stale)
+            account = f"{len(fleet.accounts)} accounts" + (f", {stale} stale" if stale else "")
         parts.append((3, Text(inert(account, one_line=True, limit=40))))
     regions = fleet.regions if fleet else source.regions
     if state.missing == "region":
