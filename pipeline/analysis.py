@@ -88,6 +88,11 @@ class EndpointAnalysis:
         return current_profile(self._endpoint, self._fleet, self._features, self.requirements,
                                self._cost, self.component_costs, self.recommender)
 
+    @property
+    def account(self) -> str | None:
+        """Its account when several are watched (the export's folder), else None."""
+        return self._endpoint.account
+
     @cached_property
     def target(self) -> MLProfile:
         accepted = {c.change_id for c in self.changes if c.accepted}

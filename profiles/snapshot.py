@@ -218,6 +218,21 @@ def summary_markdown(summary: FleetSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _account_of(item: Profiled) -> str | None:
+    """The account of a profiled endpoint watched among several (None: the one account).
+
+    Optional, not part of `Profiled`: only the analysis of a multi-account fleet carries it.
+    """
+    account = getattr(item, "account", None)
+    return account if isinstance(account, str) else None
+
+
+def _safe_folder(name: str) -> str:
+    """An account name as one folder name: no separator, no `..`, nothing a shell trips on."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return cleaned or "account"
+
+
 def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
                    summary: bool = True,
                    opinions: OpinionsSummary | None = None
@@ -225,10 +240,14 @@ def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir:
     """Every file of an export: profiles and rationale per endpoint, and the fleet summary
     (when `summary`: an export of the whole fleet rather than of a few endpoints)."""
     files: dict[Path, str] = {}
-    chosen = sorted(endpoints, key=lambda e: (e.current.region, e.current.endpoint))
+    chosen = sorted(endpoints, key=lambda e: (_account_of(e) or "", e.current.region,
+                                              e.current.endpoint))
     for item in chosen:
+        # Several accounts: one folder each, as the same name can run in two of them.
+        account = _account_of(item)
+        folder = out_dir if account is None else out_dir / _safe_folder(account)
         current_path, target_path, rationale_path = endpoint_paths(
-            out_dir, item.current.region, item.current.endpoint)
+            folder, item.current.region, item.current.endpoint)
         if current_path in files:
             raise ValueError(f"two endpoints map to {current_path}")  # same region and name
         files[current_path] = profile_to_yaml(item.current)

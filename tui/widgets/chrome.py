@@ -50,19 +50,21 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
     palette, glyphs = look.palette, look.glyphs
     parts: list[tuple[int, Text]] = []
     mark = Text(" sagetop ", style=palette.selected)
+    several = ""
+    if fleet is not None and fleet.accounts:
+        # Several accounts: how many, and how many are stale (the table says which).
+        stale = sum(1 for a in fleet.accounts if a.stale)
+        several = f"{len(fleet.accounts)} accounts" + (f", {stale} stale" if stale else "")
     if source.simulated:
         # The demo must never be mistaken for a real account.
         mark.append(" ")
         mark.append(" DEMO ", style=palette.demo)
         parts.append((1, mark))
-        parts.append((5, Text("simulated account")))
+        parts.append((5, Text(f"simulated organisation, {several}" if several
+                              else "simulated account")))
     else:
         parts.append((1, mark))
-        account = fleet.account_id if fleet and fleet.account_id else "account ?"
-        if fleet is not None and fleet.accounts:
-            # Several accounts: how many, and how many are stale (the table says which).
-            stale = sum(1 for a in fleet.accounts if a.stale)
-            account = f"{len(fleet.accounts)} accounts" + (f", {stale} stale" if stale else "")
+        account = several or (fleet.account_id if fleet and fleet.account_id else "account ?")
         parts.append((3, Text(inert(account, one_line=True, limit=40))))
     regions = fleet.regions if fleet else source.regions
     if state.missing == "region":

@@ -1,0 +1,70 @@
+"""The dashboard on a simulated organisation: one table for every account, through the Pilot.
+
+Two simulated accounts, each its own session, fleet and quotas; the second one's credentials
+have expired. The live one's rows are on screen with their account; the header counts the
+accounts and the stale one; the account column exists only while several accounts are watched
+and only where it fits.
+"""
+
+from __future__ import annotations
+
+from textual.widgets.data_table import ColumnKey
+
+from collectors.aws import AwsTarget
+from collectors.org import AwsOrganisation
+from ground.config import AwsSettings, RefreshSettings, SagetopConfig
+from pipeline.analysis import Analyst
+from pipeline.live import LiveSession
+from simulator import SimulatedAccount
+from tests.test_tui_support import fixed_clock, wait_for_analysis
+from tui.app import SagetopApp
+from tui.rows import columns_for_width
+from tui.screens.fleet import FleetScreen
+from tui.table_model import GroupBy
+from tui.widgets.chrome import HeaderLine
+from tui.widgets.fleet.table import FleetTable
+
+
+def _org_app() -> tuple[SagetopApp, list[SimulatedAccount]]:
+    accounts = [SimulatedAccount(endpoints=4, seed=7 + i, clock=fixed_clock,
+                                 account_id=f"{100000000001 + i:012d}") for i in range(2)]
+    accounts[1].faults.expire_credentials()
+    targets = [AwsTarget(regions=a.regions, simulated=True, account=f"team-{i + 1}",
+                         prepare_session=a.install) for i, a in enumerate(accounts)]
+    config = SagetopConfig(aws=AwsSettings(max_attempts=1),
+                           refresh=RefreshSettings(live_seconds=60, fleet_seconds=900))
+    session = LiveSession(AwsOrganisation(config.aws, targets, config.cost), config.refresh,
+                          config.history, clock=fixed_clock)
+    return SagetopApp(session, Analyst()), accounts
+
+
+async def test_one_table_for_the_live_accounts_the_expired_one_stale() -> None:
+    app, _ = _org_app()
+    async with app.run_test(size=(170, 30)) as pilot:
+        await wait_for_analysis(pilot)
+        fleet = app.state.fleet
+        assert fleet is not None
+        assert [(a.name, a.stale) for a in fleet.accounts] == [("team-1", False),
+                                                              ("team-2", True)]
+        assert {e.account for e in fleet.endpoints} == {"team-1"} and len(fleet.endpoints) == 4
+        assert "2 accounts, 1 stale" in str(app.screen.query_one(HeaderLine).render())
+        table = app.screen.query_one(FleetTable)
+        assert ColumnKey("account") in table.columns
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        assert {row.account for row in screen.rows} == {"team-1"}
+        # Grouping offers the account once several are watched.
+        seen = []
+        for _ in range(4):
+            await pilot.press("g")
+            await pilot.pause()
+            seen.append(screen.view.group)
+        assert GroupBy.ACCOUNT in seen
+
+
+def test_the_account_column_only_with_several_accounts_and_past_80_cells() -> None:
+    assert "account" not in {c.key for c in columns_for_width(200)}
+    assert "account" in {c.key for c in columns_for_width(200, accounts=True)}
+    assert "account" not in {c.key for c in columns_for_width(80, accounts=True)}
+    assert [c.key for c in columns_for_width(80, accounts=True)] == \
+        [c.key for c in columns_for_width(80)]
