@@ -8,16 +8,20 @@ and only where it fits.
 
 from __future__ import annotations
 
+import pytest
+from rich.console import Console
 from textual.widgets.data_table import ColumnKey
 
 from collectors.aws import AwsTarget
 from collectors.org import AwsOrganisation
 from ground.config import AwsSettings, RefreshSettings, SagetopConfig
+from pipeline.accounts import account_totals
 from pipeline.analysis import Analyst
 from pipeline.live import LiveSession
 from simulator import SimulatedAccount
 from tests.test_tui_support import fixed_clock, wait_for_analysis
 from tui.app import SagetopApp
+from tui.render import summary_view
 from tui.rows import columns_for_width
 from tui.screens.fleet import FleetScreen
 from tui.table_model import GroupBy
@@ -60,6 +64,17 @@ async def test_one_table_for_the_live_accounts_the_expired_one_stale() -> None:
             await pilot.pause()
             seen.append(screen.view.group)
         assert GroupBy.ACCOUNT in seen
+        # The summary: each account's totals, the stale one saying why; they add up.
+        analysis = app.state.analysis
+        assert analysis is not None
+        console = Console(width=160, record=True)
+        console.print(summary_view(analysis, fleet, True))
+        text = console.export_text()
+        assert "By account" in text and "team-1" in text and "live" in text
+        assert "team-2" in text and "stale: AWS credentials expired" in text
+        totals = account_totals(fleet, analysis)
+        assert sum(t.monthly_cost_usd for t in totals) == \
+            pytest.approx(analysis.total_monthly_cost_usd)
 
 
 def test_the_account_column_only_with_several_accounts_and_past_80_cells() -> None:

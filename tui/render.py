@@ -475,6 +475,23 @@ def _level(level: int | None, look: Look = DEFAULT_LOOK) -> Text:
     return Text(level_label(MaturityLevel(level)), style=styles.get(int(level), ""))
 
 
+def _accounts_table(fleet: FleetSnapshot, analysis: FleetAnalysis, profiles_ready: bool,
+                    look: Look) -> RenderableType:
+    """Each account's endpoints, monthly cost and savings; a stale one says why."""
+    from pipeline.accounts import account_totals
+
+    table = _table("Account", "Endpoints", "$/month", "Saves $/month", "State",
+                   title="By account", look=look)
+    for totals in account_totals(fleet, analysis):
+        state = (Text(f"stale: {outside(totals.problem)}", style=look.palette.warning)
+                 if totals.problem else Text("live"))
+        table.add_row(Text(outside(totals.name)), str(totals.endpoints),
+                      fmt_usd(totals.monthly_cost_usd),
+                      fmt_usd(totals.monthly_savings_usd) if profiles_ready
+                      else f"computing{look.glyphs.ellipsis}", state)
+    return table
+
+
 def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                  profiles_ready: bool, look: Look = DEFAULT_LOOK) -> RenderableType:
     """The fleet summary; savings of the accepted changes and maturity need every profile built,
@@ -509,14 +526,19 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                             Text(f"{mean:.2f} " + glyphs.bar * round(mean * 2)) if mean
                             else Text(computing if not profiles_ready else "-",
                                       style=palette.muted))
+        if fleet.accounts:
+            parts += [Text(""), _accounts_table(fleet, analysis, profiles_ready, look)]
         parts += [Text(""), kinds, Text(""), pillars, Text(""),
                   opinions_summary_view(analysis.opinions, look)]
-    matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
-                    title="Provisioning matrix", look=look)
-    for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):
-        matrix.add_row(Text(outside(row.region)), Text(outside(row.workload)),
+    several = bool(fleet.accounts)  # the matrix per account, when several are watched
+    matrix = _table(*(("Account",) if several else ()), "Region", "Workload", "Instance type",
+                    "Instances", "Jobs", title="Provisioning matrix", look=look)
+    for row in sorted(fleet.provisioning,
+                      key=lambda r: (r.account or "", r.region, r.workload, r.instance_type)):
+        matrix.add_row(*((Text(outside(row.account or "")),) if several else ()),
+                       Text(outside(row.region)), Text(outside(row.workload)),
                        Text(outside(row.instance_type)), str(row.instance_count), str(row.jobs))
     if not fleet.provisioning:
-        matrix.add_row("-", "-", "-", "-", "-")
+        matrix.add_row(*(["-"] * (6 if several else 5)))
     parts += [Text(""), matrix]
     return Group(*parts)
