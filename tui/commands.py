@@ -75,7 +75,9 @@ class Command:
 def fleet_commands(screen: FleetControls) -> Iterator[Command]:
     days = screen.lookback_days
     shown = screen.shown_column_keys()
-    for column in COLUMNS:
+    # The account column exists only with several accounts (`g` groups by it): no command.
+    columns = [c for c in COLUMNS if c.key != "account"]
+    for column in columns:
         label = column_label(column, days)
         order = "largest first" if column.numeric else "A to Z"
         yield Command(f"Sort by {NAMES[column.key]} ({label})", f"Order the fleet, {order}",
@@ -83,7 +85,7 @@ def fleet_commands(screen: FleetControls) -> Iterator[Command]:
                           screen.view, sort_column=column.key, descending=column.numeric)),
                       (label.lower(), *SORT_WORDS.get(column.key, ())),
                       discover=column.key in ("savings", "cost"))
-    for column in COLUMNS[1:]:
+    for column in columns[1:]:
         label = column_label(column, days)
         if column.key in shown:
             yield Command(f"Hide column {label}", f"Remove {column.about} from the table",
