@@ -13,6 +13,9 @@ over a thousand endpoints stays well under a second. Two frames:
   errors against load) and the peak per-instance utilisation across variants.
 * `components`: one row per (endpoint key, inference component): its copies and reservation per
   copy, joined with its window statistics (traffic, latency, per-copy utilisation).
+* `carbon`: the estimated energy and kgCO2e a month of every variant and endpoint as it runs
+  (`advisors.carbon`), also joined to `endpoints` as `energy_kwh_month` and
+  `carbon_kgco2e_month` (with `_low` / `_high`).
 
 "No data" stays NaN everywhere: it is never read as zero traffic or zero utilisation.
 """
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from advisors.carbon import FleetCarbon, empty_fleet_carbon, fleet_carbon
 from advisors.cost import autoscales, billed_instances
 from ground.catalog import spec_for
 from ground.domain import FleetSnapshot
@@ -38,7 +42,7 @@ WINDOW_COLUMNS = (
     "concurrency_max", "cold_start_p99_us", "cold_starts", "serverless_concurrency_max_fraction",
     "backlog_max", "instance_count_mean", "model_latency_sum_us", "model_cache_hit_ratio",
     "model_loading_wait_avg_us", "model_loading_wait_max_us", "model_unloads",
-    "loaded_models_avg",
+    "loaded_models_avg", "cpu_mean_pct", "gpu_mean_pct",
 )
 # Per-instance utilisation percentages; the busiest of them decides sizing.
 UTILISATION_COLUMNS = ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct")
@@ -70,6 +74,7 @@ class FleetFeatures:
     lookback_hours: float
     now: dt.datetime
     components: pd.DataFrame = field(default_factory=empty_component_frame)
+    carbon: FleetCarbon = field(default_factory=empty_fleet_carbon)
 
 
 _VARIANT_ATTRIBUTES = (
@@ -357,6 +362,22 @@ def build_features(fleet: FleetSnapshot, now: dt.datetime | None = None,
     variants = variant_features(fleet)
     components = component_features(fleet, at)
     endpoints = endpoint_features(fleet, variants, at, hours_of_day, busy_fraction, components)
+    carbon = fleet_carbon(fleet)
+    endpoints = endpoints.join(_carbon_columns(carbon, endpoints.index))
     return FleetFeatures(endpoints=endpoints, variants=variants,
                          lookback_hours=fleet.lookback_days * 24.0, now=at,
-                         components=components)
+                         components=components, carbon=carbon)
+
+
+def _carbon_columns(carbon: FleetCarbon, index: pd.Index) -> pd.DataFrame:
+    """Each endpoint's estimated month (NaN: unknown, never zero)."""
+    names = ("energy_kwh_month", "carbon_kgco2e_month", "carbon_kgco2e_low",
+             "carbon_kgco2e_high")
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for key in index:
+        found = carbon.endpoint(str(key))
+        row = ((found.kwh, found.kgco2e, found.kgco2e_low, found.kgco2e_high) if found
+               else (np.nan, np.nan, np.nan, np.nan))
+        for name, value in zip(names, row, strict=True):
+            values[name].append(value)
+    return pd.DataFrame(values, index=index, dtype="float64")

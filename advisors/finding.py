@@ -31,6 +31,7 @@ class FindingKind(StrEnum):
     COLD_START_RISK = "cold-start-risk"
     ERROR_RATE = "error-rate"
     FINISHED_AB_TEST = "finished-ab-test"
+    OFF_HOURS_CANDIDATE = "off-hours-candidate"
     NO_DEPLOYMENT_GUARDRAILS = "no-deployment-guardrails"
     RECOMMENDER_DISAGREES = "recommender-disagrees"
 
@@ -66,6 +67,9 @@ class CostedOption(BaseModel):
     # Where the option comes from when not sagetop's own sizing (e.g. "Inference Recommender
     # job <name>, 2026-11-11").
     evidence_source: str | None = None
+    # Estimated kgCO2e a month of this option (operational + embodied, `ground.energy`); None:
+    # unknown (an instance type or accelerator without coefficients, no busy-time data).
+    monthly_kgco2e: float | None = None
 
 
 class Finding(BaseModel):
@@ -82,3 +86,5 @@ class Finding(BaseModel):
     suggested: tuple[ProfileChange, ...] = ()
     options: tuple[CostedOption, ...] = ()
     monthly_savings_usd: float | None = None  # negative when the change costs more
+    # The same change in estimated kgCO2e a month (negative: emits more); None: unknown.
+    monthly_savings_kgco2e: float | None = None

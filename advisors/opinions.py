@@ -25,7 +25,7 @@ from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost, variant_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.limits import RECOMMENDER_DEFAULT_JOB_HOURS
-from advisors.rules.common import option
+from advisors.rules.common import carbon_saved, kgco2e, option
 from ground.domain import (
     AwsVerdict,
     EndpointSnapshot,
@@ -266,6 +266,11 @@ def _disagreement(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: Vari
     saved = (round(current.usd - proposed.usd, 2)
              if load_test_wins and current.usd is not None and proposed.usd is not None
              else None)
+    plan_type, plan_count = _label_parts(comparison.plan_label)
+    plan_carbon = ctx.shape_footprint(endpoint.key, variant.name, plan_type, plan_count)
+    carbon_now = ctx.shape_footprint(endpoint.key, variant.name, variant.instance_type,
+                                     variant.current_instance_count)
+    rec_carbon = ctx.shape_footprint(endpoint.key, variant.name, rec.instance_type, count)
     metrics = rec.metrics
     return Finding(
         kind=FindingKind.RECOMMENDER_DISAGREES,
@@ -300,17 +305,19 @@ def _disagreement(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: Vari
         suggested=tuple(changes),
         options=(
             option(f"sagetop's plan: {comparison.plan_label}",
-                   _cost(*_label_parts(comparison.plan_label), endpoint.region, ctx),
-                   fits=not load_test_wins, note=comparison.plan_source),
+                   _cost(plan_type, plan_count, endpoint.region, ctx),
+                   fits=not load_test_wins, note=comparison.plan_source, carbon=plan_carbon),
             CostedOption(label=f"Inference Recommender: {count}x {rec.instance_type}"
                          if rec.instance_type else rec.label,
                          monthly_cost_usd=proposed.usd, price_source=proposed.source,
                          fits=load_test_wins,
                          note=(f"measured {metrics.max_invocations_per_minute or '?'}/min per "
                                f"instance at {metrics.model_latency_ms or '?'} ms"),
-                         evidence_source=source),
+                         evidence_source=source, monthly_kgco2e=kgco2e(rec_carbon)),
         ),
         monthly_savings_usd=saved,
+        monthly_savings_kgco2e=(carbon_saved(carbon_now, rec_carbon) if load_test_wins
+                                else None),
     )
 
 
@@ -398,7 +405,7 @@ def experiment_option(ctx: AdvisorContext, endpoint: EndpointSnapshot, finding: 
     return CostedOption(
         label=f"run Inference Recommender on {', '.join(types)}",
         monthly_cost_usd=current.usd, price_source=current.source, fits=True, note=note,
-        experiment=True,
+        experiment=True, monthly_kgco2e=kgco2e(ctx.variant_footprint(endpoint.key, variant.name)),
         command=recommender_command(endpoint, variant, types, payload, content_types, ctx.now),
         one_time_cost_usd=one_time)
 

@@ -20,8 +20,18 @@ from advisors.limits import (
     REAL_TIME_MAX_PAYLOAD_MB,
     SERVERLESS_MAX_PAYLOAD_MB,
 )
-from advisors.rules.common import number, option, rows, savings, sentence, usd
+from advisors.rules.common import (
+    carbon_clause,
+    carbon_saved,
+    number,
+    option,
+    rows,
+    savings,
+    sentence,
+    usd,
+)
 from ground.domain import DeploymentOption
+from ground.energy import Footprint
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.SERVERLESS.value)
 
@@ -74,6 +84,12 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
         else:
             proposed = current
         saved = savings(current, proposed.usd)
+        carbon_now = ctx.footprint(str(key))
+        # The same instances: only the hours they run change (with scale-to-zero).
+        carbon_after: Footprint | None = (
+            None if serverless or carbon_now is None
+            else carbon_now.scaled(1.0 - idle) if scale_to_zero and idle is not None
+            else carbon_now)
         findings.append(Finding(
             kind=FindingKind.ASYNC_CANDIDATE,
             severity=Severity.WARNING,
@@ -84,7 +100,8 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
                 f"{ASYNC_MAX_PAYLOAD_MB / 1024:g} GB through S3 and processing up to "
                 f"{ASYNC_MAX_PROCESSING_S / 3600:g} hour, queues bursts instead of failing them"
                 + (", and can scale to zero instances between them" if scale_to_zero else "")
-                + f". Current {usd(current.usd)}, async {usd(proposed.usd)}."),
+                + f". Current {usd(current.usd)}, async {usd(proposed.usd)}."
+                + (carbon_clause(carbon_now, carbon_after) if scale_to_zero else "")),
             evidence={
                 "model_latency_p99_us": p99_us,
                 "model_latency_max_us": max_us,
@@ -94,9 +111,11 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
             },
             suggested=(ProfileChange(characteristic="deployment_option",
                                      current=str(row["deployment"]), proposed="async"),),
-            options=(option("current", current, fits=False, note=reasons[0]),
+            options=(option("current", current, fits=False, note=reasons[0],
+                            carbon=carbon_now),
                      option("async, same instances" if not serverless else "async", proposed,
-                            fits=True)),
+                            fits=True, carbon=carbon_after)),
             monthly_savings_usd=saved,
+            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
         ))
     return findings

@@ -10,7 +10,16 @@ from __future__ import annotations
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
 from advisors.finding import Finding, FindingKind, ProfileChange
-from advisors.rules.common import number, opportunity_severity, option, rows, savings, usd
+from advisors.rules.common import (
+    carbon_clause,
+    carbon_saved,
+    number,
+    opportunity_severity,
+    option,
+    rows,
+    savings,
+    usd,
+)
 from ground.domain import DeploymentOption
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.ASYNC.value)
@@ -39,6 +48,9 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
         saved = savings(current, batch.usd)
         if saved is not None and saved < s.min_monthly_savings_usd:
             continue
+        carbon_now = ctx.footprint(key)
+        # The same instances for the active hours only.
+        carbon_batch = None if carbon_now is None else carbon_now.scaled(active)
         production_note = (
             " It is marked production: confirm no online caller depends on it before replacing "
             "it with a scheduled job." if ctx.is_production(key) else "")
@@ -54,7 +66,7 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
                 f"{s.batch_hours_of_day} hours of the day, on {row['active_day_fraction']:.0%} of "
                 f"the days. The busiest hour carried {row['burstiness']:.0f}x the average. A "
                 "scheduled batch transform job over the same data pays for instances only while "
-                f"it runs.{production_note}"),
+                f"it runs.{production_note}" + carbon_clause(carbon_now, carbon_batch)),
             evidence={
                 "active_hour_fraction": round(active, 3),
                 "hour_of_day_share": round(float(row["hour_of_day_share"]), 3),
@@ -66,9 +78,11 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
             },
             suggested=(ProfileChange(characteristic="deployment_option",
                                      current=str(row["deployment"]), proposed="batch"),),
-            options=(option("current endpoint", current, fits=True),
+            options=(option("current endpoint", current, fits=True, carbon=carbon_now),
                      option("batch transform job at the same hours", batch, fits=True,
-                            note="plus a few minutes of start-up per job")),
+                            note="plus a few minutes of start-up per job",
+                            carbon=carbon_batch)),
             monthly_savings_usd=saved,
+            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_batch),
         ))
     return findings

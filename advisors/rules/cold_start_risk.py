@@ -8,7 +8,7 @@ from __future__ import annotations
 from advisors.context import AdvisorContext
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
-from advisors.rules.common import number, rows
+from advisors.rules.common import kgco2e, number, rows
 
 
 def find_cold_start_risk(ctx: AdvisorContext) -> list[Finding]:
@@ -43,7 +43,8 @@ def find_cold_start_risk(ctx: AdvisorContext) -> list[Finding]:
                                      proposed="real-time", variant=str(name)),),
             options=(
                 CostedOption(label="current serverless", monthly_cost_usd=cost.usd,
-                             price_source=cost.source, fits=False, note="cold starts too long"),
+                             price_source=cost.source, fits=False, note="cold starts too long",
+                             monthly_kgco2e=kgco2e(ctx.variant_footprint(key, str(name)))),
                 CostedOption(label="serverless with provisioned concurrency",
                              monthly_cost_usd=None, price_source="price unknown", fits=True,
                              note="provisioned concurrency rates are not sourced"),

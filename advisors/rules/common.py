@@ -10,6 +10,7 @@ import pandas as pd
 from advisors.cost import CostEstimate
 from advisors.finding import CostedOption, Severity
 from advisors.limits import MICROSECONDS_PER_MS
+from ground.energy import Footprint, difference, quantity
 
 # Window columns as people say them.
 RESOURCE_NAMES = {"cpu_p95_pct": "CPU", "memory_p95_pct": "memory", "gpu_p95_pct": "GPU",
@@ -39,9 +40,34 @@ def savings(current: CostEstimate, proposed_usd: float | None) -> float | None:
     return round(current.usd - proposed_usd, 2)
 
 
-def option(label: str, cost: CostEstimate, fits: bool, note: str = "") -> CostedOption:
+def option(label: str, cost: CostEstimate, fits: bool, note: str = "",
+           carbon: Footprint | None = None) -> CostedOption:
     return CostedOption(label=label, monthly_cost_usd=cost.usd, price_source=cost.source,
-                        fits=fits, note=note)
+                        fits=fits, note=note, monthly_kgco2e=kgco2e(carbon))
+
+
+def kgco2e(footprint: Footprint | None) -> float | None:
+    """An option's estimated kgCO2e a month, as options and findings carry it."""
+    return None if footprint is None else round(footprint.kgco2e, 3)
+
+
+def carbon_saved(before: Footprint | None, after: Footprint | None) -> float | None:
+    """kgCO2e a month the change saves (negative: emits more); None as soon as one is unknown."""
+    return difference(before, after)
+
+
+def carbon_clause(before: Footprint | None, after: Footprint | None) -> str:
+    """" It saves ~X kgCO2e/month (estimate, Y-Z today)." for rationales; "" when unknown."""
+    saved = difference(before, after)
+    if saved is None or before is None or after is None:
+        return ""
+    verb = "saves" if saved >= 0 else "adds"
+    return (f" In energy and carbon it {verb} ~{quantity(abs(saved))} kgCO2e/month "
+            f"(estimate: today {before.text}, after {after.text}; {method_short()}).")
+
+
+def method_short() -> str:
+    return "Cloud Carbon Footprint coefficients, see the README"
 
 
 def opportunity_severity(saved: float | None, current: CostEstimate) -> Severity:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from advisors.context import AdvisorContext
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import number, option, rows, usd
+from advisors.rules.common import carbon_clause, carbon_saved, number, option, rows, usd
+from ground.energy import no_footprint
 
 
 def find_idle(ctx: AdvisorContext) -> list[Finding]:
@@ -23,6 +24,8 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
         if cost.usd == 0.0:
             continue  # serverless without provisioned concurrency or async scaled to zero
         days = ctx.fleet.lookback_days
+        carbon = ctx.footprint(key)
+        gone = no_footprint()
         changes = tuple(
             ProfileChange(characteristic="instance_count", current=v.current_instance_count,
                           proposed=0, variant=v.name)
@@ -43,7 +46,7 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
                 "Instances bill "
                 f"per hour whether called or not: {usd(cost.usd)} ({cost.source}). Delete it "
                 "(its endpoint config can recreate it), or move it to serverless or async with "
-                "scale-to-zero if it must stay reachable."),
+                "scale-to-zero if it must stay reachable." + carbon_clause(carbon, gone)),
             evidence={
                 "requests": number(row["requests"]),
                 "lookback_days": days,
@@ -55,10 +58,11 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
             },
             suggested=changes,
             options=(
-                option("keep as is", cost, fits=True),
+                option("keep as is", cost, fits=True, carbon=carbon),
                 CostedOption(label="delete the endpoint", monthly_cost_usd=0.0,
-                             price_source="nothing runs", fits=True),
+                             price_source="nothing runs", fits=True, monthly_kgco2e=0.0),
             ),
             monthly_savings_usd=cost.usd,
+            monthly_savings_kgco2e=carbon_saved(carbon, gone),
         ))
     return findings

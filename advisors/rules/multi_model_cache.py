@@ -17,10 +17,11 @@ from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
-from advisors.rules.common import number, option, rows, savings, usd
+from advisors.rules.common import carbon_saved, number, option, rows, savings, usd
 from advisors.sizing import eligible_types
 from ground.catalog import InstanceSpec, spec_for
 from ground.domain import DeploymentOption
+from ground.energy import Footprint
 from ground.pricing import Price
 
 MAX_OTHER_OPTIONS = 3
@@ -108,20 +109,27 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
     options: list[CostedOption] = []
     changes: list[ProfileChange] = []
     saved: float | None = None
+    carbon: float | None = None
     proposal = ("Split the models over more multi-model endpoints, or give each instance more "
                 "memory.")
     summary_tail = ""
     evidence: dict[str, float | int | str | None] = {}
     if spec is not None:
         current = instances_monthly_cost(spec.instance_type, count, region, ctx.prices)
+
+        def footprint(instance_type: str) -> Footprint | None:
+            return ctx.shape_footprint(key, variant, instance_type, count)
+
+        carbon_now = footprint(spec.instance_type)
         options.append(option(f"current: {_count(count)}x {spec.instance_type} "
                               f"({spec.memory_gib:g} GiB each)", current, fits=False,
-                              note=f"{hit:.0%} cache hits"))
+                              note=f"{hit:.0%} cache hits", carbon=carbon_now))
         bigger = larger_caches(spec, region, ctx)
         if bigger:
             chosen, _ = bigger[0]
             proposed = instances_monthly_cost(chosen.instance_type, count, region, ctx.prices)
             saved = savings(current, proposed.usd)
+            carbon = carbon_saved(carbon_now, footprint(chosen.instance_type))
             factor = chosen.memory_gib / spec.memory_gib
             projected = None if loaded is None else loaded * factor
             holds = ("" if projected is None
@@ -133,7 +141,7 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
                     f"{_count(count)}x {other.instance_type} ({other.memory_gib:g} GiB each)",
                     cost,
                     fits=True, note=f"{other.memory_gib / spec.memory_gib:.1f}x the memory for "
-                                    "the model cache"))
+                                    "the model cache", carbon=footprint(other.instance_type)))
             changes.append(ProfileChange(characteristic="instance_type",
                                          current=spec.instance_type,
                                          proposed=chosen.instance_type, variant=variant))
@@ -176,4 +184,5 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
         suggested=tuple(changes),
         options=tuple(options),
         monthly_savings_usd=saved,
+        monthly_savings_kgco2e=carbon,
     )

@@ -8,13 +8,23 @@ tolerate that delay qualify. GPU multi-model endpoints need Triton on single-GPU
 
 from __future__ import annotations
 
+from advisors.carbon import Load, shape_footprint
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
 from advisors.finding import Finding, FindingKind, ProfileChange
-from advisors.rules.common import opportunity_severity, option, rows, savings, usd
+from advisors.rules.common import (
+    carbon_clause,
+    carbon_saved,
+    opportunity_severity,
+    option,
+    rows,
+    savings,
+    usd,
+)
 from advisors.sizing import Demand, sized_candidates
 from ground.catalog import spec_for
 from ground.domain import DeploymentOption
+from ground.energy import combine
 
 
 def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
@@ -62,9 +72,20 @@ def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
         group_usd = (None if any(c.usd is None for c in costs.values())
                      else sum(c.usd or 0.0 for c in costs.values()))
         names = ", ".join(sorted(group["name"]))
+        # Carbon the same way: the group's footprints against one host carrying their load.
+        loads = [ctx.load(str(k), v.name) for k in group.index
+                 for v in ctx.endpoint(str(k)).serving_variants]
+        busy = [load.busy_vcpus for load in loads]
+        host_load = Load(None if any(b is None for b in busy)
+                         else sum(b or 0.0 for b in busy), None)
+        host_carbon = shape_footprint(host.spec.instance_type, host.count, str(region),
+                                      host_load)
+        group_carbon = combine(ctx.footprint(str(k)) for k in group.index)
+        share_carbon = None if host_carbon is None else host_carbon.scaled(1.0 / len(group))
         for key, row in rows(group, group["name"].notna()):
             current = costs[key]
             saved = savings(current, share.usd)
+            carbon_now = ctx.footprint(key)
             findings.append(Finding(
                 kind=FindingKind.MULTI_MODEL_CANDIDATE,
                 severity=opportunity_severity(saved, current),
@@ -83,7 +104,8 @@ def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
                     f"{row['mean_requests_per_hour']:.1f} requests per hour and costs "
                     f"{usd(current.usd)}; its share of the shared endpoint is "
                     f"{usd(share.usd)}. Models load on a cache miss (about "
-                    f"{s.multi_model_load_estimate_ms:,.0f} ms), which its requirements allow."),
+                    f"{s.multi_model_load_estimate_ms:,.0f} ms), which its requirements allow."
+                    + carbon_clause(carbon_now, share_carbon)),
                 evidence={
                     "group_size": len(group),
                     "image": str(image),
@@ -108,10 +130,12 @@ def find_multi_model_candidates(ctx: AdvisorContext) -> list[Finding]:
                     option("keep separate endpoints",
                            CostEstimate(usd=group_usd, source=current.source,
                                         estimated=current.estimated), fits=True,
-                           note=f"{len(group)} endpoints"),
+                           note=f"{len(group)} endpoints", carbon=group_carbon),
                     option(f"one multi-model endpoint, {host.label}", host.cost, fits=True,
-                           note=f"busiest resource projected at {host.busiest_pct:.0f} %"),
+                           note=f"busiest resource projected at {host.busiest_pct:.0f} %",
+                           carbon=host_carbon),
                 ),
                 monthly_savings_usd=saved,
+                monthly_savings_kgco2e=carbon_saved(carbon_now, share_carbon),
             ))
     return findings

@@ -25,6 +25,8 @@ from advisors.cost import CostEstimate, instances_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
 from advisors.rules.common import (
+    carbon_clause,
+    carbon_saved,
     number,
     opportunity_severity,
     option,
@@ -38,6 +40,7 @@ from advisors.scaling import ScalingPlan, per_instance_policy, scaling_plan
 from advisors.sizing import Demand, Sized, demand_of, sized_candidates
 from ground.catalog import AcceleratorKind, InstanceSpec, spec_for
 from ground.domain import DeploymentOption, VariantSnapshot
+from ground.energy import Footprint
 from ground.images import ImageBuild, Workload
 from ground.requirements import Requirements
 
@@ -172,6 +175,11 @@ def _evidence(row: dict[str, Any], spec: InstanceSpec, demand: Demand, workload:
     }
 
 
+def _carbon(ctx: AdvisorContext, key: str, variant: str, sized: Sized) -> Footprint | None:
+    """The sized shape carrying the variant's load of today."""
+    return ctx.shape_footprint(key, variant, sized.spec.instance_type, sized.count)
+
+
 def _count_text(count: float) -> str:
     """Instances as said: whole when whole, else a time-weighted mean to one decimal."""
     return f"{count:.0f}" if count == int(count) else f"{count:.1f}"
@@ -206,8 +214,10 @@ def _cpu_only_finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str
                   "cpu_option_savings_usd": potential},
         options=(
             option(f"current: {_count_text(count)}x {spec.instance_type}", current, fits=True,
-                   note=f"GPU p95 {row['gpu_p95_pct']:.0f} %"),
-            *(option(s.label, s.cost, fits=False, note=note) for s in cpu_moves),
+                   note=f"GPU p95 {row['gpu_p95_pct']:.0f} %",
+                   carbon=ctx.variant_footprint(key, variant)),
+            *(option(s.label, s.cost, fits=False, note=note,
+                     carbon=_carbon(ctx, key, variant, s)) for s in cpu_moves),
         ),
         monthly_savings_usd=None,  # nothing is suggested until the CPU move is proven
     )
@@ -271,7 +281,8 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                                 floor, _peak_invocations_per_instance(ctx, key, variant))
             if plan is not None:
                 cpu_options = [option(s.label, s.cost, fits=False,
-                                      note=_cpu_note(workload, requirements, row))
+                                      note=_cpu_note(workload, requirements, row),
+                                      carbon=_carbon(ctx, key, str(variant_name), s))
                                for s in cpu_moves]
                 findings.append(_autoscaled_finding(ctx, key, variant, row, spec, demand,
                                                     current, choice, hosted, plan, floor,
@@ -279,19 +290,24 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             continue
         count = int(count)
         saved = savings(current, choice.cost.usd)
+        carbon_now = ctx.variant_footprint(key, str(variant_name))
+        carbon_after = _carbon(ctx, key, str(variant_name), choice)
         others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
                          and (s.spec.instance_type, s.count) != (spec.instance_type, count)),
                         key=lambda s: s.monthly_usd or 0.0)[:MAX_OTHER_OPTIONS]
         options: list[CostedOption] = [
             option(f"current: {count}x {spec.instance_type}", current, fits=True,
                    note=f"busiest: {resource_name(row['busiest_resource'])} at "
-                        f"{row['busiest_pct']:.0f} %"),
+                        f"{row['busiest_pct']:.0f} %", carbon=carbon_now),
             option(choice.label, choice.cost, fits=True,
-                   note=f"busiest resource projected at {choice.busiest_pct:.0f} %"),
+                   note=f"busiest resource projected at {choice.busiest_pct:.0f} %",
+                   carbon=carbon_after),
             *(option(s.label, s.cost, fits=True,
-                     note=f"busiest resource projected at {s.busiest_pct:.0f} %")
+                     note=f"busiest resource projected at {s.busiest_pct:.0f} %",
+                     carbon=_carbon(ctx, key, str(variant_name), s))
               for s in others),
-            *(option(s.label, s.cost, fits=False, note=_cpu_note(workload, requirements, row))
+            *(option(s.label, s.cost, fits=False, note=_cpu_note(workload, requirements, row),
+                     carbon=_carbon(ctx, key, str(variant_name), s))
               for s in cpu_moves),
         ]
         changes: list[ProfileChange] = []
@@ -343,7 +359,8 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                 f"{settings.target_utilisation_pct:.0f} %, memory "
                 f"{settings.target_memory_pct:.0f} %), with at least {floor} "
                 f"instance(s). Current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
-                f"({choice.cost.source})." + notes + scaling_note),
+                f"({choice.cost.source})." + notes + scaling_note
+                + carbon_clause(carbon_now, carbon_after)),
             evidence={**evidence,
                       "current_monthly_usd": current.usd,
                       "proposed_monthly_usd": choice.cost.usd,
@@ -351,6 +368,7 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
             suggested=tuple(changes),
             options=tuple(options),
             monthly_savings_usd=saved,
+            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
         ))
     return findings + find_empty_instances(ctx)
 
@@ -390,6 +408,8 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
     observed = ("" if counts is None or counts.empty else
                 f" Hour by hour it ran {counts.min():.0f} to {counts.max():.0f} instances.")
     saved = savings(current, choice.cost.usd)
+    carbon_now = ctx.variant_footprint(key, variant.name)
+    carbon_after = _carbon(ctx, key, variant.name, choice)
     changes: list[ProfileChange] = []
     if new_type != spec.instance_type:
         changes.append(ProfileChange(characteristic="instance_type", current=spec.instance_type,
@@ -408,11 +428,13 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
         option(f"current: {spec.instance_type}, MinCapacity {plan.min_capacity} / MaxCapacity "
                f"{plan.max_capacity}, {mean:.1f} instances on average (time-weighted)", current,
                fits=True, note=f"busiest: {resource_name(row['busiest_resource'])} at "
-                               f"{row['busiest_pct']:.0f} %"),
+                               f"{row['busiest_pct']:.0f} %", carbon=carbon_now),
         option(f"{new_type}, {plan.label}: about {choice.count} on average", choice.cost,
-               fits=True, note=f"busiest resource projected at {choice.busiest_pct:.0f} %"),
+               fits=True, note=f"busiest resource projected at {choice.busiest_pct:.0f} %",
+               carbon=carbon_after),
         *(option(f"{new.spec.instance_type}: about {new.count} on average", new.cost, fits=True,
-                 note=f"busiest resource projected at {new.busiest_pct:.0f} %")
+                 note=f"busiest resource projected at {new.busiest_pct:.0f} %",
+                 carbon=_carbon(ctx, key, variant.name, new))
           for new in others[:MAX_OTHER_OPTIONS]),
         *cpu_options,
     ]
@@ -442,7 +464,7 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
             f"{ctx.settings.target_memory_pct:.0f} %), with at least {floor} instance(s). The "
             f"count is the scaling policy's to set, so the change is to {change}. Costs at the "
             f"time-weighted count: current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
-            f"({choice.cost.source})." + notes),
+            f"({choice.cost.source})." + notes + carbon_clause(carbon_now, carbon_after)),
         evidence={
             **evidence,
             "instance_count_mean": round(mean, 2),
@@ -465,4 +487,5 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
         suggested=tuple(changes),
         options=tuple(options),
         monthly_savings_usd=saved,
+        monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
     )

@@ -23,8 +23,18 @@ from advisors.limits import (
     SERVERLESS_MEMORY_STEP_MB,
     SERVERLESS_MIN_MEMORY_MB,
 )
-from advisors.rules.common import number, opportunity_severity, option, rows, savings, usd
+from advisors.rules.common import (
+    carbon_clause,
+    carbon_saved,
+    number,
+    opportunity_severity,
+    option,
+    rows,
+    savings,
+    usd,
+)
 from ground.domain import DeploymentOption
+from ground.energy import serverless_footprint
 
 
 def serverless_memory_mb(memory_used_gib: float, headroom: float) -> int:
@@ -88,6 +98,9 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
         if saved is not None and saved < s.min_monthly_savings_usd:
             continue
         variant = endpoint.serving_variants[0]
+        # Serverless from the compute it would bill: busy seconds x the proposed memory.
+        carbon_now = ctx.footprint(key)
+        carbon_after = serverless_footprint(memory_mb, busy_s, endpoint.region)
         payload_text = ("payload size unknown: check requests stay under 4 MB"
                         if payload_mb is None else f"payloads up to {payload_mb:g} MB")
         findings.append(Finding(
@@ -110,7 +123,8 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
                 f"{s.serverless_cold_start_estimate_ms:,.0f} ms). "
                 f"Busy time {busy_s / 3600:,.1f} h/month: the ModelLatency Sum over the "
                 f"lookback scaled to a month ({proposed.source}). Serverless needs a new "
-                "endpoint: a real-time endpoint cannot be converted in place."),
+                "endpoint: a real-time endpoint cannot be converted in place."
+                + carbon_clause(carbon_now, carbon_after)),
             evidence={
                 "idle_hour_fraction": round(float(row["idle_hour_fraction"]), 3),
                 "requests": number(row["requests"]),
@@ -134,10 +148,11 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
             ),
             options=(
                 option(f"current: {row['instance_count']:.0f}x {row['instance_type']}", current,
-                       fits=True),
+                       fits=True, carbon=carbon_now),
                 option(f"serverless {memory_mb} MB, MaxConcurrency {max_concurrency}", proposed,
-                       fits=True, note="cold starts after idle periods"),
+                       fits=True, note="cold starts after idle periods", carbon=carbon_after),
             ),
             monthly_savings_usd=saved,
+            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
         ))
     return findings

@@ -8,7 +8,7 @@ from __future__ import annotations
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
 from advisors.finding import Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import option, rows, savings, usd
+from advisors.rules.common import carbon_saved, option, rows, savings, usd
 
 
 def find_single_instance(ctx: AdvisorContext) -> list[Finding]:
@@ -28,6 +28,8 @@ def find_single_instance(ctx: AdvisorContext) -> list[Finding]:
         current = instances_monthly_cost(str(row["instance_type"]), 1, region, ctx.prices)
         proposed = instances_monthly_cost(str(row["instance_type"]), wanted, region, ctx.prices)
         saved = savings(current, proposed.usd)
+        carbon_now = ctx.shape_footprint(key, str(name), str(row["instance_type"]), 1)
+        carbon_after = ctx.shape_footprint(key, str(name), str(row["instance_type"]), wanted)
         findings.append(Finding(
             kind=FindingKind.SINGLE_INSTANCE,
             severity=Severity.WARNING,
@@ -45,8 +47,10 @@ def find_single_instance(ctx: AdvisorContext) -> list[Finding]:
             suggested=(ProfileChange(characteristic="instance_count", current=1,
                                      proposed=wanted, variant=str(name)),),
             options=(option(f"1x {row['instance_type']}", current, fits=False,
-                            note="no redundancy"),
-                     option(f"{wanted}x {row['instance_type']}", proposed, fits=True)),
+                            note="no redundancy", carbon=carbon_now),
+                     option(f"{wanted}x {row['instance_type']}", proposed, fits=True,
+                            carbon=carbon_after)),
             monthly_savings_usd=saved,
+            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
         ))
     return findings

@@ -23,6 +23,7 @@ from advisors.cost import CostEstimate, instances_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS, SERVERLESS_MAX_MEMORY_MB, SERVERLESS_MEMORY_STEP_MB
 from advisors.rules.common import (
+    carbon_saved,
     number,
     option,
     resource_name,
@@ -33,6 +34,7 @@ from advisors.rules.common import (
 )
 from advisors.sizing import larger_in_family, more_accelerator_memory
 from ground.catalog import spec_for
+from ground.energy import Footprint
 
 _SPREADS_OVER_INSTANCES = {"cpu_p95_pct", "gpu_p95_pct"}
 # Scale-out step when the cause (latency, errors) does not say how much capacity is missing.
@@ -125,10 +127,11 @@ def _collect(ctx: AdvisorContext) -> dict[tuple[str, str], _Reasons]:
     return found
 
 
-_Plan = tuple[list[ProfileChange], list[CostedOption], CostEstimate, CostEstimate | None]
+_Plan = tuple[list[ProfileChange], list[CostedOption], CostEstimate, CostEstimate | None,
+              Footprint | None, Footprint | None]
 
 
-def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
+def _instance_plan(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any],
                    reasons: _Reasons) -> _Plan | None:
     spec = spec_for(row["instance_type"])
     if spec is None:
@@ -136,8 +139,13 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
     region = str(row["region"])
     count = int(row["instance_count"])
     current = instances_monthly_cost(spec.instance_type, count, region, ctx.prices)
+
+    def carbon(instance_type: str, instances: int) -> Footprint | None:
+        return ctx.shape_footprint(key, variant, instance_type, instances)
+
+    carbon_now = carbon(spec.instance_type, count)
     options = [option(f"current: {count}x {spec.instance_type}", current, fits=False,
-                      note="short of capacity")]
+                      note="short of capacity", carbon=carbon_now)]
     resource = row["busiest_resource"] if reasons.saturated else None
     bigger = larger_in_family(spec)
     if resource in ("memory_p95_pct", "gpu_memory_p95_pct"):
@@ -150,22 +158,24 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
             bigger = larger_in_family(spec, more_memory=True)
             note = "more memory per instance; the model is on every instance"
         if bigger is None:
-            return [], options, current, None
+            return [], options, current, None, carbon_now, None
         proposed = instances_monthly_cost(bigger.instance_type, count, region, ctx.prices)
+        after = carbon(bigger.instance_type, count)
         options.append(option(f"{count}x {bigger.instance_type}", proposed, fits=True,
-                              note=note))
+                              note=note, carbon=after))
         return ([ProfileChange(characteristic="instance_type", current=spec.instance_type,
                                proposed=bigger.instance_type, variant=variant)],
-                options, current, proposed)
+                options, current, proposed, carbon_now, after)
     if resource in _SPREADS_OVER_INSTANCES:
         wanted = math.ceil(count * float(row["busiest_pct"]) / ctx.settings.target_utilisation_pct)
     else:
         wanted = math.ceil(count * SCALE_OUT_FACTOR)
     wanted = max(wanted, count + 1)
     proposed = instances_monthly_cost(spec.instance_type, wanted, region, ctx.prices)
+    after = carbon(spec.instance_type, wanted)
     options.append(option(f"{wanted}x {spec.instance_type}", proposed, fits=True,
                           note="effect on latency to confirm with a load test"
-                          if resource is None else ""))
+                          if resource is None else "", carbon=after))
     if bigger is not None:
         options.append(option(f"{count}x {bigger.instance_type}",
                               instances_monthly_cost(bigger.instance_type, count, region,
@@ -173,9 +183,10 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
                               fits=True, note="larger instances instead of more of them, "
                                               f"same accelerators ({bigger.accelerator_label})"
                               if bigger.has_accelerator else
-                              "larger instances instead of more of them"))
+                              "larger instances instead of more of them",
+                              carbon=carbon(bigger.instance_type, count)))
     return ([ProfileChange(characteristic="instance_count", current=count, proposed=wanted,
-                           variant=variant)], options, current, proposed)
+                           variant=variant)], options, current, proposed, carbon_now, after)
 
 
 def _serverless_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
@@ -207,17 +218,19 @@ def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
         row = by_variant[(key, variant)]
         severity = Severity.CRITICAL if reasons.saturated else Severity.WARNING
         saved: float | None = None
+        carbon: float | None = None
         options: list[CostedOption] = []
         if row["serverless"]:
             changes = _serverless_plan(ctx, variant, row, reasons)
             action = ("raise " + " and ".join(c.characteristic for c in changes)
                       if changes else "move to a real-time or async endpoint")
         else:
-            plan = _instance_plan(ctx, variant, row, reasons)
+            plan = _instance_plan(ctx, key, variant, row, reasons)
             if plan is None:
                 continue
-            changes, options, current, proposed = plan
+            changes, options, current, proposed, carbon_now, carbon_after = plan
             saved = savings(current, proposed.usd) if proposed is not None else None
+            carbon = carbon_saved(carbon_now, carbon_after)
             action = (", ".join(f"{c.characteristic} {c.current} -> {c.proposed}"
                                 for c in changes) or "no larger size in the family")
         cost_text = ""
@@ -256,5 +269,6 @@ def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
             suggested=tuple(changes),
             options=tuple(options),
             monthly_savings_usd=saved,
+            monthly_savings_kgco2e=carbon,
         ))
     return findings
