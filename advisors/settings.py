@@ -14,6 +14,9 @@ from advisors.limits import SERVERLESS_MAX_CONCURRENCY
 from ground.config import describe_validation_error
 from ground.errors import ConfigError
 
+# Day names as Application Auto Scaling's cron expressions write them, Monday first.
+CRON_DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
 
 class AdvisorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -86,6 +89,24 @@ class AdvisorSettings(BaseModel):
     # Fraction of days in the lookback with a burst. 0.7 accepts weekday-only jobs (5/7).
     batch_min_active_day_fraction: float = Field(default=0.7, gt=0, le=1)
 
+    # Off hours --------------------------------------------------------------------------------
+    # Share of the lookback's requests that must fall inside the working window on working days
+    # for the traffic to be "office hours" (fraction). 0.97: a stray evening call does not
+    # count against it, a real night shift does.
+    off_hours_min_window_share: float = Field(default=0.97, gt=0.5, le=1)
+    # Shortest and longest working window (hours of the day, in the endpoint's time zone). Under
+    # 6 h the traffic is a scheduled burst (batch-candidate); over 14 h little night is left.
+    off_hours_min_window_hours: int = Field(default=6, ge=1, le=23)
+    off_hours_max_window_hours: int = Field(default=14, ge=1, le=23)
+    # Days of hourly traffic needed before office hours are called office hours (days): a week
+    # covers every weekday once.
+    off_hours_min_days: int = Field(default=7, ge=1, le=15)
+    # Minutes before the window opens that capacity comes back: instances take minutes to be
+    # provisioned and pass their health check, so the first caller finds them warm (minutes).
+    off_hours_ramp_up_minutes: int = Field(default=30, ge=0, le=180)
+    # The working days (cron day names). Weekends stay at the off-hours capacity.
+    off_hours_working_days: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI")
+
     # Multi-model ------------------------------------------------------------------------------
     # Low-traffic endpoints sharing one container image in one region needed before one
     # multi-model endpoint is suggested. 3: consolidating fewer saves little and adds load waits.
@@ -140,6 +161,12 @@ class AdvisorSettings(BaseModel):
             raise ValueError("error_rate_critical_ratio must be >= error_rate_warning_ratio")
         if self.saturation_pct < self.target_utilisation_pct:
             raise ValueError("saturation_pct must be >= target_utilisation_pct")
+        if self.off_hours_max_window_hours < self.off_hours_min_window_hours:
+            raise ValueError("off_hours_max_window_hours must be >= off_hours_min_window_hours")
+        unknown = [d for d in self.off_hours_working_days if d not in CRON_DAYS]
+        if unknown or not self.off_hours_working_days:
+            raise ValueError("off_hours_working_days: expected day names among "
+                             f"{', '.join(CRON_DAYS)}, got {list(self.off_hours_working_days)}")
         return self
 
     @classmethod

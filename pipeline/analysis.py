@@ -9,7 +9,7 @@ a headless report shows the target profile sagetop proposes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +25,7 @@ from advisors.variants import VariantComparison
 from ground.atomic import write_files_atomically
 from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.energy import Footprint, coefficients
 from ground.pricing import PriceBook
 from ground.requirements import Requirements, RequirementsSettings, requirements_for
 from pipeline.export_guard import refuse_export
@@ -38,6 +39,7 @@ from profiles.snapshot import (
     SUMMARY_YAML,
     endpoint_paths,
     fleet_summary,
+    ranked_changes,
     summary_markdown,
 )
 
@@ -75,10 +77,28 @@ class EndpointAnalysis:
     verdicts: tuple[VerdictComparison, ...] = ()  # AWS's own advisors beside the findings
     # Inference component -> its monthly share of the instances it shares.
     component_costs: dict[str, CostEstimate] = field(default_factory=dict)
+    # Estimated energy and carbon a month as it runs (the advisors', carried); None: unknown.
+    footprint: Footprint | None = None
 
     @property
     def worst(self) -> Finding | None:
         return self.findings[0] if self.findings else None
+
+    @property
+    def possible_savings_kgco2e(self) -> float | None:
+        """The greenest single suggestion's kgCO2e a month (alternatives do not add up)."""
+        saved = [f.monthly_savings_kgco2e for f in self.findings
+                 if f.monthly_savings_kgco2e is not None and f.monthly_savings_kgco2e > 0]
+        return max(saved) if saved else None
+
+    @property
+    def monthly_savings_kgco2e(self) -> float | None:
+        """What the accepted suggestions save in estimated kgCO2e a month (None: unknown)."""
+        before = self.current.monthly_carbon_kgco2e.value
+        after = self.target.monthly_carbon_kgco2e.value
+        if before is None or after is None:
+            return None
+        return round(before - after, 3)
 
     @property
     def possible_savings_usd(self) -> float | None:
@@ -90,7 +110,7 @@ class EndpointAnalysis:
     @cached_property
     def current(self) -> MLProfile:
         return current_profile(self._endpoint, self._fleet, self.requirements, self._prices,
-                               self.recommender)
+                               self.recommender, self.footprint)
 
     @cached_property
     def target(self) -> MLProfile:
@@ -125,6 +145,20 @@ class FleetAnalysis:
     def total_savings_usd(self) -> float:
         """What accepting the suggestions saves a month (builds every target profile)."""
         return sum(a.monthly_savings_usd or 0.0 for a in self.endpoints.values())
+
+    @cached_property
+    def total_savings_kgco2e(self) -> float:
+        """Estimated kgCO2e a month the accepted suggestions save (builds every target)."""
+        return round(sum(a.monthly_savings_kgco2e or 0.0 for a in self.endpoints.values()), 3)
+
+    @property
+    def carbon(self) -> FleetCarbonTotals:
+        return fleet_carbon_totals(self.endpoints.values())
+
+    def ranked_changes(self, by: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The suggestions ranked by what they save a month: `by` "usd" or "kgco2e"."""
+        return ranked_changes([f for a in self.endpoints.values() for f in a.findings], by,
+                              limit)
 
     @cached_property
     def maturity_by_pillar(self) -> dict[str, float]:
@@ -193,7 +227,8 @@ class Analyst:
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
                 component_costs=(component_costs(endpoint, fleet, prices)
-                                 if endpoint.inference_components else {}))
+                                 if endpoint.inference_components else {}),
+                footprint=advice.carbon.endpoint(key))
         by_kind: dict[str, float] = {}
         for analysis in endpoints.values():
             for finding in analysis.findings:
@@ -243,6 +278,30 @@ class Analyst:
         return sorted(files)
 
 
+@dataclass(frozen=True)
+class FleetCarbonTotals:
+    """The fleet's estimated month: sums of the known endpoints, with the range."""
+
+    kwh: float
+    kgco2e: float
+    kgco2e_low: float
+    kgco2e_high: float
+    endpoints_without: int  # endpoints whose footprint is unknown (not in the sums)
+    coefficients: str
+
+
+def fleet_carbon_totals(items: Iterable[EndpointAnalysis]) -> FleetCarbonTotals:
+    listed = list(items)
+    known = [a.footprint for a in listed if a.footprint is not None]
+    missing = len(listed) - len(known)
+    return FleetCarbonTotals(
+        kwh=round(sum(f.kwh for f in known), 3),
+        kgco2e=round(sum(f.kgco2e for f in known), 3),
+        kgco2e_low=round(sum(f.kgco2e_low for f in known), 3),
+        kgco2e_high=round(sum(f.kgco2e_high for f in known), 3),
+        endpoints_without=missing, coefficients=coefficients().label)
+
+
 def _savings(current: MLProfile, target: MLProfile) -> float | None:
     before, after = current.monthly_cost_usd.value, target.monthly_cost_usd.value
     if before is None or after is None:
@@ -273,6 +332,11 @@ def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
         "monthly_cost_usd": item.monthly_cost_usd,
         "cost_source": item.cost_source,
         "monthly_savings_usd": item.monthly_savings_usd,
+        # Estimated energy and carbon a month (kWh, kgCO2e with its range); null: unknown.
+        "energy": (None if item.footprint is None
+                   else {**item.footprint.model_dump(mode="json"), "estimate": True,
+                         "text": item.footprint.text}),
+        "monthly_savings_kgco2e": item.monthly_savings_kgco2e,
         "requirements": item.requirements.model_dump(mode="json"),
         "experiment": item.comparison.model_dump(mode="json") if item.comparison else None,
         "recommender": [c.model_dump(mode="json") for c in item.recommender],

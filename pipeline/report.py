@@ -12,6 +12,7 @@ from ground.domain import (
     InferenceComponentSnapshot,
     VariantSnapshot,
 )
+from ground.energy import method_text, quantity
 from ground.series import Tier, series_for
 from ground.untrusted import inert
 
@@ -142,9 +143,22 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
                     share = costs.get(component["name"], {})
                     component["monthly_cost_usd"] = share.get("monthly_cost_usd")
                     component["cost_source"] = share.get("source")
+        totals = analysis.carbon
         summary = {
             "monthly_cost_usd": round(analysis.total_monthly_cost_usd, 2),
             "monthly_savings_usd": round(analysis.total_savings_usd, 2),
+            # Estimates (ground.energy): the fleet's energy and carbon a month, what the
+            # accepted changes save, and the changes ranked by dollars and by kgCO2e.
+            "monthly_energy_kwh": totals.kwh,
+            "monthly_carbon_kgco2e": totals.kgco2e,
+            "monthly_carbon_kgco2e_low": totals.kgco2e_low,
+            "monthly_carbon_kgco2e_high": totals.kgco2e_high,
+            "endpoints_without_carbon": totals.endpoints_without,
+            "monthly_savings_kgco2e": analysis.total_savings_kgco2e,
+            "carbon_coefficients": totals.coefficients,
+            "carbon_method": method_text(),
+            "top_changes_by_usd": analysis.ranked_changes("usd"),
+            "greenest_changes": analysis.ranked_changes("kgco2e"),
             "savings_by_kind": {k: round(v, 2) for k, v in analysis.savings_by_kind.items()},
             "maturity_by_pillar": analysis.maturity_by_pillar,
             "price_source": analysis.price_source,
@@ -186,7 +200,8 @@ def printable(text: str) -> str:
 
 def findings_table(analysis: FleetAnalysis) -> str:
     """What to change, worst first, with the monthly effect, for terminals and logs."""
-    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'COST/MONTH':>12}  SUMMARY"]
+    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'COST/MONTH':>12} "
+             f"{'CO2E/MONTH':>14}  SUMMARY"]
     ranked = sorted(((f, a) for a in analysis.endpoints.values() for f in a.findings),
                     key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
                                       -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
@@ -196,12 +211,24 @@ def findings_table(analysis: FleetAnalysis) -> str:
         # The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298".
         effect = ("-" if saving is None or round(saving) == 0
                   else f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}")
+        carbon = finding.monthly_savings_kgco2e
+        # Estimated kgCO2e a month in the same words: "~2.9 kg less".
+        green = ("-" if carbon is None or abs(carbon) < 0.005
+                 else f"~{quantity(abs(carbon))} kg {'less' if carbon > 0 else 'more'}")
         lines.append(f"{printable(name)[:34]:<34} {finding.severity.value:<8} "
-                     f"{finding.kind.value:<24} {effect:>12}  {printable(finding.summary)}")
+                     f"{finding.kind.value:<24} {effect:>12} {green:>14}  "
+                     f"{printable(finding.summary)}")
     lines.append("")
     lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
                  f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "
                  f"(prices: {analysis.price_source})")
+    totals = analysis.carbon
+    lines.append(f"energy and carbon (estimate): ~{quantity(totals.kwh)} kWh/month, "
+                 f"~{quantity(totals.kgco2e)} kgCO2e/month ({quantity(totals.kgco2e_low)}-"
+                 f"{quantity(totals.kgco2e_high)}); accepting every suggestion "
+                 f"{'saves' if analysis.total_savings_kgco2e >= 0 else 'adds'} "
+                 f"~{quantity(abs(analysis.total_savings_kgco2e))} kgCO2e/month "
+                 f"({totals.coefficients})")
     return "\n".join(lines)
 
 

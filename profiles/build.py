@@ -33,6 +33,7 @@ from ground.domain import (
     ModelInfo,
     VariantSnapshot,
 )
+from ground.energy import Footprint, method_text
 from ground.images import workload_of
 from ground.pricing import PriceBook
 from ground.requirements import Requirements
@@ -40,6 +41,7 @@ from profiles.model import (
     AppliedChange,
     Bound,
     BusinessRequirements,
+    CarbonEstimate,
     Characteristic,
     ComponentProfile,
     ContainerSource,
@@ -50,6 +52,7 @@ from profiles.model import (
     Origin,
     PipelineShape,
     ProfileKind,
+    ScaleToZero,
     TrafficPattern,
     VariantProfile,
     characteristic_fields,
@@ -623,13 +626,124 @@ def _security(endpoint: EndpointSnapshot, models: list[ModelInfo]) -> NetworkSec
     )
 
 
+ESTIMATE_SOURCE = "Cloud Carbon Footprint coefficients (ground/data/energy-coefficients.toml)"
+
+
+def _carbon(footprint: Footprint | None) -> tuple[Characteristic[float], Characteristic[float],
+                                                   CarbonEstimate | None]:
+    if footprint is None:
+        unknown = ("not estimated: an instance type or accelerator without coefficients, or no "
+                   "busy-time data")
+        return (Characteristic[float](value=None, origin=Origin.INFERRED, unit="kWh per month",
+                                      source=ESTIMATE_SOURCE, note=unknown),
+                Characteristic[float](value=None, origin=Origin.INFERRED,
+                                      unit="kgCO2e per month", source=ESTIMATE_SOURCE,
+                                      note=unknown), None)
+    notes = "; ".join(footprint.notes)
+    energy = Characteristic[float](
+        value=round(footprint.kwh, 3), origin=Origin.INFERRED, unit="kWh per month",
+        source=ESTIMATE_SOURCE,
+        note=f"estimate {footprint.energy_text}" + (f"; {notes}" if notes else ""))
+    carbon = Characteristic[float](
+        value=round(footprint.kgco2e, 3), origin=Origin.INFERRED, unit="kgCO2e per month",
+        source=ESTIMATE_SOURCE,
+        note=(f"estimate {footprint.text}, of which embodied "
+              f"{footprint.embodied_kgco2e:.3g} kg"))
+    detail = CarbonEstimate(
+        kwh=round(footprint.kwh, 3), kwh_low=round(footprint.kwh_low, 3),
+        kwh_high=round(footprint.kwh_high, 3), kgco2e=round(footprint.kgco2e, 3),
+        kgco2e_low=round(footprint.kgco2e_low, 3), kgco2e_high=round(footprint.kgco2e_high, 3),
+        embodied_kgco2e=round(footprint.embodied_kgco2e, 3),
+        coefficients=footprint.coefficients, method=method_text(), notes=list(footprint.notes))
+    return energy, carbon, detail
+
+
+def _capacity_utilisation(endpoint: EndpointSnapshot, fleet: FleetSnapshot
+                          ) -> Characteristic[float]:
+    """Mean use of the capacity paid for: the busier of CPU and GPU, averaged over the lookback
+    and weighted by the vCPUs (GPUs) of the billed instances of every serving variant."""
+    source = f"{CLOUDWATCH} CPUUtilization / GPUUtilization Average"
+    if endpoint.deployment is DeploymentOption.SERVERLESS:
+        return Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
+                                     source=source,
+                                     note="serverless: capacity exists only while requests run")
+    sums = {"cpu": [0.0, 0.0], "gpu": [0.0, 0.0]}
+    for variant in endpoint.serving_variants:
+        spec = spec_for(variant.instance_type)
+        if spec is None or variant.serverless is not None:
+            continue
+        count = billed_instances(endpoint, variant, fleet).count
+        for name, units in (("cpu", spec.vcpu), ("gpu", spec.gpu_count if spec.has_gpu else 0)):
+            mean = fleet.metrics.window_value(endpoint.key, variant.name, f"{name}_mean_pct")
+            if mean is not None and units:
+                sums[name][0] += mean * units * count
+                sums[name][1] += units * count
+    means = {name: total / weight for name, (total, weight) in sums.items() if weight > 0}
+    if not means:
+        return Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
+                                     source=source, note="no mean utilisation measured")
+    busiest = max(means, key=lambda name: means[name])
+    return Characteristic[float](
+        value=round(means[busiest], 2), origin=Origin.OBSERVED, unit="percent",
+        source=source,
+        note=(f"{busiest.upper()} mean over the lookback, per instance, weighted by the billed "
+              "instances" + (f"; CPU {means['cpu']:.1f} %" if busiest == "gpu" and "cpu"
+                             in means else "")))
+
+
+def _idle_hours(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Characteristic[float]:
+    hourly = endpoint_hourly_requests(endpoint, fleet).dropna()
+    source = f"{CLOUDWATCH} Invocations hourly"
+    if hourly.empty:
+        return Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                     unit="percent of hours", source=source,
+                                     note="no hourly request data")
+    idle = float((hourly == 0).mean()) * 100.0
+    return Characteristic[float](value=round(idle, 2), origin=Origin.OBSERVED,
+                                 unit="percent of hours", source=source,
+                                 note=f"{int((hourly == 0).sum())} of {len(hourly)} observed "
+                                      "hours without a request")
+
+
+def _scales_to_zero(endpoint: EndpointSnapshot, requirements: Requirements | None
+                    ) -> Characteristic[ScaleToZero]:
+    source = "deployment option, Application Auto Scaling and requirements"
+    serving = endpoint.serving_variants
+    if endpoint.deployment is DeploymentOption.SERVERLESS:
+        value, note = ScaleToZero.SCALES_TO_ZERO, "serverless: nothing runs between requests"
+    elif any(v.autoscaling and v.autoscaling.scales and v.autoscaling.min_capacity == 0
+             for v in serving):
+        value, note = ScaleToZero.SCALES_TO_ZERO, "MinCapacity 0 with a scaling policy"
+    elif any(v.managed_instance_scaling and v.managed_instance_scaling.enabled
+             and v.managed_instance_scaling.min_instances == 0 for v in serving) and any(
+            c.autoscaling and c.autoscaling.min_capacity == 0
+            for c in endpoint.inference_components):
+        value, note = (ScaleToZero.SCALES_TO_ZERO,
+                       "components at 0 copies release their instances (managed scaling)")
+    elif requirements is not None and requirements.off_hours:
+        value = ScaleToZero.POSSIBLE
+        note = ("async and inference components can go to 0; a real-time variant to one "
+                "instance outside working hours, or serverless" if endpoint.deployment in (
+                    DeploymentOption.ASYNC, DeploymentOption.INFERENCE_COMPONENTS)
+                else "the requirements allow capacity to follow working hours "
+                     "(an off-hours schedule or serverless)")
+    else:
+        value, note = (ScaleToZero.NOT_POSSIBLE,
+                       "production keeps its capacity around the clock (sagetop:off-hours not "
+                       "allowed)")
+    return Characteristic[ScaleToZero](value=value, origin=Origin.INFERRED, source=source,
+                                       note=note)
+
+
 def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                     requirements: Requirements | None, prices: PriceBook,
-                    recommender: Iterable[RecommenderComparison] = ()) -> MLProfile:
+                    recommender: Iterable[RecommenderComparison] = (),
+                    footprint: Footprint | None = None) -> MLProfile:
     """The endpoint as it is, from the snapshot; `requirements` None = none configured.
 
     `recommender` carries the advisors' comparisons of Inference Recommender jobs with the plan,
-    so the recommended instance size is recorded with the job it comes from.
+    so the recommended instance size is recorded with the job it comes from; `footprint` the
+    advisors' estimate of its energy and carbon (computed once, carried here).
     """
     by_variant = {c.variant: c for c in recommender}
     strategy, rollback = _guardrails(endpoint)
@@ -643,6 +757,7 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                                  requirements.max_payload_mb if requirements else None)
     shares = component_costs(endpoint, fleet, prices) if endpoint.inference_components else {}
     monitor = endpoint.monitor
+    energy, carbon, detail = _carbon(footprint)
     model_times = [m.creation_time for m in models if m.creation_time is not None]
     config_times = list(endpoint.config_history) or [
         endpoint.config_creation_time or endpoint.last_modified_time]
@@ -697,6 +812,12 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         tags=dict(sorted(endpoint.tags.items())),
         deployment_strategy=strategy,
         auto_rollback=rollback,
+        monthly_energy_kwh=energy,
+        monthly_carbon_kgco2e=carbon,
+        carbon=detail,
+        capacity_utilisation_pct=_capacity_utilisation(endpoint, fleet),
+        idle_hours_pct=_idle_hours(endpoint, fleet),
+        scale_to_zero=_scales_to_zero(endpoint, requirements),
     )
 
 
@@ -846,7 +967,86 @@ def target_profile(current: MLProfile, findings: Iterable[Finding],
             _reestimate_utilisation(before_variants[variant.name], variant, kind, ident,
                                     explicit.get(variant.name, set()))
     _target_cost(target, current, savings, set_by)
+    _target_carbon(target, current, savings)
+    _target_sustainability(target, current)
     return target
+
+
+def _target_carbon(target: MLProfile, current: MLProfile,
+                   savings: list[tuple[Finding, bool]]) -> None:
+    """Today's estimate minus the kgCO2e the realised findings save (like the cost)."""
+    realised = [f for f, applied in savings if applied and f.monthly_savings_kgco2e is not None]
+    base = current.monthly_carbon_kgco2e.value
+    if not realised or base is None:
+        return
+    total = sum(f.monthly_savings_kgco2e or 0.0 for f in realised)
+    kinds = ", ".join(dict.fromkeys(str(f.kind) for f in realised))
+    value = round(max(base - total, 0.0), 3)
+    target.monthly_carbon_kgco2e = Characteristic[float](
+        value=value, origin=Origin.INFERRED, unit=current.monthly_carbon_kgco2e.unit,
+        source=current.monthly_carbon_kgco2e.source,
+        note=f"estimate: today's minus what {kinds} save", rationale=kinds)
+    if current.carbon is not None and current.carbon.kgco2e > 0:
+        ratio = value / current.carbon.kgco2e
+        target.carbon = current.carbon.model_copy(update={
+            "kgco2e": value, "kgco2e_low": round(current.carbon.kgco2e_low * ratio, 3),
+            "kgco2e_high": round(current.carbon.kgco2e_high * ratio, 3),
+            "kwh": round(current.carbon.kwh * ratio, 3),
+            "kwh_low": round(current.carbon.kwh_low * ratio, 3),
+            "kwh_high": round(current.carbon.kwh_high * ratio, 3),
+            "embodied_kgco2e": round(current.carbon.embodied_kgco2e * ratio, 3),
+            "notes": [*current.carbon.notes, f"scaled from today's by what {kinds} save"]})
+        if current.monthly_energy_kwh.value is not None:
+            target.monthly_energy_kwh = Characteristic[float](
+                value=round(current.monthly_energy_kwh.value * ratio, 3),
+                origin=Origin.INFERRED, unit=current.monthly_energy_kwh.unit,
+                source=current.monthly_energy_kwh.source,
+                note=f"estimate: scaled with the carbon {kinds} save", rationale=kinds)
+
+
+def _capacity(profile: MLProfile) -> float | None:
+    """vCPUs of the serving instances, for re-estimating utilisation after a resize."""
+    total = 0.0
+    for variant in profile.serving_variants:
+        spec = spec_for(variant.instance_type.value)
+        count = variant.instance_count.value
+        if variant.instance_type.value is None:
+            continue
+        if spec is None or count is None:
+            return None
+        total += spec.vcpu * count
+    return total
+
+
+def _target_sustainability(target: MLProfile, current: MLProfile) -> None:
+    """Whether the target scales to zero, and the use of its capacity after a resize."""
+    applied = [c for c in target.changes if c.applied]
+    kinds = [c for c in applied if c.characteristic in ("off_hours_schedule",
+                                                        "deployment_option")]
+    for change in kinds:
+        serverless = (change.characteristic == "deployment_option"
+                      and str(change.proposed).startswith("serverless"))
+        to_zero = (change.characteristic == "off_hours_schedule"
+                   and str(change.proposed).startswith("0 "))
+        if serverless or to_zero or change.characteristic == "off_hours_schedule":
+            target.scale_to_zero = Characteristic[ScaleToZero](
+                value=(ScaleToZero.SCALES_TO_ZERO if serverless or to_zero
+                       else ScaleToZero.OFF_HOURS),
+                origin=Origin.INFERRED, source=f"finding {change.finding}",
+                note=str(change.proposed), rationale=change.finding, change=change.id)
+            if serverless:
+                target.capacity_utilisation_pct = Characteristic[float](
+                    value=None, origin=Origin.INFERRED, unit="percent",
+                    note="serverless: capacity exists only while requests run",
+                    rationale=change.finding, change=change.id)
+    resize = next((c for c in applied if c.characteristic in ("instance_type", "instance_count")),
+                  None)
+    before, after = _capacity(current), _capacity(target)
+    old = current.capacity_utilisation_pct.value
+    if resize is not None and old is not None and before and after:
+        target.capacity_utilisation_pct = _scaled(
+            current.capacity_utilisation_pct, before / after, "same load over the new vCPUs",
+            resize.finding, resize.id)
 
 
 def _apply(target: MLProfile, finding: Finding, change: ProfileChange, ident: str,

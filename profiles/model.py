@@ -37,6 +37,15 @@ class Bound(StrEnum):
     AT_MOST = "at-most"
 
 
+class ScaleToZero(StrEnum):
+    """Whether capacity goes away when nobody calls (sustainability: idle capacity switched off)."""
+
+    SCALES_TO_ZERO = "scales to zero"  # serverless, async or components at MinCapacity 0
+    OFF_HOURS = "off-hours schedule"  # capacity lowered outside working hours
+    POSSIBLE = "possible, not used"  # the deployment and requirements allow it
+    NOT_POSSIBLE = "not possible"  # real-time production capacity the requirements keep
+
+
 class ProfileKind(StrEnum):
     CURRENT = "current"
     TARGET = "target"
@@ -127,6 +136,12 @@ class VariantProfile(ProfileModel):
         default_factory=lambda: Characteristic[float](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="not recorded"))
+    # Application Auto Scaling scheduled actions lowering the capacity outside working hours
+    # (None: none known; sagetop reads no scheduled actions, so a current profile says so).
+    off_hours_schedule: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](
+            value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="scheduled actions are not read"))
 
 
 class ComponentProfile(ProfileModel):
@@ -146,6 +161,25 @@ class ComponentProfile(ProfileModel):
     requests_per_day: Characteristic[float]
     p99_latency_ms: Characteristic[float]
     monthly_cost_usd: Characteristic[float]
+    off_hours_schedule: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](
+            value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="scheduled actions are not read"))
+
+
+class CarbonEstimate(ProfileModel):
+    """Estimated energy and emissions a month, with the range and what they rest on."""
+
+    kwh: float
+    kwh_low: float
+    kwh_high: float
+    kgco2e: float
+    kgco2e_low: float
+    kgco2e_high: float
+    embodied_kgco2e: float
+    coefficients: str  # the coefficient set, its version and retrieval date
+    method: str = ""
+    notes: list[str] = Field(default_factory=list)
 
 
 class NetworkSecurity(ProfileModel):
@@ -224,6 +258,29 @@ class MLProfile(ProfileModel):
     auto_rollback: Characteristic[bool] = Field(
         default_factory=lambda: Characteristic[bool](value=None, origin=Origin.CONFIGURED,
                                                      note="not recorded"))
+    # Sustainability (estimates, `ground.energy`): energy and carbon a month, the mean use of the
+    # capacity paid for, the hours it idles, and whether it scales to zero. Defaults, so that
+    # profiles written before them still read.
+    monthly_energy_kwh: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.INFERRED,
+                                                      unit="kWh per month",
+                                                      note="not recorded"))
+    monthly_carbon_kgco2e: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.INFERRED,
+                                                      unit="kgCO2e per month",
+                                                      note="not recorded"))
+    carbon: CarbonEstimate | None = None
+    capacity_utilisation_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent", note="not recorded"))
+    idle_hours_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent of hours",
+                                                      note="not recorded"))
+    scale_to_zero: Characteristic[ScaleToZero] = Field(
+        default_factory=lambda: Characteristic[ScaleToZero](value=None,
+                                                            origin=Origin.INFERRED,
+                                                            note="not recorded"))
 
     @property
     def key(self) -> str:
@@ -286,6 +343,18 @@ class FleetSummary(ProfileModel):
     target_monthly_cost_usd: float
     savings_usd_by_finding_kind: dict[str, float]
     accepted_savings_usd: float
+    # Estimated energy and carbon a month of the fleet today and after the accepted changes,
+    # and the changes ranked by what they save (each: endpoint, finding kind, summary,
+    # monthly_savings_usd, monthly_savings_kgco2e).
+    monthly_energy_kwh: float | None = None
+    monthly_carbon_kgco2e: float | None = None
+    monthly_carbon_kgco2e_low: float | None = None
+    monthly_carbon_kgco2e_high: float | None = None
+    endpoints_without_carbon: int = 0
+    target_monthly_carbon_kgco2e: float | None = None
+    carbon_coefficients: str = ""
+    top_changes_by_usd: list[dict[str, Any]] = Field(default_factory=list)
+    greenest_changes: list[dict[str, Any]] = Field(default_factory=list)
     maturity_by_pillar: dict[str, PillarLevelCount]
     provisioning: list[ProvisioningEntry]
     # Second opinions: AWS's advisors and Inference Recommender against sagetop, counted

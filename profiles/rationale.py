@@ -17,6 +17,7 @@ from typing import Any
 from advisors.finding import CostedOption, Finding
 from advisors.opinions import RecommenderComparison, VerdictComparison
 from advisors.variants import VariantComparison, p_text
+from ground.energy import coefficients, method_text, quantity
 from ground.untrusted import inert
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess, level_label
 from profiles.model import AppliedChange, MLProfile
@@ -137,8 +138,9 @@ def _chosen_option(options: Sequence[CostedOption]) -> CostedOption | None:
 
 
 def _options_table(options: Sequence[CostedOption], chosen: CostedOption | None) -> list[str]:
-    lines = ["| Option | Monthly cost | Price source | Meets requirements | Note |",
-             "|---|---:|---|---|---|"]
+    lines = ["| Option | Monthly cost | kgCO2e a month (estimate) | Price source | "
+             "Meets requirements | Note |",
+             "|---|---:|---:|---|---|---|"]
     for option in options:
         label = escape_markdown(option.label)
         if option is chosen:
@@ -151,7 +153,9 @@ def _options_table(options: Sequence[CostedOption], chosen: CostedOption | None)
                 note += f" One-time cost about {format_usd(option.one_time_cost_usd)}."
         if option.evidence_source:
             note += f" ({escape_markdown(option.evidence_source)})"
-        lines.append(f"| {label} | {format_usd(option.monthly_cost_usd)} | "
+        carbon = ("unknown" if option.monthly_kgco2e is None
+                  else f"~{quantity(option.monthly_kgco2e)}")
+        lines.append(f"| {label} | {format_usd(option.monthly_cost_usd)} | {carbon} | "
                      f"{escape_markdown(option.price_source)} | {fits} | {note} |")
     for option in options:
         if option.command:
@@ -180,6 +184,10 @@ def _why_chosen(finding: Finding, chosen: CostedOption | None) -> str:
     if finding.monthly_savings_usd is not None:
         verb = "saves" if finding.monthly_savings_usd >= 0 else "costs"
         text += f" Against today it {verb} {format_usd(abs(finding.monthly_savings_usd))} a month."
+    if finding.monthly_savings_kgco2e is not None:
+        verb = "saves" if finding.monthly_savings_kgco2e >= 0 else "adds"
+        text += (f" In carbon it {verb} ~{quantity(abs(finding.monthly_savings_kgco2e))} "
+                 "kgCO2e a month (an estimate; see Energy and carbon).")
     return text
 
 
@@ -292,6 +300,7 @@ def _summary(current: MLProfile, target: MLProfile) -> list[str]:
         if new_cost.value is not None and cost.value is not None:
             cost_text += f", {saving_words(cost.value - new_cost.value)}"
     lines.append(cost_text)
+    lines.append(_carbon_line(current, target))
     applied = sum(1 for c in target.changes if c.applied)
     lines.append(f"- Suggested changes: {len(target.changes)}, applied to the target: {applied}")
     if current.tags:
@@ -425,6 +434,39 @@ def second_opinions_section(comparison: VariantComparison | None,
     return lines
 
 
+def _carbon_line(current: MLProfile, target: MLProfile) -> str:
+    estimate = current.carbon
+    if estimate is None:
+        return ("- Energy and carbon: not estimated "
+                f"({escape_markdown(current.monthly_carbon_kgco2e.note)})")
+    text = (f"- Energy and carbon (estimate): ~{quantity(estimate.kwh)} kWh a month "
+            f"({quantity(estimate.kwh_low)}-{quantity(estimate.kwh_high)}), "
+            f"~{quantity(estimate.kgco2e)} kgCO2e a month ({quantity(estimate.kgco2e_low)}-"
+            f"{quantity(estimate.kgco2e_high)}), of which embodied "
+            f"~{quantity(estimate.embodied_kgco2e)}")
+    after = target.monthly_carbon_kgco2e.value
+    if after is not None and after != estimate.kgco2e:
+        saved = estimate.kgco2e - after
+        text += (f"; target ~{quantity(after)}, "
+                 f"{'saving' if saved >= 0 else 'adding'} ~{quantity(abs(saved))} a month")
+    return text
+
+
+def _carbon_section(current: MLProfile) -> list[str]:
+    """How the estimate was made and from which sources, said in every rationale."""
+    data = coefficients()
+    lines = ["## Energy and carbon: method and sources", "", escape_markdown(method_text()), ""]
+    if current.carbon is not None and current.carbon.notes:
+        lines += ["Estimated beyond the coefficients for this endpoint:", ""]
+        lines += [f"- {escape_markdown(n)}" for n in current.carbon.notes]
+        lines.append("")
+    lines += ["Sources:", ""]
+    lines += [f"- {escape_markdown(s.what)}" + (f": {s.url}" if s.url else "")
+              for s in data.sources.values()]
+    lines.append("")
+    return lines
+
+
 def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[Finding],
                      settings: MaturitySettings, *,
                      comparison: VariantComparison | None = None,
@@ -445,4 +487,5 @@ def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[F
         lines += _finding_section(number, finding, target, current)
     lines += second_opinions_section(comparison, recommender, verdicts)
     lines += _maturity_section(assess(current, settings), assess(target, settings))
+    lines += _carbon_section(current)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -11,14 +11,17 @@ import datetime as dt
 import hashlib
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from advisors.carbon import endpoint_footprint
 from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary
 from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
+from ground.energy import coefficients, quantity
 from ground.pricing import PriceBook
 from ground.requirements import Requirements
 from profiles.build import current_profile, target_profile
@@ -104,6 +107,22 @@ def _provisioning(fleet: FleetSnapshot) -> list[ProvisioningEntry]:
             for (r, w, t), (c, j) in sorted(totals.items())]
 
 
+RANKED_CHANGES = 10
+
+
+def ranked_changes(findings: Iterable[Finding], by: str, limit: int = RANKED_CHANGES
+                   ) -> list[dict[str, Any]]:
+    """Suggestions that save something, largest first: by "usd" or by (estimated) "kgco2e" a
+    month. The greenest changes are not always the cheapest: a GPU idling costs more carbon
+    than dollars says."""
+    name = "monthly_savings_usd" if by == "usd" else "monthly_savings_kgco2e"
+    found = [f for f in findings if (getattr(f, name) or 0.0) > 0]
+    found.sort(key=lambda f: (-(getattr(f, name) or 0.0), f.endpoint, str(f.kind)))
+    return [{"endpoint": f.endpoint, "kind": str(f.kind), "summary": f.summary,
+             "monthly_savings_usd": f.monthly_savings_usd,
+             "monthly_savings_kgco2e": f.monthly_savings_kgco2e} for f in found[:limit]]
+
+
 def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
                   targets: Sequence[MLProfile], findings: Sequence[Finding],
                   assessments: Sequence[Maturity], generated_at: dt.datetime,
@@ -118,6 +137,9 @@ def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
             kind = str(finding.kind)
             savings_by_kind[kind] = savings_by_kind.get(kind, 0.0) + finding.monthly_savings_usd
     target_total = sum(c for c in target_costs if c is not None)
+    estimates = [p.carbon for p in currents if p.carbon is not None]
+    target_carbon = [t.monthly_carbon_kgco2e.value for t, c in zip(targets, currents, strict=True)
+                     if c.carbon is not None and t.monthly_carbon_kgco2e.value is not None]
     return FleetSummary(
         generated_at=generated_at,
         collected_at=fleet.collected_at,
@@ -136,6 +158,17 @@ def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
         maturity_by_pillar=_pillar_counts(assessments),
         provisioning=_provisioning(fleet),
         second_opinions=_opinion_counts(opinions) if opinions else {},
+        monthly_energy_kwh=round(sum(e.kwh for e in estimates), 3) if estimates else None,
+        monthly_carbon_kgco2e=round(sum(e.kgco2e for e in estimates), 3) if estimates else None,
+        monthly_carbon_kgco2e_low=(round(sum(e.kgco2e_low for e in estimates), 3)
+                                   if estimates else None),
+        monthly_carbon_kgco2e_high=(round(sum(e.kgco2e_high for e in estimates), 3)
+                                    if estimates else None),
+        endpoints_without_carbon=len(currents) - len(estimates),
+        target_monthly_carbon_kgco2e=round(sum(target_carbon), 3) if estimates else None,
+        carbon_coefficients=coefficients().label,
+        top_changes_by_usd=ranked_changes(findings, "usd"),
+        greenest_changes=ranked_changes(findings, "kgco2e"),
         aws_advisors={f"{s.source} {s.region}": s.status for s in fleet.verdict_sources},
     )
 
@@ -147,6 +180,43 @@ def _opinion_counts(opinions: OpinionsSummary) -> dict[str, int]:
             "production_traffic_wins": opinions.recommender_production_wins,
             "load_test_wins": opinions.recommender_load_test_wins,
             "load_tests_suggested": opinions.experiments_suggested}
+
+
+def _carbon_totals(summary: FleetSummary) -> list[str]:
+    if summary.monthly_carbon_kgco2e is None:
+        return ["- Energy and carbon: not estimated"]
+    line = (f"- Energy and carbon (estimate): ~{quantity(summary.monthly_energy_kwh or 0.0)} kWh "
+            f"a month, ~{quantity(summary.monthly_carbon_kgco2e)} kgCO2e a month "
+            f"({quantity(summary.monthly_carbon_kgco2e_low or 0.0)}-"
+            f"{quantity(summary.monthly_carbon_kgco2e_high or 0.0)})")
+    if summary.endpoints_without_carbon:
+        line += f" ({summary.endpoints_without_carbon} endpoints not estimated, not included)"
+    if summary.target_monthly_carbon_kgco2e is not None:
+        line += f"; target ~{quantity(summary.target_monthly_carbon_kgco2e)}"
+    return [line, f"- Carbon coefficients: {escape_markdown(summary.carbon_coefficients)} "
+                  "(method and sources in each rationale and the README)"]
+
+
+def _rankings(summary: FleetSummary) -> list[str]:
+    """The changes ranked by dollars and, beside them, by kgCO2e saved."""
+    lines: list[str] = []
+    for title, ranked in (("Top changes by dollars saved", summary.top_changes_by_usd),
+                          ("Greenest changes (by kgCO2e saved, estimates)",
+                           summary.greenest_changes)):
+        lines += ["", f"## {title}", "",
+                  "| # | Endpoint | Finding kind | USD per month | kgCO2e per month | Summary |",
+                  "|---:|---|---|---:|---:|---|"]
+        for rank, change in enumerate(ranked, start=1):
+            carbon = change.get("monthly_savings_kgco2e")
+            lines.append(
+                f"| {rank} | {escape_markdown(str(change['endpoint']))} | "
+                f"{escape_markdown(str(change['kind']))} | "
+                f"{format_usd(change.get('monthly_savings_usd'))} | "
+                f"{'unknown' if carbon is None else '~' + quantity(carbon)} | "
+                f"{escape_markdown(str(change['summary']))} |")
+        if not ranked:
+            lines.append("| - | - | - | - | - | nothing to save |")
+    return lines
 
 
 def summary_markdown(summary: FleetSummary) -> str:
@@ -164,10 +234,12 @@ def summary_markdown(summary: FleetSummary) -> str:
              f"{format_usd(summary.target_monthly_cost_usd)}, "
              f"{saving_words(summary.accepted_savings_usd)}",
              f"- Price sources: {escape_markdown('; '.join(summary.price_sources) or 'none')}",
+             *_carbon_totals(summary),
              "", "## Potential savings by finding kind", "",
              "| Finding kind | USD per month |", "|---|---:|"]
     lines += [f"| {escape_markdown(kind)} | {format_usd(usd)} |"
               for kind, usd in summary.savings_usd_by_finding_kind.items()]
+    lines += _rankings(summary)
     lines += ["", "## Maturity by pillar (endpoints per level)", "",
               "| Pillar | 1 initial | 2 managed | 3 defined | 4 optimised | not judged | median |",
               "|---|---:|---:|---:|---:|---:|---:|"]
@@ -207,7 +279,8 @@ def write_snapshot(fleet: FleetSnapshot, findings_by_key: Mapping[str, Sequence[
     all_findings: list[Finding] = []
     for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
         findings = list(findings_by_key.get(endpoint.key, ()))
-        current = current_profile(endpoint, fleet, requirements_by_key.get(endpoint.key), prices)
+        current = current_profile(endpoint, fleet, requirements_by_key.get(endpoint.key), prices,
+                                  footprint=endpoint_footprint(endpoint, fleet))
         target = target_profile(current, findings, accepted)
         current_path, target_path, rationale_path = endpoint_paths(out_dir, endpoint.region,
                                                                    endpoint.name)

@@ -497,7 +497,9 @@ def test_rationale_has_the_numbers_options_and_maturity() -> None:
     # Read with `cat` as often as rendered: no backslash where Markdown would not act.
     assert "- cpu_p95_pct: 12.5 %" in text
     assert "- model_latency_p99_us: 45,200 µs (45.2 ms)" in text
-    assert "| **2x ml.c5.xlarge** (chosen) | $297.84 | catalogue us-east-1 | yes |" in text
+    # That option carries no carbon figure: "unknown", never a zero.
+    assert ("| **2x ml.c5.xlarge** (chosen) | $297.84 | unknown | catalogue us-east-1 | yes |"
+            in text)
     assert "| 1x ml.c5.xlarge | $148.92 | catalogue us-east-1 | no |" in text
     assert "$893.52" in text
     assert "p99 latency objective 200 ms (config.toml" in text

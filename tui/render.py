@@ -9,6 +9,7 @@ from the `Look` (the active theme, or attributes only under NO_COLOR), box lines
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from advisors.components import BASIS_LABELS, variant_reservations
 from advisors.cost import CostEstimate
 from advisors.finding import Finding
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.energy import quantity
 from ground.requirements import Requirements
 from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis, FleetAnalysis
@@ -39,9 +41,12 @@ from tui.rows import (
     variant_shape,
 )
 
-# Profile sections that are not characteristics, or that the pane shows elsewhere.
+# Changes listed in each ranking of the summary screen.
+RANKED_ROWS = 8
+# Profile sections that are not characteristics, or that the pane shows elsewhere (the carbon
+# estimate's detail: its value and range are the monthly_carbon_kgco2e characteristic).
 NOT_CHARACTERISTICS = frozenset({"schema_version", "kind", "endpoint", "region", "generated_at",
-                                 "requirements", "tags", "changes"})
+                                 "requirements", "tags", "changes", "carbon"})
 # Units that count things: "1 model", "2 models".
 COUNTED_UNITS = frozenset({"models", "instances", "schedules", "days", "requests", "bytes",
                            "concurrent requests", "containers", "variants"})
@@ -88,6 +93,9 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     lines = [_one_line(head, look)]
     if advice is not None:
         head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
+        footprint = advice.footprint
+        head.append("  " + (f"{footprint.text}, estimate" if footprint is not None
+                            else "kgCO2e not estimated"), style=palette.muted)
         worst = advice.worst
         why = Text()
         if worst is None:
@@ -291,6 +299,9 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
     if finding.monthly_savings_usd:
         head.append(f"  {cost_change(finding.monthly_savings_usd)}",
                     style=palette.good if finding.monthly_savings_usd > 0 else palette.bad)
+    if finding.monthly_savings_kgco2e:
+        head.append(f"  {carbon_change(finding.monthly_savings_kgco2e)}",
+                    style=palette.good if finding.monthly_savings_kgco2e > 0 else palette.bad)
     head.append("\n")
     # Summaries and rationale quote names and tag values from the account.
     head.append(inert(finding.summary))
@@ -309,20 +320,25 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
         # Sources are said under the table, once each: as a column they would wrap every row
         # over several lines at 80 columns. With more than one, a number ties row and source.
         distinct = list(dict.fromkeys(sources))
-        headers = ["Option", "$/month", "Fits", "Note"]
+        headers = ["Option", "$/month", "kgCO2e/mo", "Fits", "Note"]
         if len(distinct) > 1:
-            headers.insert(3, "Price")
+            headers.insert(4, "Price")
         options = _table(*headers, look=look)
         options.columns[1].justify = "right"
+        options.columns[2].justify = "right"
         for option, source in zip(finding.options, sources, strict=True):
             cells: list[RenderableType] = [
                 Text(inert(option.label)), fmt_usd(option.monthly_cost_usd),
+                Text("?" if option.monthly_kgco2e is None
+                     else f"~{quantity(option.monthly_kgco2e)}"),
                 Text("yes" if option.fits else "no",
                      style=palette.good if option.fits else palette.bad)]
             if len(distinct) > 1:
                 cells.append(Text(f"[{distinct.index(source) + 1}]"))
             options.add_row(*cells, Text(inert(option.note)))
         parts.append(options)
+        parts.append(Text("kgCO2e: estimates (Cloud Carbon Footprint coefficients; method in "
+                          "the README and the rationale)", style=palette.muted))
         if len(distinct) == 1:
             parts.append(Text(f"prices: {distinct[0]}", style=palette.muted))
         else:
@@ -457,6 +473,37 @@ def _level(level: int | None, look: Look = DEFAULT_LOOK) -> Text:
     return Text(level_label(MaturityLevel(level)), style=styles.get(int(level), ""))
 
 
+def carbon_change(saving_kg: float | None, plural: bool = False) -> str:
+    """An estimated carbon saving in words: 'saves ~2.9 kgCO2e/month', 'adds ~7.3 ...'."""
+    if saving_kg is None or math.isnan(saving_kg):
+        return "kgCO2e unknown"
+    if abs(saving_kg) < 0.0005:
+        return "no change in kgCO2e"
+    verb = ("save" if plural else "saves") if saving_kg > 0 else ("add" if plural else "adds")
+    return f"{verb} ~{quantity(abs(saving_kg))} kgCO2e/month"
+
+
+def rankings_view(analysis: FleetAnalysis, look: Look = DEFAULT_LOOK) -> list[RenderableType]:
+    """The changes ranked by dollars saved, and beside them the greenest (by kgCO2e saved)."""
+    glyphs = look.glyphs
+    parts: list[RenderableType] = []
+    for title, by in (("Top changes by $ saved", "usd"),
+                      ("Greenest changes (kgCO2e saved, estimates)", "kgco2e")):
+        table = _table("Endpoint", "Change", "$/month", "kgCO2e/mo", title=title, look=look)
+        table.columns[2].justify = "right"
+        table.columns[3].justify = "right"
+        for change in analysis.ranked_changes(by, limit=RANKED_ROWS):
+            kg = change["monthly_savings_kgco2e"]
+            table.add_row(Text(inert(str(change["endpoint"]).split("/", 1)[-1], one_line=True)),
+                          Text(str(change["kind"])),
+                          fmt_usd(change["monthly_savings_usd"], minus=glyphs.minus),
+                          "?" if kg is None else f"~{quantity(kg)}")
+        if not table.row_count:
+            table.add_row("-", "nothing to save", "-", "-")
+        parts += [table, Text("")]
+    return parts
+
+
 def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                  profiles_ready: bool, look: Look = DEFAULT_LOOK) -> RenderableType:
     """The fleet summary; savings of the accepted changes and maturity need every profile built,
@@ -477,7 +524,17 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
         totals.append(f"monthly cost {fmt_usd(analysis.total_monthly_cost_usd)}/month   "
                       f"accepted changes {accepted}   "
                       f"{count} finding{'s' if count != 1 else ''}\n")
-        totals.append(f"prices: {inert(analysis.price_source)}", style=palette.muted)
+        totals.append(f"prices: {inert(analysis.price_source)}\n", style=palette.muted)
+        carbon = analysis.carbon
+        accepted_kg = (carbon_change(analysis.total_savings_kgco2e, plural=True)
+                       if profiles_ready else computing)
+        totals.append(f"energy ~{quantity(carbon.kwh)} kWh/month, carbon "
+                      f"~{quantity(carbon.kgco2e)} kgCO2e/month ({quantity(carbon.kgco2e_low)}-"
+                      f"{quantity(carbon.kgco2e_high)}), estimate   accepted changes "
+                      f"{accepted_kg}\n")
+        totals.append(f"carbon: {carbon.coefficients}"
+                      + (f"; {carbon.endpoints_without} endpoints not estimated"
+                         if carbon.endpoints_without else ""), style=palette.muted)
         parts.append(totals)
         kinds = _table("Finding kind", "Savings $/month", title="Savings by kind", look=look)
         for kind, usd in analysis.savings_by_kind.items():
@@ -491,8 +548,8 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                             Text(f"{mean:.2f} " + glyphs.bar * round(mean * 2)) if mean
                             else Text(computing if not profiles_ready else "-",
                                       style=palette.muted))
-        parts += [Text(""), kinds, Text(""), pillars, Text(""),
-                  opinions_summary_view(analysis.opinions, look)]
+        parts += [Text(""), kinds, Text(""), *rankings_view(analysis, look), pillars,
+                  Text(""), opinions_summary_view(analysis.opinions, look)]
     matrix = _table("Region", "Workload", "Instance type", "Instances", "Jobs",
                     title="Provisioning matrix", look=look)
     for row in sorted(fleet.provisioning, key=lambda r: (r.region, r.workload, r.instance_type)):

@@ -19,6 +19,7 @@ from ground.domain import (
     ModelInfo,
     VariantSnapshot,
 )
+from ground.energy import quantity
 from ground.images import workload_of
 from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
@@ -84,12 +85,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("savings", "Save/mo", 8, numeric=True, about="best single saving a month",
            short="Save"),
     Column("finding", "Worst finding", 20, about="worst finding (+N more)"),
+    Column("carbon", "CO2e/mo", 8, numeric=True,
+           about="estimated kgCO2e a month (energy and embodied)", short="CO2e"),
     Column("region", "Region", 14, about="AWS Region"),
 )
 # Which columns a narrower screen keeps: the first ones that fit, so widening the terminal only
 # ever adds columns. At 80 cells: name, shape, cost, saving, worst finding (the money first).
 PRIORITY: tuple[str, ...] = ("endpoint", "shape", "cost", "savings", "finding", "rpm", "p99",
-                             "status", "errors", "busiest", "trend", "drift", "option", "region")
+                             "status", "errors", "busiest", "trend", "drift", "carbon", "option",
+                             "region")
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 CELL_PADDING = 2  # DataTable pads each cell by one on either side
@@ -519,10 +523,17 @@ def finding_cell(findings: Sequence[Finding], look: Look = DEFAULT_LOOK) -> Text
                 style=severity_style(worst.severity, look.palette))
 
 
+def carbon_cell(kgco2e: float | None, look: Look = DEFAULT_LOOK) -> Text:
+    """Estimated kgCO2e a month ("~" says estimate); "?" when it cannot be estimated."""
+    if kgco2e is None or math.isnan(kgco2e):
+        return Text("?", style=look.palette.muted, justify="right")
+    return Text(f"~{quantity(kgco2e)}", justify="right")
+
+
 def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  findings: Sequence[Finding] = (), monthly_cost_usd: float | None = None,
                  possible_savings_usd: float | None = None, *, analysed: bool = True,
-                 look: Look = DEFAULT_LOOK) -> RowData:
+                 monthly_kgco2e: float | None = None, look: Look = DEFAULT_LOOK) -> RowData:
     """The row of one endpoint: counts summed over variants, the worst variant for peaks.
 
     `analysed` False: the advice (cost, saving, findings) is still being worked out.
@@ -552,6 +563,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  else _pending(look)),
         "savings": savings_cell(possible_savings_usd, look) if analysed else _pending(look),
         "finding": finding_cell(findings, look) if analysed else _pending(look),
+        "carbon": carbon_cell(monthly_kgco2e, look) if analysed else _pending(look),
         "region": outside(endpoint.region, 40),
     }
     sort_values: dict[str, float | str] = {
@@ -562,6 +574,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "errors": _num(measures.errors), "drift": drift_rank,
         "cost": _num(monthly_cost_usd), "savings": _num(possible_savings_usd),
         "finding": float(SEVERITY_RANK[worst.severity]) if worst else 0.0,
+        "carbon": _num(monthly_kgco2e),
         "region": endpoint.region,
     }
     search = " ".join([endpoint.name, endpoint.region, endpoint.deployment.value,
@@ -586,6 +599,8 @@ def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
             # which builds the endpoint's profiles.
             rows.append(endpoint_row(endpoint, measured, advice.findings,
                                      advice.monthly_cost_usd, advice.possible_savings_usd,
+                                     monthly_kgco2e=(None if advice.footprint is None
+                                                     else advice.footprint.kgco2e),
                                      look=look))
     return rows
 
@@ -611,6 +626,7 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
         "cost": "",
         "savings": "",
         "finding": "",
+        "carbon": "",
         "region": "",
     }
 
@@ -668,6 +684,7 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
                  if analysed else _pending(look)),
         "savings": savings_cell(best, look) if analysed else _pending(look),
         "finding": finding_cell(own, look) if analysed else _pending(look),
+        "carbon": "",
         "region": "",
     }
 
