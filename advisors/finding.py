@@ -22,6 +22,7 @@ class FindingKind(StrEnum):
     SERVERLESS_CANDIDATE = "serverless-candidate"
     ASYNC_CANDIDATE = "async-candidate"
     BATCH_CANDIDATE = "batch-candidate"
+    OFF_HOURS_CANDIDATE = "off-hours-candidate"
     MULTI_MODEL_CANDIDATE = "multi-model-candidate"
     MULTI_MODEL_CACHE = "multi-model-cache"
     SINGLE_INSTANCE = "single-instance"
@@ -31,7 +32,6 @@ class FindingKind(StrEnum):
     COLD_START_RISK = "cold-start-risk"
     ERROR_RATE = "error-rate"
     FINISHED_AB_TEST = "finished-ab-test"
-    OFF_HOURS_CANDIDATE = "off-hours-candidate"
     NO_DEPLOYMENT_GUARDRAILS = "no-deployment-guardrails"
     RECOMMENDER_DISAGREES = "recommender-disagrees"
 

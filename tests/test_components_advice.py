@@ -276,5 +276,5 @@ def test_profile_counts_components_as_models_and_applies_their_changes() -> None
     copies = paths["inference_components[unused].copies"]
     assert (copies.before, copies.after, copies.rationale) == (1, 0, "idle-component")
     again = current_profile(fleet.endpoint("llm-profile"), fleet,  # type: ignore[arg-type]
-                            item.requirements, PriceBook.load())
+                            item.requirements, PriceBook.load(), footprint=item.footprint)
     assert again == current

@@ -500,7 +500,7 @@ def test_rationale_has_the_numbers_options_and_maturity() -> None:
     # That option carries no carbon figure: "unknown", never a zero.
     assert ("| **2x ml.c5.xlarge** (chosen) | $297.84 | unknown | catalogue us-east-1 | yes |"
             in text)
-    assert "| 1x ml.c5.xlarge | $148.92 | catalogue us-east-1 | no |" in text
+    assert "| 1x ml.c5.xlarge | $148.92 | unknown | catalogue us-east-1 | no |" in text
     assert "$893.52" in text
     assert "p99 latency objective 200 ms (config.toml" in text
     assert "## Maturity (Well-Architected pillars)" in text

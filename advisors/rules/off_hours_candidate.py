@@ -63,44 +63,61 @@ class Window:
         return self.end_hour - self.start_hour
 
 
-def endpoint_hourly(ctx: AdvisorContext, endpoint: EndpointSnapshot) -> pd.Series:
-    """Requests per hour over the serving variants and components; NaN where none has data."""
-    frame = ctx.fleet.metrics.series("hourly", "requests", endpoint.key)
-    serving = {v.name for v in endpoint.serving_variants} | {
-        c.column for c in endpoint.inference_components}
-    mask = np.array([c[1] in serving for c in frame.columns], dtype=bool)
-    if not mask.any():
-        return pd.Series(dtype="float64")
-    values = frame.to_numpy(dtype="float64")[:, mask]
-    present = ~np.isnan(values).all(axis=1)
-    return pd.Series(np.where(present, np.nansum(values, axis=1), np.nan), index=frame.index)
+def fleet_hourly(ctx: AdvisorContext) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
+    """Requests per hour of every endpoint (variants, shadow included, and components summed;
+    NaN where none has data), from one pass over the frame."""
+    frame = ctx.fleet.metrics.hourly.get("requests")
+    if frame is None or frame.empty:
+        return pd.DatetimeIndex([], tz="UTC"), {}
+    summed = frame.T.groupby(level=0).sum(min_count=1).T
+    return (pd.DatetimeIndex(summed.index),
+            {str(k): summed[k].to_numpy(dtype="float64") for k in summed.columns})
 
 
-def working_window(hourly: pd.Series, timezone: str, settings: AdvisorSettings
-                   ) -> Window | None:
+@dataclass(frozen=True)
+class Calendar:
+    """The hours of one index in one time zone: hour of day and whether it is a working day."""
+
+    hours: np.ndarray
+    working: np.ndarray
+
+    @staticmethod
+    def of(index: pd.DatetimeIndex, timezone: str, working_days: set[int]) -> Calendar:
+        local = index.tz_convert(zoneinfo.ZoneInfo(timezone))
+        return Calendar(hours=local.hour.to_numpy(),
+                        working=np.isin(local.day_of_week.to_numpy(), list(working_days)))
+
+
+def working_window(hourly: pd.Series, timezone: str, settings: AdvisorSettings,
+                   calendar: Calendar | None = None) -> Window | None:
     """The shortest window of whole hours (within one day) holding `off_hours_min_window_share`
     of the requests on working days, if the traffic has one of a working day's length."""
-    observed = hourly.dropna()
-    if observed.empty:
+    index = pd.DatetimeIndex(hourly.index)
+    values_all = hourly.to_numpy(dtype="float64")
+    observed_mask = ~np.isnan(values_all)
+    if not observed_mask.any():
         return None
-    days = (observed.index.max() - observed.index.min()).total_seconds() / 86400.0 + 1 / 24
-    total = float(observed.sum())
+    stamps = index[observed_mask]
+    days = (stamps.max() - stamps.min()).total_seconds() / 86400.0 + 1 / 24
+    values = values_all[observed_mask]
+    total = float(values.sum())
     if days < settings.off_hours_min_days or total <= 0:
         return None
-    local = pd.DatetimeIndex(observed.index).tz_convert(zoneinfo.ZoneInfo(timezone))
-    working_days = {CRON_DAYS.index(d) for d in settings.off_hours_working_days}
-    working = np.isin(local.day_of_week.to_numpy(), list(working_days))
-    hours = local.hour.to_numpy()
-    values = observed.to_numpy(dtype="float64")
-    by_hour = np.zeros(24)
-    np.add.at(by_hour, hours[working], values[working])
+    if calendar is None:
+        calendar = Calendar.of(index, timezone,
+                               {CRON_DAYS.index(d) for d in settings.off_hours_working_days})
+    working = calendar.working[observed_mask]
+    hours = calendar.hours[observed_mask]
+    by_hour = np.bincount(hours[working], weights=values[working], minlength=24)
+    # Prefix sums: the requests of any window of whole hours in one subtraction.
+    prefix = [0.0, *np.cumsum(by_hour).tolist()]
+    needed = settings.off_hours_min_window_share * total
     found: tuple[int, int] | None = None
     for length in range(1, 25):
-        for start in range(0, 25 - length):
-            if by_hour[start:start + length].sum() / total >= settings.off_hours_min_window_share:
-                found = (start, start + length)
-                break
-        if found:
+        start = next((s for s in range(0, 25 - length)
+                      if prefix[s + length] - prefix[s] >= needed), None)
+        if start is not None:
+            found = (start, start + length)
             break
     if found is None:
         return None
@@ -209,17 +226,28 @@ def _night_instances(endpoint: EndpointSnapshot, variant: VariantSnapshot) -> in
 def find_off_hours_candidates(ctx: AdvisorContext) -> list[Finding]:
     frame = ctx.features.endpoints
     s = ctx.settings
+    # Office hours leave most hours idle: at most the longest window on every working day has
+    # traffic. A cheap filter on the features before any time-zone arithmetic.
+    most_active = s.off_hours_max_window_hours * len(s.off_hours_working_days) / (24 * 7)
     mask = (frame["serving"] & ~frame["too_new"] & ~frame["serverless"].astype(bool)
-            & (frame["requests"] > 0) & (frame["instance_count"] > 0))
+            & (frame["requests"] > 0) & (frame["instance_count"] > 0)
+            & (frame["idle_hour_fraction"] >= 1.0 - most_active - 0.02))
     findings: list[Finding] = []
     working_days = {CRON_DAYS.index(d) for d in s.off_hours_working_days}
-    for key, _ in rows(frame, mask):
-        requirements = ctx.requirements_of(key)
-        if not requirements.off_hours:
+    candidates = [key for key, _ in rows(frame, mask) if ctx.requirements_of(key).off_hours]
+    if not candidates:
+        return []
+    index, hourly = fleet_hourly(ctx)
+    calendars: dict[str, Calendar] = {}
+    for key in candidates:
+        if key not in hourly:
             continue
         endpoint = ctx.endpoint(key)
-        timezone = requirements.timezone
-        window = working_window(endpoint_hourly(ctx, endpoint), timezone, s)
+        timezone = ctx.requirements_of(key).timezone
+        if timezone not in calendars:
+            calendars[timezone] = Calendar.of(index, timezone, working_days)
+        window = working_window(pd.Series(hourly[key], index=index), timezone, s,
+                                calendars[timezone])
         if window is None:
             continue
         finding = _finding(ctx, endpoint, window, timezone, working_days)
@@ -232,6 +260,12 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
              working_days: set[int]) -> Finding | None:
     s = ctx.settings
     key = endpoint.key
+    # Nothing to switch off when no variant runs more than it would at night.
+    if not any(night is not None
+               and billed_instances(endpoint, v, ctx.fleet).count > night
+               for v in endpoint.serving_variants if v.serverless is None
+               for night in (_night_instances(endpoint, v),)):
+        return None
     counts = ctx.fleet.metrics.series("hourly", "instance_count", key)
     index = pd.DatetimeIndex(counts.index if not counts.empty else [])
     if index.empty:
