@@ -115,6 +115,10 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
                            f"{cost_change(saving, plural=taken != 1)}",
                            style=(palette.good if saving and saving > 0 else
                                   palette.bad if saving and saving < 0 else ""))
+            carbon = advice.monthly_savings_kgco2e
+            if carbon is not None and abs(carbon) >= 0.0005:
+                decided.append(f", {carbon_change(carbon, plural=taken != 1)}",
+                               style=palette.good if carbon > 0 else palette.bad)
             decided.append(look.glyphs.separator, style=palette.muted)
         decided.append_text(requirements_text(advice.requirements, look))
         lines.append(_one_line(decided, look))
