@@ -94,7 +94,8 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     if advice is not None:
         head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
         footprint = advice.footprint
-        head.append("  " + (f"{footprint.text}, estimate" if footprint is not None
+        head.append("  " + (f"{footprint.text}, ~{quantity(footprint.kwh)} kWh/month, "
+                            "estimate" if footprint is not None
                             else "kgCO2e not estimated"), style=palette.muted)
         worst = advice.worst
         why = Text()
