@@ -144,8 +144,11 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
                     component["cost_source"] = share.get("source")
         summary = {
             "monthly_cost_usd": round(analysis.total_monthly_cost_usd, 2),
+            # The plans' savings: the same figure the dashboard and fleet-summary show; the
+            # kinds add up to it.
             "monthly_savings_usd": round(analysis.total_savings_usd, 2),
             "savings_by_kind": {k: round(v, 2) for k, v in analysis.savings_by_kind.items()},
+            "plans": analysis.totals.model_dump(mode="json"),
             "maturity_by_pillar": analysis.maturity_by_pillar,
             "price_source": analysis.price_source,
             "warnings": list(analysis.warnings),
@@ -184,24 +187,42 @@ def printable(text: str) -> str:
     return inert(text, one_line=True)
 
 
+def _effect(saving: float | None) -> str:
+    """The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298"."""
+    if saving is None:
+        return "unpriced"
+    if round(saving) == 0:
+        return "-"
+    return f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}"
+
+
 def findings_table(analysis: FleetAnalysis) -> str:
-    """What to change, worst first, with the monthly effect, for terminals and logs."""
-    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'COST/MONTH':>12}  SUMMARY"]
+    """What to change, worst first: each finding, what its endpoint's plan made of it and what
+    that part of the plan does to the bill; the plans' total last (the one savings figure)."""
+    lines = [f"{'ENDPOINT':<30} {'SEVERITY':<8} {'FINDING':<24} {'PLAN':<10} "
+             f"{'EFFECT':>11}  SUMMARY"]
     ranked = sorted(((f, a) for a in analysis.endpoints.values() for f in a.findings),
                     key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
                                       -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
-    for finding, _ in ranked:
+    for finding, item in ranked:
         name = finding.endpoint.split("/", 1)[-1]
-        saving = finding.monthly_savings_usd
-        # The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298".
-        effect = ("-" if saving is None or round(saving) == 0
-                  else f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}")
-        lines.append(f"{printable(name)[:34]:<34} {finding.severity.value:<8} "
-                     f"{finding.kind.value:<24} {effect:>12}  {printable(finding.summary)}")
+        outcome = item.plan.outcome_of(finding)
+        by = item.plan.option(outcome.by) if outcome and outcome.by else None
+        resolved = outcome is not None and outcome.outcome.value == "resolved" and by is not None
+        effect = _effect(by.monthly_savings_usd) if resolved and by is not None else "-"
+        state = outcome.outcome.value if outcome is not None else "-"
+        lines.append(f"{printable(name)[:30]:<30} {finding.severity.value:<8} "
+                     f"{finding.kind.value:<24} {state:<10} {effect:>11}  "
+                     f"{printable(finding.summary)}")
     lines.append("")
-    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
-                 f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "
-                 f"(prices: {analysis.price_source})")
+    saving = analysis.total_savings_usd
+    totals = analysis.totals
+    words = (f"save ${saving:,.0f}/month" if saving >= 0
+             else f"cost ${-saving:,.0f}/month more")
+    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; the accepted plans "
+                 f"{words} ({totals.endpoints_saving} endpoints save, "
+                 f"{totals.endpoints_costing} cost more to meet a requirement; "
+                 f"prices: {analysis.price_source})")
     return "\n".join(lines)
 
 

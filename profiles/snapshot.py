@@ -11,21 +11,16 @@ import datetime as dt
 import hashlib
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary
-from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
-from ground.pricing import PriceBook
-from ground.requirements import Requirements
-from profiles.build import current_profile, target_profile
-from profiles.files import model_to_yaml, profile_to_yaml
-from profiles.maturity import Maturity, MaturityLevel, MaturitySettings, Pillar, assess
+from profiles.maturity import Maturity, MaturityLevel, Pillar
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
-from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
+from profiles.plan import FleetPlanTotals
+from profiles.rationale import escape_markdown, format_usd, saving_words
 
 SUMMARY_MARKDOWN = "fleet-summary.md"
 SUMMARY_YAML = "fleet-summary.yaml"
@@ -105,19 +100,13 @@ def _provisioning(fleet: FleetSnapshot) -> list[ProvisioningEntry]:
 
 
 def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
-                  targets: Sequence[MLProfile], findings: Sequence[Finding],
-                  assessments: Sequence[Maturity], generated_at: dt.datetime,
+                  totals: FleetPlanTotals, assessments: Sequence[Maturity],
+                  generated_at: dt.datetime,
                   opinions: OpinionsSummary | None = None) -> FleetSummary:
+    """The fleet's totals; its savings are the plans' (the one figure every place shows)."""
     costs = [p.monthly_cost_usd for p in currents]
     known = [c.value for c in costs if c.value is not None]
-    target_costs = [t.monthly_cost_usd.value if t.monthly_cost_usd.value is not None
-                    else c.monthly_cost_usd.value for t, c in zip(targets, currents, strict=True)]
-    savings_by_kind: dict[str, float] = {}
-    for finding in findings:
-        if finding.monthly_savings_usd is not None:
-            kind = str(finding.kind)
-            savings_by_kind[kind] = savings_by_kind.get(kind, 0.0) + finding.monthly_savings_usd
-    target_total = sum(c for c in target_costs if c is not None)
+    monthly = round(sum(known), 2)
     return FleetSummary(
         generated_at=generated_at,
         collected_at=fleet.collected_at,
@@ -127,12 +116,17 @@ def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
         instances=sum(e.instance_count for e in fleet.endpoints),
         serverless_endpoints=sum(1 for e in fleet.endpoints
                                  if e.deployment is DeploymentOption.SERVERLESS),
-        monthly_cost_usd=round(sum(known), 2),
+        monthly_cost_usd=monthly,
         endpoints_without_price=len(costs) - len(known),
         price_sources=sorted({c.source for c in costs if c.source}),
-        target_monthly_cost_usd=round(target_total, 2),
-        savings_usd_by_finding_kind={k: round(v, 2) for k, v in sorted(savings_by_kind.items())},
-        accepted_savings_usd=round(sum(known) - target_total, 2),
+        target_monthly_cost_usd=round(monthly - totals.monthly_savings_usd, 2),
+        savings_usd_by_finding_kind=dict(totals.savings_by_kind),
+        accepted_savings_usd=totals.monthly_savings_usd,
+        endpoints_saving=totals.endpoints_saving,
+        endpoints_costing_more=totals.endpoints_costing,
+        unpriced_options=totals.unpriced_options,
+        covered_findings=totals.covered_findings,
+        monthly_kgco2e_saved=totals.monthly_kgco2e_saved,
         maturity_by_pillar=_pillar_counts(assessments),
         provisioning=_provisioning(fleet),
         second_opinions=_opinion_counts(opinions) if opinions else {},
@@ -160,14 +154,23 @@ def summary_markdown(summary: FleetSummary) -> str:
              f"- Monthly cost: {format_usd(summary.monthly_cost_usd)}"
              + (f" ({summary.endpoints_without_price} endpoints without a price, not included)"
                 if summary.endpoints_without_price else ""),
-             f"- Target monthly cost (accepted changes): "
+             f"- Target monthly cost (the accepted plans): "
              f"{format_usd(summary.target_monthly_cost_usd)}, "
-             f"{saving_words(summary.accepted_savings_usd)}",
+             f"{saving_words(summary.accepted_savings_usd)}"
+             + (f" ({summary.endpoints_saving} endpoints save, "
+                f"{summary.endpoints_costing_more} cost more to meet their requirements)"
+                if summary.endpoints_costing_more else ""),
              f"- Price sources: {escape_markdown('; '.join(summary.price_sources) or 'none')}",
-             "", "## Potential savings by finding kind", "",
+             "", "## Savings of the plans by finding kind", "",
+             "Each plan's chosen options, by the finding that opened them; the rows add up to "
+             "the total above. A finding whose change another option already makes is counted "
+             f"once, under that option ({summary.covered_findings} such findings)"
+             + (f"; {summary.unpriced_options} chosen option(s) change something whose effect "
+                "on the bill is not priced" if summary.unpriced_options else "") + ".", "",
              "| Finding kind | USD per month |", "|---|---:|"]
     lines += [f"| {escape_markdown(kind)} | {format_usd(usd)} |"
               for kind, usd in summary.savings_usd_by_finding_kind.items()]
+    lines.append(f"| total | {format_usd(summary.accepted_savings_usd)} |")
     lines += ["", "## Maturity by pillar (endpoints per level)", "",
               "| Pillar | 1 initial | 2 managed | 3 defined | 4 optimised | not judged | median |",
               "|---|---:|---:|---:|---:|---:|---:|"]
@@ -188,42 +191,3 @@ def summary_markdown(summary: FleetSummary) -> str:
         lines += ["", *(f"- {escape_markdown(source)}: {escape_markdown(status)}"
                         for source, status in summary.aws_advisors.items())]
     return "\n".join(lines) + "\n"
-
-
-def write_snapshot(fleet: FleetSnapshot, findings_by_key: Mapping[str, Sequence[Finding]],
-                   requirements_by_key: Mapping[str, Requirements], prices: PriceBook,
-                   out_dir: Path, accepted: set[str] | None = None,
-                   settings: MaturitySettings | None = None) -> SnapshotResult:
-    """Profiles, rationale and fleet summary for every endpoint, written all or nothing.
-
-    `accepted` holds change ids (see `profiles.build.change_id`); None accepts every suggestion.
-    An endpoint without requirements is profiled against none (and says so).
-    """
-    maturity_settings = settings or MaturitySettings()
-    files: dict[Path, str] = {}
-    currents: list[MLProfile] = []
-    targets: list[MLProfile] = []
-    assessments: list[Maturity] = []
-    all_findings: list[Finding] = []
-    for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
-        findings = list(findings_by_key.get(endpoint.key, ()))
-        current = current_profile(endpoint, fleet, requirements_by_key.get(endpoint.key), prices)
-        target = target_profile(current, findings, accepted)
-        current_path, target_path, rationale_path = endpoint_paths(out_dir, endpoint.region,
-                                                                   endpoint.name)
-        if current_path in files:
-            raise ValueError(f"two endpoints map to {current_path}")  # same region and name
-        files[current_path] = profile_to_yaml(current)
-        files[target_path] = profile_to_yaml(target)
-        files[rationale_path] = render_rationale(current, target, findings, maturity_settings)
-        currents.append(current)
-        targets.append(target)
-        assessments.append(assess(current, maturity_settings))
-        all_findings += findings
-    summary = fleet_summary(fleet, currents, targets, all_findings, assessments,
-                            fleet.collected_at)
-    files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
-    files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
-    written = write_files_atomically(files)
-    return SnapshotResult(out_dir=out_dir, files=tuple(files), written=tuple(written),
-                          endpoints=len(currents), summary=summary)

@@ -11,16 +11,18 @@ import pandas as pd
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
-from advisors.finding import Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import (
     ASYNC_MAX_PAYLOAD_MB,
     ASYNC_MAX_PROCESSING_S,
     INVOCATION_TIMEOUT_S,
+    MIB_PER_GIB,
     MICROSECONDS_PER_S,
     REAL_TIME_MAX_PAYLOAD_MB,
     SERVERLESS_MAX_PAYLOAD_MB,
 )
-from advisors.rules.common import number, option, rows, savings, sentence, usd
+from advisors.rules.common import keep, number, option, rows, savings, sentence, usd
+from advisors.sizing import cpu_host_for
 from ground.domain import DeploymentOption
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.SERVERLESS.value)
@@ -65,12 +67,35 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
         # only the hours with traffic would bill.
         scale_to_zero = not ctx.is_production(str(key)) and requirements.min_instances == 0
         idle = number(row["idle_hour_fraction"])
+        endpoint = ctx.endpoint(str(key))
+        changes = [ProfileChange(characteristic="deployment_option",
+                                 current=str(row["deployment"]), proposed="async")]
+        label = "async, same instances"
         if serverless:
-            proposed = CostEstimate(usd=None, source="instance type to choose", estimated=True)
+            # Async runs on instances: the smallest CPU type holding the serverless memory.
+            variant = endpoint.serving_variants[0]
+            memory = (variant.serverless.memory_mb if variant.serverless else 0) / MIB_PER_GIB
+            host = cpu_host_for(memory, endpoint.region, ctx.prices, ctx.settings,
+                                max(1, requirements.min_instances))
+            if host is None:
+                proposed = CostEstimate(usd=None, source="no instance type holds the model",
+                                        estimated=True)
+            else:
+                proposed = host.cost
+                label = f"async on {host.label}"
+                changes += [ProfileChange(characteristic="instance_type",
+                                          proposed=host.spec.instance_type, variant=variant.name),
+                            ProfileChange(characteristic="instance_count", proposed=host.count,
+                                          variant=variant.name)]
         elif scale_to_zero and current.usd is not None and idle is not None:
             proposed = CostEstimate(usd=current.usd * (1.0 - idle),
                                     source=f"{current.source}; hours with traffic only",
                                     estimated=True)
+            label = "async, same instances, scaling to zero between bursts"
+            changes += [ProfileChange(characteristic="autoscaling", proposed=True,
+                                      variant=v.name) for v in endpoint.serving_variants]
+            changes += [ProfileChange(characteristic="min_instances", proposed=0,
+                                      variant=v.name) for v in endpoint.serving_variants]
         else:
             proposed = current
         saved = savings(current, proposed.usd)
@@ -92,11 +117,9 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
                 "payload_limit_mb": payload_limit,
                 "idle_hour_fraction": idle,
             },
-            suggested=(ProfileChange(characteristic="deployment_option",
-                                     current=str(row["deployment"]), proposed="async"),),
-            options=(option("current", current, fits=False, note=reasons[0]),
-                     option("async, same instances" if not serverless else "async", proposed,
-                            fits=True)),
+            options=(keep("current", current, fits=False, note=reasons[0]),
+                     option(label, proposed, fits=proposed.usd is not None or not serverless,
+                            kind=OptionKind.ASYNC, changes=changes)),
             monthly_savings_usd=saved,
         ))
     return findings

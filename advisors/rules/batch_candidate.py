@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
-from advisors.finding import Finding, FindingKind, ProfileChange
-from advisors.rules.common import number, opportunity_severity, option, rows, savings, usd
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
+from advisors.rules.common import keep, number, opportunity_severity, option, rows, savings, usd
 from ground.domain import DeploymentOption
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.ASYNC.value)
@@ -64,11 +64,12 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
                 "current_monthly_usd": current.usd,
                 "batch_monthly_usd": batch.usd,
             },
-            suggested=(ProfileChange(characteristic="deployment_option",
-                                     current=str(row["deployment"]), proposed="batch"),),
-            options=(option("current endpoint", current, fits=True),
+            options=(keep("current endpoint", current, fits=True),
                      option("batch transform job at the same hours", batch, fits=True,
-                            note="plus a few minutes of start-up per job")),
+                            note="plus a few minutes of start-up per job", kind=OptionKind.BATCH,
+                            changes=(ProfileChange(characteristic="deployment_option",
+                                                   current=str(row["deployment"]),
+                                                   proposed="batch"),))),
             monthly_savings_usd=saved,
         ))
     return findings

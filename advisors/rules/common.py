@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from advisors.cost import CostEstimate
-from advisors.finding import CostedOption, Severity
+from advisors.finding import CostedOption, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
 
 # Window columns as people say them.
@@ -39,9 +39,25 @@ def savings(current: CostEstimate, proposed_usd: float | None) -> float | None:
     return round(current.usd - proposed_usd, 2)
 
 
-def option(label: str, cost: CostEstimate, fits: bool, note: str = "") -> CostedOption:
-    return CostedOption(label=label, monthly_cost_usd=cost.usd, price_source=cost.source,
-                        fits=fits, note=note)
+def option(label: str, cost: CostEstimate, fits: bool, note: str = "", *, kind: OptionKind,
+           changes: tuple[ProfileChange, ...] | list[ProfileChange] = (),
+           group: str | None = None) -> CostedOption:
+    return CostedOption(kind=kind, label=label, monthly_cost_usd=cost.usd,
+                        price_source=cost.source, fits=fits, note=note, changes=tuple(changes),
+                        group=group)
+
+
+def keep(label: str, cost: CostEstimate, fits: bool, note: str = "") -> CostedOption:
+    """Today's configuration: what every other option of the finding is measured against."""
+    return option(label, cost, fits, note, kind=OptionKind.KEEP)
+
+
+def unpriced(kind: OptionKind, label: str, fits: bool, note: str,
+             changes: tuple[ProfileChange, ...] | list[ProfileChange] = ()) -> CostedOption:
+    """An option whose effect on the bill is not known (a setting, a policy)."""
+    return CostedOption(kind=kind, label=label, monthly_cost_usd=None,
+                        price_source="effect on the bill not priced", fits=fits, note=note,
+                        changes=tuple(changes))
 
 
 def opportunity_severity(saved: float | None, current: CostEstimate) -> Severity:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from advisors.components import copies_of, instances_needed, variant_reservations
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
-from advisors.finding import Finding, FindingKind, ProfileChange
-from advisors.rules.common import number, opportunity_severity, option, savings, usd
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
+from advisors.rules.common import keep, number, opportunity_severity, option, savings, usd
 from ground.domain import DeploymentOption
 
 SERVING = frozenset({"InService"})
@@ -109,11 +109,11 @@ def find_empty_instances(ctx: AdvisorContext) -> list[Finding]:
                     "endpoint_requests": number(frame.at[endpoint.key, "requests"])
                     if endpoint.key in frame.index else None,
                 },
-                suggested=tuple(changes),
-                options=(option(f"current: {count}x {spec.instance_type}", current, fits=True,
-                                note=f"{count - needed} instance(s) without a copy"),
+                options=(keep(f"current: {count}x {spec.instance_type}", current, fits=True,
+                              note=f"{count - needed} instance(s) without a copy"),
                          option(f"{proposed}x {spec.instance_type}", after, fits=True,
-                                note="holds every copy as reserved")),
+                                note="holds every copy as reserved", kind=OptionKind.RESIZE,
+                                changes=changes)),
                 monthly_savings_usd=saved,
             ))
     return findings

@@ -19,8 +19,8 @@ from advisors.components import (
 )
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import number, option, rows, savings, usd
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import keep, number, rows, savings, usd
 from ground.catalog import spec_for
 
 
@@ -104,14 +104,14 @@ def find_idle_components(ctx: AdvisorContext) -> list[Finding]:
                 "instances": count,
                 "instances_without_it": needed,
             },
-            suggested=tuple(changes),
             options=(
-                option(f"keep {component.current_copies} idle copies", current, fits=True,
-                       note=f"{count}x {spec.instance_type}; the idle copies' share "
-                            f"{usd(share.usd)}"),
-                CostedOption(label="delete the component", monthly_cost_usd=after.usd,
-                             price_source=after.source, fits=True,
-                             note=f"{proposed}x {spec.instance_type} for the others"),
+                keep(f"keep {component.current_copies} idle copies", current, fits=True,
+                     note=f"{count}x {spec.instance_type}; the idle copies' share "
+                          f"{usd(share.usd)}"),
+                CostedOption(kind=OptionKind.REMOVE, label="delete the component",
+                             monthly_cost_usd=after.usd, price_source=after.source, fits=True,
+                             note=f"{proposed}x {spec.instance_type} for the others",
+                             changes=tuple(changes)),
             ),
             monthly_savings_usd=saved,
         ))
