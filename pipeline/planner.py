@@ -335,8 +335,12 @@ class EndpointPlanner:
                                  key=lambda o: o.rank):
                 if id(option.finding) in plan.outcomes or option in plan.chosen:
                     continue
-                if option.saving is not None and option.saving <= 0:
-                    continue  # an opportunity that costs more is not one
+                if option.saving is not None and (
+                        option.saving < 0 or (option.saving == 0
+                                              and option.kind is not OptionKind.REMOVE)):
+                    # An opportunity that costs more is not one; removing what nobody uses
+                    # is, even when it frees capacity rather than money.
+                    continue
                 if option.saving is None and option.option is not option.finding.preferred:
                     continue
                 if self._on_removed(option, removed_owners):
