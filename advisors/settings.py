@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from advisors.limits import SERVERLESS_MAX_CONCURRENCY
 from ground.config import describe_validation_error
 from ground.errors import ConfigError
-
-# Day names as Application Auto Scaling's cron expressions write them, Monday first.
-CRON_DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+from ground.schedule import CRON_DAYS
 
 
 class AdvisorSettings(BaseModel):
@@ -111,9 +109,12 @@ class AdvisorSettings(BaseModel):
     # Low-traffic endpoints sharing one container image in one region needed before one
     # multi-model endpoint is suggested. 3: consolidating fewer saves little and adds load waits.
     multi_model_min_endpoints: int = Field(default=3, ge=2)
-    # Average requests per hour under which an endpoint counts as low traffic. 100/h (one every
-    # 36 s) keeps a model warm in an MME cache without crowding the others.
-    multi_model_max_requests_per_hour: float = Field(default=100.0, ge=0)
+    # Largest share of one shared instance's memory a single model may take (percent) for the
+    # models to share a cache. 25 %: at least four models fit at once, so a cache miss evicts
+    # one model among several, not the only one loaded. Low traffic is judged by how little of
+    # an instance a model uses and whether the group fits on fewer instances, never by a
+    # request count.
+    multi_model_max_model_memory_pct: float = Field(default=25.0, gt=0, le=100)
     # Busiest resource (percent per instance, p95) under which an endpoint counts as lightly
     # loaded. 20 %: five such endpoints still fit one instance of the same type.
     multi_model_max_utilisation_pct: float = Field(default=20.0, gt=0, le=100)

@@ -146,9 +146,12 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
         totals = analysis.carbon
         summary = {
             "monthly_cost_usd": round(analysis.total_monthly_cost_usd, 2),
+            # The plans' savings: the same figure the dashboard and fleet-summary show; the
+            # kinds add up to it.
             "monthly_savings_usd": round(analysis.total_savings_usd, 2),
             # Estimates (ground.energy): the fleet's energy and carbon a month, what the
-            # accepted changes save, and the changes ranked by dollars and by kgCO2e.
+            # plans save (the carbon figure beside monthly_savings_usd), and the plans'
+            # changes ranked by dollars and by kgCO2e.
             "monthly_energy_kwh": totals.kwh,
             "monthly_carbon_kgco2e": totals.kgco2e,
             "monthly_carbon_kgco2e_low": totals.kgco2e_low,
@@ -160,6 +163,7 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
             "top_changes_by_usd": analysis.ranked_changes("usd"),
             "greenest_changes": analysis.ranked_changes("kgco2e"),
             "savings_by_kind": {k: round(v, 2) for k, v in analysis.savings_by_kind.items()},
+            "plans": analysis.totals.model_dump(mode="json"),
             "maturity_by_pillar": analysis.maturity_by_pillar,
             "price_source": analysis.price_source,
             "warnings": list(analysis.warnings),
@@ -198,37 +202,61 @@ def printable(text: str) -> str:
     return inert(text, one_line=True)
 
 
+def _effect(saving: float | None) -> str:
+    """The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298"."""
+    if saving is None:
+        return "unpriced"
+    if round(saving) == 0:
+        return "-"
+    return f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}"
+
+
+def _green(saving: float | None) -> str:
+    """Estimated kgCO2e a month in the same words: "~2.9 kg less"."""
+    if saving is None:
+        return "not estimated"
+    if abs(saving) < 0.005:
+        return "-"
+    return f"~{quantity(abs(saving))} kg {'less' if saving > 0 else 'more'}"
+
+
 def findings_table(analysis: FleetAnalysis) -> str:
-    """What to change, worst first, with the monthly effect, for terminals and logs."""
-    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'COST/MONTH':>12} "
-             f"{'CO2E/MONTH':>14}  SUMMARY"]
+    """What to change, worst first: each finding, what its endpoint's plan made of it and what
+    that part of the plan does to the bill and (estimated) to the carbon; the plans' totals
+    last (the one savings figure and its one carbon figure)."""
+    lines = [f"{'ENDPOINT':<30} {'SEVERITY':<8} {'FINDING':<24} {'PLAN':<10} "
+             f"{'EFFECT':>11} {'CO2E/MONTH':>14}  SUMMARY"]
     ranked = sorted(((f, a) for a in analysis.endpoints.values() for f in a.findings),
                     key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
                                       -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
-    for finding, _ in ranked:
+    for finding, item in ranked:
         name = finding.endpoint.split("/", 1)[-1]
-        saving = finding.monthly_savings_usd
-        # The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298".
-        effect = ("-" if saving is None or round(saving) == 0
-                  else f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}")
-        carbon = finding.monthly_savings_kgco2e
-        # Estimated kgCO2e a month in the same words: "~2.9 kg less".
-        green = ("-" if carbon is None or abs(carbon) < 0.005
-                 else f"~{quantity(abs(carbon))} kg {'less' if carbon > 0 else 'more'}")
-        lines.append(f"{printable(name)[:34]:<34} {finding.severity.value:<8} "
-                     f"{finding.kind.value:<24} {effect:>12} {green:>14}  "
+        outcome = item.plan.outcome_of(finding)
+        by = item.plan.option(outcome.by) if outcome and outcome.by else None
+        resolved = outcome is not None and outcome.outcome.value == "resolved" and by is not None
+        effect = _effect(by.monthly_savings_usd) if resolved and by is not None else "-"
+        green = _green(by.monthly_kgco2e_saved) if resolved and by is not None else "-"
+        state = outcome.outcome.value if outcome is not None else "-"
+        lines.append(f"{printable(name)[:30]:<30} {finding.severity.value:<8} "
+                     f"{finding.kind.value:<24} {state:<10} {effect:>11} {green:>14}  "
                      f"{printable(finding.summary)}")
     lines.append("")
-    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
-                 f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "
-                 f"(prices: {analysis.price_source})")
-    totals = analysis.carbon
-    lines.append(f"energy and carbon (estimate): ~{quantity(totals.kwh)} kWh/month, "
-                 f"~{quantity(totals.kgco2e)} kgCO2e/month ({quantity(totals.kgco2e_low)}-"
-                 f"{quantity(totals.kgco2e_high)}); accepting every suggestion "
-                 f"{'saves' if analysis.total_savings_kgco2e >= 0 else 'adds'} "
-                 f"~{quantity(abs(analysis.total_savings_kgco2e))} kgCO2e/month "
-                 f"({totals.coefficients})")
+    saving = analysis.total_savings_usd
+    totals = analysis.totals
+    words = (f"save ${saving:,.0f}/month" if saving >= 0
+             else f"cost ${-saving:,.0f}/month more")
+    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; the accepted plans "
+                 f"{words} ({totals.endpoints_saving} endpoints save, "
+                 f"{totals.endpoints_costing} cost more to meet a requirement; "
+                 f"prices: {analysis.price_source})")
+    carbon = analysis.carbon
+    kg = analysis.total_savings_kgco2e
+    plans = ("the plans' effect on it is not estimated" if kg is None else
+             f"the accepted plans {'save' if kg >= 0 else 'add'} ~{quantity(abs(kg))} "
+             "kgCO2e/month")
+    lines.append(f"energy and carbon (estimate): ~{quantity(carbon.kwh)} kWh/month, "
+                 f"~{quantity(carbon.kgco2e)} kgCO2e/month ({quantity(carbon.kgco2e_low)}-"
+                 f"{quantity(carbon.kgco2e_high)}); {plans} ({carbon.coefficients})")
     return "\n".join(lines)
 
 

@@ -1,8 +1,7 @@
-"""Build an endpoint's current ML profile from the fleet snapshot, and its target from findings.
+"""Build an endpoint's current ML profile from the fleet snapshot.
 
-The current profile says what is there, each value with its origin. The target profile is the
-current one with the accepted suggestions of the advisors applied; every changed characteristic
-names the finding kind and change id that justify it, so the rationale document can explain it.
+The current profile says what is there, each value with its origin. The target profile is built
+from it by applying the endpoint's plan (`profiles.target`).
 """
 
 from __future__ import annotations
@@ -11,15 +10,12 @@ import datetime as dt
 import itertools
 import statistics
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ValidationError
 
 from advisors.components import component_costs, reserved_fraction, share_basis
 from advisors.cost import CostEstimate, billed_instances, endpoint_monthly_cost, observed_hours
-from advisors.finding import Finding, ProfileChange
 from advisors.opinions import RecommenderComparison
 from advisors.rules.no_deployment_guardrails import guardrails_supported, strategy_label
 from advisors.scaling import per_instance_policy
@@ -38,7 +34,6 @@ from ground.images import workload_of
 from ground.pricing import PriceBook
 from ground.requirements import Requirements
 from profiles.model import (
-    AppliedChange,
     Bound,
     BusinessRequirements,
     CarbonEstimate,
@@ -55,7 +50,6 @@ from profiles.model import (
     ScaleToZero,
     TrafficPattern,
     VariantProfile,
-    characteristic_fields,
 )
 from profiles.traffic import classify_traffic
 
@@ -819,308 +813,3 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         idle_hours_pct=_idle_hours(endpoint, fleet),
         scale_to_zero=_scales_to_zero(endpoint, requirements),
     )
-
-
-# ---------------------------------------------------------------------------------- target profile
-
-def change_id(finding: Finding, change: ProfileChange) -> str:
-    """Stable id of one suggestion: "<kind>:<characteristic>:<variant>" ("-" = whole endpoint).
-
-    SageMaker variant names are letters, digits and inner dashes, so "-" cannot be one. A change
-    to an inference component names the component instead (their characteristics are their own).
-    """
-    return f"{finding.kind}:{change.characteristic}:{change.component or change.variant or '-'}"
-
-
-# Names advisors might use for a characteristic, mapped to the profile's field.
-CHARACTERISTIC_ALIASES = {
-    "payload_size": "payload_size_mb",
-    "model_size": "model_size_bytes",
-    "min_capacity": "min_instances",
-    "max_capacity": "max_instances",
-    "memory_mb": "serverless_memory_mb",
-    "max_concurrency": "serverless_max_concurrency",
-    "kms": "kms_key",
-}
-
-
-VARIANT_CHARACTERISTICS = characteristic_fields(VariantProfile)
-COMPONENT_CHARACTERISTICS = characteristic_fields(ComponentProfile)
-SECURITY_CHARACTERISTICS = characteristic_fields(NetworkSecurity)
-ENDPOINT_CHARACTERISTICS = characteristic_fields(MLProfile)
-
-
-def _owner_and_type(profile: MLProfile, name: str, variant: str | None,
-                    component: str | None = None
-                    ) -> tuple[list[BaseModel], type[Characteristic[Any]] | None, str]:
-    """Where a characteristic lives in the profile: the objects holding it, its type, or why not."""
-    if component is not None:
-        if name not in COMPONENT_CHARACTERISTICS:
-            return [], None, f"{name!r} is not a characteristic of an inference component"
-        found: list[BaseModel] = [c for c in profile.inference_components if c.name == component]
-        if not found:
-            return [], None, f"the profile has no inference component named {component!r}"
-        return found, COMPONENT_CHARACTERISTICS[name], ""
-    if name in VARIANT_CHARACTERISTICS:
-        if variant is None:
-            return list(profile.serving_variants), VARIANT_CHARACTERISTICS[name], ""
-        matches: list[BaseModel] = [v for v in profile.variants if v.name == variant]
-        if not matches:
-            return [], None, f"the profile has no variant named {variant!r}"
-        return matches, VARIANT_CHARACTERISTICS[name], ""
-    if name in SECURITY_CHARACTERISTICS:
-        return [profile.network_security], SECURITY_CHARACTERISTICS[name], ""
-    if name in ENDPOINT_CHARACTERISTICS:
-        return [profile], ENDPOINT_CHARACTERISTICS[name], ""
-    return [], None, f"{name!r} is not a characteristic of the ML profile"
-
-
-def _scaled(old: Characteristic[float], ratio: float | None, why: str, kind: str,
-            ident: str) -> Characteristic[float]:
-    if old.value is None:
-        return old
-    if ratio is None:
-        return Characteristic[float](value=None, origin=Origin.INFERRED, unit=old.unit,
-                                     source=old.source, note=f"unknown after the change: {why}",
-                                     rationale=kind, change=ident)
-    return Characteristic[float](
-        value=round(old.value * ratio, 2), origin=Origin.INFERRED, unit=old.unit,
-        source=old.source, note=f"observed {old.value} scaled by {ratio:.3g}: {why}",
-        rationale=kind, change=ident)
-
-
-def _capacity_ratio(old_count: int | None, old_units: int, new_count: int,
-                    new_units: int) -> float | None:
-    """Old capacity / new capacity, in vCPUs or GPUs summed over the instances."""
-    if not old_count or new_count <= 0 or old_units <= 0 or new_units <= 0:
-        return None
-    return old_count * old_units / (new_count * new_units)
-
-
-def _reestimate_utilisation(before: VariantProfile, after: VariantProfile, kind: str,
-                            ident: str, explicit: set[str]) -> None:
-    """Utilisation after a resize: the same load over the new capacity (an estimate)."""
-    old_type, new_type = before.instance_type.value, after.instance_type.value
-    old_count, new_count = before.instance_count.value, after.instance_count.value
-    if (old_type, old_count) == (new_type, new_count):
-        return
-    old_spec, new_spec = spec_for(old_type), spec_for(new_type)
-    cpu_ratio = memory_ratio = gpu_ratio = None
-    why = "no instances in the target"
-    if new_count is not None and new_type is not None:
-        why = f"instance specs of {old_type} or {new_type} unknown"
-        if old_spec is not None and new_spec is not None:
-            cpu_ratio = _capacity_ratio(old_count, old_spec.vcpu, new_count, new_spec.vcpu)
-            # Each instance holds the whole model: memory use follows the instance, not the count.
-            memory_ratio = old_spec.memory_gib / new_spec.memory_gib
-            gpu_ratio = _capacity_ratio(old_count, old_spec.gpu_count, new_count,
-                                        new_spec.gpu_count)
-    estimates = (("cpu_p95_pct", cpu_ratio, "same load over the new vCPUs"),
-                 ("memory_p95_pct", memory_ratio, "same model in the new instance memory"),
-                 ("gpu_p95_pct", gpu_ratio, "same load over the new GPUs"))
-    for name, ratio, reason in estimates:
-        if name not in explicit:
-            setattr(after, name, _scaled(getattr(before, name), ratio,
-                                         reason if ratio is not None else why, kind, ident))
-
-
-def target_profile(current: MLProfile, findings: Iterable[Finding],
-                   accepted: set[str] | None = None) -> MLProfile:
-    """The current profile with the accepted suggestions applied (None = accept all).
-
-    Changes apply in finding order; a later change to a characteristic already changed is
-    recorded as a conflict and not applied, so the result never depends on silent overrides.
-    """
-    target = current.model_copy(deep=True)
-    target.kind = ProfileKind.TARGET
-    target.changes = []
-    set_by: dict[tuple[int, str], str] = {}  # (id of owner object, field) -> change id
-    explicit: dict[str, set[str]] = {}  # variant name -> fields set by a change
-    resized: dict[str, tuple[str, str]] = {}  # variant name -> (kind, change id) of the resize
-    savings: list[tuple[Finding, bool]] = []
-    seen_ids: set[str] = set()
-
-    for finding in findings:
-        if finding.endpoint != current.key:
-            continue
-        all_applied = bool(finding.suggested)
-        for change in finding.suggested:
-            ident = change_id(finding, change)
-            record = AppliedChange(id=ident, finding=str(finding.kind),
-                                   characteristic=change.characteristic, variant=change.variant,
-                                   component=change.component, current=change.current,
-                                   proposed=change.proposed, applied=False)
-            reason = _apply(target, finding, change, ident, accepted, seen_ids, set_by, explicit,
-                            resized)
-            seen_ids.add(ident)
-            record.applied = reason is None
-            record.reason = reason or ""
-            all_applied = all_applied and record.applied
-            target.changes.append(record)
-        if finding.monthly_savings_usd is not None:
-            savings.append((finding, all_applied))
-
-    before_variants = {v.name: v for v in current.variants}
-    for variant in target.variants:
-        if variant.name in resized:
-            kind, ident = resized[variant.name]
-            _reestimate_utilisation(before_variants[variant.name], variant, kind, ident,
-                                    explicit.get(variant.name, set()))
-    _target_cost(target, current, savings, set_by)
-    _target_carbon(target, current, savings)
-    _target_sustainability(target, current)
-    return target
-
-
-def _target_carbon(target: MLProfile, current: MLProfile,
-                   savings: list[tuple[Finding, bool]]) -> None:
-    """Today's estimate minus the kgCO2e the realised findings save (like the cost)."""
-    realised = [f for f, applied in savings if applied and f.monthly_savings_kgco2e is not None]
-    base = current.monthly_carbon_kgco2e.value
-    if not realised or base is None:
-        return
-    total = sum(f.monthly_savings_kgco2e or 0.0 for f in realised)
-    kinds = ", ".join(dict.fromkeys(str(f.kind) for f in realised))
-    value = round(max(base - total, 0.0), 3)
-    target.monthly_carbon_kgco2e = Characteristic[float](
-        value=value, origin=Origin.INFERRED, unit=current.monthly_carbon_kgco2e.unit,
-        source=current.monthly_carbon_kgco2e.source,
-        note=f"estimate: today's minus what {kinds} save", rationale=kinds)
-    if current.carbon is not None and current.carbon.kgco2e > 0:
-        ratio = value / current.carbon.kgco2e
-        target.carbon = current.carbon.model_copy(update={
-            "kgco2e": value, "kgco2e_low": round(current.carbon.kgco2e_low * ratio, 3),
-            "kgco2e_high": round(current.carbon.kgco2e_high * ratio, 3),
-            "kwh": round(current.carbon.kwh * ratio, 3),
-            "kwh_low": round(current.carbon.kwh_low * ratio, 3),
-            "kwh_high": round(current.carbon.kwh_high * ratio, 3),
-            "embodied_kgco2e": round(current.carbon.embodied_kgco2e * ratio, 3),
-            "notes": [*current.carbon.notes, f"scaled from today's by what {kinds} save"]})
-        if current.monthly_energy_kwh.value is not None:
-            target.monthly_energy_kwh = Characteristic[float](
-                value=round(current.monthly_energy_kwh.value * ratio, 3),
-                origin=Origin.INFERRED, unit=current.monthly_energy_kwh.unit,
-                source=current.monthly_energy_kwh.source,
-                note=f"estimate: scaled with the carbon {kinds} save", rationale=kinds)
-
-
-def _capacity(profile: MLProfile) -> float | None:
-    """vCPUs of the serving instances, for re-estimating utilisation after a resize."""
-    total = 0.0
-    for variant in profile.serving_variants:
-        spec = spec_for(variant.instance_type.value)
-        count = variant.instance_count.value
-        if variant.instance_type.value is None:
-            continue
-        if spec is None or count is None:
-            return None
-        total += spec.vcpu * count
-    return total
-
-
-def _target_sustainability(target: MLProfile, current: MLProfile) -> None:
-    """Whether the target scales to zero, and the use of its capacity after a resize."""
-    applied = [c for c in target.changes if c.applied]
-    kinds = [c for c in applied if c.characteristic in ("off_hours_schedule",
-                                                        "deployment_option")]
-    for change in kinds:
-        serverless = (change.characteristic == "deployment_option"
-                      and str(change.proposed).startswith("serverless"))
-        to_zero = (change.characteristic == "off_hours_schedule"
-                   and str(change.proposed).startswith("0 "))
-        if serverless or to_zero or change.characteristic == "off_hours_schedule":
-            target.scale_to_zero = Characteristic[ScaleToZero](
-                value=(ScaleToZero.SCALES_TO_ZERO if serverless or to_zero
-                       else ScaleToZero.OFF_HOURS),
-                origin=Origin.INFERRED, source=f"finding {change.finding}",
-                note=str(change.proposed), rationale=change.finding, change=change.id)
-            if serverless:
-                target.capacity_utilisation_pct = Characteristic[float](
-                    value=None, origin=Origin.INFERRED, unit="percent",
-                    note="serverless: capacity exists only while requests run",
-                    rationale=change.finding, change=change.id)
-    resize = next((c for c in applied if c.characteristic in ("instance_type", "instance_count")),
-                  None)
-    before, after = _capacity(current), _capacity(target)
-    old = current.capacity_utilisation_pct.value
-    if resize is not None and old is not None and before and after:
-        target.capacity_utilisation_pct = _scaled(
-            current.capacity_utilisation_pct, before / after, "same load over the new vCPUs",
-            resize.finding, resize.id)
-
-
-def _apply(target: MLProfile, finding: Finding, change: ProfileChange, ident: str,
-           accepted: set[str] | None, seen_ids: set[str], set_by: dict[tuple[int, str], str],
-           explicit: dict[str, set[str]], resized: dict[str, tuple[str, str]]) -> str | None:
-    """Apply one change to the target; None when applied, else the reason it was not."""
-    if accepted is not None and ident not in accepted:
-        return "not accepted"
-    if ident in seen_ids:
-        return "duplicate of an earlier suggestion with the same id"
-    name = CHARACTERISTIC_ALIASES.get(change.characteristic, change.characteristic)
-    owners, characteristic_type, problem = _owner_and_type(target, name, change.variant,
-                                                           change.component)
-    if characteristic_type is None:
-        return problem
-    if not owners:
-        return "the profile has no serving variant to change"
-    for owner in owners:
-        earlier = set_by.get((id(owner), name))
-        if earlier is not None:
-            return f"conflicts with {earlier}, already applied"
-    old: Characteristic[Any] = getattr(owners[0], name)
-    try:
-        new = characteristic_type.model_validate({
-            "value": change.proposed, "origin": Origin.INFERRED, "unit": old.unit,
-            "source": f"finding {finding.kind}", "note": finding.summary,
-            "rationale": str(finding.kind), "change": ident})
-    except ValidationError as exc:
-        return f"proposed value {change.proposed!r} is invalid: {exc.errors()[0]['msg'].lower()}"
-    for owner in owners:
-        setattr(owner, name, new.model_copy())
-        set_by[(id(owner), name)] = ident
-        if isinstance(owner, VariantProfile):
-            explicit.setdefault(owner.name, set()).add(name)
-            if name in ("instance_type", "instance_count"):
-                resized[owner.name] = (str(finding.kind), ident)
-    if name == "deployment_option" and change.proposed == DeploymentOption.SERVERLESS:
-        _serverless_has_no_instances(target, finding, ident, set_by, resized)
-    return None
-
-
-def _serverless_has_no_instances(target: MLProfile, finding: Finding, ident: str,
-                                 set_by: dict[tuple[int, str], str],
-                                 resized: dict[str, tuple[str, str]]) -> None:
-    for variant in target.variants:
-        resized.setdefault(variant.name, (str(finding.kind), ident))
-        for name in ("instance_type", "instance_count", "min_instances", "max_instances",
-                     "scaling_target_value"):
-            if (id(variant), name) in set_by:
-                continue
-            old = getattr(variant, name)
-            setattr(variant, name, type(old)(
-                value=None, origin=Origin.INFERRED, unit=old.unit,
-                source=f"finding {finding.kind}", note="serverless: no instances to manage",
-                rationale=str(finding.kind), change=ident))
-
-
-def _target_cost(target: MLProfile, current: MLProfile, savings: list[tuple[Finding, bool]],
-                 set_by: dict[tuple[int, str], str]) -> None:
-    if (id(target), "monthly_cost_usd") in set_by:
-        return  # an advisor stated the target cost itself
-    realised = [f for f, applied in savings if applied]
-    skipped = [f for f, applied in savings if not applied]
-    if not realised:
-        return
-    base = current.monthly_cost_usd.value
-    total = sum(f.monthly_savings_usd or 0.0 for f in realised)
-    kinds = ", ".join(dict.fromkeys(str(f.kind) for f in realised))
-    note = f"current cost minus savings of {kinds}"
-    if skipped:
-        note += f"; savings of partly accepted findings not counted ({len(skipped)})"
-    target.monthly_cost_usd = Characteristic[float](
-        value=None if base is None else round(max(base - total, 0.0), 2),
-        origin=Origin.INFERRED, unit=current.monthly_cost_usd.unit,
-        source=current.monthly_cost_usd.source,
-        note=note if base is not None else "current cost unknown", rationale=kinds,
-        change=None)

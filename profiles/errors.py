@@ -92,6 +92,9 @@ def describe_validation(exc: ValidationError, origin: str, prefix: str | None = 
     location += list(first["loc"])
     path = field_path(location, collapse)
     kind = first["type"]
+    if kind == "profile_rule":
+        # A rule across fields (profiles.shape): its message names the fields itself.
+        return f"{origin}: {first['msg']}"
     if kind == "extra_forbidden":
         what = "unknown field"
     elif kind == "missing":

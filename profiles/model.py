@@ -13,9 +13,12 @@ from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
+from ground.schedule import OffHoursSchedule
+from profiles.shape import ComponentShape, TargetShape, VariantShape, target_problems
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -137,9 +140,10 @@ class VariantProfile(ProfileModel):
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="not recorded"))
     # Application Auto Scaling scheduled actions lowering the capacity outside working hours
-    # (None: none known; sagetop reads no scheduled actions, so a current profile says so).
-    off_hours_schedule: Characteristic[str] = Field(
-        default_factory=lambda: Characteristic[str](
+    # (None: none known; sagetop reads no scheduled actions, so a current profile says so). A
+    # target holds the two actions as one typed schedule (`ground.schedule`).
+    off_hours_schedule: Characteristic[OffHoursSchedule] = Field(
+        default_factory=lambda: Characteristic[OffHoursSchedule](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="scheduled actions are not read"))
 
@@ -161,8 +165,8 @@ class ComponentProfile(ProfileModel):
     requests_per_day: Characteristic[float]
     p99_latency_ms: Characteristic[float]
     monthly_cost_usd: Characteristic[float]
-    off_hours_schedule: Characteristic[str] = Field(
-        default_factory=lambda: Characteristic[str](
+    off_hours_schedule: Characteristic[OffHoursSchedule] = Field(
+        default_factory=lambda: Characteristic[OffHoursSchedule](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="scheduled actions are not read"))
 
@@ -215,6 +219,9 @@ class AppliedChange(ProfileModel):
     proposed: Any = None
     applied: bool
     reason: str = ""
+    # The plan's option that made (or would have made) it; a value the plan's changes imply
+    # says so in `reason`.
+    option: str | None = None
 
 
 class MLProfile(ProfileModel):
@@ -282,6 +289,45 @@ class MLProfile(ProfileModel):
                                                             origin=Origin.INFERRED,
                                                             note="not recorded"))
 
+    @model_validator(mode="after")
+    def _target_agrees_with_itself(self) -> MLProfile:
+        """A target's characteristics must agree (profiles.shape.target_problems): what the
+        planner checks before it offers a plan, and what `profile validate` checks by hand."""
+        if self.kind is ProfileKind.TARGET:
+            problems = target_problems(self.shape())
+            if problems:
+                raise PydanticCustomError("profile_rule", "{problems}",
+                                          {"problems": "; ".join(problems)})
+        return self
+
+    def shape(self) -> TargetShape:
+        """What the cross-field rules read: the values, without origins and notes."""
+        deployment = self.deployment_option
+        return TargetShape(
+            deployment_option=deployment.value,
+            variants=[VariantShape(
+                name=v.name, shadow=v.shadow, instance_type=v.instance_type.value,
+                instance_count=v.instance_count.value, min_instances=v.min_instances.value,
+                max_instances=v.max_instances.value, autoscaling=v.autoscaling.value,
+                scaling_target_value=v.scaling_target_value.value,
+                serverless_memory_mb=v.serverless_memory_mb.value,
+                serverless_max_concurrency=v.serverless_max_concurrency.value,
+                off_hours_schedule=v.off_hours_schedule.value)
+                for v in self.variants],
+            components=[ComponentShape(name=c.name, copies=c.copies.value,
+                                       min_copies=c.min_copies.value,
+                                       max_copies=c.max_copies.value,
+                                       copies_autoscaling=c.copies_autoscaling.value,
+                                       off_hours_schedule=c.off_hours_schedule.value)
+                        for c in self.inference_components],
+            models_per_endpoint=self.models_per_endpoint.value,
+            data_capture=self.network_security.data_capture.value,
+            auto_rollback=self.auto_rollback.value,
+            monthly_cost_usd=self.monthly_cost_usd.value,
+            # Read from the account (configured, with its source) or proposed.
+            deployment_changed=not (deployment.origin is Origin.CONFIGURED
+                                    and deployment.source is not None))
+
     @property
     def key(self) -> str:
         return f"{self.region}/{self.endpoint}"
@@ -341,6 +387,8 @@ class FleetSummary(ProfileModel):
     endpoints_without_price: int
     price_sources: list[str]
     target_monthly_cost_usd: float
+    # The plans' savings by the finding kind that opened the chosen option: the values add up
+    # to accepted_savings_usd, the one savings figure the dashboard and the report show too.
     savings_usd_by_finding_kind: dict[str, float]
     accepted_savings_usd: float
     # Estimated energy and carbon a month of the fleet today and after the accepted changes,
@@ -363,3 +411,9 @@ class FleetSummary(ProfileModel):
     # enabled | not enabled | no permission | failed).
     second_opinions: dict[str, int] = Field(default_factory=dict)
     aws_advisors: dict[str, str] = Field(default_factory=dict)
+    # How the plans' savings come about (older summaries have none).
+    endpoints_saving: int = 0
+    endpoints_costing_more: int = 0  # plans that cost more to meet a requirement
+    unpriced_options: int = 0  # chosen options whose effect on the bill is not priced
+    covered_findings: int = 0  # findings whose change another option already makes
+    monthly_kgco2e_saved: float | None = None  # None: no option carries a carbon figure

@@ -11,24 +11,18 @@ import datetime as dt
 import hashlib
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from advisors.carbon import endpoint_footprint
-from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary
-from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
 from ground.energy import coefficients, quantity
-from ground.pricing import PriceBook
-from ground.requirements import Requirements
-from profiles.build import current_profile, target_profile
-from profiles.files import model_to_yaml, profile_to_yaml
-from profiles.maturity import Maturity, MaturityLevel, MaturitySettings, Pillar, assess
+from profiles.maturity import Maturity, MaturityLevel, Pillar
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
-from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
+from profiles.plan import EndpointPlan, FleetPlanTotals, PlannedOption
+from profiles.rationale import escape_markdown, format_usd, saving_words
 
 SUMMARY_MARKDOWN = "fleet-summary.md"
 SUMMARY_YAML = "fleet-summary.yaml"
@@ -110,36 +104,44 @@ def _provisioning(fleet: FleetSnapshot) -> list[ProvisioningEntry]:
 RANKED_CHANGES = 10
 
 
-def ranked_changes(findings: Iterable[Finding], by: str, limit: int = RANKED_CHANGES
+def ranked_changes(plans: Iterable[EndpointPlan], by: str, limit: int = RANKED_CHANGES
                    ) -> list[dict[str, Any]]:
-    """Suggestions that save something, largest first: by "usd" or by (estimated) "kgco2e" a
-    month. The greenest changes are not always the cheapest: a GPU idling costs more carbon
-    than dollars says."""
-    name = "monthly_savings_usd" if by == "usd" else "monthly_savings_kgco2e"
-    found = [f for f in findings if (getattr(f, name) or 0.0) > 0]
-    found.sort(key=lambda f: (-(getattr(f, name) or 0.0), f.endpoint, str(f.kind)))
-    return [{"endpoint": f.endpoint, "kind": str(f.kind), "summary": f.summary,
-             "monthly_savings_usd": f.monthly_savings_usd,
-             "monthly_savings_kgco2e": f.monthly_savings_kgco2e} for f in found[:limit]]
+    """The plans' chosen options that save something, largest first: by "usd" or by
+    (estimated) "kgco2e" a month, each with both figures as its plan counts them (the same
+    figures the fleet's totals add up). The greenest changes are not always the cheapest: a
+    GPU idling costs more carbon than its dollars say."""
+    name = "monthly_savings_usd" if by == "usd" else "monthly_kgco2e_saved"
+    found: list[tuple[EndpointPlan, PlannedOption]] = [
+        (plan, option) for plan in plans for option in plan.chosen
+        if (getattr(option, name) or 0.0) > 0]
+    found.sort(key=lambda pair: (-(getattr(pair[1], name) or 0.0), pair[0].endpoint,
+                                 pair[1].id))
+    ranked: list[dict[str, Any]] = []
+    for plan, option in found[:limit]:
+        outcome = next((f for f in plan.findings if f.kind is option.finding
+                        and f.variant == option.variant and f.component == option.component),
+                       None)
+        ranked.append({"endpoint": plan.endpoint, "kind": str(option.finding),
+                       "option": option.label,
+                       "summary": outcome.summary if outcome is not None else option.label,
+                       "monthly_savings_usd": option.monthly_savings_usd,
+                       "monthly_savings_kgco2e": option.monthly_kgco2e_saved})
+    return ranked
 
 
 def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
-                  targets: Sequence[MLProfile], findings: Sequence[Finding],
-                  assessments: Sequence[Maturity], generated_at: dt.datetime,
-                  opinions: OpinionsSummary | None = None) -> FleetSummary:
+                  totals: FleetPlanTotals, assessments: Sequence[Maturity],
+                  generated_at: dt.datetime,
+                  opinions: OpinionsSummary | None = None, *,
+                  plans: Sequence[EndpointPlan] = ()) -> FleetSummary:
+    """The fleet's totals; its savings are the plans' (the one figure every place shows, and
+    its one carbon figure beside it), the changes ranked from the same `plans`."""
     costs = [p.monthly_cost_usd for p in currents]
     known = [c.value for c in costs if c.value is not None]
-    target_costs = [t.monthly_cost_usd.value if t.monthly_cost_usd.value is not None
-                    else c.monthly_cost_usd.value for t, c in zip(targets, currents, strict=True)]
-    savings_by_kind: dict[str, float] = {}
-    for finding in findings:
-        if finding.monthly_savings_usd is not None:
-            kind = str(finding.kind)
-            savings_by_kind[kind] = savings_by_kind.get(kind, 0.0) + finding.monthly_savings_usd
-    target_total = sum(c for c in target_costs if c is not None)
+    monthly = round(sum(known), 2)
     estimates = [p.carbon for p in currents if p.carbon is not None]
-    target_carbon = [t.monthly_carbon_kgco2e.value for t, c in zip(targets, currents, strict=True)
-                     if c.carbon is not None and t.monthly_carbon_kgco2e.value is not None]
+    carbon_today = round(sum(e.kgco2e for e in estimates), 3) if estimates else None
+    saved_kg = totals.monthly_kgco2e_saved
     return FleetSummary(
         generated_at=generated_at,
         collected_at=fleet.collected_at,
@@ -149,26 +151,32 @@ def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
         instances=sum(e.instance_count for e in fleet.endpoints),
         serverless_endpoints=sum(1 for e in fleet.endpoints
                                  if e.deployment is DeploymentOption.SERVERLESS),
-        monthly_cost_usd=round(sum(known), 2),
+        monthly_cost_usd=monthly,
         endpoints_without_price=len(costs) - len(known),
         price_sources=sorted({c.source for c in costs if c.source}),
-        target_monthly_cost_usd=round(target_total, 2),
-        savings_usd_by_finding_kind={k: round(v, 2) for k, v in sorted(savings_by_kind.items())},
-        accepted_savings_usd=round(sum(known) - target_total, 2),
+        target_monthly_cost_usd=round(monthly - totals.monthly_savings_usd, 2),
+        savings_usd_by_finding_kind=dict(totals.savings_by_kind),
+        accepted_savings_usd=totals.monthly_savings_usd,
+        endpoints_saving=totals.endpoints_saving,
+        endpoints_costing_more=totals.endpoints_costing,
+        unpriced_options=totals.unpriced_options,
+        covered_findings=totals.covered_findings,
+        monthly_kgco2e_saved=totals.monthly_kgco2e_saved,
         maturity_by_pillar=_pillar_counts(assessments),
         provisioning=_provisioning(fleet),
         second_opinions=_opinion_counts(opinions) if opinions else {},
         monthly_energy_kwh=round(sum(e.kwh for e in estimates), 3) if estimates else None,
-        monthly_carbon_kgco2e=round(sum(e.kgco2e for e in estimates), 3) if estimates else None,
+        monthly_carbon_kgco2e=carbon_today,
         monthly_carbon_kgco2e_low=(round(sum(e.kgco2e_low for e in estimates), 3)
                                    if estimates else None),
         monthly_carbon_kgco2e_high=(round(sum(e.kgco2e_high for e in estimates), 3)
                                     if estimates else None),
         endpoints_without_carbon=len(currents) - len(estimates),
-        target_monthly_carbon_kgco2e=round(sum(target_carbon), 3) if estimates else None,
+        target_monthly_carbon_kgco2e=(None if carbon_today is None else
+                                      round(max(carbon_today - (saved_kg or 0.0), 0.0), 3)),
         carbon_coefficients=coefficients().label,
-        top_changes_by_usd=ranked_changes(findings, "usd"),
-        greenest_changes=ranked_changes(findings, "kgco2e"),
+        top_changes_by_usd=ranked_changes(plans, "usd"),
+        greenest_changes=ranked_changes(plans, "kgco2e"),
         aws_advisors={f"{s.source} {s.region}": s.status for s in fleet.verdict_sources},
     )
 
@@ -193,8 +201,14 @@ def _carbon_totals(summary: FleetSummary) -> list[str]:
         line += f" ({summary.endpoints_without_carbon} endpoints not estimated, not included)"
     if summary.target_monthly_carbon_kgco2e is not None:
         line += f"; target ~{quantity(summary.target_monthly_carbon_kgco2e)}"
-    return [line, f"- Carbon coefficients: {escape_markdown(summary.carbon_coefficients)} "
-                  "(method and sources in each rationale and the README)"]
+    saved = summary.monthly_kgco2e_saved
+    plans = ("- Carbon the plans save (estimate): not estimated for any chosen option"
+             if saved is None else
+             f"- Carbon the plans save (estimate): ~{quantity(abs(saved))} kgCO2e a month"
+             + ("" if saved >= 0 else " more emitted"))
+    return [line, plans,
+            f"- Carbon coefficients: {escape_markdown(summary.carbon_coefficients)} "
+            "(method and sources in each rationale and the README)"]
 
 
 def _rankings(summary: FleetSummary) -> list[str]:
@@ -204,18 +218,19 @@ def _rankings(summary: FleetSummary) -> list[str]:
                           ("Greenest changes (by kgCO2e saved, estimates)",
                            summary.greenest_changes)):
         lines += ["", f"## {title}", "",
-                  "| # | Endpoint | Finding kind | USD per month | kgCO2e per month | Summary |",
-                  "|---:|---|---|---:|---:|---|"]
+                  "The plans' chosen changes, each as its plan counts it.", "",
+                  "| # | Endpoint | Finding kind | Change | USD per month | kgCO2e per month |",
+                  "|---:|---|---|---|---:|---:|"]
         for rank, change in enumerate(ranked, start=1):
             carbon = change.get("monthly_savings_kgco2e")
             lines.append(
                 f"| {rank} | {escape_markdown(str(change['endpoint']))} | "
                 f"{escape_markdown(str(change['kind']))} | "
+                f"{escape_markdown(str(change.get('option', change['summary'])))} | "
                 f"{format_usd(change.get('monthly_savings_usd'))} | "
-                f"{'unknown' if carbon is None else '~' + quantity(carbon)} | "
-                f"{escape_markdown(str(change['summary']))} |")
+                f"{'unknown' if carbon is None else '~' + quantity(carbon)} |")
         if not ranked:
-            lines.append("| - | - | - | - | - | nothing to save |")
+            lines.append("| - | - | - | nothing to save | - | - |")
     return lines
 
 
@@ -230,15 +245,24 @@ def summary_markdown(summary: FleetSummary) -> str:
              f"- Monthly cost: {format_usd(summary.monthly_cost_usd)}"
              + (f" ({summary.endpoints_without_price} endpoints without a price, not included)"
                 if summary.endpoints_without_price else ""),
-             f"- Target monthly cost (accepted changes): "
+             f"- Target monthly cost (the accepted plans): "
              f"{format_usd(summary.target_monthly_cost_usd)}, "
-             f"{saving_words(summary.accepted_savings_usd)}",
+             f"{saving_words(summary.accepted_savings_usd)}"
+             + (f" ({summary.endpoints_saving} endpoints save, "
+                f"{summary.endpoints_costing_more} cost more to meet their requirements)"
+                if summary.endpoints_costing_more else ""),
              f"- Price sources: {escape_markdown('; '.join(summary.price_sources) or 'none')}",
              *_carbon_totals(summary),
-             "", "## Potential savings by finding kind", "",
+             "", "## Savings of the plans by finding kind", "",
+             "Each plan's chosen options, by the finding that opened them; the rows add up to "
+             "the total above. A finding whose change another option already makes is counted "
+             f"once, under that option ({summary.covered_findings} such findings)"
+             + (f"; {summary.unpriced_options} chosen option(s) change something whose effect "
+                "on the bill is not priced" if summary.unpriced_options else "") + ".", "",
              "| Finding kind | USD per month |", "|---|---:|"]
     lines += [f"| {escape_markdown(kind)} | {format_usd(usd)} |"
               for kind, usd in summary.savings_usd_by_finding_kind.items()]
+    lines.append(f"| total | {format_usd(summary.accepted_savings_usd)} |")
     lines += _rankings(summary)
     lines += ["", "## Maturity by pillar (endpoints per level)", "",
               "| Pillar | 1 initial | 2 managed | 3 defined | 4 optimised | not judged | median |",
@@ -260,43 +284,3 @@ def summary_markdown(summary: FleetSummary) -> str:
         lines += ["", *(f"- {escape_markdown(source)}: {escape_markdown(status)}"
                         for source, status in summary.aws_advisors.items())]
     return "\n".join(lines) + "\n"
-
-
-def write_snapshot(fleet: FleetSnapshot, findings_by_key: Mapping[str, Sequence[Finding]],
-                   requirements_by_key: Mapping[str, Requirements], prices: PriceBook,
-                   out_dir: Path, accepted: set[str] | None = None,
-                   settings: MaturitySettings | None = None) -> SnapshotResult:
-    """Profiles, rationale and fleet summary for every endpoint, written all or nothing.
-
-    `accepted` holds change ids (see `profiles.build.change_id`); None accepts every suggestion.
-    An endpoint without requirements is profiled against none (and says so).
-    """
-    maturity_settings = settings or MaturitySettings()
-    files: dict[Path, str] = {}
-    currents: list[MLProfile] = []
-    targets: list[MLProfile] = []
-    assessments: list[Maturity] = []
-    all_findings: list[Finding] = []
-    for endpoint in sorted(fleet.endpoints, key=lambda e: (e.region, e.name)):
-        findings = list(findings_by_key.get(endpoint.key, ()))
-        current = current_profile(endpoint, fleet, requirements_by_key.get(endpoint.key), prices,
-                                  footprint=endpoint_footprint(endpoint, fleet))
-        target = target_profile(current, findings, accepted)
-        current_path, target_path, rationale_path = endpoint_paths(out_dir, endpoint.region,
-                                                                   endpoint.name)
-        if current_path in files:
-            raise ValueError(f"two endpoints map to {current_path}")  # same region and name
-        files[current_path] = profile_to_yaml(current)
-        files[target_path] = profile_to_yaml(target)
-        files[rationale_path] = render_rationale(current, target, findings, maturity_settings)
-        currents.append(current)
-        targets.append(target)
-        assessments.append(assess(current, maturity_settings))
-        all_findings += findings
-    summary = fleet_summary(fleet, currents, targets, all_findings, assessments,
-                            fleet.collected_at)
-    files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
-    files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
-    written = write_files_atomically(files)
-    return SnapshotResult(out_dir=out_dir, files=tuple(files), written=tuple(written),
-                          endpoints=len(currents), summary=summary)

@@ -16,7 +16,7 @@ from ground.domain import AutoscalingInfo, ManagedInstanceScaling
 from ground.pricing import PriceBook
 from ground.requirements import RequirementsSettings, requirements_for
 from pipeline.analysis import Analyst
-from profiles.build import current_profile, target_profile
+from profiles.build import current_profile
 from profiles.diff import diff_profiles
 from tests.fleet_factory import (
     GPU_IMAGE,
@@ -267,10 +267,14 @@ def test_profile_counts_components_as_models_and_applies_their_changes() -> None
     assert chat.requests_per_day.value and chat.requests_per_day.value > 0
     assert chat.monthly_cost_usd.value == pytest.approx(G5_12XL_MONTH * 0.5, abs=0.01)
     assert current.requests_per_day.value and current.requests_per_day.value > 0
-    target = target_profile(current, item.findings)
+    target = item.target
     unused = next(c for c in target.inference_components if c.name == "unused")
     assert unused.copies.value == 0 and unused.copies.rationale == "idle-component"
-    assert unused.copies_autoscaling.value is True  # no-autoscaling accepted too
+    # A component the plan deletes is not set up to autoscale: that finding is covered.
+    assert unused.copies_autoscaling.value is False
+    covered = next(f for f in item.plan.findings
+                   if f.kind.value == "no-autoscaling" and f.component == "unused")
+    assert covered.outcome.value == "covered"
     assert item.component_costs["chat"].usd == pytest.approx(G5_12XL_MONTH * 0.5, abs=0.01)
     paths = {d.path: d for d in diff_profiles(current, target)}
     copies = paths["inference_components[unused].copies"]

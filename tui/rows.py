@@ -23,6 +23,7 @@ from ground.energy import quantity
 from ground.images import workload_of
 from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
+from profiles.plan import EndpointPlan
 from tui.look import DEFAULT_LOOK, UNICODE, Look, Palette
 
 SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1}
@@ -82,7 +83,7 @@ COLUMNS: tuple[Column, ...] = (
            short="5XX"),
     Column("drift", "Drift", 10, about="Model Monitor state"),
     Column("cost", "$/month", 8, numeric=True, about="monthly cost", short="$/mo"),
-    Column("savings", "Save/mo", 8, numeric=True, about="best single saving a month",
+    Column("savings", "Save/mo", 8, numeric=True, about="what the endpoint's plan saves a month",
            short="Save"),
     Column("finding", "Worst finding", 20, about="worst finding (+N more)"),
     Column("carbon", "CO2e/mo", 8, numeric=True,
@@ -532,7 +533,7 @@ def carbon_cell(kgco2e: float | None, look: Look = DEFAULT_LOOK) -> Text:
 
 def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  findings: Sequence[Finding] = (), monthly_cost_usd: float | None = None,
-                 possible_savings_usd: float | None = None, *, analysed: bool = True,
+                 plan_savings_usd: float | None = None, *, analysed: bool = True,
                  monthly_kgco2e: float | None = None, look: Look = DEFAULT_LOOK) -> RowData:
     """The row of one endpoint: counts summed over variants, the worst variant for peaks.
 
@@ -561,7 +562,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "drift": drift,
         "cost": (Text(fmt_usd(monthly_cost_usd), justify="right") if analysed
                  else _pending(look)),
-        "savings": savings_cell(possible_savings_usd, look) if analysed else _pending(look),
+        "savings": savings_cell(plan_savings_usd, look) if analysed else _pending(look),
         "finding": finding_cell(findings, look) if analysed else _pending(look),
         "carbon": carbon_cell(monthly_kgco2e, look) if analysed else _pending(look),
         "region": outside(endpoint.region, 40),
@@ -572,7 +573,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "trend": measures.trend_total, "p99": _num(measures.p99_ms),
         "busiest": _num(measures.busiest[0] if measures.busiest else None),
         "errors": _num(measures.errors), "drift": drift_rank,
-        "cost": _num(monthly_cost_usd), "savings": _num(possible_savings_usd),
+        "cost": _num(monthly_cost_usd), "savings": _num(plan_savings_usd),
         "finding": float(SEVERITY_RANK[worst.severity]) if worst else 0.0,
         "carbon": _num(monthly_kgco2e),
         "region": endpoint.region,
@@ -595,10 +596,9 @@ def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
         if advice is None:
             rows.append(endpoint_row(endpoint, measured, analysed=False, look=look))
         else:
-            # The best single suggestion's saving: cheap to know, unlike the accepted set's,
-            # which builds the endpoint's profiles.
+            # The plan's saving: the figure the pane, the status line and the export show.
             rows.append(endpoint_row(endpoint, measured, advice.findings,
-                                     advice.monthly_cost_usd, advice.possible_savings_usd,
+                                     advice.monthly_cost_usd, advice.monthly_savings_usd,
                                      monthly_kgco2e=(None if advice.footprint is None
                                                      else advice.footprint.kgco2e),
                                      look=look))
@@ -649,6 +649,7 @@ def component_shape(component: InferenceComponentSnapshot) -> str:
 def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot,
                   fleet: FleetSnapshot, cost: CostEstimate | None = None,
                   findings: Sequence[Finding] = (), *, analysed: bool = True,
+                  plan: EndpointPlan | None = None,
                   look: Look = DEFAULT_LOOK) -> dict[str, str | Text]:
     """The cells of one inference component under its expanded endpoint row: its own traffic,
     latency, per-copy utilisation, cost share and worst finding.
@@ -662,7 +663,10 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
     scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
     own = [f for f in findings if f.component == component.name]
     copies = f"{component.current_copies}/{component.desired_copies} copies"
-    best = max((f.monthly_savings_usd for f in own if f.monthly_savings_usd), default=None)
+    # Its part of the endpoint's plan: the chosen options about this component.
+    planned = [o.monthly_savings_usd for o in (plan.chosen if plan else ())
+               if o.component == component.name and o.monthly_savings_usd is not None]
+    best = sum(planned) if planned else None
     palette = look.palette
     in_service = component.status == "InService"
     return {

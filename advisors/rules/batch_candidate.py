@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
-from advisors.finding import Finding, FindingKind, ProfileChange
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
 from advisors.rules.common import (
     carbon_clause,
-    carbon_saved,
+    keep,
     number,
     opportunity_severity,
     option,
@@ -76,13 +76,13 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
                 "current_monthly_usd": current.usd,
                 "batch_monthly_usd": batch.usd,
             },
-            suggested=(ProfileChange(characteristic="deployment_option",
-                                     current=str(row["deployment"]), proposed="batch"),),
-            options=(option("current endpoint", current, fits=True, carbon=carbon_now),
+            options=(keep("current endpoint", current, fits=True, carbon=carbon_now),
                      option("batch transform job at the same hours", batch, fits=True,
-                            note="plus a few minutes of start-up per job",
+                            note="plus a few minutes of start-up per job", kind=OptionKind.BATCH,
+                            changes=(ProfileChange(characteristic="deployment_option",
+                                                   current=str(row["deployment"]),
+                                                   proposed="batch"),),
                             carbon=carbon_batch)),
             monthly_savings_usd=saved,
-            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_batch),
         ))
     return findings

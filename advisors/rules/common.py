@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from advisors.cost import CostEstimate
-from advisors.finding import CostedOption, Severity
+from advisors.finding import CostedOption, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
 from ground.energy import Footprint, difference, quantity
 
@@ -40,10 +40,30 @@ def savings(current: CostEstimate, proposed_usd: float | None) -> float | None:
     return round(current.usd - proposed_usd, 2)
 
 
-def option(label: str, cost: CostEstimate, fits: bool, note: str = "",
-           carbon: Footprint | None = None) -> CostedOption:
-    return CostedOption(label=label, monthly_cost_usd=cost.usd, price_source=cost.source,
-                        fits=fits, note=note, monthly_kgco2e=kgco2e(carbon))
+def option(label: str, cost: CostEstimate, fits: bool, note: str = "", *, kind: OptionKind,
+           changes: tuple[ProfileChange, ...] | list[ProfileChange] = (),
+           group: str | None = None, carbon: Footprint | None = None,
+           command: str | None = None) -> CostedOption:
+    """A priced option; `carbon` its estimated month of energy and emissions over the same
+    scope as the price (None: unknown); `command` what the team runs for it."""
+    return CostedOption(kind=kind, label=label, monthly_cost_usd=cost.usd,
+                        price_source=cost.source, fits=fits, note=note, changes=tuple(changes),
+                        group=group, monthly_kgco2e=kgco2e(carbon), command=command)
+
+
+def keep(label: str, cost: CostEstimate, fits: bool, note: str = "",
+         carbon: Footprint | None = None) -> CostedOption:
+    """Today's configuration: what every other option of the finding is measured against."""
+    return option(label, cost, fits, note, kind=OptionKind.KEEP, carbon=carbon)
+
+
+def unpriced(kind: OptionKind, label: str, fits: bool, note: str,
+             changes: tuple[ProfileChange, ...] | list[ProfileChange] = ()) -> CostedOption:
+    """An option whose effect on the bill is not known (a setting, a policy); nor is its
+    effect on energy (None)."""
+    return CostedOption(kind=kind, label=label, monthly_cost_usd=None,
+                        price_source="effect on the bill not priced", fits=fits, note=note,
+                        changes=tuple(changes))
 
 
 def kgco2e(footprint: Footprint | None) -> float | None:

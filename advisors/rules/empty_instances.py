@@ -14,10 +14,10 @@ from __future__ import annotations
 from advisors.components import copies_of, instances_needed, variant_reservations
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
-from advisors.finding import Finding, FindingKind, ProfileChange
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
 from advisors.rules.common import (
     carbon_clause,
-    carbon_saved,
+    keep,
     number,
     opportunity_severity,
     option,
@@ -122,13 +122,12 @@ def find_empty_instances(ctx: AdvisorContext) -> list[Finding]:
                     "endpoint_requests": number(frame.at[endpoint.key, "requests"])
                     if endpoint.key in frame.index else None,
                 },
-                suggested=tuple(changes),
-                options=(option(f"current: {count}x {spec.instance_type}", current, fits=True,
-                                note=f"{count - needed} instance(s) without a copy",
-                                carbon=carbon_now),
+                options=(keep(f"current: {count}x {spec.instance_type}", current, fits=True,
+                              note=f"{count - needed} instance(s) without a copy",
+                              carbon=carbon_now),
                          option(f"{proposed}x {spec.instance_type}", after, fits=True,
-                                note="holds every copy as reserved", carbon=carbon_after)),
+                                note="holds every copy as reserved", kind=OptionKind.RESIZE,
+                                changes=changes, carbon=carbon_after)),
                 monthly_savings_usd=saved,
-                monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
             ))
     return findings

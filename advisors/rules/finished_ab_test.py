@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from advisors.context import AdvisorContext
 from advisors.cost import variant_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import carbon_saved, option, usd
-from ground.energy import no_footprint
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import keep, usd
 
 
 def find_finished_ab_tests(ctx: AdvisorContext) -> list[Finding]:
@@ -53,14 +52,13 @@ def find_finished_ab_tests(ctx: AdvisorContext) -> list[Finding]:
                     "instances": variant.current_instance_count,
                     "monthly_cost_usd": cost.usd,
                 },
-                suggested=changes,
-                options=(option(f"keep {variant.name} at weight 0", cost, fits=True,
-                                note="pays for instances nobody calls", carbon=carbon),
-                         CostedOption(label=f"remove variant {variant.name}",
+                options=(keep(f"keep {variant.name} at weight 0", cost, fits=True,
+                              note="pays for instances nobody calls", carbon=carbon),
+                         CostedOption(kind=OptionKind.REMOVE,
+                                      label=f"remove variant {variant.name}",
                                       monthly_cost_usd=0.0, price_source="nothing runs",
                                       fits=True, note=f"{keeps} keeps serving",
-                                      monthly_kgco2e=0.0)),
+                                      changes=changes, monthly_kgco2e=0.0)),
                 monthly_savings_usd=cost.usd,
-                monthly_savings_kgco2e=carbon_saved(carbon, no_footprint()),
             ))
     return findings

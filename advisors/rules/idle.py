@@ -8,8 +8,8 @@ data", not zero traffic: only a measured zero makes an endpoint idle.
 from __future__ import annotations
 
 from advisors.context import AdvisorContext
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import carbon_clause, carbon_saved, number, option, rows, usd
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import carbon_clause, keep, number, rows, usd
 from ground.energy import no_footprint
 
 
@@ -56,13 +56,13 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
                 "instances": int(row["instance_count"]),
                 "monthly_cost_usd": cost.usd,
             },
-            suggested=changes,
             options=(
-                option("keep as is", cost, fits=True, carbon=carbon),
-                CostedOption(label="delete the endpoint", monthly_cost_usd=0.0,
-                             price_source="nothing runs", fits=True, monthly_kgco2e=0.0),
+                keep("keep as is", cost, fits=True, carbon=carbon),
+                CostedOption(kind=OptionKind.REMOVE, label="delete the endpoint",
+                             monthly_cost_usd=0.0, price_source="nothing runs", fits=True,
+                             note="its endpoint config can recreate it", changes=changes,
+                             monthly_kgco2e=0.0),
             ),
             monthly_savings_usd=cost.usd,
-            monthly_savings_kgco2e=carbon_saved(carbon, gone),
         ))
     return findings

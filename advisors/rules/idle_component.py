@@ -19,17 +19,8 @@ from advisors.components import (
 )
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import (
-    carbon_clause,
-    carbon_saved,
-    kgco2e,
-    number,
-    option,
-    rows,
-    savings,
-    usd,
-)
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import carbon_clause, keep, kgco2e, number, rows, savings, usd
 from ground.catalog import spec_for
 
 
@@ -116,17 +107,15 @@ def find_idle_components(ctx: AdvisorContext) -> list[Finding]:
                 "instances": count,
                 "instances_without_it": needed,
             },
-            suggested=tuple(changes),
             options=(
-                option(f"keep {component.current_copies} idle copies", current, fits=True,
-                       note=f"{count}x {spec.instance_type}; the idle copies' share "
-                            f"{usd(share.usd)}", carbon=carbon_now),
-                CostedOption(label="delete the component", monthly_cost_usd=after.usd,
-                             price_source=after.source, fits=True,
+                keep(f"keep {component.current_copies} idle copies", current, fits=True,
+                     note=f"{count}x {spec.instance_type}; the idle copies' share "
+                          f"{usd(share.usd)}", carbon=carbon_now),
+                CostedOption(kind=OptionKind.REMOVE, label="delete the component",
+                             monthly_cost_usd=after.usd, price_source=after.source, fits=True,
                              note=f"{proposed}x {spec.instance_type} for the others",
-                             monthly_kgco2e=kgco2e(carbon_after)),
+                             changes=tuple(changes), monthly_kgco2e=kgco2e(carbon_after)),
             ),
             monthly_savings_usd=saved,
-            monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
         ))
     return findings

@@ -15,9 +15,9 @@ from typing import Any
 
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
-from advisors.rules.common import carbon_saved, number, option, rows, savings, usd
+from advisors.rules.common import carbon_saved, keep, number, option, rows, savings, usd
 from advisors.sizing import eligible_types
 from ground.catalog import InstanceSpec, spec_for
 from ground.domain import DeploymentOption
@@ -107,7 +107,6 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
     evicted = (f"; {unloads:,.0f} models were unloaded over the lookback to make room"
                if unloads else "")
     options: list[CostedOption] = []
-    changes: list[ProfileChange] = []
     saved: float | None = None
     carbon: float | None = None
     proposal = ("Split the models over more multi-model endpoints, or give each instance more "
@@ -121,9 +120,9 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
             return ctx.shape_footprint(key, variant, instance_type, count)
 
         carbon_now = footprint(spec.instance_type)
-        options.append(option(f"current: {_count(count)}x {spec.instance_type} "
-                              f"({spec.memory_gib:g} GiB each)", current, fits=False,
-                              note=f"{hit:.0%} cache hits", carbon=carbon_now))
+        options.append(keep(f"current: {_count(count)}x {spec.instance_type} "
+                            f"({spec.memory_gib:g} GiB each)", current, fits=False,
+                            note=f"{hit:.0%} cache hits", carbon=carbon_now))
         bigger = larger_caches(spec, region, ctx)
         if bigger:
             chosen, _ = bigger[0]
@@ -141,10 +140,11 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
                     f"{_count(count)}x {other.instance_type} ({other.memory_gib:g} GiB each)",
                     cost,
                     fits=True, note=f"{other.memory_gib / spec.memory_gib:.1f}x the memory for "
-                                    "the model cache", carbon=footprint(other.instance_type)))
-            changes.append(ProfileChange(characteristic="instance_type",
-                                         current=spec.instance_type,
-                                         proposed=chosen.instance_type, variant=variant))
+                                    "the model cache", kind=OptionKind.RESIZE,
+                    changes=(ProfileChange(characteristic="instance_type",
+                                           current=spec.instance_type,
+                                           proposed=other.instance_type, variant=variant),),
+                    carbon=footprint(other.instance_type)))
             proposal = (f"{chosen.instance_type} has {chosen.memory_gib:g} GiB per instance "
                         f"instead of {spec.memory_gib:g} ({factor:.1f}x){holds}, at "
                         f"{usd(proposed.usd)} instead of {usd(current.usd)} "
@@ -181,7 +181,6 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
             "memory_p95_pct": number(row["memory_p95_pct"]),
             **evidence,
         },
-        suggested=tuple(changes),
         options=tuple(options),
         monthly_savings_usd=saved,
         monthly_savings_kgco2e=carbon,

@@ -11,6 +11,11 @@ instances). The finding writes the exact settings out: sagetop never calls PutSc
 Diurnal traffic (quieter but never silent at night) and nightly bursts (a few hours at night, or
 every day) are not office hours: the window must hold nearly every request, be long enough to be
 a working day and lie within one day.
+
+The schedule is a typed option (`OptionKind.SCHEDULE`, one `ground.schedule.OffHoursSchedule`
+per scalable target) that the planner weighs against the endpoint's other options: it sets the
+capacity of its variants or components at night, so it excludes another sizing of them, and a
+hosting that replaces the instances (serverless, batch, a multi-model endpoint) makes it moot.
 """
 
 from __future__ import annotations
@@ -23,17 +28,16 @@ import pandas as pd
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, billed_instances
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
 from advisors.rules.common import (
     carbon_clause,
-    carbon_saved,
-    kgco2e,
+    keep,
     opportunity_severity,
     option,
     rows,
     usd,
 )
-from advisors.settings import CRON_DAYS, AdvisorSettings
+from advisors.settings import AdvisorSettings
 from ground.domain import (
     DeploymentOption,
     EndpointSnapshot,
@@ -42,10 +46,17 @@ from ground.domain import (
 )
 from ground.energy import Footprint, combine, instances_footprint
 from ground.pricing import HOURS_PER_MONTH
-
-VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-MINUTES_PER_HOUR = 60
+from ground.schedule import (
+    COMPONENT_DIMENSION,
+    CRON_DAYS,
+    MINUTES_PER_HOUR,
+    VARIANT_DIMENSION,
+    OffHoursSchedule,
+    clock,
+    component_resource,
+    days_text,
+    variant_resource,
+)
 
 
 @dataclass(frozen=True)
@@ -149,13 +160,6 @@ def _off_fractions(index: pd.DatetimeIndex, window: Window, timezone: str,
     return fractions
 
 
-def _cron(minute_of_day: int, days: tuple[str, ...]) -> str:
-    indices = [CRON_DAYS.index(d) for d in days]
-    contiguous = indices == list(range(indices[0], indices[0] + len(indices)))
-    when = f"{days[0]}-{days[-1]}" if contiguous and len(days) > 1 else ",".join(days)
-    return f"cron({minute_of_day % 60} {minute_of_day // 60} ? * {when} *)"
-
-
 @dataclass(frozen=True)
 class Target:
     """One scalable target the schedule moves: a variant's instances or a component's copies."""
@@ -169,25 +173,24 @@ class Target:
     day_max: int
     night: int  # MinCapacity = MaxCapacity outside working hours
 
-    def commands(self, endpoint: EndpointSnapshot, window: Window, ramp_minutes: int,
-                 timezone: str, days: tuple[str, ...]) -> list[str]:
-        base = (f"aws application-autoscaling {{verb}} --region {endpoint.region} "
-                f"--service-namespace sagemaker --scalable-dimension {self.dimension} "
-                f"--resource-id {self.resource_id}")
+    def schedule(self, window: Window, ramp_minutes: int, timezone: str,
+                 days: tuple[str, ...]) -> OffHoursSchedule:
+        return OffHoursSchedule(timezone=timezone, working_days=days,
+                                opens_hour=window.start_hour, closes_hour=window.end_hour,
+                                ramp_up_minutes=ramp_minutes,
+                                unit="copies" if self.component else "instances",
+                                day_min=self.day_min, day_max=self.day_max, night=self.night)
+
+    def commands(self, endpoint: EndpointSnapshot, schedule: OffHoursSchedule) -> list[str]:
+        """The AWS CLI calls that set the schedule up (sagetop runs none of them)."""
         out: list[str] = []
         if not self.registered:
-            out.append(base.format(verb="register-scalable-target")
-                       + f" --min-capacity {self.day_min} --max-capacity {self.day_max}")
-        prefix = f"{endpoint.name}-{self.name}"[:200]
-        evening = window.end_hour * MINUTES_PER_HOUR
-        morning = max(window.start_hour * MINUTES_PER_HOUR - ramp_minutes, 0)
-        for label, minute, low, high in (
-                ("evening", evening, self.night, self.night),
-                ("morning", morning, self.day_min, self.day_max)):
-            out.append(base.format(verb="put-scheduled-action")
-                       + f" --scheduled-action-name {prefix}-off-hours-{label}"
-                       f" --schedule \"{_cron(minute, days)}\" --timezone {timezone}"
-                       f" --scalable-target-action MinCapacity={low},MaxCapacity={high}")
+            out.append(f"aws application-autoscaling register-scalable-target --region "
+                       f"{endpoint.region} --service-namespace sagemaker --scalable-dimension "
+                       f"{self.dimension} --resource-id {self.resource_id} --min-capacity "
+                       f"{self.day_min} --max-capacity {self.day_max}")
+        out += [action.command(endpoint.region) for action in schedule.actions(
+            self.resource_id, self.dimension, f"{endpoint.name}-{self.name}")]
         return out
 
 
@@ -196,7 +199,7 @@ def _variant_target(endpoint: EndpointSnapshot, variant: VariantSnapshot) -> Tar
     night = 0 if endpoint.deployment is DeploymentOption.ASYNC else 1
     day_min = scaling.min_capacity if scaling else variant.current_instance_count
     day_max = scaling.max_capacity if scaling else variant.current_instance_count
-    return Target(resource_id=f"endpoint/{endpoint.name}/variant/{variant.name}",
+    return Target(resource_id=variant_resource(endpoint.name, variant.name),
                   dimension=VARIANT_DIMENSION, name=variant.name, component=False,
                   registered=scaling is not None, day_min=day_min, day_max=day_max,
                   night=min(night, day_min))
@@ -206,7 +209,7 @@ def _component_target(component: InferenceComponentSnapshot) -> Target:
     scaling = component.autoscaling
     day_min = scaling.min_capacity if scaling else component.current_copies
     day_max = scaling.max_capacity if scaling else component.current_copies
-    return Target(resource_id=f"inference-component/{component.name}",
+    return Target(resource_id=component_resource(component.name),
                   dimension=COMPONENT_DIMENSION, name=component.name, component=True,
                   registered=scaling is not None, day_min=day_min, day_max=day_max, night=0)
 
@@ -260,6 +263,9 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
              working_days: set[int]) -> Finding | None:
     s = ctx.settings
     key = endpoint.key
+    # Capacity comes back before the window opens, never before midnight (the schedule lies
+    # within one day).
+    ramp = min(s.off_hours_ramp_up_minutes, window.start_hour * MINUTES_PER_HOUR)
     # Nothing to switch off when no variant runs more than it would at night.
     if not any(night is not None
                and billed_instances(endpoint, v, ctx.fleet).count > night
@@ -270,14 +276,14 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
     index = pd.DatetimeIndex(counts.index if not counts.empty else [])
     if index.empty:
         return None
-    off = _off_fractions(index, window, timezone, working_days, s.off_hours_ramp_up_minutes)
+    off = _off_fractions(index, window, timezone, working_days, ramp)
     scale = HOURS_PER_MONTH / len(index)
     targets: list[Target] = []
     saved_usd = 0.0
     saved_hours = 0.0
     ramp_usd = 0.0
     carbon_saved_kg: Footprint | None = None
-    ramp_hours = s.off_hours_ramp_up_minutes / MINUTES_PER_HOUR
+    ramp_hours = ramp / MINUTES_PER_HOUR
     working_days_per_month = HOURS_PER_MONTH / 24.0 * len(working_days) / 7.0
     priced = True
     for variant in endpoint.serving_variants:
@@ -326,13 +332,14 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
     carbon_after = (None if carbon_now is None or carbon_saved_kg is None
                     else _subtract(carbon_now, carbon_saved_kg))
     days = s.off_hours_working_days
-    commands = [c for t in targets
-                for c in t.commands(endpoint, window, s.off_hours_ramp_up_minutes, timezone,
-                                    days)]
-    morning = max(window.start_hour * MINUTES_PER_HOUR - s.off_hours_ramp_up_minutes, 0)
-    schedule = (f"from {_clock(window.end_hour * MINUTES_PER_HOUR)} to {_clock(morning)} on "
-                f"{_days(days)} and all day on other days ({timezone})")
-    lows = ", ".join(f"{t.name} {t.day_min}-{t.day_max} -> {t.night} "
+    schedules = [t.schedule(window, ramp, timezone, days)
+                 for t in targets]
+    commands = [c for t, sched in zip(targets, schedules, strict=True)
+                for c in t.commands(endpoint, sched)]
+    morning = schedules[0].restore_minute
+    schedule = (f"from {clock(window.end_hour * MINUTES_PER_HOUR)} to {clock(morning)} on "
+                f"{days_text(days)} and all day on other days ({timezone})")
+    lows = ", ".join(f"{t.name} {t.day_min}-{t.day_max} to {t.night} "
                      f"{'copies' if t.component else 'instance(s)'}" for t in targets)
     zero = any(t.night == 0 for t in targets)
     cold = (" Requests outside the window find no copy loaded: they fail until a copy is "
@@ -341,12 +348,10 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
             " A request outside the window waits in the async queue until an instance is up."
             if zero else " Outside the window one instance serves whatever comes.")
     changes = tuple(
-        ProfileChange(characteristic="off_hours_schedule", current=None,
-                      proposed=(f"{t.night} {'copies' if t.component else 'instance(s)'} "
-                                f"{schedule}"),
+        ProfileChange(characteristic="off_hours_schedule", current=None, proposed=sched,
                       variant=None if t.component else t.name,
                       component=t.name if t.component else None)
-        for t in targets)
+        for t, sched in zip(targets, schedules, strict=True))
     why_allowed = ("its requirements allow it (sagetop:off-hours)"
                    if ctx.is_production(key) else
                    f"it is {ctx.requirements_of(key).environment.value}, not production")
@@ -357,18 +362,18 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
         severity=opportunity_severity(saved, current),
         endpoint=key,
         variant=next((t.name for t in targets if not t.component), None),
-        summary=(f"Traffic only {_clock(window.start_hour * 60)}-{_clock(window.end_hour * 60)} "
-                 f"{_days(days)} ({timezone}): an off-hours schedule saves {usd(saved)}"),
+        summary=(f"Traffic only {clock(window.start_hour * 60)}-{clock(window.end_hour * 60)} "
+                 f"{days_text(days)} ({timezone}): an off-hours schedule saves {usd(saved)}"),
         rationale=(
             f"{window.share:.0%} of the requests over {window.days:.0f} days came between "
-            f"{_clock(window.start_hour * 60)} and {_clock(window.end_hour * 60)} on "
-            f"{_days(days)} ({timezone}){quiet}. Capacity may follow those hours: "
+            f"{clock(window.start_hour * 60)} and {clock(window.end_hour * 60)} on "
+            f"{days_text(days)} ({timezone}){quiet}. Capacity may follow those hours: "
             f"{why_allowed}. Two Application Auto Scaling scheduled actions per target lower "
             f"MinCapacity/MaxCapacity when the window closes and restore them "
-            f"{s.off_hours_ramp_up_minutes} minutes before it opens ({lows}), so about "
+            f"{ramp} minutes before it opens ({lows}), so about "
             f"{saved_hours:,.0f} instance-hours a month are not paid for ({usd(saved)}, from the "
             f"hourly instance counts of the lookback). The morning ramp-up (instances billed "
-            f"from {_clock(morning)}, before the first caller) costs {usd(round(ramp_usd, 2))} "
+            f"from {clock(morning)}, before the first caller) costs {usd(round(ramp_usd, 2))} "
             f"of it.{cold} sagetop does not change the endpoint: the commands below are for the "
             "team to run." + carbon_clause(carbon_now, carbon_after)),
         evidence={
@@ -380,36 +385,24 @@ def _finding(ctx: AdvisorContext, endpoint: EndpointSnapshot, window: Window, ti
             "quiet_hour_fraction_outside": (None if window.quiet_fraction is None
                                             else round(window.quiet_fraction, 3)),
             "instance_hours_saved_per_month": round(saved_hours, 1),
-            "ramp_up_minutes": s.off_hours_ramp_up_minutes,
+            "ramp_up_minutes": ramp,
             "ramp_up_monthly_usd": round(ramp_usd, 2),
             "current_monthly_usd": current.usd,
             "scheduled_monthly_usd": after.usd,
             "days_observed": round(window.days, 1),
         },
-        suggested=changes,
         options=(
-            option("current: the same capacity around the clock", current, fits=True,
-                   carbon=carbon_now),
-            CostedOption(
-                label=f"off-hours schedule: {lows} {schedule}",
-                monthly_cost_usd=after.usd, price_source=after.source, fits=True,
-                note=(f"capacity back {s.off_hours_ramp_up_minutes} min before "
-                      f"{_clock(window.start_hour * 60)} (ramp-up "
-                      f"{usd(round(ramp_usd, 2))} included)"),
-                command="\n".join(commands), monthly_kgco2e=kgco2e(carbon_after)),
+            keep("current: the same capacity around the clock", current, fits=True,
+                 carbon=carbon_now),
+            option(f"off-hours schedule: {lows} {schedule}", after, fits=True,
+                   note=(f"capacity back {ramp} min before "
+                         f"{clock(window.start_hour * 60)} (ramp-up "
+                         f"{usd(round(ramp_usd, 2))} included)"),
+                   kind=OptionKind.SCHEDULE, changes=changes, carbon=carbon_after,
+                   command="\n".join(commands)),
         ),
         monthly_savings_usd=saved,
-        monthly_savings_kgco2e=carbon_saved(carbon_now, carbon_after),
     )
-
-
-def _days(days: tuple[str, ...]) -> str:
-    """MON-FRI, or the days one by one when they are not a run."""
-    return _cron(0, days).split(" ? * ")[1].removesuffix(" *)")
-
-
-def _clock(minute_of_day: int) -> str:
-    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
 
 
 def _add(a: Footprint, b: Footprint) -> Footprint:

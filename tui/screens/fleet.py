@@ -168,7 +168,8 @@ class FleetScreen(Screen[None]):
         return [(c.column, component_row(endpoint, c, fleet,
                                          advice.component_costs.get(c.name) if advice else None,
                                          advice.findings if advice else (),
-                                         analysed=advice is not None, look=self._look))
+                                         analysed=advice is not None,
+                                         plan=advice.plan if advice else None, look=self._look))
                 for c in endpoint.inference_components]
 
     def _children_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
