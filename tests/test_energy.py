@@ -194,3 +194,41 @@ def test_carbon_round_trips_through_the_report_and_the_profile_files(tmp_path: P
     markdown = (tmp_path / "fleet-summary.md").read_text("utf-8")
     assert "## Greenest changes (by kgCO2e saved, estimates)" in markdown
     assert "## Top changes by dollars saved" in markdown
+
+
+def test_the_plans_one_carbon_figure_and_the_greenest_changes(tmp_path: Path) -> None:
+    # Two endpoints whose plans save: a resize (production) and an off-hours schedule (dev).
+    fleet = fleet_of(healthy_production(variants=(VariantPlan(
+        instance_type="ml.c5.4xlarge", instance_count=4, cpu_peak_pct=12.0,
+        memory_pct=20.0),)), business_hours_endpoint(variants=(VariantPlan(
+            instance_type="ml.c5.2xlarge", instance_count=2, memory_pct=60.0),)))
+    analyst = Analyst(SagetopConfig())
+    analysis = analyst.analyse(fleet)
+    plans = [a.plan for a in analysis.endpoints.values()]
+    kg = [p.monthly_kgco2e_saved for p in plans if p.monthly_kgco2e_saved is not None]
+    assert len(kg) == 2 and all(k > 0 for k in kg)
+    # One figure for the fleet: the sum of the plans, as each plan sums its chosen options.
+    assert analysis.total_savings_kgco2e == pytest.approx(sum(kg), abs=0.001)
+    for plan in plans:
+        assert plan.monthly_kgco2e_saved == pytest.approx(
+            sum(o.monthly_kgco2e_saved or 0.0 for o in plan.chosen), abs=0.001)
+    summary = json.loads(json.dumps(fleet_report(fleet, analysis)))["summary"]
+    assert summary["monthly_savings_kgco2e"] == analysis.total_savings_kgco2e
+    assert summary["plans"]["monthly_kgco2e_saved"] == analysis.total_savings_kgco2e
+    # The greenest changes are the plans' chosen options, largest kgCO2e first, with the
+    # figures the plans count (no second source of savings).
+    greenest = summary["greenest_changes"]
+    chosen = {(p.endpoint, o.label): o for p in plans for o in p.chosen}
+    assert [c["monthly_savings_kgco2e"] for c in greenest] == sorted(
+        (c["monthly_savings_kgco2e"] for c in greenest), reverse=True)
+    assert {c["kind"] for c in greenest} == {"over-provisioned", "off-hours-candidate"}
+    for change in [*greenest, *summary["top_changes_by_usd"]]:
+        option = chosen[(change["endpoint"], change["option"])]
+        assert change["monthly_savings_kgco2e"] == option.monthly_kgco2e_saved
+        assert change["monthly_savings_usd"] == option.monthly_savings_usd
+    analyst.write_snapshot(analysis, tmp_path)
+    written = (tmp_path / "fleet-summary.md").read_text("utf-8")
+    assert "- Carbon the plans save (estimate): ~" in written
+    target = read_profile(tmp_path / "us-east-1" / "backoffice-classifier.target.yaml")
+    schedule = target.variants[0].off_hours_schedule.value
+    assert schedule is not None and schedule.night == 1

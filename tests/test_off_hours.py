@@ -11,18 +11,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advisors.finding import Finding, FindingKind
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
 from advisors.registry import run_advisors
 from advisors.rules.off_hours_candidate import working_window
 from advisors.settings import AdvisorSettings
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
 from ground.config import SagetopConfig
-from ground.domain import FleetSnapshot
+from ground.domain import DeploymentOption, FleetSnapshot
 from ground.errors import ConfigError
 from ground.pricing import PriceBook
 from ground.requirements import RequirementsSettings, requirements_for
-from pipeline.analysis import Analyst, FleetAnalysis
+from ground.schedule import VARIANT_DIMENSION, OffHoursSchedule
+from pipeline.analysis import Analyst, EndpointAnalysis, FleetAnalysis
+from profiles.errors import ProfileError
+from profiles.files import profile_from_yaml, profile_to_yaml
+from profiles.model import ScaleToZero
+from profiles.plan import OptionStatus, PlannedOption
+from profiles.shape import TargetShape, VariantShape, settle, target_problems
 from simulator import SimulatedAccount
 from tests.fleet_factory import (
     EndpointPlan,
@@ -212,3 +218,181 @@ def test_the_simulated_dev_endpoint_sleeps_at_night_and_production_does_not() ->
     for key, item in analysis.endpoints.items():
         assert item.footprint is not None, key
         assert "Cloud Carbon Footprint" in item.footprint.coefficients
+
+
+# ---------------------------------------------------------------- the schedule in the plan
+
+def plan_of(plan: EndpointPlan, analyst: Analyst | None = None
+            ) -> tuple[Analyst, FleetAnalysis, EndpointAnalysis]:
+    analyst = analyst or Analyst(SagetopConfig())
+    analysis = analyst.analyse(fleet_of(plan))
+    return analyst, analysis, analysis.endpoints[f"us-east-1/{plan.name}"]
+
+
+def _schedule_option(item: EndpointAnalysis) -> PlannedOption:
+    return next(o for o in item.plan.options if o.kind is OptionKind.SCHEDULE)
+
+
+# Office hours on two instances of a model too large for serverless (12 GiB with headroom).
+OFFICE_DEV = business_hours_endpoint(
+    variants=(VariantPlan(instance_type="ml.c5.2xlarge", instance_count=2, cpu_peak_pct=40.0,
+                          memory_pct=60.0),),
+    tags={"env": "dev", "sagetop:timezone": "Europe/Berlin"})
+
+
+def test_an_office_hours_dev_endpoint_gets_the_schedule_as_its_plan() -> None:
+    _, analysis, item = plan_of(OFFICE_DEV)
+    finding = next(f for f in item.findings if f.kind is FindingKind.OFF_HOURS_CANDIDATE)
+    plan = item.plan
+    chosen = _schedule_option(item)
+    assert chosen.status is OptionStatus.CHOSEN and [o.id for o in plan.chosen] == [chosen.id]
+    # One saving figure, in dollars and in carbon, from the plan to the fleet.
+    assert plan.monthly_savings_usd == finding.monthly_savings_usd
+    assert plan.monthly_kgco2e_saved == chosen.monthly_kgco2e_saved
+    assert plan.monthly_kgco2e_saved == finding.kgco2e_saving_of(chosen.option) > 0
+    assert analysis.total_savings_kgco2e == plan.monthly_kgco2e_saved
+    assert analysis.ranked_changes("kgco2e")[0]["option"] == chosen.label
+    (alternative,) = plan.alternatives
+    assert alternative.chosen and alternative.monthly_kgco2e_saved == plan.monthly_kgco2e_saved
+    # The exact scheduled actions, from the target's own bounds.
+    assert ("PutScheduledAction endpoint/backoffice-classifier/variant/AllTraffic "
+            "(sagemaker:variant:DesiredInstanceCount): ScheduledActionName "
+            "backoffice-classifier-AllTraffic-off-hours-evening, Schedule "
+            "\"cron(0 19 ? * MON-FRI *)\", Timezone Europe/Berlin, ScalableTargetAction "
+            "MinCapacity=1,MaxCapacity=1") in plan.actions
+    assert any("off-hours-morning" in a and "cron(30 9 ? * MON-FRI *)" in a
+               and "MinCapacity=2,MaxCapacity=2" in a for a in plan.actions)
+    assert any("outside the working window" in w for w in plan.watch)
+    # The target holds the typed schedule and passes its cross-field rules, also read back.
+    target = item.target
+    schedule = target.variants[0].off_hours_schedule.value
+    assert isinstance(schedule, OffHoursSchedule)
+    assert (schedule.timezone, schedule.opens_hour, schedule.closes_hour) == (
+        "Europe/Berlin", 10, 19)
+    assert (schedule.day_min, schedule.day_max, schedule.night) == (2, 2, 1)
+    assert target_problems(target.shape()) == []
+    again = profile_from_yaml(profile_to_yaml(target), "target.yaml")
+    assert again.variants[0].off_hours_schedule.value == schedule
+    assert target.scale_to_zero.value is ScaleToZero.OFF_HOURS
+    assert target.monthly_carbon_kgco2e.value == pytest.approx(
+        (item.current.monthly_carbon_kgco2e.value or 0.0) - (plan.monthly_kgco2e_saved or 0.0),
+        abs=0.001)
+    assert target.monthly_cost_usd.value == plan.target_monthly_usd
+
+
+def test_a_hand_edited_schedule_that_breaks_the_target_is_one_line_naming_it() -> None:
+    _, _, item = plan_of(OFFICE_DEV)
+    text = profile_to_yaml(item.target)
+    # A real-time variant cannot go to zero instances at night.
+    broken = text.replace("      night: 1\n", "      night: 0\n")
+    assert broken != text
+    with pytest.raises(ProfileError) as caught:
+        profile_from_yaml(broken, "target.yaml")
+    message = str(caught.value)
+    assert "\n" not in message and "target.yaml" in message
+    assert "variants[AllTraffic].off_hours_schedule" in message and "0 instances" in message
+
+
+def test_when_serverless_is_cheaper_the_schedule_is_a_costed_alternative_and_says_why() -> None:
+    small = business_hours_endpoint(
+        variants=(VariantPlan(instance_type="ml.c5.2xlarge", instance_count=2,
+                              cpu_peak_pct=40.0, memory_pct=20.0),), tags={"env": "dev"})
+    analyst, analysis, item = plan_of(small)
+    plan = item.plan
+    assert [o.kind for o in plan.chosen] == [OptionKind.SERVERLESS]
+    schedule = _schedule_option(item)
+    # Mutually exclusive: serverless has no instances to schedule.
+    assert schedule.status is OptionStatus.COVERED and "serverless" in schedule.why
+    assert schedule.monthly_savings_usd is not None and schedule.monthly_kgco2e_saved
+    today = next(a for a in plan.alternatives if a.hosting is OptionKind.KEEP)
+    # Today's hosting with the schedule (it beats the resize that sets the same variant).
+    assert not today.chosen and today.meets_requirements
+    assert today.monthly_savings_usd == schedule.monthly_savings_usd
+    assert today.monthly_kgco2e_saved == schedule.monthly_kgco2e_saved
+    assert "less than serverless-candidate" in today.why
+    resize = next(o for o in item.findings if o.kind is FindingKind.OVER_PROVISIONED)
+    assert (resize.monthly_savings_usd or 0.0) < (schedule.monthly_savings_usd or 0.0)
+    # Picked by the user, the schedule replaces serverless: never both.
+    assert analyst.choose(analysis, item.key, schedule.id) is None
+    _, _, again = plan_of(small, analyst)
+    kinds = [o.kind for o in again.plan.chosen]
+    assert kinds == [OptionKind.SCHEDULE] and again.plan.decided
+    assert target_problems(again.target.shape()) == []
+    serverless = next(o for o in again.plan.options if o.kind is OptionKind.SERVERLESS)
+    assert serverless.status is OptionStatus.ALTERNATIVE
+
+
+def test_the_schedule_competes_with_a_resize_of_the_same_variant() -> None:
+    oversized = business_hours_endpoint(
+        variants=(VariantPlan(instance_type="ml.c5.9xlarge", instance_count=2,
+                              cpu_peak_pct=4.0, memory_pct=12.0),), tags={"env": "dev"})
+    _, _, item = plan_of(oversized)
+    (chosen,) = item.plan.chosen
+    assert chosen.finding is FindingKind.OVER_PROVISIONED
+    schedule = _schedule_option(item)
+    # Costed on today's two instances, it cannot also apply to the resized variant.
+    assert schedule.status is OptionStatus.ALTERNATIVE and schedule.pickable
+    assert "sets what" in schedule.why and "saves" in schedule.why
+    assert item.target.variants[0].off_hours_schedule.value is None
+
+
+def _variant(**values: Any) -> TargetShape:
+    return TargetShape(deployment_option=values.pop("deployment", DeploymentOption.REAL_TIME),
+                       variants=[VariantShape(name="AllTraffic", instance_type="ml.c5.xlarge",
+                                              **values)])
+
+
+def _schedule(**values: Any) -> OffHoursSchedule:
+    base: dict[str, Any] = {"timezone": "UTC", "working_days": ("MON", "TUE", "WED", "THU",
+                                                                "FRI"),
+                            "opens_hour": 8, "closes_hour": 18, "ramp_up_minutes": 30,
+                            "day_min": 2, "day_max": 4, "night": 1}
+    return OffHoursSchedule(**{**base, **values})
+
+
+def test_the_target_rules_check_the_schedule_against_the_capacity() -> None:
+    fine = _variant(instance_count=2, min_instances=2, max_instances=4,
+                    off_hours_schedule=_schedule())
+    assert target_problems(fine) == []
+    assert any("restores 2-4 each morning, but the target's bounds are 2-2" in p
+               for p in target_problems(_variant(instance_count=2, min_instances=2,
+                                                 max_instances=2,
+                                                 off_hours_schedule=_schedule())))
+    zero = _schedule(night=0)
+    assert any("cannot scale to 0 instances" in p for p in target_problems(
+        _variant(instance_count=2, min_instances=2, max_instances=4, off_hours_schedule=zero)))
+    assert target_problems(_variant(instance_count=2, min_instances=2, max_instances=4,
+                                    off_hours_schedule=zero,
+                                    deployment=DeploymentOption.ASYNC)) == []
+    serverless = _variant(deployment=DeploymentOption.SERVERLESS, serverless_memory_mb=2048,
+                          serverless_max_concurrency=5, off_hours_schedule=_schedule())
+    serverless.variants[0].instance_type = None
+    assert any("no instances to schedule" in p for p in target_problems(serverless))
+    # Bounds a plan moves, the schedule follows: its morning action restores the new ones.
+    before = _variant(instance_count=2, min_instances=2, max_instances=4,
+                      off_hours_schedule=_schedule())
+    after = before.copy()
+    after.variants[0].max_instances = 6
+    derived = settle(before, after, {(("variant", "AllTraffic"), "max_instances")})
+    assert after.variants[0].off_hours_schedule == _schedule(day_max=6)
+    assert any(d.characteristic == "off_hours_schedule" for d in derived)
+    assert target_problems(after) == []
+
+
+def test_a_schedule_is_typed_when_it_is_made() -> None:
+    with pytest.raises(ValueError, match="not an IANA time zone"):
+        _schedule(timezone="Mars/Olympus")
+    with pytest.raises(ValueError, match="closes_hour 8 must be after opens_hour 8"):
+        _schedule(closes_hour=8)
+    with pytest.raises(ValueError, match="raise capacity at night"):
+        _schedule(night=3)
+    with pytest.raises(ValueError, match="off_hours_schedule"):
+        ProfileChange(characteristic="off_hours_schedule", proposed="1 instance at night")
+    change = ProfileChange(characteristic="off_hours_schedule",
+                           proposed=_schedule().model_dump(), variant="AllTraffic")
+    assert change.proposed == _schedule()
+    evening, morning = _schedule().actions("endpoint/e/variant/v", VARIANT_DIMENSION, "e-v")
+    assert (evening.schedule, evening.min_capacity, evening.max_capacity) == (
+        "cron(0 18 ? * MON-FRI *)", 1, 1)
+    assert (morning.schedule, morning.min_capacity, morning.max_capacity) == (
+        "cron(30 7 ? * MON-FRI *)", 2, 4)
