@@ -17,9 +17,16 @@ from ground.untrusted import shown
 
 
 class ProfileError(SagetopError):
-    """A profile file that cannot be read: the user must fix the file (usage error)."""
+    """A profile file that cannot be read: the user must fix the file (usage error).
+
+    Its message is one line; `lines` has one line per problem when a target breaks several of
+    the cross-field rules (`sagetop profile validate` prints each, naming file and field)."""
 
     exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, lines: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.lines: tuple[str, ...] = tuple(lines) or (message,)
 
 
 _EXPECTED_BY_TYPE = {
@@ -93,7 +100,7 @@ def describe_validation(exc: ValidationError, origin: str, prefix: str | None = 
     path = field_path(location, collapse)
     kind = first["type"]
     if kind == "profile_rule":
-        # A rule across fields (profiles.shape): its message names the fields itself.
+        # Rules across fields (profiles.shape): their messages name the fields themselves.
         return f"{origin}: {first['msg']}"
     if kind == "extra_forbidden":
         what = "unknown field"
@@ -104,3 +111,15 @@ def describe_validation(exc: ValidationError, origin: str, prefix: str | None = 
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{origin}: {path}: {what}{suffix}"
+
+
+def validation_lines(exc: ValidationError, origin: str, collapse: Iterable[str] = ()
+                     ) -> list[str]:
+    """One line per problem of a target's cross-field rules (`<origin>: <field>: <rule>`);
+    any other mistake as `describe_validation`'s single line."""
+    first = exc.errors()[0]
+    if first["type"] == "profile_rule":
+        each = (first.get("ctx") or {}).get("each") or ()
+        if each:
+            return [f"{origin}: {problem}" for problem in each]
+    return [describe_validation(exc, origin, collapse=collapse)]

@@ -238,7 +238,8 @@ class MLProfile(ProfileModel):
             problems = target_problems(self.shape())
             if problems:
                 raise PydanticCustomError("profile_rule", "{problems}",
-                                          {"problems": "; ".join(problems)})
+                                          {"problems": "; ".join(problems),
+                                           "each": tuple(problems)})
         return self
 
     def shape(self) -> TargetShape:

@@ -162,9 +162,10 @@ def test_demo_accelerator_endpoints_stay_on_their_accelerators(
     assert proposals["reranker-gpu-prod"] == "ml.g5.xlarge"
     assert "product-embed-inf2" not in proposals  # was ml.m5.large
     assert "chat-assistant-prod" not in proposals  # was ml.g5.16xlarge, one GPU of four
-    # Issue 10: a second ml.g5.12xlarge (+$5,176/month) was the only way to two instances; one
-    # copy per ml.g5.4xlarge spreads every model over two instances for much less.
-    assert proposals["llm-assistants-prod"] == "ml.g5.4xlarge"
+    # Issue 10: managed instance scaling sizes llm-assistants-prod's instances from its copies;
+    # it was told to raise MinInstanceCount (+$5,176/month) or to move to 4x ml.g5.4xlarge.
+    assert "llm-assistants-prod" not in proposals
+    assert "single-instance" not in _kinds(by_name["llm-assistants-prod"])
     # The profiles read the same facts: why a GPU figure is missing or means nothing.
     inf2 = by_name["product-embed-inf2"]["profile"]["current"]  # type: ignore[index]
     assert "no utilisation for Inferentia2" in inf2["variants"][0]["gpu_p95_pct"]["note"]
