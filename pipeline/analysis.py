@@ -35,7 +35,7 @@ from profiles.build import current_profile
 from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
 from profiles.model import MLProfile
-from profiles.plan import EndpointPlan, FleetPlanTotals
+from profiles.plan import EndpointPlan, FleetPlanTotals, Outcome
 from profiles.rationale import render_rationale
 from profiles.shape import shape_of_endpoint
 from profiles.snapshot import (
@@ -228,6 +228,16 @@ class Analyst:
                 reasons = [a.why for a in plan.alternatives if not a.chosen
                            and a.label.endswith(taken.label if taken else "")]
                 return f"cannot be applied: {reasons[0] if reasons else why}"
+            # A pick that gives up a requirement the plan met is refused, saying which: the
+            # user leaves that finding out first to take the risk knowingly.
+            proposed = analysis.endpoints[key].plan
+            before = {(f.kind, f.variant, f.component) for f in proposed.findings
+                      if f.outcome is Outcome.UNRESOLVED}
+            lost = [f for f in plan.findings if f.outcome is Outcome.UNRESOLVED
+                    and (f.kind, f.variant, f.component) not in before]
+            if lost:
+                return (f"cannot be applied: it leaves {lost[0].kind} unresolved "
+                        f"({lost[0].why}); leave that finding out first to accept the risk")
         try:
             target_profile(analysis.endpoints[key].current, plan, analysis.endpoints[key].findings)
         except TargetError as exc:
