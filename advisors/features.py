@@ -28,7 +28,7 @@ import pandas as pd
 
 from advisors.cost import autoscales, billed_instances
 from ground.catalog import spec_for
-from ground.domain import FleetSnapshot
+from ground.domain import SERVING_STATUSES, FleetSnapshot
 from ground.images import workload_of
 
 # Window statistics the rules read; absent columns (no GPU in the fleet...) become NaN.
@@ -42,7 +42,6 @@ WINDOW_COLUMNS = (
 )
 # Per-instance utilisation percentages; the busiest of them decides sizing.
 UTILISATION_COLUMNS = ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct", "gpu_memory_p95_pct")
-SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating"})
 
 
 COMPONENT_WINDOW_COLUMNS = (

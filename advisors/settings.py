@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from advisors.limits import SERVERLESS_MAX_CONCURRENCY
-from ground.config import describe_validation_error
 from ground.errors import ConfigError
+from ground.validation import describe_validation
 
 
 class AdvisorSettings(BaseModel):
@@ -140,9 +140,9 @@ class AdvisorSettings(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> AdvisorSettings:
         if self.error_rate_critical_ratio < self.error_rate_warning_ratio:
-            raise ValueError("error_rate_critical_ratio must be >= error_rate_warning_ratio")
+            raise ValueError("expected error_rate_critical_ratio >= error_rate_warning_ratio")
         if self.saturation_pct < self.target_utilisation_pct:
-            raise ValueError("saturation_pct must be >= target_utilisation_pct")
+            raise ValueError("expected saturation_pct >= target_utilisation_pct")
         return self
 
     @classmethod
@@ -151,4 +151,4 @@ class AdvisorSettings(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc, origin, prefix="advisors")) from None
+            raise ConfigError(describe_validation(exc, origin, section="advisors")) from None

@@ -11,7 +11,7 @@ and every savings figure is the plans' (`FleetAnalysis.totals`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +24,6 @@ from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictCom
 from advisors.registry import advise
 from advisors.settings import AdvisorSettings
 from advisors.variants import VariantComparison
-from ground.atomic import write_files_atomically
 from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.pricing import PriceBook
@@ -32,19 +31,11 @@ from ground.requirements import Requirements, RequirementsSettings, requirements
 from pipeline.export_guard import refuse_export
 from pipeline.planner import Decisions, finding_id, plan_fleet
 from profiles.build import current_profile
-from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
 from profiles.model import MLProfile
 from profiles.plan import EndpointPlan, FleetPlanTotals, Outcome
-from profiles.rationale import render_rationale
 from profiles.shape import shape_of_endpoint
-from profiles.snapshot import (
-    SUMMARY_MARKDOWN,
-    SUMMARY_YAML,
-    endpoint_paths,
-    fleet_summary,
-    summary_markdown,
-)
+from profiles.snapshot import SnapshotResult, snapshot_files, write_snapshot
 from profiles.target import TargetError, target_profile
 
 
@@ -129,22 +120,33 @@ class FleetAnalysis:
         return _pillar_means(a.maturity_current for a in self.endpoints.values())
 
 
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The `[advisors]`, `[maturity]` and `[requirements]` sections, validated."""
+
+    advisors: AdvisorSettings = field(default_factory=AdvisorSettings)
+    maturity: MaturitySettings = field(default_factory=MaturitySettings)
+    requirements: RequirementsSettings = field(default_factory=RequirementsSettings)
+
+    @classmethod
+    def from_config(cls, config: SagetopConfig, origin: str) -> AnalysisSettings:
+        """Each section checked by its own model; the first bad one is a one-line ConfigError
+        naming `origin` (the file read), before anything connects to AWS."""
+        return cls(advisors=AdvisorSettings.from_config(config.advisors, origin),
+                   maturity=MaturitySettings.from_config(config.maturity, origin),
+                   requirements=RequirementsSettings.from_config(config.requirements, origin))
+
+
 @dataclass
 class Analyst:
     """Settings, prices and decisions for one session; analyses any number of snapshots."""
 
-    config: SagetopConfig
+    settings: AnalysisSettings = field(default_factory=AnalysisSettings)
     prices: PriceBook | None = None
-    origin: str = "config.toml"
     # endpoint key -> what the user decided about its plan (nothing: the plan as proposed).
     decisions: dict[str, Decisions] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Validated here, once: a bad section is a one-line ConfigError before anything runs.
-        self.advisor_settings = AdvisorSettings.from_config(self.config.advisors, self.origin)
-        self.maturity_settings = MaturitySettings.from_config(self.config.maturity, self.origin)
-        self.requirement_settings = RequirementsSettings.from_config(self.config.requirements,
-                                                                     self.origin)
         if self.prices is None:
             self.prices = PriceBook.load()
 
@@ -246,12 +248,12 @@ class Analyst:
         return None
 
     def requirements(self, fleet: FleetSnapshot) -> dict[str, Requirements]:
-        return {e.key: requirements_for(e, self.requirement_settings) for e in fleet.endpoints}
+        return {e.key: requirements_for(e, self.settings.requirements) for e in fleet.endpoints}
 
     def analyse(self, fleet: FleetSnapshot, now: dt.datetime | None = None) -> FleetAnalysis:
         prices = self.price_book
         requirements = self.requirements(fleet)
-        advice = advise(fleet, self.advisor_settings, prices, requirements,
+        advice = advise(fleet, self.settings.advisors, prices, requirements,
                         now or fleet.collected_at)
         findings = advice.findings
         costs = {e.key: endpoint_monthly_cost(e, fleet, prices, requirements[e.key].max_payload_mb)
@@ -270,8 +272,7 @@ class Analyst:
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
                 cost_source=cost.source, plan=planned.plans[key], _endpoint=endpoint,
-                _fleet=fleet,
-                _prices=prices, _maturity_settings=self.maturity_settings,
+                _fleet=fleet, _prices=prices, _maturity_settings=self.settings.maturity,
                 comparison=advice.comparisons.get(key),
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
@@ -284,39 +285,27 @@ class Analyst:
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None) -> dict[Path, str]:
-        """Profile files and rationale of `keys` (all endpoints and the summary when None)."""
-        files: dict[Path, str] = {}
-        chosen = [a for k, a in sorted(analysis.endpoints.items()) if keys is None or k in keys]
-        for item in chosen:
-            current_path, target_path, rationale_path = endpoint_paths(
-                out_dir, item.current.region, item.current.endpoint)
-            files[current_path] = profile_to_yaml(item.current)
-            files[target_path] = profile_to_yaml(item.target)
-            files[rationale_path] = render_rationale(
-                item.current, item.target, item.findings, self.maturity_settings,
-                plan=item.plan, comparison=item.comparison, recommender=item.recommender,
-                verdicts=item.verdicts)
-        if keys is None:
-            summary = fleet_summary(
-                analysis.fleet, [a.current for a in chosen], analysis.totals,
-                [a.maturity_current for a in chosen], analysis.fleet.collected_at,
-                analysis.opinions)
-            files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
-            files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
+        """The files an export of `keys` would write (every endpoint and the fleet summary
+        when None), without writing them."""
+        chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
+        files, _ = snapshot_files(analysis.fleet, chosen, out_dir, self.settings.maturity,
+                                  analysis.totals, summary=keys is None,
+                                  opinions=analysis.opinions)
         return files
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None, *,
-                       allow_empty: bool = False) -> list[Path]:
-        """Write atomically, all or nothing; returns every file of the export.
+                       allow_empty: bool = False) -> SnapshotResult:
+        """Profiles and rationale of `keys` (every endpoint and the fleet summary when None),
+        through the one export writer, all or nothing.
 
         Raises `ExportRefused` (and writes nothing) when the collection failed, or found no
         endpoints where `out_dir` holds an export, unless `allow_empty`.
         """
         refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
-        files = self.snapshot_files(analysis, out_dir, keys)
-        write_files_atomically(files)
-        return sorted(files)
+        chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
+        return write_snapshot(analysis.fleet, chosen, out_dir, self.settings.maturity,
+                              analysis.totals, summary=keys is None, opinions=analysis.opinions)
 
 
 def _pillar_means(assessments: Any) -> dict[str, float]:
@@ -356,7 +345,3 @@ def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
             },
         },
     }
-
-
-def sorted_findings(analysis: FleetAnalysis) -> Sequence[Finding]:
-    return [f for a in analysis.endpoints.values() for f in a.findings]

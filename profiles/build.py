@@ -38,7 +38,6 @@ from profiles.model import (
     Characteristic,
     ComponentProfile,
     ContainerSource,
-    Environment,
     LatencyClass,
     MLProfile,
     NetworkSecurity,
@@ -560,7 +559,7 @@ def business_requirements(requirements: Requirements | None) -> BusinessRequirem
     if requirements is None:
         return BusinessRequirements(warnings=["no business requirements configured"])
     return BusinessRequirements(
-        environment=Environment(str(requirements.environment)),
+        environment=requirements.environment,
         p99_latency_ms=requirements.p99_latency_ms,
         cold_start_tolerance_ms=requirements.cold_start_tolerance_ms,
         max_payload_mb=requirements.max_payload_mb,

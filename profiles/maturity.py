@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ground.domain import DeploymentOption
 from ground.errors import ConfigError
-from profiles.errors import describe_validation
+from ground.requirements import Environment
+from ground.validation import describe_validation
 from profiles.model import (
     Bound,
     ContainerSource,
-    Environment,
     MLProfile,
     TrafficPattern,
     VariantProfile,
@@ -105,7 +105,7 @@ class MaturitySettings(BaseModel):
         try:
             settings = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(describe_validation(exc, origin, prefix="maturity")) from None
+            raise ConfigError(describe_validation(exc, origin, section="maturity")) from None
         problem = settings.ordering_problem()
         if problem is not None:
             raise ConfigError(f"{origin}: maturity.{problem}")

@@ -17,6 +17,8 @@ from pydantic_core import PydanticCustomError
 
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
+from ground.requirements import Environment
+from profiles.errors import PROFILE_RULE
 from profiles.shape import ComponentShape, TargetShape, VariantShape, target_problems
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -63,13 +65,6 @@ class LatencyClass(StrEnum):
     REAL_TIME = "real-time"  # p99 < 1 s
     NEAR_REAL_TIME = "near-real-time"  # p99 < 60 s
     OFFLINE = "offline"  # p99 >= 60 s: beyond what a real-time invocation may take
-
-
-class Environment(StrEnum):
-    PRODUCTION = "production"
-    STAGING = "staging"
-    TEST = "test"
-    DEVELOPMENT = "development"
 
 
 class ProfileModel(BaseModel):
@@ -237,7 +232,7 @@ class MLProfile(ProfileModel):
         if self.kind is ProfileKind.TARGET:
             problems = target_problems(self.shape())
             if problems:
-                raise PydanticCustomError("profile_rule", "{problems}",
+                raise PydanticCustomError(PROFILE_RULE, "{problems}",
                                           {"problems": "; ".join(problems),
                                            "each": tuple(problems)})
         return self

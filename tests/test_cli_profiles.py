@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from collectors.aws import AwsContext, AwsTarget
+from collectors.fleet import FleetCollector
+from ground.config import AwsSettings
+from ground.domain import FleetSnapshot
+from pipeline.analysis import Analyst
 from sagetop.cli import main
+from simulator import SimulatedAccount
+from tests.test_tui_support import fixed_clock
 
 HEALTHY = ("web-ranker-prod", "search-embed-prod", "invoice-ocr-prod", "recs-multi-model",
            # An LLM server whose GPU memory is preallocated (91 %) and an Inferentia2 model:
@@ -197,6 +205,41 @@ def test_snapshot_writes_profiles_rationale_and_summary(tmp_path: Path,
     diff = capsys.readouterr().out
     assert "instance_type" in diff
     assert main(["profile", "diff", str(current), str(current)]) == 0
+
+
+async def _demo_fleet() -> FleetSnapshot:
+    account = SimulatedAccount(clock=fixed_clock)
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    async with AwsContext(AwsSettings(), target) as aws:
+        return await FleetCollector(aws, clock=fixed_clock).collect(force=True)
+
+
+def test_the_shipped_export_rewrites_only_what_a_decision_changes(tmp_path: Path) -> None:
+    """The one export writer, as the app and `snapshot` call it: through the Analyst."""
+    fleet = asyncio.run(_demo_fleet())
+    analyst = Analyst()
+    out = tmp_path / "export"
+    first = analyst.write_snapshot(analyst.analyse(fleet), out)
+    on_disk = {p for p in out.rglob("*") if p.is_file()}
+    assert on_disk == set(first.files) == set(first.written)
+    assert len(first.files) == 3 * len(fleet.endpoints) + 2 and first.summary is not None
+    assert first.summary.endpoints == len(fleet.endpoints)
+    assert analyst.write_snapshot(analyst.analyse(fleet), out).written == ()
+
+    churn = analyst.analyse(fleet).endpoints["us-east-1/churn-predictor-prod"]
+    analyst.reject_plan(churn.key)
+    rejected = analyst.write_snapshot(analyst.analyse(fleet), out)
+    region = out / "us-east-1"
+    assert set(rejected.written) == {
+        region / "churn-predictor-prod.target.yaml", region / "churn-predictor-prod.rationale.md",
+        out / "fleet-summary.md", out / "fleet-summary.yaml"}
+
+    # One endpoint (the dashboard's `e`): its three files and no fleet summary.
+    alone = analyst.write_snapshot(analyst.analyse(fleet), tmp_path / "one", keys={churn.key})
+    assert {p.name for p in alone.files} == {
+        "churn-predictor-prod.current.yaml", "churn-predictor-prod.target.yaml",
+        "churn-predictor-prod.rationale.md"}
+    assert alone.summary is None and set(alone.written) == set(alone.files)
 
 
 def test_hand_edited_profile_gets_one_line_naming_the_field(tmp_path: Path,

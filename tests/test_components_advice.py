@@ -11,7 +11,6 @@ from advisors.finding import FindingKind
 from advisors.registry import run_advisors
 from advisors.settings import AdvisorSettings
 from ground.catalog import spec_for
-from ground.config import SagetopConfig
 from ground.domain import AutoscalingInfo, ManagedInstanceScaling
 from ground.pricing import PriceBook
 from ground.requirements import RequirementsSettings, requirements_for
@@ -279,7 +278,7 @@ def test_profile_counts_components_as_models_and_applies_their_changes() -> None
                                       autoscaling=None),
                         tags={"env": "production"})
     fleet = fleet_of(plan)
-    result = Analyst(SagetopConfig()).analyse(fleet)
+    result = Analyst().analyse(fleet)
     item = result.endpoints["us-east-1/llm-profile"]
     current = item.current
     assert current.models_per_endpoint.value == 2

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from advisors.finding import HOSTING_KINDS, FindingKind, OptionKind
-from collectors.aws import AwsTarget
-from ground.config import AwsSettings, SagetopConfig
+from collectors.aws import AwsContext, AwsTarget
+from collectors.fleet import FleetCollector
+from ground.config import AwsSettings
 from ground.domain import AutoscalingInfo, DeploymentOption, FleetSnapshot
 from ground.pricing import PriceBook
 from pipeline.analysis import Analyst, EndpointAnalysis, FleetAnalysis
@@ -30,7 +31,7 @@ from profiles.model import MLProfile
 from profiles.plan import OptionStatus, Outcome, PlannedOption
 from profiles.rationale import format_usd
 from profiles.shape import owners_of, target_problems
-from sagetop.cli import _collect_once, main
+from sagetop.cli import main
 from simulator import SimulatedAccount
 from tests.fleet_factory import (
     CPU_IMAGE,
@@ -56,7 +57,7 @@ TOLERANT = {"env": "production", "sagetop:cold-start-tolerance-ms": "10000"}
 
 
 def analyst() -> Analyst:
-    return Analyst(SagetopConfig(), prices=PRICES)
+    return Analyst(prices=PRICES)
 
 
 def analyse(*plans: EndpointPlan, seed: int = 7) -> tuple[Analyst, FleetAnalysis]:
@@ -470,9 +471,13 @@ def test_the_rationale_tells_one_story() -> None:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[FleetAnalysis, Path]:
     account = SimulatedAccount(clock=fixed_clock)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
-    config = SagetopConfig(aws=AwsSettings(max_attempts=1))
-    fleet: FleetSnapshot = asyncio.run(_collect_once(config, target))
-    who = Analyst(config, prices=PRICES)
+
+    async def collect() -> FleetSnapshot:
+        async with AwsContext(AwsSettings(max_attempts=1), target) as aws:
+            return await FleetCollector(aws, clock=fixed_clock).collect(force=True)
+
+    fleet = asyncio.run(collect())
+    who = Analyst(prices=PRICES)
     analysis = who.analyse(fleet)
     out = tmp_path_factory.mktemp("demo-profiles")
     who.write_snapshot(analysis, out)

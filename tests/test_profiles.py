@@ -14,7 +14,6 @@ import yaml
 
 from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from ground.atomic import write_files_atomically
-from ground.config import SagetopConfig
 from ground.domain import (
     AutoscalingInfo,
     ContainerInfo,
@@ -468,7 +467,7 @@ def test_hand_edited_mistake_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         read_profile(path)
     assert str(caught.value) == (
-        f"{path}: variants[0].instance_count: expected an integer, got 'two'")
+        f"{path}: variants[0].instance_count: expected a whole number, got 'two'")
     assert caught.value.exit_code is ExitCode.USAGE
     assert isinstance(caught.value, SagetopError)
 
@@ -479,7 +478,7 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     assert profile_from_yaml(yaml.safe_dump(data), "x.yaml").variants[0].instance_count.value == 3
     data["variants"][0]["instance_count"] = "two"
     with pytest.raises(ProfileError, match=r"^x\.yaml: variants\[0\]\.instance_count: expected "
-                                           r"an integer, got 'two'$"):
+                                           r"a whole number, got 'two'$"):
         profile_from_yaml(yaml.safe_dump(data), "x.yaml")
 
 
@@ -490,11 +489,11 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     (lambda d: d["network_security"].update(vpc={"value": True, "origin": "guessed"}),
      "network_security.vpc.origin: expected one of 'observed', 'configured', 'inferred', "
      "'required' or 'recommended', got 'guessed'"),
-    (lambda d: d.update(colour="blue"), "colour: unknown field"),
-    (lambda d: d.pop("region"), "region: missing required field"),
+    (lambda d: d.update(colour="blue"), "colour: unknown key"),
+    (lambda d: d.pop("region"), "region: missing required key"),
     (lambda d: d.update(frameworks={"value": ["pytorch", 3], "origin": "inferred"}),
      "frameworks[1]: expected text, got 3"),
-    (lambda d: d.update(schema_version=2), "schema_version: expected one of 1, got 2"),
+    (lambda d: d.update(schema_version=2), "schema_version: expected 1, got 2"),
 ])
 def test_each_bad_field_gets_one_line(edit: Any, message: str) -> None:
     data = yaml.safe_load(profile_to_yaml(built_profile()))
@@ -638,7 +637,7 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
                        provisioning=(ProvisioningRow(region=REGION, workload="training",
                                                      instance_type="ml.p4d.24xlarge",
                                                      instance_count=2),))
-    analyst = Analyst(SagetopConfig(), prices=PriceBook())
+    analyst = Analyst(prices=PriceBook())
     analysis = analyst.analyse(fleet)
     out = tmp_path / "snapshot"
 

@@ -191,7 +191,7 @@ def test_settings_from_config() -> None:
      "config.toml: maturity.error_rate_pct_managed: expected a number, got 'low'"),
     ({"min_instances_managed": 0},
      "config.toml: maturity.min_instances_managed: expected a number of at least 1, got 0"),
-    ({"colour": 1}, "config.toml: maturity.colour: unknown field"),
+    ({"colour": 1}, "config.toml: maturity.colour: unknown key"),
     ({"error_rate_pct_defined": 5.0},
      "config.toml: maturity.error_rate_pct_defined: expected at most error_rate_pct_managed "
      "(1.0), got 5.0"),

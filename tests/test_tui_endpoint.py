@@ -105,7 +105,7 @@ async def test_pane_tabs_decisions_summary_and_help() -> None:
         assert "churn-predictor-prod" in _plain(screen.query_one("#endpoint-title", Static))
         plotted = [s.values for s in screen.query(SparkLine) if s.values]
         assert len(plotted) >= 4  # requests, latency, cpu, memory at least
-        assert CHURN in app.live_keys()  # the open endpoint is on the live tier
+        assert app.session.view.focus == CHURN  # the open endpoint is on the live tier
         for key, tab in (("2", "variants"), ("3", "monitor"), ("4", "findings"),
                          ("5", "profile"), ("6", "maturity")):
             await pilot.press(key)
@@ -115,7 +115,7 @@ async def test_pane_tabs_decisions_summary_and_help() -> None:
         await _decide(pilot, app, screen)
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
-        assert app._interest.get("endpoint") == frozenset()
+        assert app.session.view.focus is None
         await pilot.press("t")
         assert isinstance(app.screen, SummaryScreen)
         summary = _plain(app.screen.query_one("#summary", Static))

@@ -193,7 +193,7 @@ async def test_failing_apis_show_stale_data_and_an_error_line_then_recover() -> 
         screen = _fleet_screen(app)
         table = screen.query_one(FleetTable)
         rows = table.row_count
-        live = app.live_keys()
+        live = app.session.view.rows
         assert _order(table)[0] in live and _order(table)[-1] not in live
         account.faults.deny("cloudwatch:*")
         fleet = app.state.fleet

@@ -150,11 +150,11 @@ class EndpointScreen(Screen[None]):
         yield Static(Text(outside(self.endpoint_key)), id="endpoint-title")
         with TabbedContent(initial="metrics", id="tabs"):
             with TabPane("1 Metrics", id="metrics"), VerticalScroll():
-                live_minutes = self.dashboard.config.history.live_window_minutes
+                live_minutes = self.dashboard.history.live_window_minutes
                 yield Static(Text(f"Last {live_minutes} minutes", style="bold"))
                 for spec in LIVE_CHARTS:
                     yield ChartRow(spec)
-                days = self.dashboard.config.history.lookback_days
+                days = self.dashboard.history.lookback_days
                 yield Static(Text(f"Last {days} days", style="bold"))
                 for spec in HISTORY_CHARTS:
                     yield ChartRow(spec)

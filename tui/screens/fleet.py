@@ -76,7 +76,7 @@ class FleetScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield HeaderLine(self.dashboard.source, self.dashboard.clock)
         yield Static(Text("Collecting the fleet: endpoints, configurations, "
-                          f"{self.dashboard.config.history.lookback_days} days of metrics..."),
+                          f"{self.dashboard.history.lookback_days} days of metrics..."),
                      id="loading")
         yield FleetTable(id="fleet")
         yield Input(placeholder="filter: name, tag, region or finding kind (Esc clears)",
@@ -193,7 +193,7 @@ class FleetScreen(Screen[None]):
 
     def _labels(self) -> dict[str, Text]:
         labels = {}
-        days = self.dashboard.config.history.lookback_days
+        days = self.dashboard.history.lookback_days
         glyphs = self._look.glyphs
         for column in COLUMNS:
             label = Text(column_label(column, days), style="bold")
@@ -271,7 +271,7 @@ class FleetScreen(Screen[None]):
 
     def _say_sort(self) -> None:
         column = COLUMN_BY_KEY[self.view.sort_column]
-        label = column_label(column, self.dashboard.config.history.lookback_days)
+        label = column_label(column, self.dashboard.history.lookback_days)
         if column.numeric:
             order = "largest first" if self.view.descending else "smallest first"
         else:
@@ -333,7 +333,7 @@ class FleetScreen(Screen[None]):
 
     @property
     def lookback_days(self) -> int:
-        return self.dashboard.config.history.lookback_days
+        return self.dashboard.history.lookback_days
 
     def shown_column_keys(self) -> set[str]:
         return {c.key for c in self.table.shown_columns}
