@@ -13,7 +13,8 @@ from pipeline.live import LiveSession
 from tui.app import SagetopApp
 from tui.rows import columns_for_width, fleet_rows
 from tui.table_model import TableView, arrange
-from tui.widgets.fleet_table import Cell, FleetTable
+from tui.widgets.fleet.table import FleetTable
+from tui.widgets.tables import Cell
 
 BENCH_SIZE = (160, 48)
 

@@ -477,15 +477,6 @@ class MetricStore:
         value = None if row is None else row.get(series)
         return None if value is None or pd.isna(value) else float(value)
 
-    def endpoint_window(self, endpoint_key: str) -> pd.DataFrame:
-        if self.window.empty:
-            return self.window
-        try:
-            rows: pd.DataFrame = self.window.loc[[endpoint_key]]
-            return rows
-        except KeyError:
-            return self.window.iloc[0:0]
-
     def series(self, tier: str, series: str, endpoint_key: str) -> pd.DataFrame:
         """The columns of one endpoint (one per variant) in an hourly or live series."""
         frames = self.hourly if tier == "hourly" else self.live

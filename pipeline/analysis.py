@@ -6,6 +6,10 @@ snapshot export and the dashboard: the advisors' findings, then one plan per end
 (`pipeline.planner`), then the profiles built from the plans. Every plan is accepted until the
 user rejects it or picks another option, so a headless report shows the targets sagetop proposes,
 and every savings figure is the plans' (`FleetAnalysis.totals`).
+
+The analysis carries the advisors' features (`advisors.features`: every measure of the snapshot,
+computed once) and costs: the profiles are built from them and the dashboard shows them, so the
+finding, the profile and the fleet row say the same number.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from advisors.components import component_costs
-from advisors.cost import CostEstimate, endpoint_monthly_cost
+from advisors.cost import CostEstimate
+from advisors.features import FleetFeatures
 from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
 from advisors.registry import advise
@@ -56,7 +60,8 @@ class EndpointAnalysis:
     plan: EndpointPlan  # what sagetop proposes (or the user chose), with its alternatives
     _endpoint: EndpointSnapshot = field(repr=False)
     _fleet: FleetSnapshot = field(repr=False)
-    _prices: PriceBook = field(repr=False)
+    _features: FleetFeatures = field(repr=False)
+    _cost: CostEstimate = field(repr=False)
     _maturity_settings: MaturitySettings = field(repr=False)
     # Experiments and second opinions (advisors' comparisons, carried, never recomputed).
     comparison: VariantComparison | None = None  # A/B or shadow test
@@ -71,8 +76,8 @@ class EndpointAnalysis:
 
     @cached_property
     def current(self) -> MLProfile:
-        return current_profile(self._endpoint, self._fleet, self.requirements, self._prices,
-                               self.recommender)
+        return current_profile(self._endpoint, self._fleet, self._features, self.requirements,
+                               self._cost, self.component_costs, self.recommender)
 
     @cached_property
     def target(self) -> MLProfile:
@@ -80,11 +85,13 @@ class EndpointAnalysis:
 
     @cached_property
     def maturity_current(self) -> Maturity:
-        return assess(self.current, self._maturity_settings)
+        return assess(self.current, self._maturity_settings,
+                      self._features.settings.saturation_pct)
 
     @cached_property
     def maturity_target(self) -> Maturity:
-        return assess(self.target, self._maturity_settings)
+        return assess(self.target, self._maturity_settings,
+                      self._features.settings.saturation_pct)
 
     @property
     def monthly_savings_usd(self) -> float:
@@ -96,12 +103,15 @@ class EndpointAnalysis:
 @dataclass(frozen=True)
 class FleetAnalysis:
     fleet: FleetSnapshot
+    features: FleetFeatures  # the advisors' measures of `fleet`, for every consumer
     endpoints: dict[str, EndpointAnalysis]
     price_source: str
     total_monthly_cost_usd: float
     totals: FleetPlanTotals
     warnings: tuple[str, ...] = ()
     opinions: OpinionsSummary = field(default_factory=OpinionsSummary)
+    # The thresholds the maturity was judged on (the dashboard colours utilisation by them).
+    maturity_settings: MaturitySettings = field(default_factory=MaturitySettings)
 
     @property
     def total_savings_usd(self) -> float:
@@ -256,11 +266,9 @@ class Analyst:
         advice = advise(fleet, self.settings.advisors, prices, requirements,
                         now or fleet.collected_at)
         findings = advice.findings
-        costs = {e.key: endpoint_monthly_cost(e, fleet, prices, requirements[e.key].max_payload_mb)
-                 for e in fleet.endpoints}
         planned = plan_fleet({k: tuple(v) for k, v in findings.items()},
                              {e.key: shape_of_endpoint(e) for e in fleet.endpoints},
-                             {k: c.usd for k, c in costs.items()}, self.decisions)
+                             {k: c.usd for k, c in advice.costs.items()}, self.decisions)
         endpoints: dict[str, EndpointAnalysis] = {}
         warnings: list[str] = list(prices.warnings)
         for endpoint in fleet.endpoints:
@@ -268,29 +276,30 @@ class Analyst:
             found = tuple(findings.get(key, ()))
             needs = requirements[key]
             warnings += [f"{key}: {w}" for w in needs.warnings]
-            cost = costs[key]
+            cost = advice.costs[key]
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
                 cost_source=cost.source, plan=planned.plans[key], _endpoint=endpoint,
-                _fleet=fleet, _prices=prices, _maturity_settings=self.settings.maturity,
+                _fleet=fleet, _features=advice.features, _cost=cost,
+                _maturity_settings=self.settings.maturity,
                 comparison=advice.comparisons.get(key),
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
-                component_costs=(component_costs(endpoint, fleet, prices)
-                                 if endpoint.inference_components else {}))
+                component_costs=advice.component_costs[key])
         return FleetAnalysis(
-            fleet=fleet, endpoints=endpoints, price_source=prices.source,
+            fleet=fleet, features=advice.features, endpoints=endpoints,
+            price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
-            totals=planned.totals, warnings=tuple(warnings), opinions=advice.opinions)
+            totals=planned.totals, warnings=tuple(warnings), opinions=advice.opinions,
+            maturity_settings=self.settings.maturity)
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None) -> dict[Path, str]:
         """The files an export of `keys` would write (every endpoint and the fleet summary
         when None), without writing them."""
         chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
-        files, _ = snapshot_files(analysis.fleet, chosen, out_dir, self.settings.maturity,
-                                  analysis.totals, summary=keys is None,
-                                  opinions=analysis.opinions)
+        files, _ = snapshot_files(analysis.fleet, chosen, out_dir, analysis.totals,
+                                  summary=keys is None, opinions=analysis.opinions)
         return files
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
@@ -304,8 +313,8 @@ class Analyst:
         """
         refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
         chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
-        return write_snapshot(analysis.fleet, chosen, out_dir, self.settings.maturity,
-                              analysis.totals, summary=keys is None, opinions=analysis.opinions)
+        return write_snapshot(analysis.fleet, chosen, out_dir, analysis.totals,
+                              summary=keys is None, opinions=analysis.opinions)
 
 
 def _pillar_means(assessments: Any) -> dict[str, float]:

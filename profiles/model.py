@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from advisors.traffic import TrafficPattern as TrafficPattern  # part of the profile schema
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
 from ground.requirements import Environment
@@ -49,15 +50,6 @@ class ProfileKind(StrEnum):
 class PipelineShape(StrEnum):
     SINGLE = "single"  # one container answers the request
     CHAINED = "chained"  # an inference pipeline: containers run in series
-
-
-class TrafficPattern(StrEnum):
-    STEADY = "steady"
-    DIURNAL = "diurnal"
-    SPIKY = "spiky"
-    INTERMITTENT = "intermittent"
-    PERIODIC = "periodic"
-    IDLE = "idle"
 
 
 class LatencyClass(StrEnum):
@@ -124,6 +116,16 @@ class VariantProfile(ProfileModel):
         default_factory=lambda: Characteristic[float](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="not recorded"))
+    # The busiest per-instance resource (p95) as the advisors size on it: CPU, memory, GPU or
+    # GPU memory (left out for LLM servers, which preallocate it), and its utilisation. Defaults,
+    # so that profiles written before they existed still read.
+    busiest_resource: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](value=None, origin=Origin.OBSERVED,
+                                                    note="not recorded"))
+    busiest_resource_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent per instance",
+                                                      note="not recorded"))
 
 
 class ComponentProfile(ProfileModel):

@@ -22,7 +22,7 @@ from advisors.variants import VariantComparison
 from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
 from profiles.files import model_to_yaml, profile_to_yaml
-from profiles.maturity import Maturity, MaturityLevel, MaturitySettings, Pillar
+from profiles.maturity import Maturity, MaturityLevel, Pillar
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
 from profiles.plan import EndpointPlan, FleetPlanTotals
 from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
@@ -37,8 +37,8 @@ ENDPOINT_WORKLOADS = frozenset({"real-time", "async"})
 
 
 class Profiled(Protocol):
-    """One endpoint ready to export: its two profiles, the findings behind the target, and the
-    current profile's maturity (pipeline.analysis.EndpointAnalysis is one, built once)."""
+    """One endpoint ready to export: its two profiles, the findings behind the target, and both
+    profiles' maturity (pipeline.analysis.EndpointAnalysis is one, built once)."""
 
     @property
     def current(self) -> MLProfile: ...
@@ -51,6 +51,9 @@ class Profiled(Protocol):
 
     @property
     def maturity_current(self) -> Maturity: ...
+
+    @property
+    def maturity_target(self) -> Maturity: ...
 
     @property
     def comparison(self) -> VariantComparison | None: ...
@@ -228,7 +231,7 @@ def summary_markdown(summary: FleetSummary) -> str:
 
 
 def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
-                   settings: MaturitySettings, totals: FleetPlanTotals, summary: bool = True,
+                   totals: FleetPlanTotals, summary: bool = True,
                    opinions: OpinionsSummary | None = None
                    ) -> tuple[dict[Path, str], FleetSummary | None]:
     """Every file of an export: profiles and rationale per endpoint, and the fleet summary
@@ -243,7 +246,8 @@ def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir:
         files[current_path] = profile_to_yaml(item.current)
         files[target_path] = profile_to_yaml(item.target)
         files[rationale_path] = render_rationale(
-            item.current, item.target, item.findings, settings, plan=item.plan,
+            item.current, item.target, item.findings,
+            (item.maturity_current, item.maturity_target), plan=item.plan,
             comparison=item.comparison, recommender=item.recommender, verdicts=item.verdicts)
     if not summary:
         return files, None
@@ -255,12 +259,11 @@ def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir:
 
 
 def write_snapshot(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
-                   settings: MaturitySettings, totals: FleetPlanTotals, summary: bool = True,
+                   totals: FleetPlanTotals, summary: bool = True,
                    opinions: OpinionsSummary | None = None) -> SnapshotResult:
     """Write the export all or nothing; files whose content is unchanged are left alone.
     `totals`: the fleet's plans (the one savings figure the summary shows)."""
-    files, fleet_wide = snapshot_files(fleet, endpoints, out_dir, settings, totals, summary,
-                                       opinions)
+    files, fleet_wide = snapshot_files(fleet, endpoints, out_dir, totals, summary, opinions)
     written = write_files_atomically(files)
     return SnapshotResult(out_dir=out_dir, files=tuple(sorted(files)), written=tuple(written),
                           endpoints=len(endpoints), summary=fleet_wide)

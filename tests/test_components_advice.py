@@ -301,6 +301,7 @@ def test_profile_counts_components_as_models_and_applies_their_changes() -> None
     paths = {d.path: d for d in diff_profiles(current, target)}
     copies = paths["inference_components[unused].copies"]
     assert (copies.before, copies.after, copies.rationale) == (1, 0, "idle-component")
+    # Built again from what the analysis carries, the profile is the same.
     again = current_profile(fleet.endpoint("llm-profile"), fleet,  # type: ignore[arg-type]
-                            item.requirements, PriceBook.load())
+                            result.features, item.requirements, item._cost, item.component_costs)
     assert again == current

@@ -141,7 +141,7 @@ async def test_busy_component_endpoint_is_not_idle_and_lists_its_components(
     assert metrics.window_value(key, "ic:rerank", "requests") == 0  # measured, not called
     assert metrics.window_value(key, VARIANT, "requests") is None  # never asked per variant
     assert metrics.window_value(key, VARIANT, "gpu_reservation_max_pct") == pytest.approx(100)
-    assert fleet_measures(fleet)[key].rpm == 80  # the endpoint's traffic: its components'
+    assert fleet_measures(fleet, None)[key].rpm == 80  # the endpoint's traffic: its components'
 
     analysis = analyse(fleet)
     found = kinds(analysis, key)
@@ -323,7 +323,7 @@ async def test_scale_to_zero_at_night_is_no_data_not_zero() -> None:
     assert component.current_copies == 0
     live = fleet.metrics.series("live", "requests", NIGHTLY)
     assert len(live) and live.isna().all().all()  # no data, not zeros
-    assert fleet_measures(fleet)[NIGHTLY].rpm is None
+    assert fleet_measures(fleet, None)[NIGHTLY].rpm is None
     hourly = fleet.metrics.series("hourly", "requests", NIGHTLY).iloc[:, 0]
     night = hourly[hourly.index.hour < 6]
     assert len(night) and night.isna().all()
@@ -346,7 +346,7 @@ async def test_scale_to_zero_at_night_is_no_data_not_zero() -> None:
     running = day.endpoint(NIGHTLY)
     assert running is not None and running.inference_components[0].current_copies == 1
     assert running.variants[0].current_instance_count == 1
-    assert (fleet_measures(day)[NIGHTLY].rpm or 0) > 0
+    assert (fleet_measures(day, None)[NIGHTLY].rpm or 0) > 0
 
 
 async def test_simulated_account_speaks_the_component_api() -> None:

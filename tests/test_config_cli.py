@@ -224,6 +224,34 @@ def test_every_section_is_checked_before_anything_connects(
     assert err.startswith(f"sagetop: error: {path}: {key}: ") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("section", "expected"), [
+    # Retired by the one traffic classification and the one saturation threshold: a file that
+    # still names them is refused, not silently ignored.
+    ("[advisors]\nbatch_hours_of_day = 4\n", "advisors.batch_hours_of_day: unknown key"),
+    ("[maturity]\nutilisation_pct_saturated = 85\n",
+     "maturity.utilisation_pct_saturated: unknown key"),
+    # Their replacements, checked at start in the same words as every other key.
+    ("[advisors]\nperiodic_hours_of_day = 0\n",
+     "advisors.periodic_hours_of_day: expected a number of at least 1, got 0"),
+    ("[advisors]\nspiky_min_peak_to_median = 'high'\n",
+     "advisors.spiky_min_peak_to_median: expected a number, got 'high'"),
+])
+def test_traffic_and_saturation_keys_are_checked_at_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        section: str, expected: str) -> None:
+    from collectors.aws import AwsContext
+
+    def connects(*_: object, **__: object) -> None:
+        raise AssertionError("an AWS session was made before the configuration was checked")
+
+    monkeypatch.setattr(AwsContext, "__init__", connects)
+    path = tmp_path / "team.toml"
+    path.write_text(section)
+    assert main(["--config", str(path), "report", "--demo"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"sagetop: error: {path}: {expected}\n"
+
+
 @pytest.mark.parametrize(("options", "expected"), [
     (["--region", "moon"], "--region: 'moon' is not an AWS region"),
     (["--profile", "nope"], "AWS profile 'nope' (from --profile) is not in"),

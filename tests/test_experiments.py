@@ -187,7 +187,7 @@ def test_load_test_sized_for_more_traffic_loses_to_production(
 
 def test_load_test_at_production_load_wins_and_suggests_its_type(
         demo: tuple[FleetSnapshot, FleetAnalysis, Analyst]) -> None:
-    _, analysis, analyst = demo
+    _, analysis, _ = demo
     item = _item(analysis, "invoice-ocr-prod")
     (comparison,) = item.recommender
     assert comparison.winner == "load test"
@@ -200,7 +200,8 @@ def test_load_test_at_production_load_wins_and_suggests_its_type(
         "Inference Recommender job invoice-ocr-load-test, " + comparison.job_finished.strftime(
             "%Y-%m-%d")]
     text = render_rationale(item.current, item.target, item.findings,
-                            analyst.settings.maturity, recommender=item.recommender)
+                            (item.maturity_current, item.maturity_target),
+                            recommender=item.recommender)
     assert "Evidence that wins: load test" in text
 
 
@@ -217,7 +218,7 @@ def test_failed_job_is_recorded_with_its_reason(
 
 def test_close_sizing_choices_offer_a_load_test_with_its_command(
         demo: tuple[FleetSnapshot, FleetAnalysis, Analyst]) -> None:
-    _, analysis, analyst = demo
+    _, analysis, _ = demo
     experiments = [(item, f, o) for item in analysis.endpoints.values() for f in item.findings
                    for o in f.options if o.experiment]
     assert experiments and analysis.opinions.experiments_suggested == len(experiments)
@@ -234,8 +235,8 @@ def test_close_sizing_choices_offer_a_load_test_with_its_command(
         # Endpoints with a finished load test are compared with it instead.
         assert not any(j.status == "COMPLETED" for j in item._endpoint.recommender.jobs)
     item, finding, option = experiments[0]
-    text = render_rationale(item.current, item.target, item.findings, analyst.settings.maturity,
-                            plan=item.plan)
+    text = render_rationale(item.current, item.target, item.findings,
+                            (item.maturity_current, item.maturity_target), plan=item.plan)
     assert "| experiment |" in text and "create-inference-recommendations-job" in text
     row = next(line for line in text.splitlines() if line.startswith(f"| {option.label} |"))
     assert "**chosen**" in text and "**chosen**" not in row and "| experiment: " in row

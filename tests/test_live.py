@@ -39,7 +39,7 @@ from tests.conftest import REGION, Moto
 from tests.fake_servers import fake_aws
 from tests.test_tui_support import NOW, demo_app, wait_for_analysis, wait_until
 from tui.screens.endpoint import EndpointScreen
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 REFRESH = RefreshSettings()  # the defaults: live every minute, the whole fleet every 30 minutes
 MINUTE = dt.timedelta(minutes=1)

@@ -19,8 +19,8 @@ from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.screens.help import HelpScreen
 from tui.screens.summary import SummaryScreen
-from tui.widgets.charts import SparkLine
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.endpoint.charts import SparkLine
+from tui.widgets.fleet.table import FleetTable
 
 CHURN = "us-east-1/churn-predictor-prod"
 

@@ -15,7 +15,7 @@ from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.table_model import GROUP_PREFIX, GroupBy, variant_row_key
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 PRICING = "us-east-1/pricing-ab-prod"
 

@@ -37,9 +37,9 @@ from tui.render import (
 from tui.render_opinions import opinions_view, verdicts_view
 from tui.rows import cell_signature, cost_change, fmt_usd, outside
 from tui.state import DashboardState
-from tui.widgets.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import VimTable
+from tui.widgets.endpoint.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
+from tui.widgets.tables import VimTable
 
 if TYPE_CHECKING:
     from tui.app import SagetopApp
@@ -203,7 +203,7 @@ class EndpointScreen(Screen[None]):
         for index, (key, name) in enumerate(order):
             if index:
                 parts.append(f" {self._look.glyphs.arrow} ", style=self._look.palette.muted)
-            parts.append(name, style="bold reverse" if key == here else "")
+            parts.append(name, style=self._look.palette.selected if key == here else "")
         parts.append("   a takes the option, x leaves it out, Enter toggles; elsewhere a/x "
                      "accept/reject the plan", style=self._look.palette.muted)
         self.query_one("#profile-hint", Static).update(parts)
@@ -229,8 +229,7 @@ class EndpointScreen(Screen[None]):
         for chart in self.query(ChartRow):
             chart.plot(fleet, endpoint, look)
         self.query_one("#variants-view", Static).update(
-            variants_view(endpoint, fleet, look,
-                          component_costs=advice.component_costs if advice else None))
+            variants_view(endpoint, fleet, state.analysis, look))
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint, look))
         pending = Text("analysis pending", style=look.palette.warning)
         self._show_findings(advice)

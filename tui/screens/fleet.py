@@ -30,7 +30,8 @@ from tui.rows import (
 from tui.state import DashboardState
 from tui.table_model import GROUP_PREFIX, VARIANT_SEPARATOR, GroupBy, TableView, arrange
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import Cell, FleetTable
+from tui.widgets.fleet.table import FleetTable
+from tui.widgets.tables import Cell
 
 if TYPE_CHECKING:
     from tui.app import SagetopApp
@@ -150,11 +151,11 @@ class FleetScreen(Screen[None]):
         self.dashboard.remember_view(new)
 
     def _variants_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
-        fleet = self._applied[0]  # the snapshot the rows on screen come from
+        fleet, analysis = self._applied  # the snapshot the rows on screen come from
         endpoint = fleet.endpoint(endpoint_key) if fleet else None
         if fleet is None or endpoint is None:
             return []
-        return [(v.name, variant_row(endpoint, v, fleet, self._look))
+        return [(v.name, variant_row(endpoint, v, fleet, analysis, self._look))
                 for v in endpoint.variants]
 
     def _components_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
@@ -165,11 +166,9 @@ class FleetScreen(Screen[None]):
         if fleet is None or endpoint is None:
             return []
         advice = analysis.endpoints.get(endpoint_key) if analysis else None
-        return [(c.column, component_row(endpoint, c, fleet,
+        return [(c.column, component_row(endpoint, c, fleet, analysis if advice else None,
                                          advice.component_costs.get(c.name) if advice else None,
-                                         advice.findings if advice else (),
-                                         analysed=advice is not None,
-                                         plan=advice.plan if advice else None, look=self._look))
+                                         advice.findings if advice else (), look=self._look))
                 for c in endpoint.inference_components]
 
     def _children_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
