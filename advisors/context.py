@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from advisors.carbon import Load, shape_footprint
+from advisors.components import component_costs
 from advisors.cost import CostEstimate, endpoint_monthly_cost
 from advisors.features import FleetFeatures
 from advisors.finding import Finding
@@ -29,6 +30,7 @@ class AdvisorContext:
     now: dt.datetime
     _endpoints: dict[str, EndpointSnapshot] = field(default_factory=dict)
     _costs: dict[str, CostEstimate] = field(default_factory=dict)
+    _component_costs: dict[str, dict[str, CostEstimate]] = field(default_factory=dict)
     _fallback: dict[str, Requirements] = field(default_factory=dict)
     _defaults: RequirementsSettings | None = None
     _comparisons: dict[str, VariantComparison | None] = field(default_factory=dict)
@@ -62,6 +64,7 @@ class AdvisorContext:
         return self.requirements_of(key).environment == Environment.PRODUCTION
 
     def current_cost(self, key: str) -> CostEstimate:
+        """What the endpoint costs a month today: computed once, carried into the analysis."""
         if key not in self._costs:
             self._costs[key] = endpoint_monthly_cost(
                 self.endpoint(key), self.fleet, self.prices,
@@ -83,6 +86,14 @@ class AdvisorContext:
         """A proposed shape for `variant` carrying its load of today (or `load`)."""
         return shape_footprint(instance_type, count, self.endpoint(key).region,
                                self.load(key, variant) if load is None else load)
+
+    def component_costs(self, key: str) -> dict[str, CostEstimate]:
+        """Each inference component's monthly share of its instances (none: no components)."""
+        if key not in self._component_costs:
+            endpoint = self.endpoint(key)
+            self._component_costs[key] = (component_costs(endpoint, self.fleet, self.prices)
+                                          if endpoint.inference_components else {})
+        return self._component_costs[key]
 
     def variant_comparison(self, key: str) -> VariantComparison | None:
         """The A/B or shadow comparison of a multi-variant endpoint, computed once."""

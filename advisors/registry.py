@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from advisors.carbon import FleetCarbon
 from advisors.context import AdvisorContext, Rule
-from advisors.features import build_features
+from advisors.cost import CostEstimate
+from advisors.features import FleetFeatures, build_features
 from advisors.finding import Finding, FindingKind, Severity
 from advisors.opinions import (
     OpinionsSummary,
@@ -79,13 +80,19 @@ def worst_first(finding: Finding) -> tuple[int, float, int, str]:
 class Advice:
     """Everything the advisors conclude about a snapshot, computed once and carried."""
 
+    features: FleetFeatures  # the measures every consumer reads
     findings: dict[str, list[Finding]]  # per endpoint key, worst first
+    costs: dict[str, CostEstimate]  # per endpoint key: what it costs a month today
+    component_costs: dict[str, dict[str, CostEstimate]]  # endpoint key -> component -> share
     comparisons: dict[str, VariantComparison]  # A/B and shadow tests, multi-variant endpoints
     recommender: dict[str, list[RecommenderComparison]]  # per endpoint key, per variant
     verdicts: dict[str, list[VerdictComparison]]  # AWS's verdicts beside sagetop's findings
     opinions: OpinionsSummary
-    # Energy and carbon of every endpoint and variant as it runs (computed once, in the features).
-    carbon: FleetCarbon
+
+    @property
+    def carbon(self) -> FleetCarbon:
+        """Energy and carbon of every endpoint and variant as it runs (the features' one figure)."""
+        return self.features.carbon
 
 
 def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,
@@ -102,8 +109,7 @@ def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceB
 def advise(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,
            requirements: Mapping[str, Requirements], now: dt.datetime | None = None) -> Advice:
     """The rules, then the second opinions that need their plan (recommender, AWS)."""
-    features = build_features(fleet, now, hours_of_day=settings.batch_hours_of_day,
-                              busy_fraction=settings.busy_hour_fraction)
+    features = build_features(fleet, now, settings)
     context = AdvisorContext(fleet=fleet, features=features, settings=settings, prices=prices,
                              requirements=requirements, now=features.now)
     by_endpoint: dict[str, list[Finding]] = {e.key: [] for e in fleet.endpoints}
@@ -113,6 +119,9 @@ def advise(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,
     recommender, verdicts, opinions = second_opinions(context, by_endpoint)
     for findings in by_endpoint.values():
         findings.sort(key=worst_first)
-    return Advice(findings=by_endpoint, comparisons=context.comparisons(),
-                  recommender=recommender, verdicts=verdicts, opinions=opinions,
-                  carbon=features.carbon)
+    keys = [e.key for e in fleet.endpoints]
+    return Advice(features=features, findings=by_endpoint,
+                  costs={key: context.current_cost(key) for key in keys},
+                  component_costs={key: context.component_costs(key) for key in keys},
+                  comparisons=context.comparisons(), recommender=recommender,
+                  verdicts=verdicts, opinions=opinions)

@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from advisors.limits import SERVERLESS_MAX_CONCURRENCY
-from ground.config import describe_validation_error
 from ground.errors import ConfigError
 from ground.schedule import CRON_DAYS
+from ground.validation import describe_validation
 
 
 class AdvisorSettings(BaseModel):
@@ -74,18 +74,34 @@ class AdvisorSettings(BaseModel):
     # async is suggested. 0.8 = 48 s: one slow request away from a timeout.
     async_latency_fraction: float = Field(default=0.8, gt=0, le=1)
 
-    # Batch ------------------------------------------------------------------------------------
-    # Largest fraction of hours with traffic for a "bursts only" endpoint. 0.25 = at most 6 h a
-    # day on average; the endpoint stands idle the other 18.
-    batch_max_active_hour_fraction: float = Field(default=0.25, gt=0, le=1)
-    # Share of requests that must fall into the same few hours of the day (below) for the
-    # bursts to be periodic. 0.9: nine requests in ten come at the scheduled time.
-    batch_min_hour_of_day_share: float = Field(default=0.9, gt=0, le=1)
-    # How many hours of the day the bursts may spread over (hours). 4 covers a nightly job that
-    # runs 2-3 hours plus drift of its start.
-    batch_hours_of_day: int = Field(default=4, ge=1, le=12)
-    # Fraction of days in the lookback with a burst. 0.7 accepts weekday-only jobs (5/7).
-    batch_min_active_day_fraction: float = Field(default=0.7, gt=0, le=1)
+    # Traffic pattern (advisors.traffic: the one classification the rules, the profile and the
+    # dashboard read) -----------------------------------------------------------------------
+    # Hours of request data below which no pattern is named: a daily rhythm needs a whole day.
+    traffic_min_hours: int = Field(default=24, ge=1, le=360)
+    # Share of observed hours with a request under which traffic is "mostly quiet" (periodic or
+    # intermittent). 0.5: the endpoint waits more than it works.
+    quiet_max_active_hour_fraction: float = Field(default=0.5, gt=0, le=1)
+    # How many hours of the day a periodic job's requests may spread over (hours). 4 covers a
+    # nightly job that runs 2-3 hours plus drift of its start.
+    periodic_hours_of_day: int = Field(default=4, ge=1, le=12)
+    # Share of requests that must fall into those hours of the day for the traffic to be
+    # periodic. 0.9: nine requests in ten come at the scheduled time.
+    periodic_min_hour_of_day_share: float = Field(default=0.9, gt=0, le=1)
+    # Share of the days observed with requests in those hours. 0.7 accepts weekday-only jobs
+    # (5/7).
+    periodic_min_day_fraction: float = Field(default=0.7, gt=0, le=1)
+    # Share of the hourly variance the hour of day explains above which busy traffic is diurnal.
+    # With 14 days of noise alone it explains about 7 %; 0.5 means the rhythm dominates.
+    diurnal_min_r2: float = Field(default=0.5, gt=0, le=1)
+    # (busiest - quietest hour of the average day) / mean hour above which the rhythm matters
+    # for capacity; below it a daily ripple on steady traffic stays "steady".
+    diurnal_min_swing: float = Field(default=0.5, gt=0)
+    # Busiest hour / median hour at or above which busy traffic is spiky: 4x is a burst no fleet
+    # sized for the median absorbs.
+    spiky_min_peak_to_median: float = Field(default=4.0, gt=1)
+    # Coefficient of variation of hourly requests (std / mean) above which busy traffic without
+    # a daily rhythm is spiky rather than steady.
+    steady_max_cv: float = Field(default=0.5, gt=0)
 
     # Off hours --------------------------------------------------------------------------------
     # Share of the lookback's requests that must fall inside the working window on working days
@@ -159,11 +175,11 @@ class AdvisorSettings(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> AdvisorSettings:
         if self.error_rate_critical_ratio < self.error_rate_warning_ratio:
-            raise ValueError("error_rate_critical_ratio must be >= error_rate_warning_ratio")
+            raise ValueError("expected error_rate_critical_ratio >= error_rate_warning_ratio")
         if self.saturation_pct < self.target_utilisation_pct:
-            raise ValueError("saturation_pct must be >= target_utilisation_pct")
+            raise ValueError("expected saturation_pct >= target_utilisation_pct")
         if self.off_hours_max_window_hours < self.off_hours_min_window_hours:
-            raise ValueError("off_hours_max_window_hours must be >= off_hours_min_window_hours")
+            raise ValueError("expected off_hours_max_window_hours >= off_hours_min_window_hours")
         unknown = [d for d in self.off_hours_working_days if d not in CRON_DAYS]
         if unknown or not self.off_hours_working_days:
             raise ValueError("off_hours_working_days: expected day names among "
@@ -176,4 +192,4 @@ class AdvisorSettings(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc, origin, prefix="advisors")) from None
+            raise ConfigError(describe_validation(exc, origin, section="advisors")) from None

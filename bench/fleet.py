@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -25,17 +26,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from advisors.registry import run_advisors
 from collectors.aws import AwsContext, AwsTarget
-from collectors.cadence import RefreshPlanner
 from collectors.fleet import FleetCollector
 from collectors.metrics import MAX_QUERIES_PER_CALL, plan_endpoint
 from ground.config import SagetopConfig
-from ground.domain import FleetSnapshot
+from ground.domain import EndpointSnapshot
 from ground.series import Tier
 from pipeline.analysis import Analyst
+from pipeline.live import Collected, Listing, LiveSession
 from simulator import SimulatedAccount
 
 USD_PER_METRIC = 0.01 / 1000
@@ -52,6 +54,12 @@ class SimClock:
 
     def advance(self, seconds: float) -> None:
         self.now += dt.timedelta(seconds=seconds)
+
+    async def pause(self, seconds: float, wake: asyncio.Event) -> None:
+        """The live session's wait between refreshes, in simulated time: the time passes at once
+        (unless something asked for a refresh now, as the app's wait would end early too)."""
+        if not wake.is_set():
+            self.advance(seconds)
 
 
 def _requests(counter: Counter[str]) -> int:
@@ -80,7 +88,10 @@ async def _key_presses(endpoints: int, latency_ms: float, tps: float, seed: int
     account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
                                getmetricdata_tps=tps)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
-    lags = sorted(await key_press_seconds(SagetopConfig(), target))
+    config = SagetopConfig()
+    session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
+                          config.history)
+    lags = sorted(await key_press_seconds(session))
     return {"key_press_median_ms": round(1000 * statistics.median(lags), 1),
             "key_press_p95_ms": round(1000 * lags[int(0.95 * (len(lags) - 1))], 1),
             "key_press_max_ms": round(1000 * lags[-1], 1)}
@@ -96,16 +107,17 @@ async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visibl
     result: dict[str, Any] = {"endpoints": endpoints, "latency_ms": latency_ms,
                               "getmetricdata_tps": tps, "lookback_days":
                               config.history.lookback_days}
-    async with AwsContext(config, target) as aws:
-        collector = FleetCollector(aws, clock=clock)
-        analyst = Analyst(config)
+    async with AwsContext(config.aws, target, config.cost) as aws:
+        collector = FleetCollector(aws, config.refresh, config.history, clock=clock)
+        analyst = Analyst()
         ledger = aws.ledger
 
-        # First load, as the dashboard does it: rows from the listing, then everything.
+        # First load, as the dashboard does it: rows from the listing, then everything but the
+        # per-instance utilisation minutes, which only an open pane asks for.
         started = time.perf_counter()
         listing = await collector.collect_listing()
         result["first_rows_s"] = round(time.perf_counter() - started, 3)
-        fleet = await collector.collect(force=True)
+        fleet = await collector.collect(force=True, focus=[])
         analysis = analyst.analyse(fleet)
         result["full_fleet_s"] = round(time.perf_counter() - started, 3)
         assert len(listing.endpoints) == endpoints == len(fleet.endpoints)
@@ -124,7 +136,7 @@ async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visibl
         passes = []
         for _ in range(3):
             tick = time.perf_counter()
-            run_advisors(fleet, analyst.advisor_settings, analyst.price_book, requirements,
+            run_advisors(fleet, analyst.settings.advisors, analyst.price_book, requirements,
                          fleet.collected_at)
             passes.append(time.perf_counter() - tick)
         result["advisor_pass_s"] = round(statistics.median(passes), 3)
@@ -161,34 +173,16 @@ async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visibl
 
         result["table_apply_ms"] = await _table_apply_ms(analysis, analyst.analyse(refreshed))
 
-        # One hour of live use at the default settings: the tiered cadence of the dashboard.
-        planner = RefreshPlanner(config.refresh)
-        keys = sorted(e.key for e in fleet.endpoints)
-        on_screen = keys[:visible]
-        metrics_before = ledger.metrics_requested
-        hour_started = clock.now
-        step = config.refresh.live_seconds
-        gc.collect()
-        rss_start = _rss_mb()
-        soak_rss: list[float] = []
-        while clock.now - hour_started < dt.timedelta(hours=max(1.0, soak_hours)):
-            clock.advance(step)
-            plan = planner.plan(clock.now, on_screen, on_screen[0] if on_screen else None)
-            await collector.collect(live=plan.live, focus=plan.focus)
-            if clock.now - hour_started == dt.timedelta(hours=1):
-                result["cw_usd_per_hour"] = round(
-                    (ledger.metrics_requested - metrics_before) * USD_PER_METRIC, 4)
-            if (clock.now - hour_started).total_seconds() % 1800 == 0:
-                gc.collect()
-                soak_rss.append(_rss_mb())
-        if soak_hours > 1 and len(soak_rss) >= 2:
-            result["soak_hours"] = soak_hours
-            result["soak_rss_growth_pct"] = round(
-                100 * (soak_rss[-1] - soak_rss[0]) / soak_rss[0], 1)
-        result["rss_after_first_hour_mb"] = round(rss_start, 1)
+    inventory = fleet.endpoints
+    endpoint_keys = sorted(e.key for e in inventory)
+    # The live hours' session (and its own account) keep their own state: let these go first.
+    del collector, analysis, refreshed, listing, fleet, analyst, requirements, account, target, aws
+    gc.collect()
+    result.update(await live_hours(endpoints, latency_ms, tps, seed, endpoint_keys[:visible],
+                                   soak_hours))
 
     result.update(await _key_presses(endpoints, latency_ms, tps, seed))
-    result.update(await naive_baseline(endpoints, latency_ms, seed, fleet, naive_sample))
+    result.update(await naive_baseline(endpoints, latency_ms, seed, inventory, naive_sample))
     result["naive_to_sagetop_cost_ratio"] = round(
         result["naive_cw_usd_per_hour"] / result["cw_usd_per_hour"], 1) \
         if result.get("cw_usd_per_hour") else None
@@ -196,15 +190,64 @@ async def bench(endpoints: int, latency_ms: float, tps: float, seed: int, visibl
     return result
 
 
-async def naive_baseline(endpoints: int, latency_ms: float, seed: int, fleet: FleetSnapshot,
-                         sample: int) -> dict[str, Any]:
+async def live_hours(endpoints: int, latency_ms: float, tps: float, seed: int,
+                     on_screen: list[str], soak_hours: float) -> dict[str, Any]:
+    """Live use at the default settings, driven through the dashboard's own LiveSession on a
+    simulated clock: `on_screen` rows visible and the first of them open in its pane, as the
+    app tells the session. Its CloudWatch figures are the app's by construction."""
+    clock = SimClock()
+    account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
+                               getmetricdata_tps=tps, clock=clock)
+    config = SagetopConfig()
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
+                          config.history, clock=clock, pause=clock.pause)
+    ledger = session.aws.ledger
+    result: dict[str, Any] = {}
+    hour_started: dt.datetime | None = None
+    metrics_before = refreshes = whole_fleet = 0
+    soak_rss: list[float] = []
+    async with contextlib.aclosing(session.events()) as events:
+        async for event in events:
+            if isinstance(event, Listing):
+                session.show(on_screen)
+                session.open(on_screen[0] if on_screen else None)
+            if not isinstance(event, Collected):
+                continue
+            if hour_started is None:  # the first load is measured above: the hour starts now
+                hour_started, metrics_before = clock.now, ledger.metrics_requested
+                gc.collect()
+                result["rss_after_first_load_mb"] = round(_rss_mb(), 1)
+                continue
+            refreshes += 1
+            whole_fleet += event.plan.whole_fleet
+            elapsed = clock.now - hour_started
+            if elapsed == dt.timedelta(hours=1):
+                metrics = ledger.metrics_requested - metrics_before
+                result["cw_metrics_per_hour"] = metrics
+                result["cw_usd_per_hour"] = round(metrics * USD_PER_METRIC, 4)
+                result["live_refreshes_per_hour"] = refreshes
+                result["whole_fleet_refreshes_per_hour"] = whole_fleet
+            if elapsed.total_seconds() % 1800 == 0:
+                gc.collect()
+                soak_rss.append(_rss_mb())
+            if elapsed >= dt.timedelta(hours=max(1.0, soak_hours)):
+                break
+    if soak_hours > 1 and len(soak_rss) >= 2:
+        result["soak_hours"] = soak_hours
+        result["soak_rss_growth_pct"] = round(100 * (soak_rss[-1] - soak_rss[0]) / soak_rss[0], 1)
+    return result
+
+
+async def naive_baseline(endpoints: int, latency_ms: float, seed: int,
+                         inventory: Sequence[EndpointSnapshot], sample: int) -> dict[str, Any]:
     """Every metric of every endpoint, one GetMetricData request each, for the last hour at
     one-minute periods, every minute: what a hand-written boto3 loop does. Measured for real on
     `sample` endpoints (all of them when the fleet is smaller) and scaled to the fleet."""
     clock = SimClock()
     account = SimulatedAccount(endpoints=endpoints, seed=seed, latency_s=latency_ms / 1000,
                                clock=clock)
-    chosen = sorted((e for e in fleet.endpoints if e.described), key=lambda e: e.key)
+    chosen = sorted((e for e in inventory if e.described), key=lambda e: e.key)
     chosen = chosen[:sample] if sample and sample < len(chosen) else chosen
     queries = []
     for endpoint in chosen:
@@ -218,7 +261,7 @@ async def naive_baseline(endpoints: int, latency_ms: float, seed: int, fleet: Fl
                     queries.append(query)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
     end = clock.now
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         cloudwatch = await aws.client("cloudwatch", account.regions[0])
         semaphore = asyncio.Semaphore(16)
 
@@ -232,7 +275,7 @@ async def naive_baseline(endpoints: int, latency_ms: float, seed: int, fleet: Fl
         started = time.perf_counter()
         await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
         elapsed = time.perf_counter() - started
-        scale = len(fleet.endpoints) / max(1, len(chosen))
+        scale = len(inventory) / max(1, len(chosen))
         per_minute_metrics = aws.ledger.metrics_requested * scale
         return {
             "naive_sampled_endpoints": len(chosen),
@@ -264,6 +307,7 @@ ROWS = (
     ("datapoints_first_per_endpoint", "datapoints per endpoint, first load", "<= 1,500"),
     ("datapoints_refresh_per_endpoint", "datapoints per endpoint, refresh", "<= 30"),
     ("cw_usd_first_load", "CloudWatch $ for the first load", ""),
+    ("cw_metrics_per_hour", "metrics requested per hour of live use", ""),
     ("cw_usd_per_hour", "CloudWatch $ per hour of live use", "<= $0.25"),
     ("naive_cw_usd_per_hour", "naive baseline $ per hour", ""),
     ("naive_to_sagetop_cost_ratio", "naive / sagetop cost", ">= 20x"),

@@ -8,13 +8,13 @@ import time
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from collectors.aws import AwsTarget
-from ground.config import SagetopConfig
-from pipeline.analysis import FleetAnalysis
+from pipeline.analysis import Analyst, FleetAnalysis
+from pipeline.live import LiveSession
 from tui.app import SagetopApp
 from tui.rows import columns_for_width, fleet_rows
 from tui.table_model import TableView, arrange
-from tui.widgets.fleet_table import Cell, FleetTable
+from tui.widgets.fleet.table import FleetTable
+from tui.widgets.tables import Cell
 
 BENCH_SIZE = (160, 48)
 
@@ -50,7 +50,7 @@ async def table_apply_seconds(first: FleetAnalysis, following: FleetAnalysis) ->
     return elapsed
 
 
-async def key_press_seconds(config: SagetopConfig, target: AwsTarget, seconds: float = 20.0,
+async def key_press_seconds(session: LiveSession, seconds: float = 20.0,
                             timeout_s: float = 120.0) -> list[float]:
     """How long a key press would wait for the real dashboard while it is polling.
 
@@ -59,7 +59,7 @@ async def key_press_seconds(config: SagetopConfig, target: AwsTarget, seconds: f
     every 10 ms for `seconds`, and each late wake-up is recorded. (Pilot's own `press` waits for
     the screen to settle, which measures the test harness rather than the app.)
     """
-    app = SagetopApp(config=config, target=target)
+    app = SagetopApp(session, Analyst())
     lags: list[float] = []
     async with app.run_test(size=BENCH_SIZE) as pilot:
         deadline = time.perf_counter() + timeout_s

@@ -5,7 +5,8 @@ credential_process included), a named profile, one or more regions, an endpoint 
 AWS_* variables botocore already honours). Retries are botocore's adaptive mode, which also
 rate-limits the client after throttling, bounded per collection by `collectors.budget`. Settings
 that cannot work (an unknown profile, an unreadable ~/.aws/config, a region or URL that is not
-one) are a `ConfigError` before anything is sent.
+one) are a `ConfigError` when the context is made, before anything is sent; no region at all is
+refused when it is entered, so the dashboard can say NO REGION in its header instead of exiting.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from collectors.guard import (
     install_read_only_guard,
 )
 from collectors.ledger import RequestLedger
-from ground.config import SagetopConfig, endpoint_url_problem
+from ground.config import AwsSettings, CostSettings, endpoint_url_problem
 from ground.errors import ConfigError, UsageError
 from ground.untrusted import inert, shown
 
@@ -109,6 +110,7 @@ def utc_timestamp(value: Any) -> dt.datetime:
 CREDENTIAL_CONFIG_ERRORS = (InvalidConfigError, ProfileNotFound, ConfigParseError,
                             PartialCredentialsError, UnknownCredentialError)
 NO_CREDENTIALS = "no AWS credentials found (profile, environment, SSO or instance role)"
+NO_REGION = "no AWS region: pass --region, set AWS_REGION, or set aws.regions in config.toml"
 
 
 @functools.cache
@@ -143,32 +145,37 @@ class AwsTarget:
 
 
 class AwsContext:
-    """Owns the session, the clients, the guard and the ledger; use as an async context manager."""
+    """Owns the session, the clients, the guard and the ledger; use as an async context manager.
 
-    def __init__(self, config: SagetopConfig, target: AwsTarget) -> None:
-        self.config = config
+    It gets the `[aws]` settings and the CloudWatch price (`[cost]`) only: what to refresh when is
+    the collectors' business, not the session's.
+    """
+
+    def __init__(self, settings: AwsSettings, target: AwsTarget,
+                 cost: CostSettings | None = None) -> None:
+        self.settings = settings
         self.target = target
         if target.endpoint_url is not None and (
                 problem := endpoint_url_problem(target.endpoint_url)):
             raise UsageError(f"--endpoint-url: {problem}")
         self.session: AioSession = get_session()
-        self._check_aws_files(target.profile or config.aws.profile)
+        self._check_aws_files(target.profile or settings.profile)
         install_read_only_guard(self.session)
         install_log_redaction()
         # botocore parses epoch timestamps with dateutil into local time, ~30 us each; a refresh
         # of a large fleet carries hundreds of thousands of them. UTC and direct is exact and fast.
         answers.install(self.session, timestamp_parser=utc_timestamp)
         fastparse.install(self.session)
-        self.ledger = RequestLedger(config.cost.getmetricdata_usd_per_1000_metrics)
+        self.ledger = RequestLedger((cost or CostSettings()).getmetricdata_usd_per_1000_metrics)
         self.ledger.install(self.session)
         if target.prepare_session is not None:
             target.prepare_session(self.session)
         self.regions = self._resolve_regions()
         # The credential providers' clients (sts for a role chain) take the session's region:
         # without one a profile that names none could not assume its role.
-        if not self.session.get_config_variable("region"):
+        if self.regions and not self.session.get_config_variable("region"):
             self.session.set_config_variable("region", self.regions[0])
-        aws = config.aws
+        aws = settings
         self.client_config = Config(
             retries={"mode": "adaptive", "max_attempts": aws.max_attempts},
             connect_timeout=aws.connect_timeout_s,
@@ -194,7 +201,7 @@ class AwsContext:
         except ProfileNotFound:
             name = self.session.get_config_variable("profile")
             origin = ("--profile" if self.target.profile else "aws.profile in the configuration"
-                      if self.config.aws.profile else "AWS_PROFILE")
+                      if self.settings.profile else "AWS_PROFILE")
             where = self.session.get_config_variable("config_file") or "~/.aws/config"
             raise ConfigError(f"AWS profile {shown(name)} (from {origin}) is not in {where} "
                               "or the credentials file") from None
@@ -205,7 +212,7 @@ class AwsContext:
     def _resolve_regions(self) -> tuple[str, ...]:
         regions, origin = self.target.regions, "--region"
         if not regions:
-            regions, origin = self.config.aws.regions, "aws.regions in the configuration"
+            regions, origin = self.settings.regions, "aws.regions in the configuration"
         if not regions:
             # As the AWS CLI: AWS_REGION first (botocore itself reads only AWS_DEFAULT_REGION),
             # then AWS_DEFAULT_REGION, then the profile's region.
@@ -215,10 +222,8 @@ class AwsContext:
                 "AWS_DEFAULT_REGION" if os.environ.get("AWS_DEFAULT_REGION")
                 else "the AWS profile's region")
         if not regions:
-            raise ConfigError(
-                "no AWS region: pass --region, set AWS_REGION, or set aws.regions in config.toml"
-            )
-        custom = bool(self.target.endpoint_url or self.config.aws.endpoint_url
+            return ()  # refused on entry (`__aenter__`): the dashboard shows it in its header
+        custom = bool(self.target.endpoint_url or self.settings.endpoint_url
                       or self.target.simulated)
         for region in regions:
             problem = region_problem(region, custom)
@@ -251,11 +256,13 @@ class AwsContext:
 
     @property
     def profile_name(self) -> str | None:
-        profile: str | None = self.target.profile or self.config.aws.profile or (
+        profile: str | None = self.target.profile or self.settings.profile or (
             self.session.get_config_variable("profile"))
         return profile
 
     async def __aenter__(self) -> AwsContext:
+        if not self.regions:
+            raise ConfigError(NO_REGION)
         await self._stack.__aenter__()
         return self
 
@@ -267,7 +274,7 @@ class AwsContext:
         key = (service, region)
         client = self._clients.get(key)
         if client is None:
-            endpoint_url = self.target.endpoint_url or self.config.aws.endpoint_url
+            endpoint_url = self.target.endpoint_url or self.settings.endpoint_url
             try:
                 creator = self.session.create_client(
                     service, region_name=region, endpoint_url=endpoint_url,

@@ -50,14 +50,6 @@ SERVICE_PREFIX = {
 }
 
 
-class CollectionFailure(Exception):
-    """Raised inside collectors to carry an already-described failure upwards."""
-
-    def __init__(self, error: CollectorError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
 def _origin(url: object) -> str:
     """Scheme, host and port of a request URL: where, without the path or query."""
     parts = urlsplit(str(url or ""))

@@ -23,6 +23,7 @@ from collectors.monitor import ModelMonitorCollector
 from collectors.provisioning import ProvisioningCollector
 from collectors.recommender import RecommenderCollector, match_jobs
 from collectors.verdicts import COMPUTE_OPTIMIZER, COST_HUB_REGION, AwsVerdictsCollector
+from ground.config import HistorySettings, RefreshSettings
 from ground.domain import (
     AwsVerdict,
     CollectorError,
@@ -63,13 +64,16 @@ async def _nothing() -> None:
 class FleetCollector:
     """Owns the per-region collectors and the last good state of each part."""
 
-    def __init__(self, aws: AwsContext, clock: Clock = utc_now) -> None:
+    def __init__(self, aws: AwsContext, refresh: RefreshSettings | None = None,
+                 history: HistorySettings | None = None, clock: Clock = utc_now) -> None:
         self.aws = aws
+        self.refresh = refresh = refresh or RefreshSettings()
+        self.history = history = history or HistorySettings()
         self.clock = clock
-        self.inventories = {r: InventoryCollector(aws, r) for r in aws.regions}
+        self.inventories = {r: InventoryCollector(aws, r, refresh) for r in aws.regions}
         self.monitors = {r: ModelMonitorCollector(aws, r) for r in aws.regions}
         self.provisioners = {r: ProvisioningCollector(aws, r) for r in aws.regions}
-        self.metrics = MetricsCollector(aws)
+        self.metrics = MetricsCollector(aws, history, refresh)
         self.recommenders = {r: RecommenderCollector(aws, r) for r in aws.regions}
         self.verdicts = AwsVerdictsCollector(aws)
         self._jobs: dict[str, list[RecommenderJob]] = {r: [] for r in aws.regions}
@@ -102,7 +106,7 @@ class FleetCollector:
         """
         now = self.clock()
         self.aws.budget.begin()
-        refresh = self.aws.config.refresh
+        refresh = self.refresh
         problem = await self.aws.credentials_problem()
         if problem is not None:
             return self._without_credentials(problem, now)
@@ -282,7 +286,7 @@ class FleetCollector:
             regions=self.aws.regions,
             profile_name=self.aws.profile_name,
             simulated=self.aws.target.simulated,
-            lookback_days=self.aws.config.history.lookback_days,
+            lookback_days=self.history.lookback_days,
             endpoints=tuple(endpoints),
             provisioning=tuple(r for region in self.aws.regions
                                for r in self._provisioning[region]),

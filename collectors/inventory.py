@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
 from collectors.guardrails import parse_deployment_config
+from ground.config import RefreshSettings
 from ground.domain import (
     AsyncSettings,
     AutoscalingInfo,
@@ -252,9 +253,10 @@ def build_endpoint(region: str, endpoint: dict[str, Any], config: dict[str, Any]
 class InventoryCollector:
     """Keeps one region's inventory, asking AWS only for what changed."""
 
-    def __init__(self, aws: AwsContext, region: str) -> None:
+    def __init__(self, aws: AwsContext, region: str, refresh: RefreshSettings) -> None:
         self.aws = aws
         self.region = region
+        self.refresh = refresh
         self._described: dict[str, _Described] = {}
         self._configs: dict[str, dict[str, Any]] = {}
         self._models: dict[str, ModelInfo] = {}
@@ -267,7 +269,7 @@ class InventoryCollector:
         self._listed: list[str] = []
         self._components: dict[str, _DescribedComponent] = {}
         self._components_by_endpoint: dict[str, tuple[str, ...]] = {}
-        self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
+        self._semaphore = asyncio.Semaphore(aws.settings.describe_concurrency)
 
     async def list_endpoints(self) -> list[dict[str, Any]]:
         """ListEndpoints alone: enough for the first rows on screen while the rest loads."""
@@ -318,7 +320,7 @@ class InventoryCollector:
         self._models.clear()
         settings_due = self._settings_fetched_at is None or (
             now - self._settings_fetched_at
-            >= dt.timedelta(minutes=self.aws.config.refresh.tags_minutes)
+            >= dt.timedelta(minutes=self.refresh.tags_minutes)
         )
         changed_names = {s["EndpointName"] for s in changed}
         tag_arns = {n: s["EndpointArn"] for n, s in listed.items()

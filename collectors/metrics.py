@@ -25,7 +25,9 @@ import pandas as pd
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
 from ground.catalog import spec_for
+from ground.config import HistorySettings, RefreshSettings
 from ground.domain import (
+    SERVING_STATUSES,
     CollectorError,
     DeploymentOption,
     EndpointSnapshot,
@@ -48,7 +50,6 @@ from ground.untrusted import inert
 
 MAX_QUERIES_PER_CALL = 500
 LIVE_OVERLAP = dt.timedelta(minutes=2)  # CloudWatch may publish the last minutes late
-SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
 # MetricDataResult StatusCodes that are a failure, not an answer: no data must not be read in them.
 FAILED_STATUS = frozenset({"Forbidden", "InternalError"})
 
@@ -233,12 +234,12 @@ def _component_has_gpu(endpoint: EndpointSnapshot, component: InferenceComponent
 class MetricsCollector:
     """Keeps the fleet's series and fetches only what each endpoint is missing."""
 
-    def __init__(self, aws: AwsContext) -> None:
+    def __init__(self, aws: AwsContext, history: HistorySettings, refresh: RefreshSettings
+                 ) -> None:
         self.aws = aws
-        history = aws.config.history
         self.lookback = dt.timedelta(days=history.lookback_days)
         self.live_window = dt.timedelta(minutes=history.live_window_minutes)
-        self.window_every = dt.timedelta(minutes=aws.config.refresh.window_minutes)
+        self.window_every = dt.timedelta(minutes=refresh.window_minutes)
         self._window: dict[tuple[str, str], dict[str, float]] = {}
         self._window_at: dict[str, dt.datetime] = {}
         self._hourly_until: dict[str, dt.datetime] = {}
@@ -546,7 +547,7 @@ class MetricsCollector:
                 fresh[pair][target.series] = kept
         for (key, variant), row in fresh.items():
             endpoint = endpoints.get(key)
-            serving = endpoint is not None and endpoint.status in SERVING
+            serving = endpoint is not None and endpoint.status in SERVING_STATUSES
             utilisation_seen = any(
                 not np.isnan(row.get(name, np.nan))
                 for name in ("memory_max_pct", "cpu_max_pct", "model_latency_max_us",
@@ -626,7 +627,7 @@ class MetricsCollector:
         for answer in answers:
             target = answer.target
             endpoint = endpoints.get(target.endpoint_key)
-            if endpoint is None or endpoint.status not in SERVING or not (
+            if endpoint is None or endpoint.status not in SERVING_STATUSES or not (
                     self._window.get((target.endpoint_key, target.variant), {}).get(
                         "memory_max_pct") is not None
                     or endpoint.deployment.value == "async"

@@ -28,7 +28,7 @@ class ProvisioningCollector:
         self.aws = aws
         self.region = region
         self._jobs: dict[str, list[tuple[str, int]]] = {}  # job name -> [(type, count)]
-        self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
+        self._semaphore = asyncio.Semaphore(aws.settings.describe_concurrency)
 
     async def collect(self, endpoints: list[EndpointSnapshot], now: dt.datetime
                       ) -> ProvisioningPass:

@@ -211,7 +211,7 @@ class RecommenderCollector:
         self._identities: dict[str, _ModelIdentity] = {}  # job name -> its model
         self._finished: dict[str, RecommenderJob] = {}  # described, never changes again
         self._foreign: dict[str, tuple[str | None, str | None]] = {}  # model -> (image, url)
-        self._semaphore = asyncio.Semaphore(aws.config.aws.describe_concurrency)
+        self._semaphore = asyncio.Semaphore(aws.settings.describe_concurrency)
 
     async def collect(self, endpoints: list[EndpointSnapshot], now: dt.datetime
                       ) -> RecommenderPass:

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ground import locations
 from ground.errors import ConfigError
-from ground.untrusted import inert, shown
+from ground.untrusted import shown
+from ground.validation import describe_validation
 
 _URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
@@ -156,25 +157,5 @@ def parse_config_data(data: dict[str, Any], origin: str) -> SagetopConfig:
     try:
         config = SagetopConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, origin)) from None
+        raise ConfigError(describe_validation(exc, origin)) from None
     return config
-
-
-def describe_validation_error(exc: ValidationError, origin: str, prefix: str | None = None) -> str:
-    """One line: where, which key, what was expected, what was found."""
-    first = exc.errors()[0]
-    parts = [prefix] if prefix else []
-    parts += [str(p) for p in first["loc"]]
-    key = ".".join(parts) or "(top level)"
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        what = "unknown key"
-    elif kind == "missing":
-        what = "missing required key"
-    elif kind == "value_error":
-        what = inert(str(first["msg"]).removeprefix("Value error, "), one_line=True, limit=120)
-    else:
-        what = f"{first['msg'].lower()}, got {shown(first.get('input'))}"
-    more = len(exc.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {key}: {what}{suffix}"

@@ -22,6 +22,12 @@ ERROR_MESSAGE_CHARACTERS = 300
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+# Endpoint statuses in which an endpoint answers requests: Updating, SystemUpdating and
+# RollingBack keep the running variants serving while they change. A count metric's missing
+# datapoint means zero requests only then; any other status (Creating, Failed, OutOfService...)
+# serves nothing, so no datapoint there is "no data".
+SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
+
 
 class DeploymentOption(StrEnum):
     REAL_TIME = "real-time"
@@ -471,15 +477,6 @@ class MetricStore:
         value = None if row is None else row.get(series)
         return None if value is None or pd.isna(value) else float(value)
 
-    def endpoint_window(self, endpoint_key: str) -> pd.DataFrame:
-        if self.window.empty:
-            return self.window
-        try:
-            rows: pd.DataFrame = self.window.loc[[endpoint_key]]
-            return rows
-        except KeyError:
-            return self.window.iloc[0:0]
-
     def series(self, tier: str, series: str, endpoint_key: str) -> pd.DataFrame:
         """The columns of one endpoint (one per variant) in an hourly or live series."""
         frames = self.hourly if tier == "hourly" else self.live
@@ -527,6 +524,14 @@ class FleetSnapshot(BaseModel):
     # (SageMaker Savings Plans purchases).
     verdict_sources: tuple[VerdictSourceStatus, ...] = ()
     account_verdicts: tuple[AwsVerdict, ...] = ()
+
+    @property
+    def unseen(self) -> bool:
+        """The collection saw nothing of the fleet: no credentials, or no region could be
+        listed. Its empty endpoint list is then not an empty account."""
+        unlisted = {e.region for e in self.errors if e.operation == "ListEndpoints"}
+        return any(e.source == "credentials" for e in self.errors) or (
+            bool(unlisted) and set(self.regions) <= unlisted)
 
     def endpoint(self, key: str) -> EndpointSnapshot | None:
         for endpoint in self.endpoints:

@@ -21,8 +21,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
 from ground.catalog import CachedSpec, InstanceSpec, instance_specs, spec_for
-from ground.config import describe_validation_error
 from ground.locations import PRICE_CACHE_FILE, default_cache_dir
+from ground.validation import describe_validation
 
 # The usual monthly convention (AWS pricing calculator): 365 days × 24 h / 12.
 HOURS_PER_MONTH: float = 730.0
@@ -143,7 +143,7 @@ def read_price_cache(path: Path) -> tuple[PriceCache | None, str | None]:
     except ValidationError as exc:
         if exc.errors()[0]["type"] == "json_invalid":
             return None, f"{path}: not valid JSON"
-        return None, describe_validation_error(exc, str(path))
+        return None, describe_validation(exc, str(path))
 
 
 def _refreshed_source(region: str, fetched_at: dt.datetime) -> str:

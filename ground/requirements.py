@@ -30,10 +30,10 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic_core import ErrorDetails
 
 from ground.domain import EndpointSnapshot
 from ground.errors import ConfigError
+from ground.validation import describe_validation
 
 
 class Environment(StrEnum):
@@ -188,7 +188,7 @@ class RequirementsSettings(BaseModel):
         try:
             settings = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, origin)) from None
+            raise ConfigError(describe_validation(exc, origin, section="requirements")) from None
         settings._origin = origin
         return settings
 
@@ -202,66 +202,6 @@ class RequirementsSettings(BaseModel):
             return (getattr(override, name),
                     f"{self._origin} [requirements.defaults.{environment.value}]")
         return getattr(BUILT_IN_DEFAULTS[environment], name), f"default for {environment.value}"
-
-
-# --- one-line configuration errors -----------------------------------------------------------
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = "requirements"
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
-
-
-_SHAPES = {"string_type": "a text", "dict_type": "a table", "model_type": "a table",
-           "list_type": "an array"}
-
-
-def _number(value: Any) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _what(error: ErrorDetails) -> str:
-    kind = error["type"]
-    context = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "missing required key"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        what = "expected a whole number"
-    elif kind in ("bool_type", "bool_parsing"):
-        what = "expected true or false"
-    elif kind in ("float_type", "float_parsing", "finite_number"):
-        what = "expected a number"
-    elif kind == "greater_than":
-        what = f"expected a number greater than {_number(context.get('gt'))}"
-    elif kind == "greater_than_equal":
-        what = f"expected a number of at least {_number(context.get('ge'))}"
-    elif kind == "enum":
-        what = f"expected one of {', '.join(e.value for e in Environment)}"
-    elif kind == "string_too_short":
-        what = "expected a non-empty text"
-    elif kind in _SHAPES:
-        what = f"expected {_SHAPES[kind]}"
-    elif kind == "value_error":
-        what = str(context.get("error", error["msg"]))
-    else:
-        what = error["msg"][:1].lower() + error["msg"][1:]
-    return f"{what}, got {error.get('input')!r}"
-
-
-def _describe(exc: ValidationError, origin: str) -> str:
-    errors = exc.errors()
-    first = errors[0]
-    loc = first["loc"]
-    # Invalid dict keys (an unknown environment under [requirements.defaults]) are reported by
-    # pydantic with a "[key]" marker in the location; drop it, the key itself is named anyway.
-    loc = tuple(part for part in loc if part != "[key]")
-    more = len(errors) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {_location(loc)}: {_what(first)}{suffix}"
 
 
 # --- resolution ------------------------------------------------------------------------------

@@ -261,10 +261,3 @@ COMPONENT_SERIES: tuple[SeriesSpec, ...] = (
 
 def series_for(tier: Tier) -> tuple[SeriesSpec, ...]:
     return tuple(s for s in (*SERIES, *COMPONENT_SERIES) if s.tier == tier)
-
-
-def unit_of(name: str) -> str:
-    for spec in (*SERIES, *COMPONENT_SERIES):
-        if spec.name == name:
-            return spec.unit
-    raise KeyError(name)

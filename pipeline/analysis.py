@@ -6,25 +6,28 @@ snapshot export and the dashboard: the advisors' findings, then one plan per end
 (`pipeline.planner`), then the profiles built from the plans. Every plan is accepted until the
 user rejects it or picks another option, so a headless report shows the targets sagetop proposes,
 and every savings figure is the plans' (`FleetAnalysis.totals`).
+
+The analysis carries the advisors' features (`advisors.features`: every measure of the snapshot,
+computed once) and costs: the profiles are built from them and the dashboard shows them, so the
+finding, the profile and the fleet row say the same number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from advisors.components import component_costs
-from advisors.cost import CostEstimate, endpoint_monthly_cost
+from advisors.cost import CostEstimate
+from advisors.features import FleetFeatures
 from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
 from advisors.registry import advise
 from advisors.settings import AdvisorSettings
 from advisors.variants import VariantComparison
-from ground.atomic import write_files_atomically
 from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.energy import Footprint, coefficients
@@ -33,20 +36,16 @@ from ground.requirements import Requirements, RequirementsSettings, requirements
 from pipeline.export_guard import refuse_export
 from pipeline.planner import Decisions, finding_id, plan_fleet
 from profiles.build import current_profile
-from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
 from profiles.model import MLProfile
-from profiles.plan import EndpointPlan, FleetPlanTotals
-from profiles.rationale import render_rationale
+from profiles.plan import EndpointPlan, FleetPlanTotals, Outcome
 from profiles.shape import shape_of_endpoint
 from profiles.snapshot import (
     RANKED_CHANGES,
-    SUMMARY_MARKDOWN,
-    SUMMARY_YAML,
-    endpoint_paths,
-    fleet_summary,
+    SnapshotResult,
     ranked_changes,
-    summary_markdown,
+    snapshot_files,
+    write_snapshot,
 )
 from profiles.target import TargetError, target_profile
 
@@ -68,7 +67,8 @@ class EndpointAnalysis:
     plan: EndpointPlan  # what sagetop proposes (or the user chose), with its alternatives
     _endpoint: EndpointSnapshot = field(repr=False)
     _fleet: FleetSnapshot = field(repr=False)
-    _prices: PriceBook = field(repr=False)
+    _features: FleetFeatures = field(repr=False)
+    _cost: CostEstimate = field(repr=False)
     _maturity_settings: MaturitySettings = field(repr=False)
     # Experiments and second opinions (advisors' comparisons, carried, never recomputed).
     comparison: VariantComparison | None = None  # A/B or shadow test
@@ -76,8 +76,12 @@ class EndpointAnalysis:
     verdicts: tuple[VerdictComparison, ...] = ()  # AWS's own advisors beside the findings
     # Inference component -> its monthly share of the instances it shares.
     component_costs: dict[str, CostEstimate] = field(default_factory=dict)
-    # Estimated energy and carbon a month as it runs (the advisors', carried); None: unknown.
-    footprint: Footprint | None = None
+
+    @property
+    def footprint(self) -> Footprint | None:
+        """Estimated energy and carbon a month as it runs (the features', carried); None:
+        unknown."""
+        return self._features.carbon.endpoint(self.key)
 
     @property
     def worst(self) -> Finding | None:
@@ -85,8 +89,8 @@ class EndpointAnalysis:
 
     @cached_property
     def current(self) -> MLProfile:
-        return current_profile(self._endpoint, self._fleet, self.requirements, self._prices,
-                               self.recommender, self.footprint)
+        return current_profile(self._endpoint, self._fleet, self._features, self.requirements,
+                               self._cost, self.component_costs, self.recommender)
 
     @cached_property
     def target(self) -> MLProfile:
@@ -94,11 +98,13 @@ class EndpointAnalysis:
 
     @cached_property
     def maturity_current(self) -> Maturity:
-        return assess(self.current, self._maturity_settings)
+        return assess(self.current, self._maturity_settings,
+                      self._features.settings.saturation_pct)
 
     @cached_property
     def maturity_target(self) -> Maturity:
-        return assess(self.target, self._maturity_settings)
+        return assess(self.target, self._maturity_settings,
+                      self._features.settings.saturation_pct)
 
     @property
     def monthly_savings_usd(self) -> float:
@@ -116,12 +122,15 @@ class EndpointAnalysis:
 @dataclass(frozen=True)
 class FleetAnalysis:
     fleet: FleetSnapshot
+    features: FleetFeatures  # the advisors' measures of `fleet`, for every consumer
     endpoints: dict[str, EndpointAnalysis]
     price_source: str
     total_monthly_cost_usd: float
     totals: FleetPlanTotals
     warnings: tuple[str, ...] = ()
     opinions: OpinionsSummary = field(default_factory=OpinionsSummary)
+    # The thresholds the maturity was judged on (the dashboard colours utilisation by them).
+    maturity_settings: MaturitySettings = field(default_factory=MaturitySettings)
 
     @property
     def total_savings_usd(self) -> float:
@@ -155,22 +164,33 @@ class FleetAnalysis:
         return _pillar_means(a.maturity_current for a in self.endpoints.values())
 
 
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The `[advisors]`, `[maturity]` and `[requirements]` sections, validated."""
+
+    advisors: AdvisorSettings = field(default_factory=AdvisorSettings)
+    maturity: MaturitySettings = field(default_factory=MaturitySettings)
+    requirements: RequirementsSettings = field(default_factory=RequirementsSettings)
+
+    @classmethod
+    def from_config(cls, config: SagetopConfig, origin: str) -> AnalysisSettings:
+        """Each section checked by its own model; the first bad one is a one-line ConfigError
+        naming `origin` (the file read), before anything connects to AWS."""
+        return cls(advisors=AdvisorSettings.from_config(config.advisors, origin),
+                   maturity=MaturitySettings.from_config(config.maturity, origin),
+                   requirements=RequirementsSettings.from_config(config.requirements, origin))
+
+
 @dataclass
 class Analyst:
     """Settings, prices and decisions for one session; analyses any number of snapshots."""
 
-    config: SagetopConfig
+    settings: AnalysisSettings = field(default_factory=AnalysisSettings)
     prices: PriceBook | None = None
-    origin: str = "config.toml"
     # endpoint key -> what the user decided about its plan (nothing: the plan as proposed).
     decisions: dict[str, Decisions] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Validated here, once: a bad section is a one-line ConfigError before anything runs.
-        self.advisor_settings = AdvisorSettings.from_config(self.config.advisors, self.origin)
-        self.maturity_settings = MaturitySettings.from_config(self.config.maturity, self.origin)
-        self.requirement_settings = RequirementsSettings.from_config(self.config.requirements,
-                                                                     self.origin)
         if self.prices is None:
             self.prices = PriceBook.load()
 
@@ -254,6 +274,16 @@ class Analyst:
                 reasons = [a.why for a in plan.alternatives if not a.chosen
                            and a.label.endswith(taken.label if taken else "")]
                 return f"cannot be applied: {reasons[0] if reasons else why}"
+            # A pick that gives up a requirement the plan met is refused, saying which: the
+            # user leaves that finding out first to take the risk knowingly.
+            proposed = analysis.endpoints[key].plan
+            before = {(f.kind, f.variant, f.component) for f in proposed.findings
+                      if f.outcome is Outcome.UNRESOLVED}
+            lost = [f for f in plan.findings if f.outcome is Outcome.UNRESOLVED
+                    and (f.kind, f.variant, f.component) not in before]
+            if lost:
+                return (f"cannot be applied: it leaves {lost[0].kind} unresolved "
+                        f"({lost[0].why}); leave that finding out first to accept the risk")
         try:
             target_profile(analysis.endpoints[key].current, plan, analysis.endpoints[key].findings)
         except TargetError as exc:
@@ -262,19 +292,17 @@ class Analyst:
         return None
 
     def requirements(self, fleet: FleetSnapshot) -> dict[str, Requirements]:
-        return {e.key: requirements_for(e, self.requirement_settings) for e in fleet.endpoints}
+        return {e.key: requirements_for(e, self.settings.requirements) for e in fleet.endpoints}
 
     def analyse(self, fleet: FleetSnapshot, now: dt.datetime | None = None) -> FleetAnalysis:
         prices = self.price_book
         requirements = self.requirements(fleet)
-        advice = advise(fleet, self.advisor_settings, prices, requirements,
+        advice = advise(fleet, self.settings.advisors, prices, requirements,
                         now or fleet.collected_at)
         findings = advice.findings
-        costs = {e.key: endpoint_monthly_cost(e, fleet, prices, requirements[e.key].max_payload_mb)
-                 for e in fleet.endpoints}
         planned = plan_fleet({k: tuple(v) for k, v in findings.items()},
                              {e.key: shape_of_endpoint(e) for e in fleet.endpoints},
-                             {k: c.usd for k, c in costs.items()}, self.decisions)
+                             {k: c.usd for k, c in advice.costs.items()}, self.decisions)
         endpoints: dict[str, EndpointAnalysis] = {}
         warnings: list[str] = list(prices.warnings)
         for endpoint in fleet.endpoints:
@@ -282,58 +310,45 @@ class Analyst:
             found = tuple(findings.get(key, ()))
             needs = requirements[key]
             warnings += [f"{key}: {w}" for w in needs.warnings]
-            cost = costs[key]
+            cost = advice.costs[key]
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
                 cost_source=cost.source, plan=planned.plans[key], _endpoint=endpoint,
-                _fleet=fleet,
-                _prices=prices, _maturity_settings=self.maturity_settings,
+                _fleet=fleet, _features=advice.features, _cost=cost,
+                _maturity_settings=self.settings.maturity,
                 comparison=advice.comparisons.get(key),
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
-                component_costs=(component_costs(endpoint, fleet, prices)
-                                 if endpoint.inference_components else {}),
-                footprint=advice.carbon.endpoint(key))
+                component_costs=advice.component_costs[key])
         return FleetAnalysis(
-            fleet=fleet, endpoints=endpoints, price_source=prices.source,
+            fleet=fleet, features=advice.features, endpoints=endpoints,
+            price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
-            totals=planned.totals, warnings=tuple(warnings), opinions=advice.opinions)
+            totals=planned.totals, warnings=tuple(warnings), opinions=advice.opinions,
+            maturity_settings=self.settings.maturity)
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None) -> dict[Path, str]:
-        """Profile files and rationale of `keys` (all endpoints and the summary when None)."""
-        files: dict[Path, str] = {}
-        chosen = [a for k, a in sorted(analysis.endpoints.items()) if keys is None or k in keys]
-        for item in chosen:
-            current_path, target_path, rationale_path = endpoint_paths(
-                out_dir, item.current.region, item.current.endpoint)
-            files[current_path] = profile_to_yaml(item.current)
-            files[target_path] = profile_to_yaml(item.target)
-            files[rationale_path] = render_rationale(
-                item.current, item.target, item.findings, self.maturity_settings,
-                plan=item.plan, comparison=item.comparison, recommender=item.recommender,
-                verdicts=item.verdicts)
-        if keys is None:
-            summary = fleet_summary(
-                analysis.fleet, [a.current for a in chosen], analysis.totals,
-                [a.maturity_current for a in chosen], analysis.fleet.collected_at,
-                analysis.opinions, plans=[a.plan for a in chosen])
-            files[out_dir / SUMMARY_YAML] = model_to_yaml(summary)
-            files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(summary)
+        """The files an export of `keys` would write (every endpoint and the fleet summary
+        when None), without writing them."""
+        chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
+        files, _ = snapshot_files(analysis.fleet, chosen, out_dir, analysis.totals,
+                                  summary=keys is None, opinions=analysis.opinions)
         return files
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None, *,
-                       allow_empty: bool = False) -> list[Path]:
-        """Write atomically, all or nothing; returns every file of the export.
+                       allow_empty: bool = False) -> SnapshotResult:
+        """Profiles and rationale of `keys` (every endpoint and the fleet summary when None),
+        through the one export writer, all or nothing.
 
         Raises `ExportRefused` (and writes nothing) when the collection failed, or found no
         endpoints where `out_dir` holds an export, unless `allow_empty`.
         """
         refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
-        files = self.snapshot_files(analysis, out_dir, keys)
-        write_files_atomically(files)
-        return sorted(files)
+        chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
+        return write_snapshot(analysis.fleet, chosen, out_dir, analysis.totals,
+                              summary=keys is None, opinions=analysis.opinions)
 
 
 @dataclass(frozen=True)
@@ -402,7 +417,3 @@ def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
             },
         },
     }
-
-
-def sorted_findings(analysis: FleetAnalysis) -> Sequence[Finding]:
-    return [f for a in analysis.endpoints.values() for f in a.findings]

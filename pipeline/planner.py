@@ -9,11 +9,12 @@ each hosting option that fits), and takes the cheapest that meets every requirem
   one of its own options, or with another option that already makes its change (a second
   instance is there if a resize keeps two), or by a hosting that makes it moot (a serverless
   endpoint needs no extra instance), or it stays unresolved and the plan says why;
-* on today's hosting, each variant or component takes at most one sizing option (options that
-  set the same characteristic exclude each other) and every finding at most one option; the
-  largest savings go first, after the musts. An off-hours schedule is a sizing option: its
-  scheduled actions set MinCapacity/MaxCapacity at night and it was costed on today's capacity,
-  so it competes with every other sizing of the same variant or component, and a hosting that
+* on today's hosting, each variant or component takes at most one sizing option (each is
+  priced against today's instances, so two would not add up; any options that set the same
+  characteristic exclude each other too) and every finding at most one option; the largest
+  savings go first, after the musts. An off-hours schedule is a sizing option: its scheduled
+  actions set MinCapacity/MaxCapacity at night and it was costed on today's capacity, so it
+  competes with every other sizing of the same variant or component, and a hosting that
   replaces the instances makes it moot;
 * settings (data capture, rollback alarms, a scaling policy) join unless the hosting excludes
   them (a serverless endpoint cannot capture data) or makes them moot;
@@ -139,6 +140,9 @@ EXCLUDES: dict[OptionKind, dict[FindingKind, str]] = {
     },
 }
 REMOVED = "the endpoint is deleted"
+# Options that size instances or copies: at most one per variant or component (SIZE claims it).
+SIZING = frozenset({OptionKind.RESIZE, OptionKind.SCHEDULE, OptionKind.REMOVE})
+SIZE = "size"
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,11 @@ class EndpointPlanner:
                     continue
                 claims = frozenset(claim for change in option.changes
                                    for claim in claims_of(self.shape, change))
+                if option.kind in SIZING:
+                    # Two sizings of one variant do not add up: each is priced against
+                    # today's instances (a type from one, a count from another would make a
+                    # third size that neither priced).
+                    claims |= {(owner, SIZE) for owner, _ in claims}
                 selectable = (option.fits and option.kind is not OptionKind.EXPERIMENT
                               and (bool(option.changes) or option.kind is OptionKind.REMOVE))
                 trial = self.shape.copy()
@@ -346,7 +355,9 @@ class EndpointPlanner:
             if met is not None:
                 plan.outcomes[id(finding)] = (Outcome.COVERED, _covered_why(met), met.id)
                 continue
+            taken = {id(o.finding) for o in plan.chosen}
             pool = [o for o in usable if not o.hosting and o not in plan.chosen
+                    and id(o.finding) not in taken  # one option per finding
                     and not (replaced and not o.setting) and not _clash(o, claims)
                     and (o.finding is finding or (
                         finding.kind in MET_BY_DIRECTION
@@ -1010,7 +1021,16 @@ def actions(key: str, before: TargetShape, after: TargetShape,
         elif c.copies != old_c.copies:
             steps.append(f"UpdateInferenceComponentRuntimeConfig {c.name}: CopyCount {c.copies}")
     # Settings go on the endpoint the plan leaves: a new one when the hosting makes one.
-    where = "the new endpoint" if replaced else name
+    where = ("the shared multi-model endpoint" if kind is OptionKind.MULTI_MODEL
+             else "the new endpoint" if replaced else name)
+    if replaced and kind is OptionKind.MULTI_MODEL:
+        for v in after.variants:
+            old = before.variant(v.name)
+            if v.autoscaling and old is not None and not old.autoscaling:
+                steps.append(f"RegisterScalableTarget on {where}'s variant (MinCapacity "
+                             f"{v.min_instances}, MaxCapacity {v.max_instances}) and "
+                             "PutScalingPolicy target tracking on "
+                             "SageMakerVariantInvocationsPerInstance, unless it has them")
     if after.data_capture and not before.data_capture:
         steps.append(f"DataCaptureConfig (a few percent of requests to S3) in {where}'s "
                      "endpoint config" + ("" if replaced else f", UpdateEndpoint {name}"))

@@ -1,7 +1,10 @@
 """Build an endpoint's current ML profile from the fleet snapshot.
 
-The current profile says what is there, each value with its origin. The target profile is built
-from it by applying the endpoint's plan (`profiles.target`).
+The current profile says what is there, each value with its origin. What it measures (traffic,
+errors, latency, utilisation, the busiest resource, the traffic pattern) it takes from the
+advisors' features (`advisors.features`) and what it costs from the analysis: it never reads a
+metric series itself, so a profile and a finding cannot tell two stories. The target profile is
+built from it by applying the endpoint's plan (`profiles.target`).
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from advisors.components import component_costs, reserved_fraction, share_basis
-from advisors.cost import CostEstimate, billed_instances, endpoint_monthly_cost, observed_hours
+from advisors.components import reserved_fraction, share_basis
+from advisors.cost import CostEstimate
+from advisors.features import RESOURCES, FleetFeatures, measured
+from advisors.limits import INVOCATION_TIMEOUT_S, MICROSECONDS_PER_MS
 from advisors.opinions import RecommenderComparison
 from advisors.rules.no_deployment_guardrails import guardrails_supported, strategy_label
 from advisors.scaling import per_instance_policy
@@ -31,7 +34,6 @@ from ground.domain import (
 )
 from ground.energy import Footprint, method_text
 from ground.images import workload_of
-from ground.pricing import PriceBook
 from ground.requirements import Requirements
 from profiles.model import (
     Bound,
@@ -40,7 +42,6 @@ from profiles.model import (
     Characteristic,
     ComponentProfile,
     ContainerSource,
-    Environment,
     LatencyClass,
     MLProfile,
     NetworkSecurity,
@@ -51,17 +52,17 @@ from profiles.model import (
     TrafficPattern,
     VariantProfile,
 )
-from profiles.traffic import classify_traffic
 
-MICROSECONDS_PER_MS = 1000.0
 SECONDS_PER_DAY = 86400.0
 
-# Latency classes by p99 (ms): upper bounds, exclusive. 60 s is the real-time invocation timeout.
+# Latency classes by p99 (ms): upper bounds, exclusive. Near-real-time ends where a real-time
+# invocation times out (AWS's limit, `advisors.limits`).
 LATENCY_CLASS_BOUNDS_MS: tuple[tuple[float, LatencyClass], ...] = (
     (100.0, LatencyClass.REAL_TIME_INTERACTIVE),
     (1000.0, LatencyClass.REAL_TIME),
-    (60000.0, LatencyClass.NEAR_REAL_TIME),
+    (INVOCATION_TIMEOUT_S * 1000.0, LatencyClass.NEAR_REAL_TIME),
 )
+Row = Mapping[str, Any]
 
 CLOUDWATCH = "CloudWatch"
 DESCRIBE = "DescribeEndpoint/DescribeEndpointConfig"
@@ -88,18 +89,9 @@ def _models(endpoint: EndpointSnapshot) -> list[ModelInfo]:
     return list(seen.values())
 
 
-def _serving_columns(endpoint: EndpointSnapshot) -> list[str]:
-    """The metric columns that carry the endpoint's traffic: its serving variants and its
-    inference components (whose invocations are published per component only)."""
-    return [v.name for v in endpoint.serving_variants] + [
-        c.column for c in endpoint.inference_components]
-
-
-def _window_values(endpoint: EndpointSnapshot, fleet: FleetSnapshot, series: str,
-                   variants: Iterable[VariantSnapshot | str]) -> list[float]:
-    names = (v if isinstance(v, str) else v.name for v in variants)
-    values = (fleet.metrics.window_value(endpoint.key, name, series) for name in names)
-    return [v for v in values if v is not None]
+def _at(row: Row | None, column: str) -> float | None:
+    """A measure of the features' row; None for no data (or no row)."""
+    return None if row is None else measured(row.get(column))
 
 
 def _days_between(moments: Iterable[dt.datetime]) -> list[float]:
@@ -215,9 +207,9 @@ def _images(models: list[ModelInfo]) -> tuple[Characteristic[list[str]],
     return framework, container
 
 
-def _utilisation(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: FleetSnapshot,
-                 series: str, unit: str, what: str) -> Characteristic[float]:
-    value = fleet.metrics.window_value(endpoint.key, variant.name, series)
+def _utilisation(variant: VariantSnapshot, row: Row | None, series: str, unit: str,
+                 what: str) -> Characteristic[float]:
+    value = _at(row, series)
     note = ""
     if value is None:
         spec = spec_for(variant.instance_type)
@@ -306,10 +298,37 @@ def _guardrails(endpoint: EndpointSnapshot) -> tuple[Characteristic[str], Charac
                                        else "no CloudWatch alarm rolls an update back")))
 
 
+BUSIEST_SOURCE = "busiest of CPU, memory, GPU and GPU memory p95 per instance (advisors)"
+
+
+def _busiest(row: Row | None) -> tuple[Characteristic[str], Characteristic[float]]:
+    """The variant's busiest resource and its utilisation, as the advisors judge it."""
+    pct = _at(row, "busiest_pct")
+    resource = row.get("busiest_resource") if row is not None else None
+    if pct is None or not isinstance(resource, str):
+        unknown = "no utilisation datapoints in the lookback"
+        return (Characteristic[str](value=None, origin=Origin.OBSERVED, source=BUSIEST_SOURCE,
+                                    note=unknown),
+                Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                      unit="percent per instance", source=BUSIEST_SOURCE,
+                                      note=unknown))
+    llm = row.get("llm_server") if row is not None else None
+    note = (f"GPU memory left out: {llm} preallocates it for its KV cache whatever the load"
+            if isinstance(llm, str) else "")
+    name = RESOURCES[resource][0]
+    return (Characteristic[str](value=name, origin=Origin.OBSERVED, source=BUSIEST_SOURCE,
+                                note=note),
+            Characteristic[float](value=round(pct, 2), origin=Origin.OBSERVED,
+                                  unit="percent per instance", source=BUSIEST_SOURCE,
+                                  note=note))
+
+
 def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
-                     fleet: FleetSnapshot,
+                     features: FleetFeatures,
                      recommender: dict[str, RecommenderComparison] | None = None
                      ) -> VariantProfile:
+    row = features.variant(endpoint.key, variant.name)
+    busiest, busiest_pct = _busiest(row)
     serverless = variant.serverless
     instances_note = "serverless: no instances to manage" if serverless else ""
     recommended = _recommended(endpoint, variant, (recommender or {}).get(variant.name))
@@ -348,7 +367,7 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
         instance_count=Characteristic[int](
             value=None if serverless else variant.current_instance_count,
             origin=Origin.OBSERVED, unit="instances", source="DescribeEndpoint "
-            "CurrentInstanceCount", note=instances_note or _count_note(endpoint, variant, fleet)),
+            "CurrentInstanceCount", note=instances_note or _count_note(row)),
         min_instances=min_instances,
         max_instances=max_instances,
         autoscaling=Characteristic[bool](
@@ -363,24 +382,26 @@ def _variant_profile(endpoint: EndpointSnapshot, variant: VariantSnapshot,
             value=serverless.max_concurrency if serverless else None, origin=Origin.CONFIGURED,
             unit="concurrent requests", source=DESCRIBE,
             note="" if serverless else "not serverless"),
-        cpu_p95_pct=_utilisation(endpoint, variant, fleet, "cpu_p95_pct",
-                                 "percent per instance", "CPUUtilization / vCPUs"),
-        memory_p95_pct=_utilisation(endpoint, variant, fleet, "memory_p95_pct",
+        cpu_p95_pct=_utilisation(variant, row, "cpu_p95_pct", "percent per instance",
+                                 "CPUUtilization / vCPUs"),
+        memory_p95_pct=_utilisation(variant, row, "memory_p95_pct",
                                     "percent of instance memory", "MemoryUtilization"),
-        gpu_p95_pct=_utilisation(endpoint, variant, fleet, "gpu_p95_pct", "percent per GPU",
+        gpu_p95_pct=_utilisation(variant, row, "gpu_p95_pct", "percent per GPU",
                                  "GPUUtilization / GPUs"),
         recommended_instance_type=recommended[0],
         recommended_instance_count=recommended[1],
         scaling_target_value=_scaling_target(scaling),
+        busiest_resource=busiest,
+        busiest_resource_pct=busiest_pct,
     )
 
 
-def _count_note(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: FleetSnapshot
-                ) -> str:
-    billed = billed_instances(endpoint, variant, fleet)
-    if not billed.time_weighted:
+def _count_note(row: Row | None) -> str:
+    """What the variant is billed for when that is not the count of the moment (features)."""
+    billed = _at(row, "billed_instances")
+    if billed is None or row is None or not row.get("time_weighted"):
         return ""
-    return (f"at this moment; {billed.count:.1f} on average over the lookback (time-weighted, "
+    return (f"at this moment; {billed:.1f} on average over the lookback (time-weighted, "
             "from CPUUtilization samples), the count it is billed for")
 
 
@@ -397,7 +418,7 @@ def _scaling_target(scaling: AutoscalingInfo | None) -> Characteristic[float]:
 
 
 def _component_profile(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot,
-                       fleet: FleetSnapshot, cost: CostEstimate | None) -> ComponentProfile:
+                       features: FleetFeatures, cost: CostEstimate | None) -> ComponentProfile:
     scaling = component.autoscaling
     resources = component.resources
     source = "DescribeInferenceComponent"
@@ -406,9 +427,9 @@ def _component_profile(endpoint: EndpointSnapshot, component: InferenceComponent
     basis = share_basis(spec, endpoint.components_on(component.variant)) if spec else None
     share = (reserved_fraction(component, variant, spec, basis)
              if variant is not None and spec is not None and basis else None)
-    requests = fleet.metrics.window_value(endpoint.key, component.column, "requests")
-    p99_us = fleet.metrics.window_value(endpoint.key, component.column, "model_latency_p99_us")
-    hours = observed_hours(endpoint, fleet)
+    row = features.component(endpoint.key, component.name)
+    per_day = _at(row, "requests_per_day")
+    p99_us = _at(row, "model_latency_p99_us")
     if scaling is not None:
         low = Characteristic[int](value=scaling.min_capacity, origin=Origin.CONFIGURED,
                                   unit="copies", source="Application Auto Scaling")
@@ -452,10 +473,10 @@ def _component_profile(endpoint: EndpointSnapshot, component: InferenceComponent
             unit=f"percent of the instances' {basis or 'capacity'}".replace("_", " "),
             source="copies x reservation per copy / what the instances offer"),
         requests_per_day=Characteristic[float](
-            value=None if requests is None else round(requests / hours * 24.0, 2),
+            value=None if per_day is None else round(per_day, 2),
             origin=Origin.OBSERVED, unit="requests per day",
             source=f"{CLOUDWATCH} Invocations (InferenceComponentName)",
-            note="" if requests is not None else "no request data in the lookback"),
+            note="" if per_day is not None else "no request data in the lookback"),
         p99_latency_ms=Characteristic[float](
             value=None if p99_us is None else round(p99_us / MICROSECONDS_PER_MS, 3),
             origin=Origin.OBSERVED, unit="ms",
@@ -467,78 +488,61 @@ def _component_profile(endpoint: EndpointSnapshot, component: InferenceComponent
     )
 
 
-def endpoint_hourly_requests(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> pd.Series:
-    """Requests per hour summed over the serving variants and the inference components; NaN
-    where none has data."""
-    frame = fleet.metrics.series("hourly", "requests", endpoint.key)
-    serving = set(_serving_columns(endpoint))
-    mask = np.array([c[1] in serving for c in frame.columns], dtype=bool)
-    if not mask.any():
-        return pd.Series(dtype=float)
-    # Positional numpy, not label selection: this runs once per endpoint of the fleet.
-    values = frame.to_numpy(dtype="float64")[:, mask]
-    present = ~np.isnan(values).all(axis=1)
-    total = np.where(present, np.nansum(values, axis=1), np.nan)
-    return pd.Series(total, index=frame.index)
-
-
-def _traffic(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Characteristic[TrafficPattern]:
-    hourly = endpoint_hourly_requests(endpoint, fleet)
-    if hourly.empty:
-        return Characteristic[TrafficPattern](value=None, origin=Origin.INFERRED,
-                                              source=f"{CLOUDWATCH} Invocations hourly",
+def _traffic(endpoint: EndpointSnapshot, row: Row | None) -> Characteristic[TrafficPattern]:
+    """The pattern the advisors decided (`advisors.traffic`), with their reason."""
+    source = f"{CLOUDWATCH} Invocations hourly"
+    if row is None or not _at(row, "hours_observed"):
+        return Characteristic[TrafficPattern](value=None, origin=Origin.INFERRED, source=source,
                                               note="no hourly request data")
-    assessment = classify_traffic(hourly)
-    note = assessment.reason
-    if any(v.managed_instance_scaling and v.managed_instance_scaling.enabled
-           and v.managed_instance_scaling.min_instances == 0 for v in endpoint.variants):
+    pattern = row.get("traffic_pattern")
+    note = str(row.get("traffic_reason") or "")
+    dark = int(_at(row, "unobserved_hours") or 0)
+    if dark and any(v.managed_instance_scaling and v.managed_instance_scaling.enabled
+                    and v.managed_instance_scaling.min_instances == 0 for v in endpoint.variants):
         # Scaled to zero, a component publishes nothing: those hours are no data, not zero.
-        seen = hourly.notna().to_numpy()
-        first = int(seen.argmax()) if seen.any() else len(seen)
-        dark = int((~seen[first:]).sum())
-        if dark:
-            note += f"; scales to zero: no data for {dark} h without copies, not counted"
-    return Characteristic[TrafficPattern](value=assessment.pattern, origin=Origin.INFERRED,
-                                          source=f"{CLOUDWATCH} Invocations hourly",
-                                          note=note)
+        note += f"; scales to zero: no data for {dark} h without copies, not counted"
+    return Characteristic[TrafficPattern](
+        value=pattern if isinstance(pattern, TrafficPattern) else None, origin=Origin.INFERRED,
+        source=source, note=note)
 
 
-def _requests_and_errors(endpoint: EndpointSnapshot, fleet: FleetSnapshot
+def _requests_and_errors(endpoint: EndpointSnapshot, row: Row | None
                          ) -> tuple[Characteristic[float], Characteristic[float]]:
-    serving = _serving_columns(endpoint)
-    requests = _window_values(endpoint, fleet, "requests", serving)
-    errors = _window_values(endpoint, fleet, "errors_5xx", serving)
-    hours = observed_hours(endpoint, fleet)
-    if not requests:
+    """Requests per day and the 5XX rate callers saw (serving variants and inference
+    components; `advisors.features` says why shadow variants are not counted)."""
+    requests, errors = _at(row, "requests"), _at(row, "errors_5xx")
+    hours = _at(row, "observed_hours") or 0.0
+    if requests is None:
         unknown = "no request data in the lookback"
         return (Characteristic[float](value=None, origin=Origin.OBSERVED, unit="requests per day",
                                       source=f"{CLOUDWATCH} Invocations", note=unknown),
                 Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
                                       source=f"{CLOUDWATCH} Invocation5XXErrors", note=unknown))
-    total = sum(requests)
     per_day = Characteristic[float](
-        value=round(total / hours * 24.0, 2), origin=Origin.OBSERVED, unit="requests per day",
-        source=f"{CLOUDWATCH} Invocations",
-        note=f"{total:,.0f} requests over {hours:,.0f} h ("
+        value=round(_at(row, "requests_per_day") or 0.0, 2), origin=Origin.OBSERVED,
+        unit="requests per day", source=f"{CLOUDWATCH} Invocations",
+        note=f"{requests:,.0f} requests over {hours:,.0f} h ("
              + ("inference components)" if endpoint.inference_components
                 else "serving variants)"))
-    if total <= 0 or not errors:
+    ratio = _at(row, "error_ratio")
+    if ratio is None or errors is None:
         rate = Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
                                      source=f"{CLOUDWATCH} Invocation5XXErrors",
-                                     note="no requests to rate" if total <= 0 else "no error data")
+                                     note="no requests to rate" if requests <= 0
+                                     else "no error data")
     else:
-        rate = Characteristic[float](value=round(sum(errors) / total * 100.0, 4),
+        rate = Characteristic[float](value=round(ratio * 100.0, 4),
                                      origin=Origin.OBSERVED, unit="percent",
                                      source=f"{CLOUDWATCH} Invocation5XXErrors",
-                                     note=f"{sum(errors):,.0f} 5XX of {total:,.0f} requests")
+                                     note=f"{errors:,.0f} 5XX of {requests:,.0f} requests")
     return per_day, rate
 
 
-def _latency(endpoint: EndpointSnapshot, fleet: FleetSnapshot, objective_ms: float | None
+def _latency(row: Row | None, objective_ms: float | None
              ) -> tuple[Characteristic[float], Characteristic[LatencyClass]]:
-    p99s_us = _window_values(endpoint, fleet, "model_latency_p99_us", _serving_columns(endpoint))
-    if p99s_us:
-        p99_ms = max(p99s_us) / MICROSECONDS_PER_MS
+    p99_us = _at(row, "model_latency_p99_us")
+    if p99_us is not None:
+        p99_ms = p99_us / MICROSECONDS_PER_MS
         p99 = Characteristic[float](
             value=round(p99_ms, 3), origin=Origin.OBSERVED, unit="ms",
             source=f"{CLOUDWATCH} ModelLatency p99 (microseconds, converted)",
@@ -563,7 +567,7 @@ def business_requirements(requirements: Requirements | None) -> BusinessRequirem
     if requirements is None:
         return BusinessRequirements(warnings=["no business requirements configured"])
     return BusinessRequirements(
-        environment=Environment(str(requirements.environment)),
+        environment=requirements.environment,
         p99_latency_ms=requirements.p99_latency_ms,
         cold_start_tolerance_ms=requirements.cold_start_tolerance_ms,
         max_payload_mb=requirements.max_payload_mb,
@@ -652,27 +656,18 @@ def _carbon(footprint: Footprint | None) -> tuple[Characteristic[float], Charact
     return energy, carbon, detail
 
 
-def _capacity_utilisation(endpoint: EndpointSnapshot, fleet: FleetSnapshot
+def _capacity_utilisation(endpoint: EndpointSnapshot, row: Row | None
                           ) -> Characteristic[float]:
     """Mean use of the capacity paid for: the busier of CPU and GPU, averaged over the lookback
-    and weighted by the vCPUs (GPUs) of the billed instances of every serving variant."""
+    and weighted by the vCPUs (GPUs) of the billed instances of every serving variant (the
+    features' figures, `capacity_cpu_mean_pct` / `capacity_gpu_mean_pct`)."""
     source = f"{CLOUDWATCH} CPUUtilization / GPUUtilization Average"
     if endpoint.deployment is DeploymentOption.SERVERLESS:
         return Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
                                      source=source,
                                      note="serverless: capacity exists only while requests run")
-    sums = {"cpu": [0.0, 0.0], "gpu": [0.0, 0.0]}
-    for variant in endpoint.serving_variants:
-        spec = spec_for(variant.instance_type)
-        if spec is None or variant.serverless is not None:
-            continue
-        count = billed_instances(endpoint, variant, fleet).count
-        for name, units in (("cpu", spec.vcpu), ("gpu", spec.gpu_count if spec.has_gpu else 0)):
-            mean = fleet.metrics.window_value(endpoint.key, variant.name, f"{name}_mean_pct")
-            if mean is not None and units:
-                sums[name][0] += mean * units * count
-                sums[name][1] += units * count
-    means = {name: total / weight for name, (total, weight) in sums.items() if weight > 0}
+    means = {name: value for name in ("cpu", "gpu")
+             if (value := _at(row, f"capacity_{name}_mean_pct")) is not None}
     if not means:
         return Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
                                      source=source, note="no mean utilisation measured")
@@ -685,18 +680,20 @@ def _capacity_utilisation(endpoint: EndpointSnapshot, fleet: FleetSnapshot
                              in means else "")))
 
 
-def _idle_hours(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> Characteristic[float]:
-    hourly = endpoint_hourly_requests(endpoint, fleet).dropna()
+def _idle_hours(row: Row | None) -> Characteristic[float]:
+    """Share of the observed hours without a request callers made (the features' hourly
+    shape: `hours_observed`, `active_hours`)."""
+    observed, active = _at(row, "hours_observed"), _at(row, "active_hours")
     source = f"{CLOUDWATCH} Invocations hourly"
-    if hourly.empty:
+    if not observed or active is None:
         return Characteristic[float](value=None, origin=Origin.OBSERVED,
                                      unit="percent of hours", source=source,
                                      note="no hourly request data")
-    idle = float((hourly == 0).mean()) * 100.0
-    return Characteristic[float](value=round(idle, 2), origin=Origin.OBSERVED,
+    idle = observed - active
+    return Characteristic[float](value=round(idle / observed * 100.0, 2), origin=Origin.OBSERVED,
                                  unit="percent of hours", source=source,
-                                 note=f"{int((hourly == 0).sum())} of {len(hourly)} observed "
-                                      "hours without a request")
+                                 note=f"{idle:.0f} of {observed:.0f} observed hours without a "
+                                      "request")
 
 
 def _scales_to_zero(endpoint: EndpointSnapshot, requirements: Requirements | None
@@ -729,29 +726,30 @@ def _scales_to_zero(endpoint: EndpointSnapshot, requirements: Requirements | Non
                                        note=note)
 
 
-def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                    requirements: Requirements | None, prices: PriceBook,
-                    recommender: Iterable[RecommenderComparison] = (),
-                    footprint: Footprint | None = None) -> MLProfile:
-    """The endpoint as it is, from the snapshot; `requirements` None = none configured.
+def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot, features: FleetFeatures,
+                    requirements: Requirements | None, cost: CostEstimate,
+                    component_costs: Mapping[str, CostEstimate] | None = None,
+                    recommender: Iterable[RecommenderComparison] = ()) -> MLProfile:
+    """The endpoint as it is; `requirements` None = none configured.
 
-    `recommender` carries the advisors' comparisons of Inference Recommender jobs with the plan,
-    so the recommended instance size is recorded with the job it comes from; `footprint` the
-    advisors' estimate of its energy and carbon (computed once, carried here).
+    What it measures comes from `features` (the advisors' frames of this snapshot), what it
+    costs (`cost`, and each inference component's share) from the analysis. `recommender`
+    carries the advisors' comparisons of Inference Recommender jobs with the plan, so the
+    recommended instance size is recorded with the job it comes from. Its energy and carbon are
+    the features' estimate (`FleetFeatures.carbon`, computed once).
     """
     by_variant = {c.variant: c for c in recommender}
     strategy, rollback = _guardrails(endpoint)
     models = _models(endpoint)
     business = business_requirements(requirements)
     frameworks, container = _images(models)
-    per_day, error_rate = _requests_and_errors(endpoint, fleet)
-    p99, latency_class = _latency(endpoint, fleet, business.p99_latency_ms)
-    concurrency = _window_values(endpoint, fleet, "concurrency_max", endpoint.serving_variants)
-    cost = endpoint_monthly_cost(endpoint, fleet, prices,
-                                 requirements.max_payload_mb if requirements else None)
-    shares = component_costs(endpoint, fleet, prices) if endpoint.inference_components else {}
+    row = features.endpoint(endpoint.key)
+    per_day, error_rate = _requests_and_errors(endpoint, row)
+    p99, latency_class = _latency(row, business.p99_latency_ms)
+    concurrency = _at(row, "concurrency_max")
+    shares = component_costs or {}
     monitor = endpoint.monitor
-    energy, carbon, detail = _carbon(footprint)
+    energy, carbon, detail = _carbon(features.carbon.endpoint(endpoint.key))
     model_times = [m.creation_time for m in models if m.creation_time is not None]
     config_times = list(endpoint.config_history) or [
         endpoint.config_creation_time or endpoint.last_modified_time]
@@ -769,23 +767,24 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         model_size_bytes=_model_size(models),
         frameworks=frameworks,
         container=container,
-        variants=[_variant_profile(endpoint, v, fleet, by_variant) for v in endpoint.variants],
-        inference_components=[_component_profile(endpoint, c, fleet, shares.get(c.name))
+        variants=[_variant_profile(endpoint, v, features, by_variant)
+                  for v in endpoint.variants],
+        inference_components=[_component_profile(endpoint, c, features, shares.get(c.name))
                               for c in endpoint.inference_components],
         retraining_frequency_days=_interval(model_times, fleet.collected_at, "model creation",
                                             "model CreationTime"),
         update_frequency_days=_interval(config_times, fleet.collected_at, "endpoint config",
                                         "endpoint config CreationTime history"),
-        traffic_pattern=_traffic(endpoint, fleet),
+        traffic_pattern=_traffic(endpoint, row),
         requests_per_day=per_day,
         error_rate_5xx_pct=error_rate,
         p99_latency_ms=p99,
         latency_class=latency_class,
         concurrency=Characteristic[float](
-            value=max(concurrency) if concurrency else None, origin=Origin.OBSERVED,
+            value=concurrency, origin=Origin.OBSERVED,
             unit="concurrent requests", source=f"{CLOUDWATCH} ConcurrentRequestsPerModel max",
-            note="" if concurrency else "not published for this endpoint (async, serverless) "
-                                        "or no datapoints"),
+            note="" if concurrency is not None else "not published for this endpoint (async, "
+                                                    "serverless) or no datapoints"),
         payload_size_mb=_required(business.max_payload_mb, "max_payload_mb", "MB", business,
                                   "not observable from CloudWatch metrics and not configured"),
         cold_start_tolerance_ms=_required(business.cold_start_tolerance_ms,
@@ -809,7 +808,7 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
         monthly_energy_kwh=energy,
         monthly_carbon_kgco2e=carbon,
         carbon=detail,
-        capacity_utilisation_pct=_capacity_utilisation(endpoint, fleet),
-        idle_hours_pct=_idle_hours(endpoint, fleet),
+        capacity_utilisation_pct=_capacity_utilisation(endpoint, row),
+        idle_hours_pct=_idle_hours(row),
         scale_to_zero=_scales_to_zero(endpoint, requirements),
     )

@@ -4,7 +4,9 @@ Four levels: 1 initial (ad hoc, a known gap), 2 managed (works, by defaults or b
 3 defined (a deliberate, documented setting), 4 optimised (the setting also fits the workload).
 Each judgeable characteristic gets a level and a one-line reason with its numbers; a pillar's level
 is the floored mean of its characteristics, never more than one level above the weakest, so a
-single serious gap still shows. Thresholds come from `[maturity]` in config.toml.
+single serious gap still shows. Thresholds come from `[maturity]` in config.toml; whether the
+busiest resource is saturated is the advisors' `saturation_pct` (`[advisors]`), handed in, so that
+a finding and the maturity never disagree on it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ import itertools
 import math
 from collections.abc import Callable
 from enum import IntEnum, StrEnum
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ground.domain import DeploymentOption
 from ground.errors import ConfigError
-from profiles.errors import describe_validation
+from ground.requirements import Environment
+from ground.validation import describe_validation
 from profiles.model import (
     Bound,
     ContainerSource,
-    Environment,
     MLProfile,
     ScaleToZero,
     TrafficPattern,
@@ -73,15 +76,12 @@ class MaturitySettings(BaseModel):
     # Observed p99 / objective p99 at or under which latency is "defined": 0.8 leaves 20 % headroom
     # for a load step before the objective is missed.
     latency_ratio_defined: float = Field(default=0.8, gt=0, le=1)
-    # Busiest resource (p95 percent per instance: CPU, GPU or memory) at or above which the
+    # Busiest resource (p95 percent per instance, as the advisors judge it) at or above which the
     # instances are used at a managed / defined / optimised level. Below 10 % nine tenths of what
     # is paid for idles; 50 % is as full as a fleet can run while keeping headroom for a failure.
     utilisation_pct_managed: float = Field(default=10.0, ge=0, le=100)
     utilisation_pct_defined: float = Field(default=30.0, ge=0, le=100)
     utilisation_pct_optimised: float = Field(default=50.0, ge=0, le=100)
-    # Busiest resource (p95 percent) at or above which the endpoint has no headroom: latency
-    # rises faster than load. Matches the advisors' saturation default.
-    utilisation_pct_saturated: float = Field(default=85.0, gt=0, le=100)
     # USD per 1,000 requests at or under which cost is managed / defined / optimised. A CPU
     # instance (~$0.2/h) answering one request a second costs ~$0.06 per 1,000; $1 means it
     # mostly waits, $0.01 means it is busy.
@@ -119,7 +119,7 @@ class MaturitySettings(BaseModel):
         try:
             settings = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(describe_validation(exc, origin, prefix="maturity")) from None
+            raise ConfigError(describe_validation(exc, origin, section="maturity")) from None
         problem = settings.ordering_problem()
         if problem is not None:
             raise ConfigError(f"{origin}: maturity.{problem}")
@@ -138,9 +138,6 @@ class MaturitySettings(BaseModel):
             problem = self._ordered(stem, lower_is_better=False)
             if problem:
                 return problem
-        if self.utilisation_pct_saturated <= self.utilisation_pct_optimised:
-            return (f"utilisation_pct_saturated: expected more than utilisation_pct_optimised "
-                    f"({self.utilisation_pct_optimised}), got {self.utilisation_pct_saturated}")
         return None
 
     def _ordered(self, stem: str, lower_is_better: bool) -> str | None:
@@ -232,14 +229,17 @@ def _instance_variants(profile: MLProfile) -> list[VariantProfile]:
 
 
 def busiest_utilisation(profile: MLProfile) -> tuple[float, str] | None:
-    """The highest p95 utilisation over serving instance variants: (percent, "cpu on X")."""
+    """The busiest serving instance variant's busiest resource: (percent, "CPU on X").
+
+    Which resource is busiest on a variant is the advisors' answer, recorded in the profile;
+    here only the variants are compared.
+    """
     best: tuple[float, str] | None = None
     for variant in _instance_variants(profile):
-        for name, what in (("cpu_p95_pct", "CPU"), ("gpu_p95_pct", "GPU"),
-                           ("memory_p95_pct", "memory")):
-            value = getattr(variant, name).value
-            if value is not None and (best is None or value > best[0]):
-                best = (float(value), f"{what} on {variant.name}")
+        value = variant.busiest_resource_pct.value
+        if value is not None and (best is None or value > best[0]):
+            best = (float(value), f"{variant.busiest_resource.value or 'resource'} on "
+                                  f"{variant.name}")
     return best
 
 
@@ -323,7 +323,8 @@ def _judge_container(profile: MLProfile, _: MaturitySettings) -> Judgement:
     return levels[source]
 
 
-def _judge_latency(profile: MLProfile, settings: MaturitySettings) -> Judgement:
+def _judge_latency(profile: MLProfile, settings: MaturitySettings,
+                   saturation_pct: float) -> Judgement:
     observed = profile.p99_latency_ms.value
     objective = profile.requirements.p99_latency_ms
     if observed is None:
@@ -335,7 +336,7 @@ def _judge_latency(profile: MLProfile, settings: MaturitySettings) -> Judgement:
     if ratio > 1.0:
         return L.INITIAL, f"{text}: misses it"
     busiest = busiest_utilisation(profile)
-    if busiest is not None and busiest[0] >= settings.utilisation_pct_saturated:
+    if busiest is not None and busiest[0] >= saturation_pct:
         return L.MANAGED, f"{text}, but {busiest[1]} at {busiest[0]:.0f} %: no headroom"
     if ratio > settings.latency_ratio_defined:
         return L.MANAGED, f"{text}: little headroom"
@@ -512,27 +513,31 @@ def _judge_deployment(profile: MLProfile, _: MaturitySettings) -> Judgement:
 Judge = Callable[[MLProfile, MaturitySettings], Judgement]
 P = Pillar
 
-# (characteristic judged, pillars it counts in, judge). Order = the order in reports.
-JUDGES: tuple[tuple[str, tuple[Pillar, ...], Judge], ...] = (
-    ("update_frequency_days", (P.OPERATIONAL_EXCELLENCE,), _judge_updates),
-    ("retraining_frequency_days", (P.OPERATIONAL_EXCELLENCE,), _judge_retraining),
-    ("data_capture", (P.OPERATIONAL_EXCELLENCE,), _judge_data_capture),
-    ("container", (P.OPERATIONAL_EXCELLENCE, P.SECURITY), _judge_container),
-    ("kms_key", (P.SECURITY,), _judge_kms),
-    ("vpc", (P.SECURITY,), _judge_vpc),
-    ("network_isolation", (P.SECURITY,), _judge_isolation),
-    ("instance_count", (P.RELIABILITY,), _judge_instance_count),
-    ("error_rate_5xx_pct", (P.RELIABILITY,), _judge_error_rate),
-    ("p99_latency_ms", (P.PERFORMANCE_EFFICIENCY,), _judge_latency),
-    ("utilisation", (P.COST_OPTIMISATION,), _judge_utilisation),
-    ("cost_per_1k_requests_usd", (P.COST_OPTIMISATION,), _judge_cost_per_request),
-    ("traffic_pattern", (P.SUSTAINABILITY, P.COST_OPTIMISATION), _judge_demand_following),
-    # Sustainability (Well-Architected ML Lens): use what is paid for, switch idle capacity off.
-    ("capacity_utilisation_pct", (P.SUSTAINABILITY,), _judge_capacity_utilisation),
-    ("idle_hours_pct", (P.SUSTAINABILITY,), _judge_idle_hours),
-    ("scale_to_zero", (P.SUSTAINABILITY,), _judge_scale_to_zero),
-    ("deployment_strategy", (P.RELIABILITY, P.OPERATIONAL_EXCELLENCE), _judge_deployment),
-)
+
+def _judges(saturation_pct: float) -> tuple[tuple[str, tuple[Pillar, ...], Judge], ...]:
+    """(characteristic judged, pillars it counts in, judge). Order = the order in reports."""
+    return (
+        ("update_frequency_days", (P.OPERATIONAL_EXCELLENCE,), _judge_updates),
+        ("retraining_frequency_days", (P.OPERATIONAL_EXCELLENCE,), _judge_retraining),
+        ("data_capture", (P.OPERATIONAL_EXCELLENCE,), _judge_data_capture),
+        ("container", (P.OPERATIONAL_EXCELLENCE, P.SECURITY), _judge_container),
+        ("kms_key", (P.SECURITY,), _judge_kms),
+        ("vpc", (P.SECURITY,), _judge_vpc),
+        ("network_isolation", (P.SECURITY,), _judge_isolation),
+        ("instance_count", (P.RELIABILITY,), _judge_instance_count),
+        ("error_rate_5xx_pct", (P.RELIABILITY,), _judge_error_rate),
+        ("p99_latency_ms", (P.PERFORMANCE_EFFICIENCY,),
+         partial(_judge_latency, saturation_pct=saturation_pct)),
+        ("utilisation", (P.COST_OPTIMISATION,), _judge_utilisation),
+        ("cost_per_1k_requests_usd", (P.COST_OPTIMISATION,), _judge_cost_per_request),
+        ("traffic_pattern", (P.SUSTAINABILITY, P.COST_OPTIMISATION), _judge_demand_following),
+        # Sustainability (Well-Architected ML Lens): use what is paid for, switch idle capacity
+        # off.
+        ("capacity_utilisation_pct", (P.SUSTAINABILITY,), _judge_capacity_utilisation),
+        ("idle_hours_pct", (P.SUSTAINABILITY,), _judge_idle_hours),
+        ("scale_to_zero", (P.SUSTAINABILITY,), _judge_scale_to_zero),
+        ("deployment_strategy", (P.RELIABILITY, P.OPERATIONAL_EXCELLENCE), _judge_deployment),
+    )
 
 
 def _roll_up(pillar: Pillar, judged: list[CharacteristicMaturity]) -> PillarMaturity:
@@ -546,9 +551,11 @@ def _roll_up(pillar: Pillar, judged: list[CharacteristicMaturity]) -> PillarMatu
                           judged=len(levels), weakest=weakest.characteristic)
 
 
-def assess(profile: MLProfile, settings: MaturitySettings) -> Maturity:
+def assess(profile: MLProfile, settings: MaturitySettings, saturation_pct: float) -> Maturity:
+    """Every characteristic's level and each pillar's; `saturation_pct` is the advisors'
+    saturation threshold (`AdvisorSettings.saturation_pct`)."""
     judged = []
-    for name, pillars, judge in JUDGES:
+    for name, pillars, judge in _judges(saturation_pct):
         level, reason = judge(profile, settings)
         judged.append(CharacteristicMaturity(characteristic=name, pillars=pillars, level=level,
                                              reason=reason))

@@ -15,9 +15,12 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from advisors.traffic import TrafficPattern as TrafficPattern  # part of the profile schema
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
+from ground.requirements import Environment
 from ground.schedule import OffHoursSchedule
+from profiles.errors import PROFILE_RULE
 from profiles.shape import ComponentShape, TargetShape, VariantShape, target_problems
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -59,27 +62,11 @@ class PipelineShape(StrEnum):
     CHAINED = "chained"  # an inference pipeline: containers run in series
 
 
-class TrafficPattern(StrEnum):
-    STEADY = "steady"
-    DIURNAL = "diurnal"
-    SPIKY = "spiky"
-    INTERMITTENT = "intermittent"
-    PERIODIC = "periodic"
-    IDLE = "idle"
-
-
 class LatencyClass(StrEnum):
     REAL_TIME_INTERACTIVE = "real-time-interactive"  # p99 < 100 ms
     REAL_TIME = "real-time"  # p99 < 1 s
     NEAR_REAL_TIME = "near-real-time"  # p99 < 60 s
     OFFLINE = "offline"  # p99 >= 60 s: beyond what a real-time invocation may take
-
-
-class Environment(StrEnum):
-    PRODUCTION = "production"
-    STAGING = "staging"
-    TEST = "test"
-    DEVELOPMENT = "development"
 
 
 class ProfileModel(BaseModel):
@@ -146,6 +133,16 @@ class VariantProfile(ProfileModel):
         default_factory=lambda: Characteristic[OffHoursSchedule](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="scheduled actions are not read"))
+    # The busiest per-instance resource (p95) as the advisors size on it: CPU, memory, GPU or
+    # GPU memory (left out for LLM servers, which preallocate it), and its utilisation. Defaults,
+    # so that profiles written before they existed still read.
+    busiest_resource: Characteristic[str] = Field(
+        default_factory=lambda: Characteristic[str](value=None, origin=Origin.OBSERVED,
+                                                    note="not recorded"))
+    busiest_resource_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent per instance",
+                                                      note="not recorded"))
 
 
 class ComponentProfile(ProfileModel):
@@ -296,8 +293,9 @@ class MLProfile(ProfileModel):
         if self.kind is ProfileKind.TARGET:
             problems = target_problems(self.shape())
             if problems:
-                raise PydanticCustomError("profile_rule", "{problems}",
-                                          {"problems": "; ".join(problems)})
+                raise PydanticCustomError(PROFILE_RULE, "{problems}",
+                                          {"problems": "; ".join(problems),
+                                           "each": tuple(problems)})
         return self
 
     def shape(self) -> TargetShape:

@@ -22,7 +22,7 @@ from advisors.opinions import RecommenderComparison, VerdictComparison
 from advisors.variants import VariantComparison, p_text
 from ground.energy import coefficients, method_text, quantity
 from ground.untrusted import inert
-from profiles.maturity import Maturity, MaturitySettings, Pillar, assess, level_label
+from profiles.maturity import Maturity, Pillar, level_label
 from profiles.model import AppliedChange, MLProfile
 from profiles.plan import EndpointPlan, OptionStatus, Outcome, option_id
 
@@ -553,11 +553,12 @@ def _carbon_section(current: MLProfile) -> list[str]:
 
 
 def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[Finding],
-                     settings: MaturitySettings, *, plan: EndpointPlan | None = None,
+                     maturity: tuple[Maturity, Maturity], *, plan: EndpointPlan | None = None,
                      comparison: VariantComparison | None = None,
                      recommender: Sequence[RecommenderComparison] = (),
                      verdicts: Sequence[VerdictComparison] = ()) -> str:
-    """The Markdown rationale of one endpoint (findings of other endpoints are ignored)."""
+    """The Markdown rationale of one endpoint (findings of other endpoints are ignored);
+    `maturity` is the current and the target profile's, as the analysis assessed them."""
     own = [f for f in findings if f.endpoint == current.key]
     lines = [f"# ML profile rationale: {escape_markdown(current.endpoint)}", "",
              f"Region {escape_markdown(current.region)}, generated "
@@ -573,6 +574,6 @@ def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[F
     for number, finding in enumerate(own, start=1):
         lines += _finding_section(number, finding, target, current, plan)
     lines += second_opinions_section(comparison, recommender, verdicts)
-    lines += _maturity_section(assess(current, settings), assess(target, settings))
+    lines += _maturity_section(*maturity)
     lines += _carbon_section(current)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -22,6 +22,7 @@ from typing import Any
 
 from advisors.finding import ProfileChange
 from advisors.limits import (
+    MULTI_MODEL_MIN_MODELS,
     SERVERLESS_MAX_CONCURRENCY,
     SERVERLESS_MAX_MEMORY_MB,
     SERVERLESS_MEMORY_STEP_MB,
@@ -383,9 +384,10 @@ def target_problems(shape: TargetShape) -> list[str]:
             problems.append("network_security.data_capture: serverless endpoints cannot "
                             "capture data")
     if deployment is DeploymentOption.MULTI_MODEL and shape.deployment_changed and (
-            shape.models_per_endpoint is None or shape.models_per_endpoint < 2):
-        problems.append("models_per_endpoint: a multi-model target holds at least 2 models "
-                        f"(found {shape.models_per_endpoint!r})")
+            shape.models_per_endpoint is None
+            or shape.models_per_endpoint < MULTI_MODEL_MIN_MODELS):
+        problems.append(f"models_per_endpoint: a multi-model target holds at least "
+                        f"{MULTI_MODEL_MIN_MODELS} models (found {shape.models_per_endpoint!r})")
     if deployment is DeploymentOption.BATCH and (
             shape.monthly_cost_usd is None or shape.monthly_cost_usd <= 0):
         problems.append("monthly_cost_usd: a batch target needs its job's monthly cost "

@@ -1,4 +1,4 @@
-"""Write the ML profiles of the whole fleet as one all-or-nothing export.
+"""The one export writer: the ML profiles of the fleet (or of some endpoints), all or nothing.
 
 Layout under the output directory: `<region>/<name>.current.yaml`, `.target.yaml` and
 `.rationale.md` per endpoint, plus `fleet-summary.md` and `fleet-summary.yaml`. Every file goes
@@ -14,15 +14,19 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from advisors.opinions import OpinionsSummary
+from advisors.finding import Finding
+from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
+from advisors.variants import VariantComparison
+from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
 from ground.energy import coefficients, quantity
+from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturityLevel, Pillar
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
 from profiles.plan import EndpointPlan, FleetPlanTotals, PlannedOption
-from profiles.rationale import escape_markdown, format_usd, saving_words
+from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
 
 SUMMARY_MARKDOWN = "fleet-summary.md"
 SUMMARY_YAML = "fleet-summary.yaml"
@@ -33,13 +37,45 @@ _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in ra
 ENDPOINT_WORKLOADS = frozenset({"real-time", "async"})
 
 
+class Profiled(Protocol):
+    """One endpoint ready to export: its two profiles, the findings behind the target, and both
+    profiles' maturity (pipeline.analysis.EndpointAnalysis is one, built once)."""
+
+    @property
+    def current(self) -> MLProfile: ...
+
+    @property
+    def target(self) -> MLProfile: ...
+
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+
+    @property
+    def maturity_current(self) -> Maturity: ...
+
+    @property
+    def maturity_target(self) -> Maturity: ...
+
+    @property
+    def comparison(self) -> VariantComparison | None: ...
+
+    @property
+    def recommender(self) -> Sequence[RecommenderComparison]: ...
+
+    @property
+    def verdicts(self) -> Sequence[VerdictComparison]: ...
+
+    @property
+    def plan(self) -> EndpointPlan: ...
+
+
 @dataclass(frozen=True)
 class SnapshotResult:
     out_dir: Path
     files: tuple[Path, ...]  # every file of the snapshot
     written: tuple[Path, ...]  # the files whose content changed
     endpoints: int
-    summary: FleetSummary
+    summary: FleetSummary | None  # None: an export of some endpoints, without the summary
 
 
 def safe_file_stem(name: str) -> str:
@@ -284,3 +320,43 @@ def summary_markdown(summary: FleetSummary) -> str:
         lines += ["", *(f"- {escape_markdown(source)}: {escape_markdown(status)}"
                         for source, status in summary.aws_advisors.items())]
     return "\n".join(lines) + "\n"
+
+
+def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
+                   totals: FleetPlanTotals, summary: bool = True,
+                   opinions: OpinionsSummary | None = None
+                   ) -> tuple[dict[Path, str], FleetSummary | None]:
+    """Every file of an export: profiles and rationale per endpoint, and the fleet summary
+    (when `summary`: an export of the whole fleet rather than of a few endpoints)."""
+    files: dict[Path, str] = {}
+    chosen = sorted(endpoints, key=lambda e: (e.current.region, e.current.endpoint))
+    for item in chosen:
+        current_path, target_path, rationale_path = endpoint_paths(
+            out_dir, item.current.region, item.current.endpoint)
+        if current_path in files:
+            raise ValueError(f"two endpoints map to {current_path}")  # same region and name
+        files[current_path] = profile_to_yaml(item.current)
+        files[target_path] = profile_to_yaml(item.target)
+        files[rationale_path] = render_rationale(
+            item.current, item.target, item.findings,
+            (item.maturity_current, item.maturity_target), plan=item.plan,
+            comparison=item.comparison, recommender=item.recommender, verdicts=item.verdicts)
+    if not summary:
+        return files, None
+    fleet_wide = fleet_summary(fleet, [e.current for e in chosen], totals,
+                               [e.maturity_current for e in chosen], fleet.collected_at, opinions,
+                               plans=[e.plan for e in chosen])
+    files[out_dir / SUMMARY_YAML] = model_to_yaml(fleet_wide)
+    files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(fleet_wide)
+    return files, fleet_wide
+
+
+def write_snapshot(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
+                   totals: FleetPlanTotals, summary: bool = True,
+                   opinions: OpinionsSummary | None = None) -> SnapshotResult:
+    """Write the export all or nothing; files whose content is unchanged are left alone.
+    `totals`: the fleet's plans (the one savings figure the summary shows)."""
+    files, fleet_wide = snapshot_files(fleet, endpoints, out_dir, totals, summary, opinions)
+    written = write_files_atomically(files)
+    return SnapshotResult(out_dir=out_dir, files=tuple(sorted(files)), written=tuple(written),
+                          endpoints=len(endpoints), summary=fleet_wide)

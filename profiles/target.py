@@ -108,7 +108,7 @@ def _reestimate_utilisation(before: VariantProfile, after: VariantProfile, kind:
     if (old_type, old_count) == (new_type, new_count):
         return
     old_spec, new_spec = spec_for(old_type), spec_for(new_type)
-    cpu_ratio = memory_ratio = gpu_ratio = None
+    cpu_ratio = memory_ratio = gpu_ratio = gpu_memory_ratio = None
     why = "no instances in the target"
     if new_count is not None and new_type is not None:
         why = f"instance specs of {old_type} or {new_type} unknown"
@@ -118,12 +118,24 @@ def _reestimate_utilisation(before: VariantProfile, after: VariantProfile, kind:
             memory_ratio = old_spec.memory_gib / new_spec.memory_gib
             gpu_ratio = _capacity_ratio(old_count, old_spec.gpu_count, new_count,
                                         new_spec.gpu_count)
+            if old_spec.gpu_memory_gib and new_spec.gpu_memory_gib:
+                gpu_memory_ratio = old_spec.gpu_memory_gib / new_spec.gpu_memory_gib
     estimates = (("cpu_p95_pct", cpu_ratio, "same load over the new vCPUs"),
                  ("memory_p95_pct", memory_ratio, "same model in the new instance memory"),
                  ("gpu_p95_pct", gpu_ratio, "same load over the new GPUs"))
     for name, ratio, reason in estimates:
         setattr(after, name, _scaled(getattr(before, name), ratio,
                                      reason if ratio is not None else why, kind, ident))
+    # The busiest resource stays the one the advisors named; its load scales like that
+    # resource's (the advisors' own projection is in the finding's evidence).
+    by_resource = {"CPU": (cpu_ratio, estimates[0][2]), "memory": (memory_ratio, estimates[1][2]),
+                   "GPU": (gpu_ratio, estimates[2][2]),
+                   "GPU memory": (gpu_memory_ratio, "same model in the new GPU memory")}
+    resource = before.busiest_resource.value
+    if resource in by_resource:
+        ratio, reason = by_resource[resource]
+        after.busiest_resource_pct = _scaled(before.busiest_resource_pct, ratio,
+                                             reason if ratio is not None else why, kind, ident)
 
 
 def _record(finding_kind: str, change: ProfileChange, ident: str, applied: bool, reason: str,

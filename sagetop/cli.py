@@ -17,13 +17,18 @@ import sys
 import textwrap
 import traceback
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ground import locations
 from ground.config import SagetopConfig, load_config
 from ground.errors import ExitCode, SagetopError, UsageError
 from ground.untrusted import inert
 from sagetop import __version__
+
+if TYPE_CHECKING:  # imported where used: `sagetop --help` need not load pandas and botocore
+    from collectors.aws import AwsContext, AwsTarget
+    from ground.domain import FleetSnapshot
+    from pipeline.analysis import Analyst
 
 # A stderr line says what went wrong and where; past this it is a page, not a line.
 ERROR_LINE_CHARACTERS = 400
@@ -180,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _target(args: argparse.Namespace, demo: bool) -> Any:
+def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
     from collectors.aws import AwsTarget
 
     if not demo:
@@ -194,12 +199,19 @@ def _target(args: argparse.Namespace, demo: bool) -> Any:
     return AwsTarget(regions=regions, simulated=True, prepare_session=account.install)
 
 
-async def _collect_once(config: SagetopConfig, target: Any) -> Any:
+def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> AwsContext:
+    """The AWS session: an unknown profile, a bad region or URL fails here, before any screen
+    (no region at all on entry: the dashboard shows NO REGION, a report exits 2)."""
     from collectors.aws import AwsContext
+
+    return AwsContext(config.aws, _target(args, demo), config.cost)
+
+
+async def _collect_once(config: SagetopConfig, aws: AwsContext) -> FleetSnapshot:
     from collectors.fleet import FleetCollector
 
-    async with AwsContext(config, target) as aws:
-        return await FleetCollector(aws).collect(force=True)
+    async with aws:
+        return await FleetCollector(aws, config.refresh, config.history).collect(force=True)
 
 
 def error_line(text: str) -> str:
@@ -211,7 +223,7 @@ def _distinct(lines: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
-def _listing_failures(fleet: Any) -> list[str]:
+def _listing_failures(fleet: FleetSnapshot) -> list[str]:
     """The errors that mean the collection did not see the fleet: credentials, the inventory."""
     lines = []
     for error in fleet.errors:
@@ -222,16 +234,12 @@ def _listing_failures(fleet: Any) -> list[str]:
     return _distinct(lines)
 
 
-def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
-    from pipeline.analysis import Analyst
+def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
     from pipeline.report import findings_table, fleet_report, fleet_table
 
-    analyst = Analyst(config, origin=origin)  # a bad [advisors] section fails before AWS
-    fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
     failures = _listing_failures(fleet)
-    unlisted = {e.region for e in fleet.errors if e.operation == "ListEndpoints"}
-    if any(e.source == "credentials" for e in fleet.errors) or (
-            failures and set(fleet.regions) <= unlisted):
+    if fleet.unseen:
         # Nothing was seen: an empty table and "$0/month" would read as an empty account.
         for line in failures:
             print(error_line(line), file=sys.stderr)
@@ -248,22 +256,19 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, origin: str) -> 
     return ExitCode.FAILURE if failures else ExitCode.OK
 
 
-def run_snapshot(args: argparse.Namespace, config: SagetopConfig, origin: str) -> int:
+def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
     from pathlib import Path
 
-    from pipeline.analysis import Analyst
-
-    analyst = Analyst(config, origin=origin)
-    fleet = asyncio.run(_collect_once(config, _target(args, demo=args.demo)))
+    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
     out_dir = Path(args.output) if args.output else locations.export_dir()
     # Refused (exit 1, nothing written) when the collection failed or found nothing where the
     # directory holds a fleet: see pipeline.export_guard.
-    written = analyst.write_snapshot(analyst.analyse(fleet), out_dir,
-                                     allow_empty=args.allow_empty)
+    export = analyst.write_snapshot(analyst.analyse(fleet), out_dir,
+                                    allow_empty=args.allow_empty)
     for line in _distinct([f"{e.region}: {e.message}" for e in fleet.errors]):
         print(f"warning: {inert(line, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
               file=sys.stderr)
-    print(f"wrote {len(written)} files for {len(fleet.endpoints)} endpoints to "
+    print(f"wrote {len(export.files)} files for {len(fleet.endpoints)} endpoints to "
           f"{inert(str(out_dir), one_line=True)}")
     return ExitCode.OK
 
@@ -278,16 +283,35 @@ def run_profile(args: argparse.Namespace) -> int:
         sys.stdout.write(profile_schema_text())
         return ExitCode.OK
     if args.profile_command == "validate":
-        for name in args.files:
-            profile = read_profile(Path(name))  # raises a one-line ProfileError (exit 2)
-            # The endpoint and region are the file's: as untrusted as the rest of it.
-            print(inert(f"{name}: valid {profile.kind.value} profile of {profile.key}",
-                        one_line=True, limit=ERROR_LINE_CHARACTERS))
-        return ExitCode.OK
+        return validate_profiles(args.files)
     a, b = read_profile(Path(args.a)), read_profile(Path(args.b))
     differences = diff_profiles(a, b)
     print(render_diff(args.a, args.b, differences))
     return ExitCode.FAILURE if differences else ExitCode.OK
+
+
+def validate_profiles(names: Sequence[str]) -> int:
+    """Every file checked, the schema and a target's cross-field rules: `valid ...` on stdout
+    for a good one, one error line per problem on stderr for a bad one (naming the file and
+    the field); exit 2 when any file is bad."""
+    from pathlib import Path
+
+    from profiles.errors import ProfileError
+    from profiles.files import read_profile
+
+    status = ExitCode.OK
+    for name in names:
+        try:
+            profile = read_profile(Path(name))
+        except ProfileError as exc:
+            for line in exc.lines:
+                print(error_line(line), file=sys.stderr)
+            status = exc.exit_code
+            continue
+        # The endpoint and region are the file's: as untrusted as the rest of it.
+        print(inert(f"{name}: valid {profile.kind.value} profile of {profile.key}",
+                    one_line=True, limit=ERROR_LINE_CHARACTERS))
+    return status
 
 
 def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
@@ -303,9 +327,7 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
         return ExitCode.OK
 
     async def refresh() -> Any:
-        from collectors.aws import AwsContext
-
-        async with AwsContext(config, _target(args, demo=False)) as aws:
+        async with _aws(args, config, demo=False) as aws:
             return await refresh_prices(aws, aws.regions)
 
     result = asyncio.run(refresh())
@@ -321,13 +343,16 @@ def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:
     return ExitCode.OK
 
 
-def run_dashboard(args: argparse.Namespace, config: SagetopConfig, demo: bool) -> int:
+def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst,
+                  demo: bool) -> int:
     from pathlib import Path
 
+    from pipeline.live import LiveSession
     from tui.app import SagetopApp
 
     export_dir = Path(args.export_dir) if getattr(args, "export_dir", None) else None
-    app = SagetopApp(config=config, target=_target(args, demo=demo), export_dir=export_dir)
+    session = LiveSession(_aws(args, config, demo), config.refresh, config.history)
+    app = SagetopApp(session, analyst, export_dir=export_dir)
     app.run()  # restores the terminal on every exit, a termination signal's included
     return app.return_code or ExitCode.OK
 
@@ -352,13 +377,21 @@ def dispatch(argv: Sequence[str] | None) -> int:
         return ExitCode.OK
     config, path = load_config(args.config)
     origin = str(path) if path else "built-in configuration"
-    if command == "report":
-        return run_report(args, config, origin)
-    if command == "snapshot":
-        return run_snapshot(args, config, origin)
+    from pipeline.analysis import AnalysisSettings
+
+    # Every section checked now, before anything connects: a typo in [advisors] is one line
+    # naming the file read, not a surprise once the fleet has loaded.
+    analysis = AnalysisSettings.from_config(config, origin)
     if command == "prices":
         return run_prices(args, config)
-    return run_dashboard(args, config, demo=command == "demo")
+    from pipeline.analysis import Analyst
+
+    analyst = Analyst(analysis)
+    if command == "report":
+        return run_report(args, config, analyst)
+    if command == "snapshot":
+        return run_snapshot(args, config, analyst)
+    return run_dashboard(args, config, analyst, demo=command == "demo")
 
 
 class Terminated(SystemExit):

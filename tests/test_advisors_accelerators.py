@@ -121,15 +121,16 @@ def test_llm_server_with_spare_gpus_sheds_instances_not_gpus() -> None:
 
 def test_fleet_table_does_not_show_preallocated_gpu_memory_as_busiest() -> None:
     """The table's "busiest" cell read 'gmem 91%' in red for a healthy LLM server."""
+    from pipeline.analysis import Analyst
     from tests.fleet_factory import fleet_of
     from tui.rows import fleet_measures
 
     fleet = fleet_of(llm_endpoint(), llm_endpoint(name="vision-batch", image=TORCH_GPU, env=()))
-    measures = fleet_measures(fleet)
+    measures = fleet_measures(fleet, Analyst().analyse(fleet))
     llm = measures["us-east-1/chat-llm"].busiest
     plain = measures["us-east-1/vision-batch"].busiest
-    assert llm is not None and llm[1] == "gpu"
-    assert plain is not None and plain[1] == "gmem" and plain[0] >= 90
+    assert llm is not None and llm.label == "gpu" and not llm.saturated
+    assert plain is not None and plain.label == "gmem" and plain.pct >= 90 and plain.saturated
 
 
 # --- Inferentia -------------------------------------------------------------------------------

@@ -39,15 +39,12 @@ def test_settings_defaults_and_overrides_from_the_config_section() -> None:
 
 @pytest.mark.parametrize(("raw", "message"), [
     ({"target_utilisation_pct": 150},
-     "config.toml: advisors.target_utilisation_pct: input should be less than or equal to 100, "
-     "got 150"),
+     "config.toml: advisors.target_utilisation_pct: expected a number of at most 100, got 150"),
     ({"targte_utilisation_pct": 50}, "config.toml: advisors.targte_utilisation_pct: unknown key"),
     ({"multi_model_min_endpoints": "three"},
-     "config.toml: advisors.multi_model_min_endpoints: input should be a valid integer, unable "
-     "to parse string as an integer, got 'three'"),
+     "config.toml: advisors.multi_model_min_endpoints: expected a whole number, got 'three'"),
     ({"error_rate_warning_ratio": 0.1, "error_rate_critical_ratio": 0.05},
-     "config.toml: advisors: error_rate_critical_ratio must be >= "
-     "error_rate_warning_ratio"),
+     "config.toml: advisors: expected error_rate_critical_ratio >= error_rate_warning_ratio"),
 ])
 def test_bad_settings_are_one_line_errors_naming_the_key(raw: dict[str, object],
                                                          message: str) -> None:
@@ -55,7 +52,7 @@ def test_bad_settings_are_one_line_errors_naming_the_key(raw: dict[str, object],
         AdvisorSettings.from_config(raw, "config.toml")
     text = str(caught.value)
     assert "\n" not in text
-    assert text.startswith(message)
+    assert text == message
 
 
 def test_every_kind_has_exactly_one_rule() -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from collectors.aws import AwsContext, AwsTarget
+from collectors.fleet import FleetCollector
+from ground.config import AwsSettings
+from ground.domain import FleetSnapshot
+from pipeline.analysis import Analyst
 from sagetop.cli import main
+from simulator import SimulatedAccount
+from tests.test_tui_support import fixed_clock
 
 HEALTHY = ("web-ranker-prod", "search-embed-prod", "invoice-ocr-prod", "recs-multi-model",
            # An LLM server whose GPU memory is preallocated (91 %) and an Inferentia2 model:
@@ -162,9 +170,10 @@ def test_demo_accelerator_endpoints_stay_on_their_accelerators(
     assert proposals["reranker-gpu-prod"] == "ml.g5.xlarge"
     assert "product-embed-inf2" not in proposals  # was ml.m5.large
     assert "chat-assistant-prod" not in proposals  # was ml.g5.16xlarge, one GPU of four
-    # Issue 10: a second ml.g5.12xlarge (+$5,176/month) was the only way to two instances; one
-    # copy per ml.g5.4xlarge spreads every model over two instances for much less.
-    assert proposals["llm-assistants-prod"] == "ml.g5.4xlarge"
+    # Issue 10: managed instance scaling sizes llm-assistants-prod's instances from its copies;
+    # it was told to raise MinInstanceCount (+$5,176/month) or to move to 4x ml.g5.4xlarge.
+    assert "llm-assistants-prod" not in proposals
+    assert "single-instance" not in _kinds(by_name["llm-assistants-prod"])
     # The profiles read the same facts: why a GPU figure is missing or means nothing.
     inf2 = by_name["product-embed-inf2"]["profile"]["current"]  # type: ignore[index]
     assert "no utilisation for Inferentia2" in inf2["variants"][0]["gpu_p95_pct"]["note"]
@@ -196,6 +205,41 @@ def test_snapshot_writes_profiles_rationale_and_summary(tmp_path: Path,
     diff = capsys.readouterr().out
     assert "instance_type" in diff
     assert main(["profile", "diff", str(current), str(current)]) == 0
+
+
+async def _demo_fleet() -> FleetSnapshot:
+    account = SimulatedAccount(clock=fixed_clock)
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    async with AwsContext(AwsSettings(), target) as aws:
+        return await FleetCollector(aws, clock=fixed_clock).collect(force=True)
+
+
+def test_the_shipped_export_rewrites_only_what_a_decision_changes(tmp_path: Path) -> None:
+    """The one export writer, as the app and `snapshot` call it: through the Analyst."""
+    fleet = asyncio.run(_demo_fleet())
+    analyst = Analyst()
+    out = tmp_path / "export"
+    first = analyst.write_snapshot(analyst.analyse(fleet), out)
+    on_disk = {p for p in out.rglob("*") if p.is_file()}
+    assert on_disk == set(first.files) == set(first.written)
+    assert len(first.files) == 3 * len(fleet.endpoints) + 2 and first.summary is not None
+    assert first.summary.endpoints == len(fleet.endpoints)
+    assert analyst.write_snapshot(analyst.analyse(fleet), out).written == ()
+
+    churn = analyst.analyse(fleet).endpoints["us-east-1/churn-predictor-prod"]
+    analyst.reject_plan(churn.key)
+    rejected = analyst.write_snapshot(analyst.analyse(fleet), out)
+    region = out / "us-east-1"
+    assert set(rejected.written) == {
+        region / "churn-predictor-prod.target.yaml", region / "churn-predictor-prod.rationale.md",
+        out / "fleet-summary.md", out / "fleet-summary.yaml"}
+
+    # One endpoint (the dashboard's `e`): its three files and no fleet summary.
+    alone = analyst.write_snapshot(analyst.analyse(fleet), tmp_path / "one", keys={churn.key})
+    assert {p.name for p in alone.files} == {
+        "churn-predictor-prod.current.yaml", "churn-predictor-prod.target.yaml",
+        "churn-predictor-prod.rationale.md"}
+    assert alone.summary is None and set(alone.written) == set(alone.files)
 
 
 def test_hand_edited_profile_gets_one_line_naming_the_field(tmp_path: Path,

@@ -13,7 +13,7 @@ import pytest
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
 from collectors.metrics import plan_endpoint
-from ground.config import SagetopConfig
+from ground.config import AwsSettings, SagetopConfig
 from ground.domain import DeploymentOption, FleetSnapshot
 from ground.errors import ReadOnlyViolation
 from ground.series import Tier
@@ -39,8 +39,8 @@ def dims(endpoint: str, variant: str = VARIANT) -> dict[str, str]:
 async def collect(moto: Moto, config: SagetopConfig | None = None, rounds: int = 1
                   ) -> tuple[FleetSnapshot, AwsContext]:
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(config or SagetopConfig(), target) as aws:
-        collector = FleetCollector(aws)
+    async with AwsContext((config := config or SagetopConfig()).aws, target) as aws:
+        collector = FleetCollector(aws, config.refresh, config.history)
         fleet = await collector.collect(force=True)
         for _ in range(rounds - 1):
             fleet = await collector.collect(force=True)
@@ -127,7 +127,7 @@ async def test_describes_only_new_or_changed_endpoints(moto: Moto) -> None:
     moto.create_endpoint("steady")
     moto.create_endpoint("changing")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         collector = FleetCollector(aws)
         await collector.collect(force=True)
         assert moto.operations("DescribeEndpoint") == 2
@@ -207,7 +207,7 @@ async def test_missing_invocations_are_zero_only_while_serving_and_measured(moto
     moto.put_metric("/aws/sagemaker/Endpoints", "MemoryUtilization", dims("quiet"),
                     minutes(20, 30, end=later))
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         fleet = await FleetCollector(aws, clock=lambda: later).collect(force=True)
     assert fleet.metrics.window_value("us-east-1/quiet", VARIANT, "requests") == 0
     assert fleet.metrics.window_value("us-east-1/unmeasured", VARIANT, "requests") is None
@@ -218,7 +218,7 @@ async def test_missing_invocations_are_zero_only_while_serving_and_measured(moto
 async def test_read_only_guard_refuses_writes_before_they_are_sent(moto: Moto) -> None:
     moto.create_endpoint("precious")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         sagemaker = await aws.client("sagemaker", REGION)
         moto.log.clear()
         with pytest.raises(ReadOnlyViolation, match="sagemaker:DeleteEndpoint"):
@@ -244,7 +244,7 @@ async def test_guard_holds_when_another_handler_answers_before_call(moto: Moto) 
     def answer_everything(**_: Any) -> tuple[Any, dict[str, Any]]:
         raise AssertionError("a write reached a later before-call handler")
 
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         aws.session.register("before-call", answer_everything)
         sagemaker = await aws.client("sagemaker", REGION)
         with pytest.raises(ReadOnlyViolation):
@@ -267,7 +267,7 @@ async def test_access_denied_on_one_api_leaves_the_rest_working(moto: Moto) -> N
 async def test_listing_failure_keeps_the_last_inventory(moto: Moto) -> None:
     moto.create_endpoint("kept")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         collector = FleetCollector(aws)
         await collector.collect(force=True)
         moto.middleware.denied.add("sagemaker:ListEndpoints")
@@ -387,7 +387,7 @@ async def test_second_refresh_asks_only_for_new_minutes(moto: Moto) -> None:
     moto.create_endpoint("live")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
     moments = [now_minute()]
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         collector = FleetCollector(aws, clock=lambda: moments[-1])
         await collector.collect(force=True)
         moments.append(moments[0] + dt.timedelta(minutes=1))
@@ -437,7 +437,7 @@ async def test_forbidden_status_code_is_an_error_not_zero_traffic(moto: Moto) ->
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
     key = f"{REGION}/locked-down"
     moments = [now_minute() + dt.timedelta(seconds=30)]
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws, clock=lambda: moments[-1])
         fleet = await collector.collect(force=True)
         assert fleet.metrics.window_value(key, VARIANT, "requests") is None  # not 0

@@ -62,7 +62,7 @@ def per_minute(count: int, value: float, end: dt.datetime) -> list[tuple[dt.date
 
 async def collect_at(moto: Moto, moment: dt.datetime, rounds: int = 1) -> FleetSnapshot:
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws, clock=lambda: moment)
         fleet = await collector.collect(force=True)
         for _ in range(rounds - 1):
@@ -71,7 +71,7 @@ async def collect_at(moto: Moto, moment: dt.datetime, rounds: int = 1) -> FleetS
 
 
 def analyse(fleet: FleetSnapshot) -> FleetAnalysis:
-    return Analyst(SagetopConfig()).analyse(fleet)
+    return Analyst().analyse(fleet)
 
 
 def kinds(analysis: FleetAnalysis, key: str) -> dict[FindingKind, list[str | None]]:
@@ -141,7 +141,7 @@ async def test_busy_component_endpoint_is_not_idle_and_lists_its_components(
     assert metrics.window_value(key, "ic:rerank", "requests") == 0  # measured, not called
     assert metrics.window_value(key, VARIANT, "requests") is None  # never asked per variant
     assert metrics.window_value(key, VARIANT, "gpu_reservation_max_pct") == pytest.approx(100)
-    assert fleet_measures(fleet)[key].rpm == 80  # the endpoint's traffic: its components'
+    assert fleet_measures(fleet, None)[key].rpm == 80  # the endpoint's traffic: its components'
 
     analysis = analyse(fleet)
     found = kinds(analysis, key)
@@ -192,7 +192,7 @@ async def test_components_are_paged_and_described_only_when_new_or_changed(moto:
                      memory_mb=128, created=1_700_000_000.0 + index)
     stand_in.add("elsewhere", "not-an-endpoint-here", model="shared-model")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         fleet = await collector.collect(force=True)
         endpoint = fleet.endpoint("many")
@@ -276,7 +276,7 @@ NIGHTLY = "us-east-1/code-review-llm"
 async def sim_collect(moment: dt.datetime) -> tuple[FleetSnapshot, SimulatedAccount]:
     account = SimulatedAccount(clock=lambda: moment)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         fleet = await FleetCollector(aws, clock=lambda: moment).collect(force=True)
     return fleet, account
 
@@ -323,7 +323,7 @@ async def test_scale_to_zero_at_night_is_no_data_not_zero() -> None:
     assert component.current_copies == 0
     live = fleet.metrics.series("live", "requests", NIGHTLY)
     assert len(live) and live.isna().all().all()  # no data, not zeros
-    assert fleet_measures(fleet)[NIGHTLY].rpm is None
+    assert fleet_measures(fleet, None)[NIGHTLY].rpm is None
     hourly = fleet.metrics.series("hourly", "requests", NIGHTLY).iloc[:, 0]
     night = hourly[hourly.index.hour < 6]
     assert len(night) and night.isna().all()
@@ -346,14 +346,14 @@ async def test_scale_to_zero_at_night_is_no_data_not_zero() -> None:
     running = day.endpoint(NIGHTLY)
     assert running is not None and running.inference_components[0].current_copies == 1
     assert running.variants[0].current_instance_count == 1
-    assert (fleet_measures(day)[NIGHTLY].rpm or 0) > 0
+    assert (fleet_measures(day, None)[NIGHTLY].rpm or 0) > 0
 
 
 async def test_simulated_account_speaks_the_component_api() -> None:
     # Enough endpoints for the scaled fleet to copy the component endpoints too.
     account = SimulatedAccount(endpoints=80, clock=lambda: TUESDAY_AFTERNOON)
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         sagemaker = await aws.client("sagemaker", REGION)
         paginator = sagemaker.get_paginator("list_inference_components")
         pages = [page async for page in paginator.paginate(

@@ -76,13 +76,13 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("content", "expected"), [
-    ("[history]\nlookback_days = 'two weeks'\n", "history.lookback_days: input should be a valid"
-                                                 " integer"),
-    ("[history]\nlookback_days = 40\n", "history.lookback_days: input should be less than or "
-                                        "equal to 15, got 40"),
+    ("[history]\nlookback_days = 'two weeks'\n", "history.lookback_days: expected a whole number,"
+                                                 " got 'two weeks'"),
+    ("[history]\nlookback_days = 40\n", "history.lookback_days: expected a number of at most "
+                                        "15, got 40"),
     ("[history]\nlookbak_days = 4\n", "history.lookbak_days: unknown key"),
     ("[colours]\n", "colours: unknown key"),
-    ("[aws]\nregions = 'us-east-1'\n", "aws.regions: input should be a valid tuple"),
+    ("[aws]\nregions = 'us-east-1'\n", "aws.regions: expected a list, got 'us-east-1'"),
     ("[history\n", "not valid TOML"),
 ])
 def test_bad_config_gets_one_line_naming_file_and_key(tmp_path: Path, content: str,
@@ -196,3 +196,77 @@ def test_snapshot_writes_to_the_xdg_data_directory_not_the_current_one(
     assert list(work.iterdir()) == []
     written = tmp_path / "xdg-data" / "sagetop" / "profiles"  # conftest's XDG_DATA_HOME
     assert (written / "fleet-summary.md").is_file() and str(written) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("section", "key"), [
+    ("[advisors]\ntarget_utilisation_pctt = 50\n", "advisors.target_utilisation_pctt"),
+    ("[maturity]\nerror_rate_pct_managed = 'low'\n", "maturity.error_rate_pct_managed"),
+    ("[[requirements.rules]]\npattern = 'web-*'\nmin_instances = 'two'\n",
+     "requirements.rules[0].min_instances"),
+])
+@pytest.mark.parametrize("command", [["demo"], ["dashboard"], ["report", "--demo"]])
+def test_every_section_is_checked_before_anything_connects(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        section: str, key: str, command: list[str]) -> None:
+    """Not after the fleet has loaded, and against the file actually read."""
+    from collectors.aws import AwsContext
+    from tui.app import SagetopApp
+
+    def connects(*_: object, **__: object) -> None:
+        raise AssertionError("an AWS session was made before the configuration was checked")
+
+    monkeypatch.setattr(AwsContext, "__init__", connects)
+    monkeypatch.setattr(SagetopApp, "run", connects)
+    path = tmp_path / "team.toml"
+    path.write_text(section)
+    assert main(["--config", str(path), *command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sagetop: error: {path}: {key}: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("section", "expected"), [
+    # Retired by the one traffic classification and the one saturation threshold: a file that
+    # still names them is refused, not silently ignored.
+    ("[advisors]\nbatch_hours_of_day = 4\n", "advisors.batch_hours_of_day: unknown key"),
+    ("[maturity]\nutilisation_pct_saturated = 85\n",
+     "maturity.utilisation_pct_saturated: unknown key"),
+    # Their replacements, checked at start in the same words as every other key.
+    ("[advisors]\nperiodic_hours_of_day = 0\n",
+     "advisors.periodic_hours_of_day: expected a number of at least 1, got 0"),
+    ("[advisors]\nspiky_min_peak_to_median = 'high'\n",
+     "advisors.spiky_min_peak_to_median: expected a number, got 'high'"),
+])
+def test_traffic_and_saturation_keys_are_checked_at_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        section: str, expected: str) -> None:
+    from collectors.aws import AwsContext
+
+    def connects(*_: object, **__: object) -> None:
+        raise AssertionError("an AWS session was made before the configuration was checked")
+
+    monkeypatch.setattr(AwsContext, "__init__", connects)
+    path = tmp_path / "team.toml"
+    path.write_text(section)
+    assert main(["--config", str(path), "report", "--demo"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"sagetop: error: {path}: {expected}\n"
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    (["--region", "moon"], "--region: 'moon' is not an AWS region"),
+    (["--profile", "nope"], "AWS profile 'nope' (from --profile) is not in"),
+    (["--endpoint-url", "localhost:4566"],
+     "--endpoint-url: 'localhost:4566' is not an http:// or https:// URL"),
+])
+def test_usage_errors_exit_2_before_the_dashboard_opens(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        options: list[str], expected: str) -> None:
+    from tui.app import SagetopApp
+
+    def opens(*_: object, **__: object) -> None:
+        raise AssertionError("the dashboard opened on settings that cannot work")
+
+    monkeypatch.setattr(SagetopApp, "run", opens)
+    assert main(["dashboard", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sagetop: error: {expected}") and err.count("\n") == 1, err

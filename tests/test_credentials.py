@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from collectors.aws import AwsContext, AwsTarget
-from ground.config import SagetopConfig
+from ground.config import AwsSettings
 from sagetop.cli import main
 from tests.conftest import REGION, Moto
 
@@ -111,7 +111,7 @@ def test_report_works_with_the_profiles_people_have(
 
 @pytest.mark.usefixtures("aws_files")
 async def test_sagetops_reads_are_signed_with_the_assumed_role() -> None:
-    async with AwsContext(SagetopConfig(), AwsTarget(profile="chained", regions=(REGION,))
+    async with AwsContext(AwsSettings(), AwsTarget(profile="chained", regions=(REGION,))
                           ) as aws:
         assert await aws.credentials_problem() is None
         sts = await aws.client("sts", REGION)

@@ -13,7 +13,6 @@ import pytest
 from advisors.carbon import endpoint_footprint
 from advisors.finding import FindingKind
 from ground.catalog import instance_specs
-from ground.config import SagetopConfig
 from ground.energy import (
     coefficients,
     grid_factor,
@@ -136,7 +135,7 @@ def test_every_saving_finding_carries_its_carbon_and_options_theirs() -> None:
         instance_type="ml.c5.4xlarge", instance_count=4, cpu_peak_pct=12.0,
         memory_pct=20.0),)), business_hours_endpoint(variants=(VariantPlan(
             instance_type="ml.c5.2xlarge", instance_count=2, memory_pct=60.0),)))
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     findings = [f for a in analysis.endpoints.values() for f in a.findings]
     saving = [f for f in findings if f.monthly_savings_usd]
     assert {f.kind for f in saving} >= {FindingKind.OVER_PROVISIONED,
@@ -160,7 +159,7 @@ def test_carbon_round_trips_through_the_report_and_the_profile_files(tmp_path: P
         gpu_peak_pct=60.0, gpu_memory_pct=40.0),))
     fleet = fleet_of(plan, business_hours_endpoint(variants=(VariantPlan(
         instance_type="ml.c5.2xlarge", instance_count=2, memory_pct=60.0),)))
-    analyst = Analyst(SagetopConfig())
+    analyst = Analyst()
     analysis = analyst.analyse(fleet)
     item = analysis.endpoints["us-east-1/ranker"]
     footprint = endpoint_footprint(fleet.endpoints[0], fleet)
@@ -202,7 +201,7 @@ def test_the_plans_one_carbon_figure_and_the_greenest_changes(tmp_path: Path) ->
         instance_type="ml.c5.4xlarge", instance_count=4, cpu_peak_pct=12.0,
         memory_pct=20.0),)), business_hours_endpoint(variants=(VariantPlan(
             instance_type="ml.c5.2xlarge", instance_count=2, memory_pct=60.0),)))
-    analyst = Analyst(SagetopConfig())
+    analyst = Analyst()
     analysis = analyst.analyse(fleet)
     plans = [a.plan for a in analysis.endpoints.values()]
     kg = [p.monthly_kgco2e_saved for p in plans if p.monthly_kgco2e_saved is not None]

@@ -30,7 +30,7 @@ def _collect(account: SimulatedAccount) -> FleetSnapshot:
     async def run() -> FleetSnapshot:
         target = AwsTarget(regions=account.regions, simulated=True,
                            prepare_session=account.install)
-        async with AwsContext(SagetopConfig(), target) as aws:
+        async with AwsContext(SagetopConfig().aws, target) as aws:
             return await FleetCollector(aws).collect(force=True)
 
     return asyncio.run(run())
@@ -39,7 +39,7 @@ def _collect(account: SimulatedAccount) -> FleetSnapshot:
 @pytest.fixture(scope="module")
 def demo() -> tuple[FleetSnapshot, FleetAnalysis, Analyst]:
     fleet = _collect(SimulatedAccount())
-    analyst = Analyst(SagetopConfig())
+    analyst = Analyst()
     return fleet, analyst.analyse(fleet), analyst
 
 
@@ -187,7 +187,7 @@ def test_load_test_sized_for_more_traffic_loses_to_production(
 
 def test_load_test_at_production_load_wins_and_suggests_its_type(
         demo: tuple[FleetSnapshot, FleetAnalysis, Analyst]) -> None:
-    _, analysis, analyst = demo
+    _, analysis, _ = demo
     item = _item(analysis, "invoice-ocr-prod")
     (comparison,) = item.recommender
     assert comparison.winner == "load test"
@@ -200,7 +200,8 @@ def test_load_test_at_production_load_wins_and_suggests_its_type(
         "Inference Recommender job invoice-ocr-load-test, " + comparison.job_finished.strftime(
             "%Y-%m-%d")]
     text = render_rationale(item.current, item.target, item.findings,
-                            analyst.maturity_settings, recommender=item.recommender)
+                            (item.maturity_current, item.maturity_target),
+                            recommender=item.recommender)
     assert "Evidence that wins: load test" in text
 
 
@@ -217,7 +218,7 @@ def test_failed_job_is_recorded_with_its_reason(
 
 def test_close_sizing_choices_offer_a_load_test_with_its_command(
         demo: tuple[FleetSnapshot, FleetAnalysis, Analyst]) -> None:
-    _, analysis, analyst = demo
+    _, analysis, _ = demo
     experiments = [(item, f, o) for item in analysis.endpoints.values() for f in item.findings
                    for o in f.options if o.experiment]
     assert experiments and analysis.opinions.experiments_suggested == len(experiments)
@@ -234,8 +235,8 @@ def test_close_sizing_choices_offer_a_load_test_with_its_command(
         # Endpoints with a finished load test are compared with it instead.
         assert not any(j.status == "COMPLETED" for j in item._endpoint.recommender.jobs)
     item, finding, option = experiments[0]
-    text = render_rationale(item.current, item.target, item.findings, analyst.maturity_settings,
-                            plan=item.plan)
+    text = render_rationale(item.current, item.target, item.findings,
+                            (item.maturity_current, item.maturity_target), plan=item.plan)
     assert "| experiment |" in text and "create-inference-recommendations-job" in text
     row = next(line for line in text.splitlines() if line.startswith(f"| {option.label} |"))
     assert "**chosen**" in text and "**chosen**" not in row and "| experiment: " in row
@@ -308,7 +309,7 @@ def test_a_failing_recommender_listing_keeps_its_jobs_and_is_asked_again_next_re
         target = AwsTarget(regions=account.regions, simulated=True,
                            prepare_session=account.install)
         config = SagetopConfig.model_validate({"aws": {"max_attempts": 1}})
-        async with AwsContext(config, target) as aws:
+        async with AwsContext(config.aws, target) as aws:
             collector = FleetCollector(aws)
             good = await collector.collect(force=True)
             account.faults.add("sagemaker:ListInferenceRecommendationsJobs", "unavailable")
@@ -349,7 +350,8 @@ def test_report_and_export_carry_experiments_and_second_opinions(
     opinions = report["summary"]["second_opinions"]
     assert opinions["verdicts_agree"] == 2 and opinions["recommender_load_test_wins"] == 1
     json.dumps(report)  # JSON all the way down
-    files = analyst.snapshot_files(analysis, tmp_path)
+    written = analyst.write_snapshot(analysis, tmp_path).files
+    files = {path: path.read_text("utf-8") for path in written}
     summary = files[tmp_path / "fleet-summary.md"]
     assert "## Second opinions" in summary and "| aws agrees | 2 |" in summary
     rationale = files[tmp_path / "us-east-1" / "pricing-ab-prod.rationale.md"]

@@ -39,7 +39,7 @@ def one_line(err: str) -> str:
 
 async def _collect(url: str) -> tuple[Any, dict[str, int], float, RetryBudget]:
     started = time.monotonic()
-    async with AwsContext(DEFAULT, AwsTarget(regions=(REGION,), endpoint_url=url)) as aws:
+    async with AwsContext(DEFAULT.aws, AwsTarget(regions=(REGION,), endpoint_url=url)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
         return fleet, dict(aws.ledger.requests), time.monotonic() - started, aws.budget
 
@@ -148,7 +148,7 @@ async def test_a_throttling_storm_spends_one_pool_for_the_whole_collection() -> 
     # ListTags is one call per endpoint: 40 calls that botocore alone would each retry 7 times.
     account = SimulatedAccount(endpoints=40)
     account.faults.add("sagemaker:ListTags", "throttle")
-    async with AwsContext(DEFAULT, _simulated(account)) as aws:
+    async with AwsContext(DEFAULT.aws, _simulated(account)) as aws:
         stormy = await FleetCollector(aws).collect(force=True)
         requests, calls = aws.ledger.requests, aws.ledger.calls
     assert [e.message for e in stormy.errors] == ["sagemaker:ListTags throttled after retries"]
@@ -217,7 +217,7 @@ async def test_one_malformed_field_fails_that_endpoint_not_the_run(
         return body
 
     _answers(account, spoil)
-    async with AwsContext(DEFAULT, _simulated(account)) as aws:
+    async with AwsContext(DEFAULT.aws, _simulated(account)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
     names = {e.name for e in fleet.endpoints}
     assert victim not in names and len(names) == len(account.fleet) - 1
@@ -233,7 +233,7 @@ async def test_an_sts_answer_that_is_not_xml_costs_the_account_id_only() -> None
     account = SimulatedAccount()
     _answers(account, lambda service, op, params, body: "<html>gateway</html>"
              if service == "sts" else body)
-    async with AwsContext(DEFAULT, _simulated(account)) as aws:
+    async with AwsContext(DEFAULT.aws, _simulated(account)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
     assert fleet.account_id is None and len(fleet.endpoints) == len(account.fleet)
     assert fleet.errors == ()
@@ -307,7 +307,7 @@ def test_an_empty_account_does_not_replace_an_export_unless_asked(
 async def test_a_recreated_endpoint_shows_its_new_configuration(moto: Moto) -> None:
     moto.create_endpoint("ranker", instance_type="ml.m5.large", count=1)
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(DEFAULT, target) as aws:
+    async with AwsContext(DEFAULT.aws, target) as aws:
         collector = FleetCollector(aws)
         first = await collector.collect(force=True)
         assert first.endpoints[0].variants[0].instance_type == "ml.m5.large"

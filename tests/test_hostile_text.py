@@ -26,7 +26,7 @@ from rich.console import Console
 import simulator
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
-from ground.config import SagetopConfig
+from ground.config import AwsSettings
 from ground.untrusted import inert
 from sagetop.cli import main
 from simulator import SimulatedAccount, SimVariant
@@ -271,7 +271,7 @@ async def test_every_screen_of_the_dashboard() -> None:
 async def test_botocores_debug_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     account = hostile_account()
-    async with AwsContext(SagetopConfig(), AwsTarget(
+    async with AwsContext(AwsSettings(), AwsTarget(
             regions=account.regions, simulated=True, prepare_session=account.install)) as aws:
         await FleetCollector(aws).collect(force=True)
     records = [r for r in caplog.records if r.name.startswith(("botocore", "aiobotocore"))]

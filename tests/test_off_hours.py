@@ -193,9 +193,9 @@ def _simulated_analysis() -> FleetAnalysis:
         account = SimulatedAccount()
         target = AwsTarget(regions=account.regions, simulated=True,
                            prepare_session=account.install)
-        async with AwsContext(SagetopConfig(), target) as aws:
+        async with AwsContext(SagetopConfig().aws, target) as aws:
             return await FleetCollector(aws).collect(force=True)
-    return Analyst(SagetopConfig()).analyse(asyncio.run(run()))
+    return Analyst().analyse(asyncio.run(run()))
 
 
 def test_the_simulated_dev_endpoint_sleeps_at_night_and_production_does_not() -> None:
@@ -224,7 +224,7 @@ def test_the_simulated_dev_endpoint_sleeps_at_night_and_production_does_not() ->
 
 def plan_of(plan: EndpointPlan, analyst: Analyst | None = None
             ) -> tuple[Analyst, FleetAnalysis, EndpointAnalysis]:
-    analyst = analyst or Analyst(SagetopConfig())
+    analyst = analyst or Analyst()
     analysis = analyst.analyse(fleet_of(plan))
     return analyst, analysis, analysis.endpoints[f"us-east-1/{plan.name}"]
 

@@ -23,7 +23,7 @@ from ground.catalog import (
     instance_specs,
     spec_for,
 )
-from ground.config import SagetopConfig
+from ground.config import AwsSettings
 from ground.errors import SagetopError
 from ground.locations import default_cache_dir
 from ground.pricing import (
@@ -179,9 +179,9 @@ def test_missing_cache_is_silent(tmp_path: Path) -> None:
     ('{"format": 1, "source": "x", "fetched_at": "2026-01-01T00:00:00Z", "regions": '
      '{"us-east-1": {"fetched_at": "2026-01-01T00:00:00Z", "usd_per_hour": '
      '{"ml.c5.xlarge": -1}}}}',
-     "regions.us-east-1.usd_per_hour.ml.c5.xlarge: input should be greater than 0, got -1"),
+     "regions.us-east-1.usd_per_hour.ml.c5.xlarge: expected a number greater than 0, got -1"),
     ('{"format": 7, "source": "x", "fetched_at": "2026-01-01T00:00:00Z", "regions": {}}',
-     "format: input should be 1, got 7"),
+     "format: expected 1, got 7"),
     ("[]", "(top level)"),
 ])
 def test_invalid_cache_is_ignored_with_a_warning(tmp_path: Path, content: str,
@@ -294,7 +294,7 @@ def fake() -> Iterator[FakePriceList]:
 
 async def run_refresh(fake: FakePriceList, regions: list[str], cache_dir: Path) -> Any:
     target = AwsTarget(regions=("eu-west-1",), prepare_session=fake.install)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(AwsSettings(), target) as aws:
         return await refresh_prices(aws, regions, cache_dir=cache_dir)
 
 

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.registry import advise
+from advisors.settings import AdvisorSettings
 from ground.atomic import write_files_atomically
-from ground.config import SagetopConfig
 from ground.domain import (
     AutoscalingInfo,
     ContainerInfo,
@@ -46,7 +47,7 @@ from profiles.files import (
     read_profile,
     write_profile,
 )
-from profiles.maturity import MaturitySettings
+from profiles.maturity import Maturity, MaturitySettings, assess
 from profiles.model import (
     Bound,
     ContainerSource,
@@ -138,11 +139,25 @@ def production_requirements(**overrides: Any) -> Requirements:
     return Requirements(**values)
 
 
+def profile_of(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+               requirements: Requirements) -> MLProfile:
+    """The current profile as the analysis builds it: from the advisors' features and costs."""
+    advice = advise(fleet, AdvisorSettings(), PriceBook(), {endpoint.key: requirements})
+    return current_profile(endpoint, fleet, advice.features, requirements,
+                           advice.costs[endpoint.key], advice.component_costs[endpoint.key])
+
+
+def maturity_of(current: MLProfile, target: MLProfile) -> tuple[Maturity, Maturity]:
+    saturation = AdvisorSettings().saturation_pct
+    return (assess(current, MaturitySettings(), saturation),
+            assess(target, MaturitySettings(), saturation))
+
+
 def built_profile(**endpoint_options: Any) -> MLProfile:
     endpoint = make_endpoint(**endpoint_options)
     fleet = make_fleet([endpoint], hourly={endpoint.key: diurnal_hours()},
                        window={endpoint.key: busy_window()})
-    return current_profile(endpoint, fleet, production_requirements(), PriceBook())
+    return profile_of(endpoint, fleet, production_requirements())
 
 
 def downsize_finding(key: str = "us-east-1/web-fraud") -> Finding:
@@ -238,8 +253,7 @@ def test_current_profile_reads_every_characteristic_with_its_origin() -> None:
 def test_payload_size_is_unknown_without_a_requirement() -> None:
     endpoint = make_endpoint()
     fleet = make_fleet([endpoint], window={endpoint.key: busy_window()})
-    profile = current_profile(endpoint, fleet, production_requirements(max_payload_mb=None),
-                              PriceBook())
+    profile = profile_of(endpoint, fleet, production_requirements(max_payload_mb=None))
     assert profile.payload_size_mb.value is None
     assert "not observable" in profile.payload_size_mb.note
     # No hourly series at all: the pattern is unknown, never "idle".
@@ -468,7 +482,7 @@ def test_hand_edited_mistake_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         read_profile(path)
     assert str(caught.value) == (
-        f"{path}: variants[0].instance_count: expected an integer, got 'two'")
+        f"{path}: variants[0].instance_count: expected a whole number, got 'two'")
     assert caught.value.exit_code is ExitCode.USAGE
     assert isinstance(caught.value, SagetopError)
 
@@ -479,7 +493,7 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     assert profile_from_yaml(yaml.safe_dump(data), "x.yaml").variants[0].instance_count.value == 3
     data["variants"][0]["instance_count"] = "two"
     with pytest.raises(ProfileError, match=r"^x\.yaml: variants\[0\]\.instance_count: expected "
-                                           r"an integer, got 'two'$"):
+                                           r"a whole number, got 'two'$"):
         profile_from_yaml(yaml.safe_dump(data), "x.yaml")
 
 
@@ -490,11 +504,11 @@ def test_bare_value_shorthand_and_its_mistake() -> None:
     (lambda d: d["network_security"].update(vpc={"value": True, "origin": "guessed"}),
      "network_security.vpc.origin: expected one of 'observed', 'configured', 'inferred', "
      "'required' or 'recommended', got 'guessed'"),
-    (lambda d: d.update(colour="blue"), "colour: unknown field"),
-    (lambda d: d.pop("region"), "region: missing required field"),
+    (lambda d: d.update(colour="blue"), "colour: unknown key"),
+    (lambda d: d.pop("region"), "region: missing required key"),
     (lambda d: d.update(frameworks={"value": ["pytorch", 3], "origin": "inferred"}),
      "frameworks[1]: expected text, got 3"),
-    (lambda d: d.update(schema_version=2), "schema_version: expected one of 1, got 2"),
+    (lambda d: d.update(schema_version=2), "schema_version: expected 1, got 2"),
 ])
 def test_each_bad_field_gets_one_line(edit: Any, message: str) -> None:
     data = yaml.safe_load(profile_to_yaml(built_profile()))
@@ -559,7 +573,7 @@ def test_rationale_has_the_numbers_options_and_maturity() -> None:
     current = built_profile()
     findings = [downsize_finding(), capture_finding()]
     target = target_of(current, findings)
-    text = render_rationale(current, target, findings, MaturitySettings(),
+    text = render_rationale(current, target, findings, maturity_of(current, target),
                             plan=plan_for(current, findings))
 
     assert text.startswith("# ML profile rationale: web-fraud\n")
@@ -592,11 +606,11 @@ def test_rationale_escapes_untrusted_text() -> None:
     name = "evil_[link](http://x)"
     endpoint = make_endpoint(name, tags={"<script>": "*bold* | pipe\n# heading"})
     fleet = make_fleet([endpoint], window={endpoint.key: busy_window()})
-    current = current_profile(endpoint, fleet, production_requirements(), PriceBook())
+    current = profile_of(endpoint, fleet, production_requirements())
     finding = downsize_finding(endpoint.key).model_copy(
         update={"summary": "run `rm -rf` <img src=x>", "rationale": "see [here](javascript:x)"})
-    text = render_rationale(current, target_of(current, [finding]), [finding],
-                            MaturitySettings())
+    target = target_of(current, [finding])
+    text = render_rationale(current, target, [finding], maturity_of(current, target))
 
     # The brackets are escaped, so the parentheses cannot make a link and stay as they are.
     assert "# ML profile rationale: evil\\_\\[link\\](http://x)" in text
@@ -641,7 +655,7 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
                        provisioning=(ProvisioningRow(region=REGION, workload="training",
                                                      instance_type="ml.p4d.24xlarge",
                                                      instance_count=2),))
-    analyst = Analyst(SagetopConfig(), prices=PriceBook())
+    analyst = Analyst(prices=PriceBook())
     analysis = analyst.analyse(fleet)
     out = tmp_path / "snapshot"
 

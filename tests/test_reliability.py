@@ -22,7 +22,7 @@ import simulator
 import simulator.account as sim_account
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
-from ground.config import SagetopConfig
+from ground.config import AwsSettings, SagetopConfig
 from ground.domain import FleetSnapshot
 from sagetop.cli import main
 from simulator import SimulatedAccount, SimVariant
@@ -90,7 +90,7 @@ async def test_throttling_storm_backs_off_counts_and_loses_no_refresh(
     clock = Clock()
     account = SimulatedAccount(clock=clock)
     # Two attempts: the storm outlasts the retries, and the test stays a few seconds long.
-    async with AwsContext(fast_config(max_attempts=2), target(account)) as aws:
+    async with AwsContext(fast_config(max_attempts=2).aws, target(account)) as aws:
         collector = FleetCollector(aws, clock=clock)
         await collector.collect(force=True)
         clock.advance()
@@ -138,7 +138,7 @@ async def test_short_throttle_burst_is_absorbed_by_retries_and_counted() -> None
     clock = Clock()
     account = SimulatedAccount(clock=clock)
     account.faults.throttle("cloudwatch:GetMetricData", times=2, status=429)
-    async with AwsContext(fast_config(), target(account)) as aws:
+    async with AwsContext(fast_config().aws, target(account)) as aws:
         fleet = await FleetCollector(aws, clock=clock).collect(force=True)
     assert fleet.errors == ()
     assert fleet.requests.throttles == 2
@@ -148,7 +148,7 @@ async def test_short_throttle_burst_is_absorbed_by_retries_and_counted() -> None
 async def test_a_5xx_absorbed_by_a_retry_is_visible() -> None:
     account = SimulatedAccount()
     account.faults.add("cloudwatch:GetMetricData", "unavailable", times=1)
-    async with AwsContext(fast_config(), target(account)) as aws:
+    async with AwsContext(fast_config().aws, target(account)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
     assert account.faults.fired.total() == 1 and fleet.errors == ()  # the retry absorbed it
     assert fleet.requests.throttles + fleet.requests.errors >= 1
@@ -167,7 +167,7 @@ async def test_access_denied_on_one_api_names_it_and_the_rest_works(
         pattern: str, actions: set[str], source: str | None) -> None:
     account = SimulatedAccount()
     account.faults.deny(pattern)
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(AwsSettings(), target(account)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
     assert fleet.errors
     assert all(e.permission for e in fleet.errors)
@@ -215,7 +215,7 @@ def test_report_shows_no_permission_and_still_reports_the_fleet(
 async def test_expired_credentials_keep_the_last_data_and_recover_in_place() -> None:
     clock = Clock()
     account = SimulatedAccount(clock=clock)
-    async with AwsContext(fast_config(), target(account)) as aws:
+    async with AwsContext(fast_config().aws, target(account)) as aws:
         collector = FleetCollector(aws, clock=clock)
         first = await collector.collect(force=True)
         account.faults.expire_credentials()
@@ -248,7 +248,7 @@ async def test_expired_credentials_keep_the_last_data_and_recover_in_place() -> 
 async def test_network_down_is_bounded_reported_and_recovers() -> None:
     clock = Clock()
     account = SimulatedAccount(clock=clock)
-    async with AwsContext(fast_config(), target(account)) as aws:
+    async with AwsContext(fast_config().aws, target(account)) as aws:
         collector = FleetCollector(aws, clock=clock)
         first = await collector.collect(force=True)
         account.faults.network_down()
@@ -270,7 +270,7 @@ async def test_unreachable_endpoint_url_is_asked_again_at_the_next_collection() 
     # Port 9 on loopback: nothing listens, so every connection is refused at once. The default
     # configuration (the time bounds themselves are in tests/test_faults.py).
     aws_target = AwsTarget(regions=(REGION,), endpoint_url="http://127.0.0.1:9")
-    async with AwsContext(SagetopConfig(), aws_target) as aws:
+    async with AwsContext(AwsSettings(), aws_target) as aws:
         collector = FleetCollector(aws)
         fleet = await collector.collect(force=True)
         again = await collector.collect()
@@ -295,7 +295,7 @@ async def test_endpoint_deleted_between_listing_and_describe_is_not_an_error() -
         return body
 
     account._sagemaker_list_endpoints = list_then_delete  # type: ignore[method-assign]
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(AwsSettings(), target(account)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
     assert fleet.errors == (), messages(fleet)
     assert "legacy-recs-v1" not in {e.name for e in fleet.endpoints}
@@ -304,7 +304,7 @@ async def test_endpoint_deleted_between_listing_and_describe_is_not_an_error() -
 async def test_known_endpoint_deleted_while_tags_are_read_is_not_an_error() -> None:
     clock = Clock()
     account = SimulatedAccount(clock=clock)
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(AwsSettings(), target(account)) as aws:
         collector = FleetCollector(aws, clock=clock)
         await collector.collect(force=True)
         listing = account._sagemaker_list_endpoints
@@ -329,7 +329,7 @@ async def test_known_endpoint_deleted_while_tags_are_read_is_not_an_error() -> N
 async def test_created_updated_failed_and_new_variant_between_refreshes() -> None:
     clock = Clock()
     account = SimulatedAccount(clock=clock)
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(AwsSettings(), target(account)) as aws:
         collector = FleetCollector(aws, clock=clock)
         await collector.collect(force=True)
         template = account.endpoint("checkout-upsell-prod")
@@ -369,7 +369,7 @@ async def test_partial_data_pages_give_the_same_series(monkeypatch: pytest.Monke
 
     async def collect() -> FleetSnapshot:
         account = SimulatedAccount(clock=clock)
-        async with AwsContext(SagetopConfig(), target(account)) as aws:
+        async with AwsContext(AwsSettings(), target(account)) as aws:
             return await FleetCollector(aws, clock=clock).collect(force=True)
 
     whole = await collect()
@@ -388,7 +388,7 @@ async def test_partial_data_pages_give_the_same_series(monkeypatch: pytest.Monke
 async def test_clock_skew_between_machine_and_cloudwatch(skew_minutes: int) -> None:
     clock = Clock(offset=dt.timedelta(minutes=skew_minutes))
     account = SimulatedAccount(clock=clock)  # CloudWatch's time
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(AwsSettings(), target(account)) as aws:
         collector = FleetCollector(aws, clock=clock.skewed)  # the machine's time
         fleet = await collector.collect(force=True)
         for _ in range(8):  # across an hour boundary (10:00 -> 11:04)
@@ -422,7 +422,7 @@ def one_line_error(err: str) -> str:
 @pytest.mark.parametrize(("content", "field"), [
     ("[aws\nregions = []\n", "not valid TOML"),
     ("[aws]\nmax_attempts = 'three'\n", "aws.max_attempts"),
-    ("[aws]\nregions = ['us-east-1', 7]\n", "aws.regions.1"),
+    ("[aws]\nregions = ['us-east-1', 7]\n", "aws.regions[1]: expected text, got 7"),
     ("[refresh]\nlive_secs = 5\n", "refresh.live_secs: unknown key"),
     ("history = 14\n", "history"),
     ("[requirements]\ndefault_environment = 'moon'\n", "default_environment"),

@@ -226,26 +226,26 @@ def test_cold_start_tolerance_zero_tag_is_valid() -> None:
     ({"rules": [{"pattern": "a", "p99_latency_ms": "fast"}]},
      "config.toml: requirements.rules[0].p99_latency_ms: expected a number, got 'fast'"),
     ({"rules": [{"pattern": "a", "environment": "prodd"}]},
-     "config.toml: requirements.rules[0].environment: expected one of production, staging, "
-     "test, development, got 'prodd'"),
+     "config.toml: requirements.rules[0].environment: expected one of 'production', "
+     "'staging', 'test' or 'development', got 'prodd'"),
     ({"rules": [{"pattern": "a", "min_instance": 2}]},
      "config.toml: requirements.rules[0].min_instance: unknown key"),
     ({"rules": [{"min_instances": 1}]},
      "config.toml: requirements.rules[0].pattern: missing required key"),
     ({"rules": [{"pattern": ""}]},
-     "config.toml: requirements.rules[0].pattern: expected a non-empty text, got ''"),
+     "config.toml: requirements.rules[0].pattern: expected non-empty text, got ''"),
     ({"rules": {"pattern": "a"}},
      "config.toml: requirements.rules: expected [[requirements.rules]] entries (an array of "
      "tables), got {'pattern': 'a'}"),
     ({"defaults": {"prod": {"min_instances": 1}}},
-     "config.toml: requirements.defaults.prod: expected one of production, staging, test, "
-     "development, got 'prod'"),
+     "config.toml: requirements.defaults.prod: expected one of 'production', 'staging', "
+     "'test' or 'development', got 'prod'"),
     ({"defaults": {"staging": {"cold_start_tolerance_ms": -1}}},
      "config.toml: requirements.defaults.staging.cold_start_tolerance_ms: expected a number of "
      "at least 0, got -1"),
     ({"default_environment": "qa"},
-     "config.toml: requirements.default_environment: expected one of production, staging, test, "
-     "development, got 'qa'"),
+     "config.toml: requirements.default_environment: expected one of 'production', 'staging', "
+     "'test' or 'development', got 'qa'"),
     ({"colour": "blue"}, "config.toml: requirements.colour: unknown key"),
 ])
 def test_bad_configuration_is_one_line(raw: dict[str, Any], message: str) -> None:

@@ -60,7 +60,7 @@ def failed_job(name: str, model: str) -> dict[str, Any]:
 
 async def collect(moto: Moto, rounds: int = 1) -> tuple[FleetSnapshot, dict[str, int]]:
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         fleet = await collector.collect(force=True)
         for _ in range(rounds - 1):
@@ -110,7 +110,7 @@ async def test_recommender_jobs_are_matched_to_the_endpoint_by_model(moto: Moto)
     assert {(s.source, s.status) for s in fleet.verdict_sources} == {
         ("compute-optimizer", "not enabled"), ("cost-optimization-hub", "not enabled")}
 
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     item = analysis.endpoints[fraud.key]
     (comparison,) = item.recommender
     assert comparison.job == "fraud-ir"  # a failed retry does not void the completed test
@@ -132,7 +132,7 @@ async def test_finished_jobs_are_described_once(moto: Moto) -> None:
         "steady-ir", "steady-prod-model",
         recommendations=[{"type": "ml.c5.large", "max": 800, "latency": 12, "cost": 0.102}]))
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         await collector.collect(force=True)
         await collector.collect(force=True)
@@ -165,7 +165,7 @@ async def test_aws_verdicts_beside_findings_when_enabled(moto: Moto) -> None:
     assert {(v.source, v.action) for v in quiet.aws_verdicts} == {
         ("compute-optimizer", "Idle"), ("cost-optimization-hub", "Delete")}
     assert [v.action for v in fleet.account_verdicts] == ["PurchaseSavingsPlans"]
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     # moto's endpoint was created a moment ago: sagetop cannot call it idle yet, AWS does.
     rows = analysis.endpoints[quiet.key].verdicts
     assert {r.agreement for r in rows} == {"aws only"}
@@ -176,7 +176,7 @@ async def test_aws_verdicts_beside_findings_when_enabled(moto: Moto) -> None:
 async def test_not_enabled_is_asked_again_only_at_its_cadence(moto: Moto) -> None:
     moto.create_endpoint("plain-prod")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)
-    async with AwsContext(SagetopConfig(), target) as aws:
+    async with AwsContext(SagetopConfig().aws, target) as aws:
         collector = FleetCollector(aws)
         first = await collector.collect(force=True)
         second = await collector.collect()
@@ -222,7 +222,7 @@ async def test_deployment_guardrails_become_a_characteristic(moto: Moto) -> None
     assert guarded.deployment_config.step is not None
     assert guarded.deployment_config.step.text == "10 %"
     assert guarded.deployment_config.rollback_alarms == ("guarded-5xx",)
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     kinds = {key.split("/")[1]: {str(f.kind) for f in item.findings}
              for key, item in analysis.endpoints.items()}
     assert "no-deployment-guardrails" not in kinds["guarded-prod"]

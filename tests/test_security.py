@@ -30,7 +30,7 @@ from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
 from collectors.guard import SAGETOP_OPERATIONS, is_allowed
 from collectors.iam import OPERATIONS
-from ground.config import SagetopConfig
+from ground.config import AwsSettings, SagetopConfig
 from ground.errors import ReadOnlyViolation
 from sagetop.cli import main
 from simulator import SimulatedAccount
@@ -81,7 +81,7 @@ async def test_no_write_of_any_service_reaches_the_account() -> None:
     refused: dict[str, set[str]] = {}
     reached_reads: dict[str, set[str]] = {}
     others: dict[str, str] = {}
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         # No client-side validation, no retries: every call goes as far as the guard lets it.
         aws.client_config = aws.client_config.merge(Config(
             parameter_validation=False, retries={"mode": "standard", "max_attempts": 1}))
@@ -146,7 +146,7 @@ DANGEROUS_READS = [
 async def test_reads_that_change_or_reveal_are_refused_through_real_clients(
         service: str, method: str, params: dict[str, Any]) -> None:
     account = SimulatedAccount()
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         client = await aws.client(service, REGION)
         with pytest.raises(ReadOnlyViolation):
             await getattr(client, method)(**params)
@@ -216,14 +216,14 @@ async def test_iam_policy_is_exactly_what_a_full_collection_calls(
     printed = {a for s in policy["Statement"] for a in s["Action"]}
 
     account = SimulatedAccount()
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
         simulated = dict(aws.ledger.requests)
     assert fleet.errors == ()
     assert simulated == dict(account.requests)  # the ledger saw what the account saw
 
     moto.create_endpoint("policy-check", tags={"env": "prod"})
-    async with AwsContext(SagetopConfig(), AwsTarget(regions=(REGION,),
+    async with AwsContext(AwsSettings(), AwsTarget(regions=(REGION,),
                                                      endpoint_url=moto.url)) as aws:
         await FleetCollector(aws).collect(force=True)
         against_moto = dict(aws.ledger.requests)
@@ -292,13 +292,13 @@ async def test_no_environment_secret_in_report_or_errors(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ENV_SECRETS[0])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRETS[1])
     monkeypatch.setenv("AWS_SESSION_TOKEN", ENV_SECRETS[2])
-    async with AwsContext(SagetopConfig(), AwsTarget(regions=(REGION,),
+    async with AwsContext(AwsSettings(), AwsTarget(regions=(REGION,),
                                                      endpoint_url=moto.url)) as aws:
         fleet = await FleetCollector(aws).collect(force=True)
     assert fleet.endpoints
     # And the errors of a failing collection (nothing listens on port 9).
     config = SagetopConfig.model_validate({"aws": {"max_attempts": 1, "connect_timeout_s": 1}})
-    async with AwsContext(config, AwsTarget(regions=(REGION,),
+    async with AwsContext(config.aws, AwsTarget(regions=(REGION,),
                                             endpoint_url="http://127.0.0.1:9")) as aws:
         failed = await FleetCollector(aws).collect(force=True)
     assert failed.errors
@@ -312,7 +312,7 @@ async def test_no_environment_secret_in_report_or_errors(
 async def test_no_secret_in_a_debug_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     account = SimulatedAccount()
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         await FleetCollector(aws).collect(force=True)
     assert caplog.records
     _scan([caplog.text], SIM_SECRETS[1:])  # the secret key and the session token

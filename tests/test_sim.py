@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from collectors.aws import AwsContext, AwsTarget
 from collectors.fleet import FleetCollector
-from ground.config import SagetopConfig
+from ground.config import AwsSettings
 from ground.domain import DeploymentOption, FleetSnapshot
 from ground.errors import ReadOnlyViolation
 from simulator import SimulatedAccount
@@ -26,12 +26,12 @@ def _target(account: SimulatedAccount) -> AwsTarget:
 
 
 async def _collect(account: SimulatedAccount) -> FleetSnapshot:
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         return await FleetCollector(aws).collect(force=True)
 
 
 async def _with_client(account: SimulatedAccount, service: str, call: Any) -> Any:
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         client = await aws.client(service, REGION)
         return await call(client), aws
 
@@ -175,7 +175,7 @@ async def test_same_seed_same_numbers() -> None:
     moment = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.UTC)
 
     async def collect_at(account: SimulatedAccount) -> FleetSnapshot:
-        async with AwsContext(SagetopConfig(), _target(account)) as aws:
+        async with AwsContext(AwsSettings(), _target(account)) as aws:
             return await FleetCollector(aws, clock=lambda: moment).collect(force=True)
 
     first = await collect_at(SimulatedAccount(seed=3, clock=lambda: moment))
@@ -215,7 +215,7 @@ async def test_writes_never_reach_the_simulated_account() -> None:
 
 async def test_endpoints_created_updated_and_deleted_between_refreshes() -> None:
     account = SimulatedAccount()
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         collector = FleetCollector(aws)
         await collector.collect(force=True)
         described = account.requests["sagemaker:DescribeEndpoint"]
@@ -277,7 +277,7 @@ MOMENT = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.UTC)
 
 
 async def _collect_at(account: SimulatedAccount, moment: dt.datetime = MOMENT) -> FleetSnapshot:
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         return await FleetCollector(aws, clock=lambda: moment).collect(force=True)
 
 
@@ -347,7 +347,7 @@ async def test_refused_queries_are_errors_and_never_zeros(status: str) -> None:
     moments = [MOMENT]
     account = SimulatedAccount(clock=lambda: moments[-1])
     account.faults.refuse_metric("AWS/SageMaker:Invocations", status)
-    async with AwsContext(SagetopConfig(), _target(account)) as aws:
+    async with AwsContext(AwsSettings(), _target(account)) as aws:
         collector = FleetCollector(aws, clock=lambda: moments[-1])
         fleet = await collector.collect(force=True)
         refused = [e for e in fleet.errors if status in e.message]

@@ -28,7 +28,7 @@ def _top_plan() -> tuple[str, str]:
 
     from collectors.aws import AwsContext, AwsTarget
     from collectors.fleet import FleetCollector
-    from ground.config import SagetopConfig
+    from ground.config import AwsSettings
     from pipeline.analysis import Analyst
     from simulator import SimulatedAccount
 
@@ -36,10 +36,10 @@ def _top_plan() -> tuple[str, str]:
     target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
 
     async def collect() -> Any:
-        async with AwsContext(SagetopConfig(), target) as aws:
+        async with AwsContext(AwsSettings(), target) as aws:
             return await FleetCollector(aws).collect(force=True)
 
-    analysis = Analyst(SagetopConfig()).analyse(asyncio.run(collect()))
+    analysis = Analyst().analyse(asyncio.run(collect()))
     top = max(analysis.endpoints.values(), key=lambda a: a.monthly_savings_usd)
     return top.key.split("/", 1)[1], f"${top.monthly_savings_usd:,.0f}/month"
 

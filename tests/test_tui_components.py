@@ -16,7 +16,7 @@ from tui.app import SagetopApp
 from tui.look import ASCII
 from tui.screens.fleet import FleetScreen
 from tui.table_model import variant_row_key
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 PAIR = "us-east-1/llm-assistants-prod"
 CHAT = variant_row_key(PAIR, "ic:chat-llama-8b")

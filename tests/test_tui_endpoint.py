@@ -19,8 +19,8 @@ from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.screens.help import HelpScreen
 from tui.screens.summary import SummaryScreen
-from tui.widgets.charts import SparkLine
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.endpoint.charts import SparkLine
+from tui.widgets.fleet.table import FleetTable
 
 CHURN = "us-east-1/churn-predictor-prod"
 
@@ -56,7 +56,8 @@ async def _open(pilot: Pilot[None], app: SagetopApp, key: str) -> EndpointScreen
     return screen
 
 
-async def _decide(pilot: Pilot[None], app: SagetopApp, screen: EndpointScreen) -> None:
+async def _decide(pilot: Pilot[None], app: SagetopApp, screen: EndpointScreen,
+                  seen: list[str]) -> None:
     """Leave the resize out of the plan, see the target fall back, take it again; an option
     that cannot be applied is refused at once, with the reason."""
     before = app.state.endpoint_analysis(CHURN)
@@ -91,31 +92,35 @@ async def _decide(pilot: Pilot[None], app: SagetopApp, screen: EndpointScreen) -
     unfit = next(o for o in restored.plan.options if not o.pickable
                  and o.status.value in ("unfit", "covered", "experiment"))
     changes.move_cursor(row=changes.get_row_index(unfit.id))
+    told = len(seen)
     await pilot.press("a")
     await pilot.pause(0.1)
     again = app.state.endpoint_analysis(CHURN)
     assert again is not None and again.plan.option(unfit.id) == unfit
+    assert len(seen) == told + 1 and seen[-1].startswith("warning: ")
+    assert unfit.label in seen[-1] and (unfit.why or unfit.status.value)[:40] in seen[-1]
 
 
-async def test_pane_tabs_decisions_summary_and_help() -> None:
+async def test_pane_tabs_decisions_summary_and_help(monkeypatch: pytest.MonkeyPatch) -> None:
     app, _ = demo_app()
+    seen = _record_notifications(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_analysis(pilot)
         screen = await _open(pilot, app, CHURN)
         assert "churn-predictor-prod" in _plain(screen.query_one("#endpoint-title", Static))
         plotted = [s.values for s in screen.query(SparkLine) if s.values]
         assert len(plotted) >= 4  # requests, latency, cpu, memory at least
-        assert CHURN in app.live_keys()  # the open endpoint is on the live tier
+        assert app.session.view.focus == CHURN  # the open endpoint is on the live tier
         for key, tab in (("2", "variants"), ("3", "monitor"), ("4", "findings"),
                          ("5", "profile"), ("6", "maturity")):
             await pilot.press(key)
             assert screen.query_one(TabbedContent).active == tab
         assert "over-provisioned" in _plain(screen.query_one("#findings-view", Static))
         assert "Maturity by pillar" in _plain(screen.query_one("#maturity-view", Static))
-        await _decide(pilot, app, screen)
+        await _decide(pilot, app, screen, seen)
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
-        assert app._interest.get("endpoint") == frozenset()
+        assert app.session.view.focus is None
         await pilot.press("t")
         assert isinstance(app.screen, SummaryScreen)
         summary = _plain(app.screen.query_one("#summary", Static))

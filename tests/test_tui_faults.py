@@ -14,7 +14,7 @@ from collectors.aws import AwsTarget
 from ground.config import SagetopConfig
 from tests.conftest import REGION, Moto
 from tests.fake_servers import fake_aws
-from tests.test_tui_support import wait_until
+from tests.test_tui_support import aws_app, wait_until
 from tui.app import SagetopApp
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
 
@@ -27,7 +27,7 @@ async def test_no_credentials_is_in_the_header_and_counted(
         moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
-    app = SagetopApp(SagetopConfig(), AwsTarget(regions=(REGION,), endpoint_url=moto.url))
+    app = aws_app(SagetopConfig(), AwsTarget(regions=(REGION,), endpoint_url=moto.url))
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: app.state.missing == "credentials", "the failed refresh")
         await pilot.pause(0.1)
@@ -41,7 +41,7 @@ async def test_no_credentials_is_in_the_header_and_counted(
 async def test_no_region_is_in_the_header_and_counted(
         moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    app = SagetopApp(SagetopConfig(), AwsTarget(endpoint_url=moto.url))
+    app = aws_app(SagetopConfig(), AwsTarget(endpoint_url=moto.url))
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: app.state.failure is not None, "the failure")
         await pilot.pause(0.1)
@@ -57,7 +57,7 @@ async def test_a_silent_server_marks_the_dashboard_stale_once_an_answer_is_overd
     # tests/test_faults.py) that is within one refresh interval.
     config = SagetopConfig.model_validate({"aws": {"read_timeout_s": 2}})
     with fake_aws(answer=None) as server:
-        app = SagetopApp(config, AwsTarget(regions=(REGION,), endpoint_url=server.url))
+        app = aws_app(config, AwsTarget(regions=(REGION,), endpoint_url=server.url))
         async with app.run_test(size=(160, 48)) as pilot:
             started = time.monotonic()
             await wait_until(pilot, lambda: app.state.unanswered_s is not None, "overdue",

@@ -15,7 +15,7 @@ from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.table_model import GROUP_PREFIX, GroupBy, variant_row_key
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 PRICING = "us-east-1/pricing-ab-prod"
 
@@ -193,7 +193,7 @@ async def test_failing_apis_show_stale_data_and_an_error_line_then_recover() -> 
         screen = _fleet_screen(app)
         table = screen.query_one(FleetTable)
         rows = table.row_count
-        live = app.live_keys()
+        live = app.session.view.rows
         assert _order(table)[0] in live and _order(table)[-1] not in live
         account.faults.deny("cloudwatch:*")
         fleet = app.state.fleet

@@ -39,7 +39,7 @@ def _cell(rows: list[RowData], key: str, column: str) -> str:
 async def test_rows_off_screen_keep_their_last_reading_with_its_age_never_a_zero() -> None:
     clock = Clock()
     account = SimulatedAccount(clock=clock)
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(SagetopConfig().aws, target(account)) as aws:
         collector = FleetCollector(aws, clock=clock)
         first = await collector.collect(force=True)
         before = _cell(fleet_rows(first, None), STEADY, "rpm")
@@ -56,7 +56,7 @@ async def test_rows_off_screen_keep_their_last_reading_with_its_age_never_a_zero
 
 async def test_a_listing_without_metrics_shows_pending_cells_not_zeros() -> None:
     account = SimulatedAccount(clock=Clock())
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(SagetopConfig().aws, target(account)) as aws:
         listing = await FleetCollector(aws, clock=Clock()).collect_listing()
     rows = fleet_rows(listing, None)
     assert rows
@@ -69,9 +69,9 @@ async def test_a_listing_without_metrics_shows_pending_cells_not_zeros() -> None
 async def test_idle_latency_is_a_dash_and_latency_carries_its_unit() -> None:
     clock = Clock()
     account = SimulatedAccount(clock=clock)
-    async with AwsContext(SagetopConfig(), target(account)) as aws:
+    async with AwsContext(SagetopConfig().aws, target(account)) as aws:
         fleet = await FleetCollector(aws, clock=clock).collect(force=True)
-    analysis = Analyst(SagetopConfig()).analyse(fleet)
+    analysis = Analyst().analyse(fleet)
     rows = fleet_rows(fleet, analysis)
     assert _cell(rows, f"{REGION}/legacy-recs-v1", "p99") == "-"  # nobody calls it
     assert _cell(rows, f"{REGION}/doc-summarizer", "p99").endswith("s")  # seconds, said so

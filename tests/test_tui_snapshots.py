@@ -22,7 +22,7 @@ from tui.app import SagetopApp
 from tui.look import ASCII, UNICODE
 from tui.screens.endpoint import EndpointScreen
 from tui.screens.summary import SummaryScreen
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 Step = Callable[[Pilot[None]], Awaitable[None]]
 

@@ -6,10 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from aiobotocore.session import AioSession
 from textual.pilot import Pilot
 
-from collectors.aws import AwsTarget
+from collectors.aws import AwsContext, AwsTarget
 from ground.config import AwsSettings, RefreshSettings, SagetopConfig
+from pipeline.analysis import Analyst
+from pipeline.live import Clock, LiveSession, Pause, wait_or_wake
 from simulator import SimulatedAccount
 from tui.app import SagetopApp
 from tui.look import UNICODE, Glyphs
@@ -23,18 +26,41 @@ def fixed_clock() -> dt.datetime:
     return NOW
 
 
-def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None,
+def demo_app(account: SimulatedAccount | None = None, export_dir: Path | None = None, *,
+             clock: Clock = fixed_clock, pause: Pause = wait_or_wake,
+             refresh: RefreshSettings | None = None,
+             observe: Callable[[AioSession], None] | None = None,
              glyphs: Glyphs = UNICODE) -> tuple[SagetopApp, SimulatedAccount]:
-    account = account or SimulatedAccount(clock=fixed_clock)
-    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=account.install)
+    """The real app on a simulated account, wired as the CLI wires it.
+
+    `clock` and `pause` drive simulated time (the live session waits through `pause`);
+    `observe` sees the AWS session before any client exists, to count what is asked.
+    """
+    account = account or SimulatedAccount(clock=clock)
+
+    def prepare(session: AioSession) -> None:
+        account.install(session)
+        if observe is not None:
+            observe(session)
+
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=prepare)
     # No retries: injected faults fail at once instead of backing off for seconds. The cadences
     # are pinned because the header shows them and the snapshots must not follow the defaults.
     config = SagetopConfig(aws=AwsSettings(max_attempts=1),
-                           refresh=RefreshSettings(live_seconds=60, fleet_seconds=900))
+                           refresh=refresh or RefreshSettings(live_seconds=60, fleet_seconds=900))
+    session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
+                          config.history, clock=clock, pause=pause)
     # The view is remembered under the test's own XDG_STATE_HOME (conftest), exports go to
     # its XDG_DATA_HOME unless a test says where.
-    app = SagetopApp(config, target, clock=fixed_clock, export_dir=export_dir, glyphs=glyphs)
+    app = SagetopApp(session, Analyst(), export_dir=export_dir, glyphs=glyphs)
     return app, account
+
+
+def aws_app(config: SagetopConfig, target: AwsTarget) -> SagetopApp:
+    """The real app on `target` (moto, a fake server), wired as the CLI wires it."""
+    session = LiveSession(AwsContext(config.aws, target, config.cost), config.refresh,
+                          config.history)
+    return SagetopApp(session, Analyst())
 
 
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], what: str,

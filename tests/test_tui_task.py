@@ -14,7 +14,7 @@ from textual.widgets import Static
 from ground import locations
 from tests.test_tui_support import demo_app, wait_for_analysis, wait_until
 from tui.screens.endpoint import EndpointScreen
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 MOST_KEYS = 8
 

@@ -18,7 +18,7 @@ from tui.look import ASCII
 from tui.screens.endpoint import EndpointScreen
 from tui.screens.fleet import FleetScreen
 from tui.table_model import GroupBy
-from tui.widgets.fleet_table import FleetTable
+from tui.widgets.fleet.table import FleetTable
 
 CHURN = "us-east-1/churn-predictor-prod"
 

@@ -1,6 +1,7 @@
 """The Textual app: collector and analysis workers feed one immutable state the screens watch.
 
-The collector worker owns the AWS session and posts snapshots by message; the analysis runs in a
+The collector worker posts what the live session (pipeline.live, built by the CLI) yields; the
+screens tell the session what is on screen and which endpoint is open. The analysis runs in a
 thread so a large fleet never freezes the UI. A failed refresh leaves the last data on screen,
 marked stale, with the error below. Nothing here fetches on behalf of a widget.
 """
@@ -9,36 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import os
 import queue
 import signal
 import threading
-import time
-from collections.abc import Callable, Collection, Coroutine, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.timer import Timer
-from textual.worker import Worker, get_current_worker
+from textual.worker import get_current_worker
 
-from collectors.aws import AwsContext, AwsTarget
-from collectors.failures import describe
-from collectors.fleet import FleetCollector, utc_now
 from ground import locations
-from ground.config import SagetopConfig
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
 from ground.untrusted import inert
 from pipeline.analysis import Analyst, FleetAnalysis
+from pipeline.live import Collected, Listing, LiveEvent, LiveSession, Progress
 from tui.commands import FleetCommands
 from tui.look import (
     ASCII,
@@ -69,8 +66,6 @@ from tui.state import DashboardState
 from tui.table_model import TableView
 from tui.widgets.chrome import Source
 
-Clock = Callable[[], dt.datetime]
-PROGRESS_INTERVAL_S = 0.25
 REMEMBER_AFTER_S = 0.5  # typing a filter writes the view once, not once per key
 
 
@@ -99,18 +94,18 @@ class SagetopApp(App[None]):
     state: reactive[DashboardState] = reactive(DashboardState, init=False)
     look: reactive[Look] = reactive(lambda: Look(palette_for({}), UNICODE), init=False)
 
-    def __init__(self, config: SagetopConfig, target: AwsTarget, *,
-                 export_dir: Path | None = None, clock: Clock = utc_now,
-                 analyst: Analyst | None = None, view_file: Path | None = None,
+    def __init__(self, session: LiveSession, analyst: Analyst, *,
+                 export_dir: Path | None = None, view_file: Path | None = None,
                  remember: bool = True, glyphs: Glyphs | None = None) -> None:
         """`export_dir`: default the XDG data directory; `view_file`: where the view is
         remembered (default the XDG state file; `remember=False` keeps nothing); `glyphs`:
         default ASCII unless the locale is UTF-8."""
         super().__init__()
-        self.config = config
-        self.target = target
+        self.session = session
+        self.analyst = analyst
         self.export_dir = export_dir or locations.export_dir()
-        self.clock = clock
+        self.clock = session.clock
+        self.history = session.history
         self.glyphs = glyphs or (UNICODE if utf8_terminal() else ASCII)
         self.view_file = (view_file or locations.view_state_file()) if remember else None
         self.remembered, self._view_problem = (load_view(self.view_file) if self.view_file
@@ -125,21 +120,15 @@ class SagetopApp(App[None]):
             self._view_problem = self._view_problem or f"theme {wanted!r} is not known; dark used"
             wanted = DEFAULT_THEME
         self.theme = wanted
-        self.source = Source(simulated=target.simulated,
-                             profile=target.profile or config.aws.profile,
-                             regions=target.regions or config.aws.regions,
-                             live_seconds=config.refresh.live_seconds,
-                             fleet_seconds=config.refresh.fleet_seconds)
-        self._analyst = analyst
+        aws = session.aws
+        self.source = Source(simulated=aws.target.simulated, profile=aws.profile_name,
+                             regions=aws.regions, live_seconds=session.refresh.live_seconds,
+                             fleet_seconds=session.refresh.fleet_seconds)
         # One analysis at a time: decisions and refreshes must not interleave inside the Analyst.
         self._analyst_lock = threading.Lock()
         # (endpoint key, action, option id): decisions on plans, taken by the analysis worker.
         self._pending_decisions: queue.SimpleQueue[tuple[str, str, str | None]] = (
             queue.SimpleQueue())
-        self._interest: dict[str, frozenset[str]] = {}
-        self._wake = asyncio.Event()  # replaced on the collector's own loop
-        self._collector_loop: asyncio.AbstractEventLoop | None = None
-        self._full_refresh_requested = False
 
     def get_default_screen(self) -> Screen[None]:
         return FleetScreen(self._view)
@@ -170,6 +159,7 @@ class SagetopApp(App[None]):
                 loop.add_signal_handler(number, self.exit, None, 128 + number)
 
     def on_unmount(self) -> None:
+        self.session.stop()  # the worker's thread ends within a progress tick
         ScrollBar.renderer = ScrollBarRender  # a class attribute: leave it as found
         self._save_view()
 
@@ -220,112 +210,25 @@ class SagetopApp(App[None]):
 
     # Collection ------------------------------------------------------------------------------
 
-    def live_keys(self) -> list[str]:
-        """Endpoints on screen or open: they get minute detail every `live_seconds`."""
-        return sorted(set().union(*self._interest.values())) if self._interest else []
-
     @work(thread=True, exclusive=True, group="collector")
     async def collect_forever(self) -> None:
-        """Collect forever; every snapshot goes to the UI by message.
+        """Post what the live session yields, until the app exits.
 
-        The collector runs on its own event loop in a thread: parsing and merging hundreds of
-        thousands of datapoints is CPU work that would otherwise delay key presses. The whole
-        fleet's minute detail refreshes every `fleet_seconds`; in between only the endpoints
-        someone looks at do. History is fetched once and then only as the collector finds it due.
+        The session runs on this worker's own event loop in a thread: parsing and merging
+        hundreds of thousands of datapoints is CPU work that would otherwise delay key presses.
         """
-        refresh = self.config.refresh
         worker = get_current_worker()
-        self._wake = asyncio.Event()
-        self._collector_loop = asyncio.get_running_loop()
-        try:
-            async with AwsContext(self.config, self.target) as aws:
-                collector = FleetCollector(aws, clock=self.clock)
-                # The listing alone takes a second or two even for thousands of endpoints: show
-                # those rows while the details and the lookback's metrics load.
-                # Progress from the start: a server that never answers shows within the read
-                # timeout, not after the listing's own retries.
-                progress = asyncio.create_task(self._report_progress(aws, time.monotonic()))
-                try:
-                    listing = await self._attempt(collector.collect_listing(), worker)
-                finally:
-                    progress.cancel()
-                # A listing that failed everywhere (no credentials, AWS unreachable) is this
-                # refresh's answer: asking again at once would only wait the same timeouts twice.
-                unlisted = listing is not None and not listing.endpoints and any(
-                    e.operation == "ListEndpoints" or e.source == "credentials"
-                    for e in listing.errors)
-                if listing is not None:
-                    self.post_message(FleetUpdated(listing, partial=not unlisted))
-                last_full: float | None = None
-                while True:
-                    started = time.monotonic()
-                    forced = self._full_refresh_requested
-                    full = (last_full is None or forced
-                            or started - last_full >= refresh.fleet_seconds)
-                    self._full_refresh_requested = False
-                    progress = asyncio.create_task(self._report_progress(aws, started))
-                    try:
-                        # `r` re-reads everything now, inventory included, whatever is due.
-                        fleet = None if unlisted else await self._attempt(collector.collect(
-                            force=forced, live=None if full else self.live_keys()), worker)
-                    finally:
-                        progress.cancel()
-                    unlisted = False
-                    if fleet is not None:
-                        if full:
-                            last_full = started
-                        self.post_message(FleetUpdated(fleet))
-                    if worker.is_cancelled:
-                        return
-                    self._wake.clear()
-                    waited = 0.0
-                    # Wake early when asked; look at cancellation every second (app exit).
-                    while waited < refresh.live_seconds and not worker.is_cancelled:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                            break
-                        waited += 1.0
-                    if worker.is_cancelled:
-                        return
-        except SagetopError as exc:
-            self.post_message(CollectionFailed(str(exc)))
-
-    async def _attempt(self, collection: Coroutine[Any, Any, FleetSnapshot],
-                       worker: Worker[None]) -> FleetSnapshot | None:
-        """The snapshot, or None after posting why the whole collection failed (or on exit)."""
-        task = asyncio.ensure_future(collection)
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            if worker.is_cancelled:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
-                return None
-        try:
-            return task.result()
-        except SagetopError as exc:
-            self.post_message(CollectionFailed(str(exc)))
-        except Exception as exc:  # one failing refresh must not end the dashboard
-            message, _ = describe(exc, "aws", None)
-            self.post_message(CollectionFailed(message))
-        return None
-
-    async def _report_progress(self, aws: AwsContext, started: float) -> None:
-        at_start = aws.ledger.stats().total_calls
-        while True:
-            await asyncio.sleep(PROGRESS_INTERVAL_S)
-            now = time.monotonic()
-            answered = max(started, aws.ledger.last_answer_at or started)
-            self.post_message(CollectionProgress(aws.ledger.stats().total_calls - at_start,
-                                                 now - started, now - answered))
+        async with contextlib.aclosing(self.session.events()) as events:
+            async for event in events:
+                if worker.is_cancelled:
+                    self.session.stop()
+                    return
+                self.post_message(_message_for(event))
 
     def on_collection_progress(self, message: CollectionProgress) -> None:
-        # A healthy answer comes within the read timeout by definition: silence past it means
-        # the data on screen is going stale now, not when the refresh finally gives up.
-        silent = message.silent_s if message.silent_s >= self.config.aws.read_timeout_s \
-            else None
         self.state = replace(self.state, refreshing=True, progress_requests=message.requests,
-                             progress_elapsed_s=message.elapsed_s, unanswered_s=silent)
+                             progress_elapsed_s=message.elapsed_s,
+                             unanswered_s=message.unanswered_s)
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
         fleet = message.fleet
@@ -343,29 +246,15 @@ class SagetopApp(App[None]):
                              unanswered_s=None)
 
     def on_live_interest(self, message: LiveInterest) -> None:
-        opened = message.owner == "endpoint" and message.keys - self._interest.get("endpoint",
-                                                                                   frozenset())
-        # A new dict, never mutated: the collector thread reads it.
-        self._interest = {**self._interest, message.owner: message.keys}
-        if opened:
-            self._wake_collector()  # an endpoint pane just opened: bring its minutes up to date
+        if message.owner == "endpoint":
+            self.session.open(min(message.keys) if message.keys else None)
+        else:
+            self.session.show(message.keys)
 
     def action_refresh_now(self) -> None:
-        self._full_refresh_requested = True
-        self._wake_collector()
-
-    def _wake_collector(self) -> None:
-        loop = self._collector_loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake.set)
+        self.session.refresh_now()
 
     # Analysis --------------------------------------------------------------------------------
-
-    def _ensure_analyst(self) -> Analyst:
-        if self._analyst is None:
-            # Built in the worker: loading the price book is file I/O the UI need not wait for.
-            self._analyst = Analyst(self.config)
-        return self._analyst
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, fleet: FleetSnapshot) -> None:
@@ -377,7 +266,7 @@ class SagetopApp(App[None]):
         decided: list[tuple[str, str, str | None, str | None]] = []
         try:
             with self._analyst_lock:
-                analyst = self._ensure_analyst()
+                analyst = self.analyst
                 while not self._pending_decisions.empty():
                     key, action, option = self._pending_decisions.get_nowait()
                     # Checked against the analysis the user decided on: a refused decision
@@ -432,14 +321,14 @@ class SagetopApp(App[None]):
     def _write_profiles(self, analysis: FleetAnalysis, keys: Collection[str] | None) -> None:
         try:
             with self._analyst_lock:
-                paths = self._ensure_analyst().write_snapshot(analysis, self.export_dir, keys)
+                export = self.analyst.write_snapshot(analysis, self.export_dir, keys)
         except SagetopError as exc:
             self.post_message(ExportFinished((), str(exc)))
         except OSError as exc:
             self.post_message(ExportFinished((), f"{exc.filename or self.export_dir}: "
                                                  f"{exc.strerror or exc}"))
         else:
-            self.post_message(ExportFinished(tuple(paths)))
+            self.post_message(ExportFinished(export.files))
 
     def on_export_finished(self, message: ExportFinished) -> None:
         if message.error is not None:
@@ -479,3 +368,14 @@ class SagetopApp(App[None]):
                             f"Write every profile to {locations.display(self.export_dir)}",
                             self.action_export_fleet)
         yield SystemCommand("Refresh now", "Collect the whole fleet again", self.action_refresh_now)
+
+
+def _message_for(event: LiveEvent) -> Message:
+    if isinstance(event, Collected):
+        return FleetUpdated(event.fleet)
+    if isinstance(event, Listing):
+        # A listing that failed everywhere is the refresh's answer, not a first look.
+        return FleetUpdated(event.fleet, partial=not event.unlisted)
+    if isinstance(event, Progress):
+        return CollectionProgress(event.requests, event.elapsed_s, event.unanswered_s)
+    return CollectionFailed(event.message)

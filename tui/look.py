@@ -100,6 +100,7 @@ class Palette:
     bad: str
     muted: str
     strong: str
+    selected: str  # where the keys are (the focused part of a hint line, the app's mark)
     demo: str  # the DEMO mark in the header: it must never be missed
     mono: bool = False
 
@@ -108,7 +109,8 @@ def palette_for(variables: Mapping[str, str], mono: bool = False) -> Palette:
     """The styles of a theme's CSS variables (`App.theme_variables`)."""
     if mono:
         return Palette(critical="bold reverse", warning="bold", info="", good="bold",
-                       bad="bold underline", muted="", strong="bold", demo="bold reverse",
+                       bad="bold underline", muted="", strong="bold", selected="bold reverse",
+                       demo="bold reverse",
                        mono=True)
 
     def colour(name: str, fallback: str) -> str:
@@ -122,6 +124,7 @@ def palette_for(variables: Mapping[str, str], mono: bool = False) -> Palette:
         bad=colour("text-error", "red"),
         muted="dim",
         strong="bold",
+        selected="bold reverse",  # the theme's own foreground and background, swapped
         demo=f"bold {colour('background', 'black')} on {colour('warning', 'yellow')}",
     )
 

@@ -36,8 +36,8 @@ class CollectionProgress(Message):
 
     requests: int
     elapsed_s: float
-    # Seconds since AWS last answered anything during this refresh (the refresh's age if never).
-    silent_s: float = 0.0
+    # Seconds without an answer from AWS, once past the read timeout (pipeline.live.Progress).
+    unanswered_s: float | None = None
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ground.atomic import write_atomic
-from ground.config import describe_validation_error
 from ground.errors import SagetopError
+from ground.validation import describe_validation
 from tui.rows import COLUMN_KEYS
 from tui.table_model import DEFAULT_SORT, GroupBy, TableView
 
@@ -67,7 +67,7 @@ def load_view(path: Path) -> tuple[RememberedView, str | None]:
     except ValidationError as exc:
         if exc.errors()[0]["type"] == "json_invalid":
             return RememberedView(), f"{path}: not valid JSON; view not restored"
-        return RememberedView(), describe_validation_error(exc, str(path)) + "; view not restored"
+        return RememberedView(), describe_validation(exc, str(path)) + "; view not restored"
 
 
 def save_view(path: Path, view: RememberedView) -> str | None:

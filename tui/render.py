@@ -5,6 +5,9 @@ Everything from the account (names, tags, reasons, violation text, values of a p
 so no escape sequence, bidi override or zero-width character reaches the terminal. Colours come
 from the `Look` (the active theme, or attributes only under NO_COLOR), box lines from its glyphs
 (ASCII off UTF-8).
+
+Figures over the lookback come from the analysis' features (`advisors.features`), as the fleet
+row's do; only the latest minute is read from the metric store.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rich.text import Text
 
 from advisors.components import BASIS_LABELS, variant_reservations
 from advisors.cost import CostEstimate
+from advisors.features import FleetFeatures, measured
 from advisors.finding import Finding, OptionKind
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.energy import quantity
@@ -38,6 +42,7 @@ from tui.rows import (
     fmt_usd,
     outside,
     severity_style,
+    status_style,
     summed_series,
     variant_shape,
 )
@@ -89,8 +94,7 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     head.append(outside(endpoint.name), style="bold")
     head.append(f"  {outside(endpoint.region)}  {endpoint.deployment.value}  ")
     head.append(outside(endpoint.status),
-                style=palette.bad if endpoint.status in ("Failed", "OutOfService")
-                else palette.good if endpoint.status == "InService" else palette.warning)
+                style=status_style(endpoint.status, palette, in_service=palette.good))
     lines = [_one_line(head, look)]
     if advice is not None:
         head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
@@ -120,9 +124,8 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
             decided.append(f"plan {cost_change(saving)}", style=(
                 palette.good if saving > 0 else palette.bad if saving < 0 else ""))
             carbon = plan.monthly_kgco2e_saved
-            if carbon is not None and abs(carbon) >= 0.0005:
-                decided.append(f", {carbon_change(carbon)}",
-                               style=palette.good if carbon > 0 else palette.bad)
+            if carbon is not None and (said := carbon_change(carbon)) != NO_CARBON_CHANGE:
+                decided.append(f", {said}", style=palette.good if carbon > 0 else palette.bad)
             decided.append(f" ({taken} option{'s' if taken != 1 else ''}"
                            + (", your choice" if plan.decided else "") + ")")
             decided.append(look.glyphs.separator, style=palette.muted)
@@ -150,13 +153,20 @@ def requirements_text(needs: Requirements, look: Look = DEFAULT_LOOK) -> Text:
     return Text("requirements: " + ", ".join(parts), style=look.palette.muted)
 
 
+def _figure(row: Mapping[str, Any] | None, column: str) -> float | None:
+    return None if row is None else measured(row.get(column))
+
+
 def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                  look: Look = DEFAULT_LOOK,
-                  component_costs: Mapping[str, CostEstimate] | None = None) -> RenderableType:
+                  analysis: FleetAnalysis | None, look: Look = DEFAULT_LOOK) -> RenderableType:
+    """The variants (and the inference components) as configured, with their figures over the
+    lookback once the analysis has them ("…" until then)."""
     palette = look.palette
     table = _table("Variant", "Role", "Instances", "Model", "Autoscaling", "Policies",
-                   "p95 cpu/mem/gpu %", look=look)
-    store = fleet.metrics
+                   f"p95 cpu/mem/gpu % {fleet.lookback_days}d", look=look)
+    advice = analysis.endpoints.get(endpoint.key) if analysis is not None else None
+    # An analysis of an older snapshot may not have this endpoint yet: its figures are pending.
+    features = analysis.features if analysis is not None and advice is not None else None
     for variant in endpoint.variants:
         scaling = variant.autoscaling
         if scaling is None:
@@ -168,8 +178,10 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
             policies = Text("\n".join(
                 f"{outside(p.metric or p.policy_type).removeprefix('SageMakerVariant')} "
                 f"target {fmt(p.target_value, 1)}" for p in scaling.policies) or "no policy")
-        loads = [store.window_value(endpoint.key, variant.name, s)
-                 for s in ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct")]
+        row = features.variant(endpoint.key, variant.name) if features is not None else None
+        loads = (" / ".join(fmt(_figure(row, s))
+                            for s in ("cpu_p95_pct", "memory_p95_pct", "gpu_p95_pct"))
+                 if features is not None else look.glyphs.ellipsis)
         managed = variant.managed_instance_scaling
         if scaling is None and managed is not None and managed.enabled:
             bounds = Text(f"{managed.min_instances}-{managed.max_instances} managed")
@@ -181,15 +193,17 @@ def variants_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                       Text(outside(variant.model_name) or ("components"
                                                            if endpoint.inference_components
                                                            else "-")),
-                      bounds, policies, " / ".join(fmt(v) for v in loads))
+                      bounds, policies, loads)
     if not endpoint.inference_components:
         return table
-    reservations = reservations_view(endpoint, fleet, look)
+    reservations = reservations_view(endpoint, fleet, features, look)
     return Group(table, Text(""), *((reservations, Text("")) if reservations else ()),
-                 components_view(endpoint, fleet, component_costs or {}, look))
+                 components_view(endpoint, fleet, features,
+                                 advice.component_costs if advice else {}, look))
 
 
 def reservations_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
+                      features: FleetFeatures | None,
                       look: Look = DEFAULT_LOOK) -> RenderableType | None:
     """What the copies reserve of each variant's instances, beside the reservation CloudWatch
     measured on the fullest instance over the lookback (None: no variant holds copies)."""
@@ -202,26 +216,27 @@ def reservations_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
     table = _table("Variant", devices, "vCPUs", "Memory GiB", "Reserved",
                    f"Max gpu/cpu/mem % {fleet.lookback_days}d",
                    title="What the copies reserve of the instances", look=look)
-    store = fleet.metrics
     for variant, reservations in found:
         reserved, offered = reservations.reserved, reservations.offered
         fraction = reservations.reserved_fraction
         # Of the resource the cost is shared by (accelerators, else cores, else memory).
         basis = (f"{fraction * 100:.0f} % of {BASIS_LABELS[reservations.basis]}"
                  if fraction is not None and reservations.basis else "-")
-        measured = [store.window_value(endpoint.key, variant.name, series)
-                    for series in ("gpu_reservation_max_pct", "cpu_reservation_max_pct",
-                                   "memory_reservation_max_pct")]
+        row = features.variant(endpoint.key, variant.name) if features is not None else None
+        peaks = (" / ".join(fmt(_figure(row, series))
+                            for series in ("gpu_reservation_max_pct", "cpu_reservation_max_pct",
+                                           "memory_reservation_max_pct"))
+                 if features is not None else look.glyphs.ellipsis)
         table.add_row(Text(outside(variant.name)),
                       f"{reserved.accelerators:g} of {offered.accelerators:g}",
                       f"{reserved.cpu_cores:g} of {offered.cpu_cores:g}",
                       f"{reserved.memory_mb / 1024:,.0f} of {offered.memory_mb / 1024:,.0f}",
-                      basis, " / ".join(fmt(v) for v in measured))
+                      basis, peaks)
     return table
 
 
 def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
-                    costs: Mapping[str, CostEstimate],
+                    features: FleetFeatures | None, costs: Mapping[str, CostEstimate],
                     look: Look = DEFAULT_LOOK) -> RenderableType:
     palette = look.palette
     table = _table("Component", "Variant", "Copies", "Per copy", "Autoscaling",
@@ -230,24 +245,26 @@ def components_view(endpoint: EndpointSnapshot, fleet: FleetSnapshot,
                    title="Inference components", look=look)
     for column in table.columns[5:]:
         column.justify = "right"
-    store = fleet.metrics
+    pending = look.glyphs.ellipsis
     for component in endpoint.inference_components:
         scaling = component.autoscaling
         scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
         bounds = (Text("none", style=palette.warning) if scaling is None else
                   Text(f"{scaling.min_capacity}-{scaling.max_capacity} copies",
                        style="" if scales else palette.warning))
-        requests = store.window_value(endpoint.key, component.column, "requests")
-        p99_us = store.window_value(endpoint.key, component.column, "model_latency_p99_us")
+        row = features.component(endpoint.key, component.name) if features else None
+        p99_us = _figure(row, "model_latency_p99_us")
         live = summed_series(fleet, "live", "requests", endpoint.key, component.column).dropna()
         cost = costs.get(component.name)
         # Names come from the account: inert like every other.
         table.add_row(Text(outside(component.name)), Text(outside(component.variant)),
                       Text(f"{component.current_copies}/{component.desired_copies}"),
                       Text(component_shape(component).split(" ", 1)[-1]), bounds,
-                      fmt_count(requests), fmt_count(float(live.iloc[-1]) if len(live) else None),
-                      fmt_ms(None if p99_us is None else p99_us / 1000.0),
-                      fmt_usd(cost.usd if cost else None))
+                      fmt_count(_figure(row, "requests")) if features else pending,
+                      fmt_count(float(live.iloc[-1]) if len(live) else None),
+                      fmt_ms(None if p99_us is None else p99_us / 1000.0) if features
+                      else pending,
+                      fmt_usd(cost.usd if cost else None) if features else pending)
     return table
 
 
@@ -520,12 +537,15 @@ def _level(level: int | None, look: Look = DEFAULT_LOOK) -> Text:
     return Text(level_label(MaturityLevel(level)), style=styles.get(int(level), ""))
 
 
+NO_CARBON_CHANGE = "no change in kgCO2e"
+
+
 def carbon_change(saving_kg: float | None, plural: bool = False) -> str:
     """An estimated carbon saving in words: 'saves ~2.9 kgCO2e/month', 'adds ~7.3 ...'."""
     if saving_kg is None or math.isnan(saving_kg):
         return "kgCO2e unknown"
     if abs(saving_kg) < 0.0005:
-        return "no change in kgCO2e"
+        return NO_CARBON_CHANGE
     verb = ("save" if plural else "saves") if saving_kg > 0 else ("add" if plural else "adds")
     return f"{verb} ~{quantity(abs(saving_kg))} kgCO2e/month"
 

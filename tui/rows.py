@@ -1,29 +1,34 @@
-"""What the fleet table shows: cells computed from a snapshot and its advice, no widgets here."""
+"""What the fleet table shows: cells from a snapshot and its analysis, no widgets here.
+
+Figures over the lookback (p99, busiest resource, 5XX rate) are the advisors' features that the
+analysis carries (`advisors.features`): the row says what the finding and the profile say, and
+computes none of it. Only what no one else shows is read here from the metric store: the latest
+minute of requests and the 24-hour sparkline.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from rich.text import Span, Text
 
 from advisors.cost import CostEstimate
+from advisors.features import RESOURCES, measured
 from advisors.finding import Finding, Severity
 from ground.domain import (
     EndpointSnapshot,
     FleetSnapshot,
     InferenceComponentSnapshot,
-    ModelInfo,
     VariantSnapshot,
 )
 from ground.energy import quantity
-from ground.images import workload_of
 from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
-from profiles.plan import EndpointPlan
 from tui.look import DEFAULT_LOOK, UNICODE, Look, Palette
 
 SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1}
@@ -31,29 +36,23 @@ TREND_HOURS = 24
 TREND_WIDTH = 12
 # A live reading older than this (behind the newest minute any endpoint has) shows its age.
 STALE_AFTER_S = 120.0
-# Resources compared for "busiest": window series name -> short label shown in the cell.
-BUSIEST_SERIES: tuple[tuple[str, str], ...] = (
-    ("cpu_p95_pct", "cpu"), ("memory_p95_pct", "mem"), ("gpu_p95_pct", "gpu"),
-    ("gpu_memory_p95_pct", "gmem"),
-)
-
-
-def _gpu_memory_is_load(models: Sequence[ModelInfo | None]) -> bool:
-    """False for LLM servers: they preallocate GPU memory for the KV cache whatever the load,
-    so a 91 % there is not "busy" (the advisors leave it out the same way)."""
-    return not any(workload_of(m.containers).preallocates_gpu_memory
-                   for m in models if m is not None)
-
-
-def _models_of(endpoint: EndpointSnapshot) -> list[ModelInfo | None]:
-    """The models behind an endpoint: its variants' and its inference components'."""
-    return [*(v.model for v in endpoint.variants),
-            *(c.model for c in endpoint.inference_components)]
 
 
 def severity_style(severity: Severity, palette: Palette) -> str:
     return {Severity.CRITICAL: palette.critical, Severity.WARNING: palette.warning,
             Severity.INFO: palette.info}[severity]
+
+
+# Endpoint statuses that serve nothing and will not recover on their own.
+BROKEN_STATUSES = frozenset({"Failed", "OutOfService"})
+
+
+def status_style(status: str, palette: Palette, in_service: str = "") -> str:
+    """An endpoint's status by what it means: broken, in service (`in_service`: calm in the
+    table, good news in the pane's title) or on its way somewhere (a warning)."""
+    if status in BROKEN_STATUSES:
+        return palette.critical
+    return in_service if status == "InService" else palette.warning
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,8 @@ COLUMNS: tuple[Column, ...] = (
            short="p99"),
     Column("busiest", "Busy {days}d", 9, numeric=True,
            about="busiest resource at p95 over the lookback", short="Busy"),
-    Column("errors", "5XX {days}d", 7, numeric=True, about="5XX errors over the lookback",
-           short="5XX"),
+    Column("errors", "5XX {days}d", 7, numeric=True,
+           about="share of requests answered with a 5XX over the lookback", short="5XX"),
     Column("drift", "Drift", 10, about="Model Monitor state"),
     Column("cost", "$/month", 8, numeric=True, about="monthly cost", short="$/mo"),
     Column("savings", "Save/mo", 8, numeric=True, about="what the endpoint's plan saves a month",
@@ -214,6 +213,15 @@ def fmt_count(value: float | None) -> str:
     return f"{value / 1_000_000:,.1f}M"
 
 
+def fmt_ratio(value: float | None) -> str:
+    """A share as a percentage in at most six characters: 0.04%, 2.16%, 12.5%, 100%."""
+    if value is None or math.isnan(value):
+        return "-"
+    if value < 0.1:
+        return f"{value:.2%}"
+    return f"{value:.1%}" if value < 1 else f"{value:.0%}"
+
+
 def fmt_usd(value: float | None, dash: str = "?", minus: str = "-") -> str:
     """Dollars as finance writes them: $1,234 (cents below $10), the sign before the $."""
     if value is None or math.isnan(value):
@@ -323,21 +331,32 @@ def peak_series(fleet: FleetSnapshot, tier: str, name: str, key: str,
 
 
 @dataclass(frozen=True)
+class Busiest:
+    """A busiest resource as the advisors judged it: its p95, its label, and how it reads."""
+
+    pct: float
+    label: str  # "cpu", "mem", "gpu", "gmem"
+    saturated: bool  # at or above the advisors' saturation_pct
+    underused: bool  # under the maturity's lowest utilisation bar
+
+
+@dataclass(frozen=True)
 class Measures:
     """What one row shows of the metrics, before formatting.
 
-    `live_pending` / `window_pending`: the series have not been fetched for this row yet (the
-    first listing, an endpoint added since): the cells say so rather than show a zero.
-    `rpm_age_s`: how far the latest requests reading lags the newest minute of the fleet; set
-    when the row has not been refreshed since it scrolled into view.
+    `live_pending` / `window_pending`: the figures have not come in for this row yet (the first
+    listing, an endpoint added since, the analysis still at work): the cells say so rather than
+    show a zero. `rpm_age_s`: how far the latest requests reading lags the newest minute of the
+    fleet; set when the row has not been refreshed since it scrolled into view.
     """
 
     rpm: float | None
     trend: str
     trend_total: float
     p99_ms: float | None
-    busiest: tuple[float, str] | None
-    errors: float | None
+    busiest: Busiest | None
+    error_ratio: float | None  # 5XX share of the requests callers made
+    errors_high: bool = False  # at or above the advisors' error_rate_warning_ratio
     rpm_age_s: float | None = None
     live_pending: bool = False
     window_pending: bool = False
@@ -355,19 +374,57 @@ def latest_readings(frame: pd.DataFrame | None) -> dict[str, tuple[float, float]
     if frame is None or frame.empty:
         return {}
     values = frame.to_numpy(dtype=float)
-    measured = ~np.isnan(values)
-    has = measured.any(axis=0)
+    measured_at = ~np.isnan(values)
+    has = measured_at.any(axis=0)
     if not has.any():
         return {}
-    last = len(values) - 1 - np.argmax(measured[::-1], axis=0)
+    last = len(values) - 1 - np.argmax(measured_at[::-1], axis=0)
     stamps = pd.DatetimeIndex(frame.index)
     newest = stamps[int(last[has].max())]
     return {str(column): (float(values[last[i], i]), (newest - stamps[last[i]]).total_seconds())
             for i, column in enumerate(frame.columns) if has[i]}
 
 
-def fleet_measures(fleet: FleetSnapshot, levels: str = UNICODE.spark) -> dict[str, Measures]:
-    """Every endpoint's measures at once: one pandas pass per series, then plain dictionaries.
+@dataclass(frozen=True)
+class _Thresholds:
+    """Where a figure turns colour, from the modules that own each threshold (saturation is
+    decided with the features: `saturated`)."""
+
+    underused_pct: float  # the maturity's lowest utilisation bar (a busiest resource under)
+    errors_ratio: float  # the advisors' error_rate_warning_ratio (a 5XX share at or above)
+
+    @classmethod
+    def of(cls, analysis: FleetAnalysis) -> _Thresholds:
+        advisors = analysis.features.settings
+        return cls(analysis.maturity_settings.utilisation_pct_managed,
+                   advisors.error_rate_warning_ratio)
+
+
+Figures = tuple[float | None, Busiest | None, float | None]
+NO_FIGURES: Figures = (None, None, None)
+
+
+def _figures(values: Sequence[Any], low: float) -> Figures:
+    """(p99 in ms, busiest resource, 5XX share) of one row of the features: `values` of its
+    FIGURE_COLUMNS."""
+    p99_us, pct, resource, saturated, ratio = values
+    latency = measured(p99_us)
+    value = measured(pct)
+    busiest = (Busiest(value, RESOURCES[resource][1], bool(saturated), value < low)
+               if value is not None and isinstance(resource, str) else None)
+    # CloudWatch reports latency in microseconds.
+    return None if latency is None else latency / 1000.0, busiest, measured(ratio)
+
+
+FIGURE_COLUMNS = ("model_latency_p99_us", "busiest_pct", "busiest_resource", "saturated",
+                  "error_ratio")
+
+
+def fleet_measures(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
+                   levels: str = UNICODE.spark) -> dict[str, Measures]:
+    """Every endpoint's measures at once: the live minute and sparkline from one pandas pass
+    per series, the lookback's figures from the analysis' features (`analysis` None or of an
+    older snapshot without the endpoint: pending).
 
     Selecting from frames per endpoint costs milliseconds each; for a thousand endpoints that
     would hold the UI for seconds on every refresh.
@@ -383,92 +440,72 @@ def fleet_measures(fleet: FleetSnapshot, levels: str = UNICODE.spark) -> dict[st
     if hourly_frame is not None and not hourly_frame.empty:
         recent = _by_endpoint(hourly_frame.tail(TREND_HOURS), "sum")
         hourly = dict(zip(recent.columns, recent.to_numpy(dtype=float).T.tolist(), strict=True))
-    window = store.window
-    columns = set(window.columns)
-    window_known = (set() if window.empty
-                    else {str(k) for k in window.index.get_level_values(0)})
-
-    def per_endpoint(series: str, how: str) -> dict[str, float]:
-        if window.empty or series not in columns:
-            return {}
-        grouped = window[series].groupby(level=0)
-        result = grouped.sum(min_count=1) if how == "sum" else grouped.max()
-        return {str(k): float(v) for k, v in result.dropna().items()}
-
-    p99 = per_endpoint("model_latency_p99_us", "max")
-    errors = per_endpoint("errors_5xx", "sum")
-    loads = {label: per_endpoint(series, "max") for series, label in BUSIEST_SERIES}
+    window: dict[str, Figures] = {}
+    measured_keys: set[str] = set()
+    high = None
+    if analysis is not None and not analysis.features.endpoints.empty:
+        table = analysis.features.endpoints
+        high = _Thresholds.of(analysis)
+        columns = [table[c].tolist() for c in FIGURE_COLUMNS]
+        window = {str(key): _figures(values, high.underused_pct)
+                  for key, *values in zip(table.index, *columns, strict=True)}
+        measured_keys = {str(k) for k, v in zip(table.index, table["window_measured"],
+                                                 strict=True) if v}
     measures: dict[str, Measures] = {}
     for endpoint in fleet.endpoints:
         key = endpoint.key
         trend_values = hourly.get(key, [])
-        counted = loads if _gpu_memory_is_load(_models_of(endpoint)) else {
-            label: values for label, values in loads.items() if label != "gmem"}
-        candidates = [(values[key], label) for label, values in counted.items() if key in values]
         reading = live.get(key)
-        p99_us = p99.get(key)
+        p99_ms, busiest, ratio = window.get(key, NO_FIGURES)
         measures[key] = Measures(
             rpm=None if reading is None else reading[0],
             rpm_age_s=None if reading is None or reading[1] < STALE_AFTER_S else reading[1],
             live_pending=key not in live_known,
-            window_pending=key not in window_known,
+            window_pending=key not in measured_keys,
             trend=sparkline(trend_values, levels=levels),
             trend_total=math.fsum(v for v in trend_values if not math.isnan(v)),
-            p99_ms=None if p99_us is None else p99_us / 1000.0,  # CloudWatch: microseconds
-            busiest=max(candidates) if candidates else None,
-            errors=errors.get(key),
+            p99_ms=p99_ms, busiest=busiest, error_ratio=ratio,
+            errors_high=high is not None and ratio is not None and ratio >= high.errors_ratio,
         )
     return measures
 
 
-# Per-copy utilisation of an inference component (percent of what the copy reserves).
-COPY_BUSIEST_SERIES: tuple[tuple[str, str], ...] = (
-    ("copy_cpu_p95_pct", "cpu"), ("copy_memory_p95_pct", "mem"), ("copy_gpu_p95_pct", "gpu"),
-    ("copy_gpu_memory_p95_pct", "gmem"),
-)
-
-
-def measure(fleet: FleetSnapshot, key: str, variants: Sequence[VariantSnapshot | str],
-            only: str | None, levels: str = UNICODE.spark,
-            busiest_series: tuple[tuple[str, str], ...] = BUSIEST_SERIES,
-            models: Sequence[ModelInfo | None] | None = None) -> Measures:
-    """One endpoint's (or one variant's or component's column, with `only`) measures; for the
-    few expanded rows. `models` (default: the variants') decide whether GPU memory is load."""
+def measure(fleet: FleetSnapshot, analysis: FleetAnalysis | None, key: str, column: str,
+            component: str | None = None, levels: str = UNICODE.spark) -> Measures:
+    """One variant's (`column`, its name) or inference component's (`component`, its name;
+    `column` its metric column) measures, for the few expanded rows."""
     store = fleet.metrics
-    names = [v if isinstance(v, str) else v.name for v in variants]
-
-    def values(series: str) -> list[float]:
-        found = [store.window_value(key, name, series) for name in names]
-        return [v for v in found if v is not None]
-
-    live_series = summed_series(fleet, "live", "requests", key, only)
+    live_series = summed_series(fleet, "live", "requests", key, column)
     newest = store.live.get("requests")
     reading = None
     if newest is not None and live_series.notna().any():
-        measured = live_series.dropna()
-        last = pd.Timestamp(measured.index[-1])
-        reading = (float(measured.iloc[-1]),
+        measured_series = live_series.dropna()
+        last = pd.Timestamp(measured_series.index[-1])
+        reading = (float(measured_series.iloc[-1]),
                    (pd.Timestamp(newest.index.max()) - last).total_seconds())
-    hourly = summed_series(fleet, "hourly", "requests", key, only).tail(TREND_HOURS)
+    hourly = summed_series(fleet, "hourly", "requests", key, column).tail(TREND_HOURS)
     trend = (sparkline(hourly.tolist(), levels=levels) if len(hourly)
              else sparkline(live_series.tolist(), levels=levels))
-    p99s = values("model_latency_p99_us")
-    shown_models = list(models) if models is not None else [
-        v.model for v in variants if not isinstance(v, str) and v.model is not None]
-    counted = [(series, label) for series, label in busiest_series
-               if label != "gmem" or _gpu_memory_is_load(shown_models)]
-    candidates = [(value, label) for series, label in counted for value in values(series)]
-    errors = values("errors_5xx")
+    figures, measured_row, errors_high = NO_FIGURES, False, False
+    if analysis is not None:
+        features = analysis.features
+        found = (features.component(key, component) if component is not None
+                 else features.variant(key, column))
+        endpoint_row = features.endpoint(key)
+        measured_row = bool(endpoint_row and endpoint_row.get("window_measured"))
+        if found is not None:
+            high = _Thresholds.of(analysis)
+            figures = _figures([found.get(c) for c in FIGURE_COLUMNS], high.underused_pct)
+            errors_high = figures[2] is not None and figures[2] >= high.errors_ratio
+    p99_ms, busiest, ratio = figures
     return Measures(
         rpm=None if reading is None else reading[0],
         rpm_age_s=None if reading is None or reading[1] < STALE_AFTER_S else reading[1],
         live_pending=len(store.series("live", "requests", key).columns) == 0,
-        window_pending=store.endpoint_window(key).empty,
+        window_pending=not measured_row,
         trend=trend,
         trend_total=float(hourly.sum()) if len(hourly) else 0.0,
-        p99_ms=max(p99s) / 1000.0 if p99s else None,  # CloudWatch reports microseconds
-        busiest=max(candidates) if candidates else None,
-        errors=sum(errors) if errors else None,
+        p99_ms=p99_ms, busiest=busiest, error_ratio=ratio, errors_high=errors_high,
     )
 
 
@@ -487,13 +524,14 @@ def rpm_cell(measures: Measures, look: Look) -> Text:
     return text
 
 
-def _busiest_cell(busiest: tuple[float, str] | None, look: Look) -> Text:
+def _busiest_cell(busiest: Busiest | None, look: Look) -> Text:
+    """Saturated in the bad colour, underused in the warning one (thresholds: the advisors'
+    saturation and the maturity's lowest utilisation bar, decided with the features)."""
     if busiest is None:
         return Text("-", justify="right")
-    value, label = busiest
     palette = look.palette
-    style = palette.bad if value >= 85 else (palette.warning if value < 10 else "")
-    return Text(f"{label} {value:.0f}%", style=style, justify="right")
+    style = palette.bad if busiest.saturated else (palette.warning if busiest.underused else "")
+    return Text(f"{busiest.label} {busiest.pct:.0f}%", style=style, justify="right")
 
 
 def _window_cell(measures: Measures, text: str, look: Look, style: str = "") -> Text:
@@ -543,13 +581,12 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
     palette = look.palette
     drift, drift_rank = drift_cell(endpoint, findings, look)
     worst = findings[0] if findings else None
-    status_style = {"Failed": palette.critical, "InService": "",
-                    "OutOfService": palette.critical}.get(endpoint.status, palette.warning)
     shapes = ", ".join(variant_shape(v) for v in endpoint.serving_variants) or "-"
     # Names and tags come from the account: plain Text, never parsed as markup, and inert.
     cells: dict[str, str | Text] = {
         "endpoint": Text(outside(endpoint.name)),
-        "status": Text(outside(endpoint.status, 40), style=status_style),
+        "status": Text(outside(endpoint.status, 40),
+                       style=status_style(endpoint.status, palette)),
         "option": OPTION_LABELS.get(endpoint.deployment.value, endpoint.deployment.value),
         "shape": Text(endpoint_shape(endpoint)),
         "rpm": rpm_cell(measures, look),
@@ -557,8 +594,8 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "p99": _window_cell(measures, fmt_ms(measures.p99_ms), look),
         "busiest": (_pending(look) if measures.window_pending
                     else _busiest_cell(measures.busiest, look)),
-        "errors": _window_cell(measures, fmt_count(measures.errors), look,
-                               palette.bad if measures.errors else ""),
+        "errors": _window_cell(measures, fmt_ratio(measures.error_ratio), look,
+                               palette.bad if measures.errors_high else ""),
         "drift": drift,
         "cost": (Text(fmt_usd(monthly_cost_usd), justify="right") if analysed
                  else _pending(look)),
@@ -571,8 +608,8 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "endpoint": endpoint.name.lower(), "status": endpoint.status,
         "option": endpoint.deployment.value, "shape": shapes, "rpm": _num(measures.rpm),
         "trend": measures.trend_total, "p99": _num(measures.p99_ms),
-        "busiest": _num(measures.busiest[0] if measures.busiest else None),
-        "errors": _num(measures.errors), "drift": drift_rank,
+        "busiest": _num(measures.busiest.pct if measures.busiest else None),
+        "errors": _num(measures.error_ratio), "drift": drift_rank,
         "cost": _num(monthly_cost_usd), "savings": _num(plan_savings_usd),
         "finding": float(SEVERITY_RANK[worst.severity]) if worst else 0.0,
         "carbon": _num(monthly_kgco2e),
@@ -588,7 +625,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
 def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
                look: Look = DEFAULT_LOOK) -> list[RowData]:
     """Every endpoint's row; the analysis (possibly of an earlier snapshot) adds the advice."""
-    measures = fleet_measures(fleet, look.glyphs.spark)
+    measures = fleet_measures(fleet, analysis, look.glyphs.spark)
     rows = []
     for endpoint in fleet.endpoints:
         advice = analysis.endpoints.get(endpoint.key) if analysis is not None else None
@@ -605,10 +642,12 @@ def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
     return rows
 
 
-def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
-                fleet: FleetSnapshot, look: Look = DEFAULT_LOOK) -> dict[str, str | Text]:
-    """The cells of one variant under its expanded endpoint row."""
-    measures = measure(fleet, endpoint.key, (variant,), variant.name, look.glyphs.spark)
+def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: FleetSnapshot,
+                analysis: FleetAnalysis | None, look: Look = DEFAULT_LOOK
+                ) -> dict[str, str | Text]:
+    """The cells of one variant under its expanded endpoint row (a shadow variant's 5XX share
+    is its own: the endpoint row counts only what callers saw)."""
+    measures = measure(fleet, analysis, endpoint.key, variant.name, levels=look.glyphs.spark)
     role = "shadow" if variant.shadow else f"weight {variant.weight:g}"
     scaling = variant.autoscaling
     muted = look.palette.muted
@@ -620,8 +659,10 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot,
         "rpm": rpm_cell(measures, look),
         "trend": measures.trend,
         "p99": _window_cell(measures, fmt_ms(measures.p99_ms), look),
-        "busiest": _busiest_cell(measures.busiest, look),
-        "errors": _window_cell(measures, fmt_count(measures.errors), look),
+        "busiest": (_pending(look) if measures.window_pending
+                    else _busiest_cell(measures.busiest, look)),
+        "errors": _window_cell(measures, fmt_ratio(measures.error_ratio), look,
+                               look.palette.bad if measures.errors_high else ""),
         "drift": "",
         "cost": "",
         "savings": "",
@@ -647,23 +688,24 @@ def component_shape(component: InferenceComponentSnapshot) -> str:
 
 
 def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnapshot,
-                  fleet: FleetSnapshot, cost: CostEstimate | None = None,
-                  findings: Sequence[Finding] = (), *, analysed: bool = True,
-                  plan: EndpointPlan | None = None,
+                  fleet: FleetSnapshot, analysis: FleetAnalysis | None,
+                  cost: CostEstimate | None = None, findings: Sequence[Finding] = (),
                   look: Look = DEFAULT_LOOK) -> dict[str, str | Text]:
     """The cells of one inference component under its expanded endpoint row: its own traffic,
     latency, per-copy utilisation, cost share and worst finding.
 
-    `analysed` False: the cost share and findings are still being worked out.
+    `analysis` None: the figures, cost share and findings are still being worked out.
     """
-    column = component.column
-    measures = measure(fleet, endpoint.key, (column,), column, look.glyphs.spark,
-                       COPY_BUSIEST_SERIES, models=(component.model,))
+    analysed = analysis is not None
+    measures = measure(fleet, analysis, endpoint.key, component.column, component.name,
+                       look.glyphs.spark)
     scaling = component.autoscaling
     scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
     own = [f for f in findings if f.component == component.name]
     copies = f"{component.current_copies}/{component.desired_copies} copies"
     # Its part of the endpoint's plan: the chosen options about this component.
+    advice = analysis.endpoints.get(endpoint.key) if analysis is not None else None
+    plan = advice.plan if advice is not None else None
     planned = [o.monthly_savings_usd for o in (plan.chosen if plan else ())
                if o.component == component.name and o.monthly_savings_usd is not None]
     best = sum(planned) if planned else None
@@ -681,7 +723,8 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
         "p99": _window_cell(measures, fmt_ms(measures.p99_ms), look),
         "busiest": (_pending(look) if measures.window_pending
                     else _busiest_cell(measures.busiest, look)),
-        "errors": _window_cell(measures, fmt_count(measures.errors), look),
+        "errors": _window_cell(measures, fmt_ratio(measures.error_ratio), look,
+                               palette.bad if measures.errors_high else ""),
         "drift": "",
         # Its share of the instances it runs on ("?": no price); the endpoint row has the total.
         "cost": (Text(fmt_usd(None if cost is None else cost.usd), justify="right")

@@ -1,8 +1,9 @@
 """`batch-candidate`: traffic that comes only in periodic bursts, such as a nightly scoring run.
 
-An always-on endpoint called a few hours a day at the same hours is a scheduled job in disguise:
-a batch transform job pays for the instances only while it runs. Random bursts (no fixed hours)
-are not batch work.
+An always-on endpoint whose traffic is periodic (`advisors.traffic`: requests in the same few
+hours of most days) is a scheduled job in disguise: a batch transform job pays for the instances
+only while it runs. Random bursts (intermittent: no fixed hours) are not batch work. The profile's
+traffic pattern says "periodic" for exactly these endpoints.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from advisors.rules.common import (
     savings,
     usd,
 )
+from advisors.traffic import TrafficPattern
 from ground.domain import DeploymentOption
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.ASYNC.value)
@@ -28,18 +30,14 @@ _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.ASYNC.value)
 def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
     frame = ctx.features.endpoints
     s = ctx.settings
-    active_fraction = frame["active_hours"] / frame["hours_observed"]
     mask = (
         frame["deployment"].isin(_ELIGIBLE) & frame["serving"] & ~frame["too_new"]
-        & (frame["requests"] > 0)
-        & (active_fraction <= s.batch_max_active_hour_fraction)
-        & (frame["hour_of_day_share"] >= s.batch_min_hour_of_day_share)
-        & (frame["active_day_fraction"] >= s.batch_min_active_day_fraction)
+        & (frame["requests"] > 0) & (frame["traffic_pattern"] == TrafficPattern.PERIODIC)
     )
     findings: list[Finding] = []
     for key, row in rows(frame, mask):
         current = ctx.current_cost(key)
-        active = float(row["active_hours"]) / float(row["hours_observed"])
+        active = float(row["active_hour_fraction"])
         # A transform job runs the same instances only for the hours that had traffic.
         batch = CostEstimate(
             usd=None if current.usd is None else current.usd * active,
@@ -63,14 +61,14 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
             rationale=(
                 f"Only {row['active_hours']:.0f} of {row['hours_observed']:.0f} observed hours had "
                 f"requests; {row['hour_of_day_share']:.0%} of them fell into the same "
-                f"{s.batch_hours_of_day} hours of the day, on {row['active_day_fraction']:.0%} of "
-                f"the days. The busiest hour carried {row['burstiness']:.0f}x the average. A "
+                f"{s.periodic_hours_of_day} hours of the day, on {row['burst_day_fraction']:.0%} "
+                f"of the days. The busiest hour carried {row['burstiness']:.0f}x the average. A "
                 "scheduled batch transform job over the same data pays for instances only while "
                 f"it runs.{production_note}" + carbon_clause(carbon_now, carbon_batch)),
             evidence={
                 "active_hour_fraction": round(active, 3),
                 "hour_of_day_share": round(float(row["hour_of_day_share"]), 3),
-                "active_day_fraction": round(float(row["active_day_fraction"]), 3),
+                "burst_day_fraction": round(float(row["burst_day_fraction"]), 3),
                 "burstiness": number(row["burstiness"]),
                 "requests": number(row["requests"]),
                 "current_monthly_usd": current.usd,

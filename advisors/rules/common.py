@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
 from advisors.cost import CostEstimate
+from advisors.features import RESOURCES, measured
 from advisors.finding import CostedOption, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
 from ground.energy import Footprint, difference, quantity
 
-# Window columns as people say them.
-RESOURCE_NAMES = {"cpu_p95_pct": "CPU", "memory_p95_pct": "memory", "gpu_p95_pct": "GPU",
-                  "gpu_memory_p95_pct": "GPU memory"}
-
 
 def resource_name(column: Any) -> str:
-    return RESOURCE_NAMES.get(str(column), str(column))
+    """A utilisation column as people say it ("GPU memory")."""
+    return RESOURCES[str(column)][0] if str(column) in RESOURCES else str(column)
 
 
 def sentence(text: str) -> str:
@@ -98,11 +95,8 @@ def opportunity_severity(saved: float | None, current: CostEstimate) -> Severity
 
 
 def number(value: Any) -> float | None:
-    """A frame cell as a float, None for NaN/None (evidence must not carry NaN)."""
-    if value is None:
-        return None
-    result = float(value)
-    return None if math.isnan(result) else result
+    """A frame cell as evidence: None for NaN (evidence must not carry NaN)."""
+    return measured(value)
 
 
 def ms(latency_us: float | None) -> str:

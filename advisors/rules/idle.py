@@ -1,8 +1,9 @@
-"""`idle`: an endpoint that existed through the whole lookback and nobody called, on any variant.
+"""`idle`: an endpoint that existed through the whole lookback and nobody called.
 
 Traffic is summed over every variant, shadow variants included, and every inference component
-(whose invocations are published per component only). A missing `Invocations` series is "no
-data", not zero traffic: only a measured zero makes an endpoint idle.
+(whose invocations are published per component only): `requests_all_variants` of the features.
+A missing `Invocations` series is "no data", not zero traffic: only a measured zero makes an
+endpoint idle.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ground.energy import no_footprint
 def find_idle(ctx: AdvisorContext) -> list[Finding]:
     frame = ctx.features.endpoints
     # NaN == 0 is False: endpoints without invocation data never pass.
-    mask = frame["serving"] & ~frame["too_new"] & (frame["requests"] == 0)
+    mask = frame["serving"] & ~frame["too_new"] & (frame["requests_all_variants"] == 0)
     findings: list[Finding] = []
     for key, row in rows(frame, mask):
         endpoint = ctx.endpoint(key)
@@ -48,7 +49,7 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
                 "(its endpoint config can recreate it), or move it to serverless or async with "
                 "scale-to-zero if it must stay reachable." + carbon_clause(carbon, gone)),
             evidence={
-                "requests": number(row["requests"]),
+                "requests": number(row["requests_all_variants"]),
                 "lookback_days": days,
                 "age_days": round(float(row["age_hours"]) / 24.0, 1),
                 "variants": len(endpoint.variants),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from advisors.components import (
     BASIS_LABELS,
-    component_costs,
     copies_of,
     instances_needed,
     reserved_fraction,
@@ -45,7 +44,7 @@ def find_idle_components(ctx: AdvisorContext) -> list[Finding]:
         spec = spec_for(variant.instance_type) if variant else None
         if variant is None or spec is None:
             continue
-        share = component_costs(endpoint, ctx.fleet, ctx.prices).get(
+        share = ctx.component_costs(key).get(
             name, CostEstimate(usd=None, source="unknown", estimated=True))
         siblings = endpoint.components_on(variant.name)
         basis = share_basis(spec, siblings)

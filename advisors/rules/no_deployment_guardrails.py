@@ -13,9 +13,7 @@ from __future__ import annotations
 from advisors.context import AdvisorContext
 from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.rules.common import unpriced
-from ground.domain import EndpointSnapshot
-
-SERVING = frozenset({"InService", "Updating", "SystemUpdating"})
+from ground.domain import SERVING_STATUSES, EndpointSnapshot
 
 
 def guardrails_supported(endpoint: EndpointSnapshot) -> bool:
@@ -35,7 +33,7 @@ def strategy_label(endpoint: EndpointSnapshot) -> str:
 def find_no_deployment_guardrails(ctx: AdvisorContext) -> list[Finding]:
     findings: list[Finding] = []
     for endpoint in ctx.fleet.endpoints:
-        if not endpoint.described or endpoint.status not in SERVING:
+        if not endpoint.described or endpoint.status not in SERVING_STATUSES:
             continue
         if not ctx.is_production(endpoint.key) or not guardrails_supported(endpoint):
             continue

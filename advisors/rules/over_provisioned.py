@@ -238,7 +238,7 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
         & (judged["deployment"] != DeploymentOption.INFERENCE_COMPONENTS.value).to_numpy()
         & ~judged["too_new"].astype(bool).to_numpy()
         & judged["serving"].astype(bool).to_numpy()
-        & (judged["requests"] > 0).to_numpy()  # idle endpoints get `idle`, not a smaller size
+        & (judged["requests_all_variants"] > 0).to_numpy()  # idle ones get `idle`, not a size
     )
     settings = ctx.settings
     findings: list[Finding] = []

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from advisors.context import AdvisorContext
-from advisors.cost import CostEstimate, observed_hours, serverless_usage
+from advisors.cost import CostEstimate, serverless_usage
 from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import (
     INVOCATION_TIMEOUT_S,
@@ -157,7 +157,7 @@ def find_serverless_candidates(ctx: AdvisorContext) -> list[Finding]:
                               math.ceil(peak * s.serverless_concurrency_headroom))
         endpoint = ctx.endpoint(key)
         usage = serverless_usage(memory_mb, number(row["model_latency_sum_us"]),
-                                 float(row["requests"]), observed_hours(endpoint, ctx.fleet),
+                                 float(row["requests"]), float(row["observed_hours"]),
                                  payload_mb, ctx.prices)
         proposed = usage.cost
         if usage.busy_seconds_per_month is None:

@@ -2,23 +2,28 @@
 down.
 
 SageMaker spreads instances over Availability Zones only when there are at least two. A fixed
-variant on one instance needs a second one; a variant whose count moves (Application Auto
-Scaling, or managed instance scaling on an inference-component endpoint) needs its floor raised,
-MinCapacity or MinInstanceCount, and is billed the difference only for the hours it ran below it
-(its count is time-weighted, not the count of the moment). Async endpoints are left alone: their
-requests wait in the queue while an instance is replaced, none is lost.
+variant on one instance needs a second one; a variant whose count Application Auto Scaling moves
+needs its floor (MinCapacity) raised, and is billed the difference only for the hours it ran below
+it (its count is time-weighted, not the count of the moment). Async endpoints are left alone:
+their requests wait in the queue while an instance is replaced, none is lost.
 
-On an inference-component endpoint a second instance only helps a model whose copies sit on
-both, which SageMaker does not promise when one instance holds several copies: the finding also
-offers smaller instances of the same accelerator that hold one copy each, so every model with two
-copies runs on two instances (often for less than a second large instance).
+Instances that follow their copies (managed instance scaling on an inference-component endpoint)
+are left alone too: SageMaker derives their count from the copies, places the copies and brings
+up the instances they need, so the variant's count is not the lever (as `no_autoscaling` leaves
+such variants to their components). A second instance of MinInstanceCount would not by itself put
+any model's copies on two instances, and it doubles the largest line of the bill.
+
+On an inference-component endpoint with a fixed count, a second instance only helps a model whose
+copies sit on both, which SageMaker does not promise when one instance holds several copies: the
+finding also offers smaller instances of the same accelerator that hold one copy each, so every
+model with two copies runs on two instances (often for less than a second large instance).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from advisors.components import capacity_of, copies_of, instances_needed, per_copy
+from advisors.components import capacity_of, copies_of, per_copy
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
@@ -31,14 +36,17 @@ MAX_SPREAD_OPTIONS = 2
 
 
 def _floor_of(variant: VariantSnapshot) -> int | None:
-    """The floor a moving count has (MinCapacity / MinInstanceCount); None when it is fixed."""
+    """The floor a count Application Auto Scaling moves has (MinCapacity); None when fixed."""
     scaling = variant.autoscaling
     if scaling is not None and scaling.scales and scaling.max_capacity > scaling.min_capacity:
         return scaling.min_capacity
-    managed = variant.managed_instance_scaling
-    if scaling is None and managed is not None and managed.enabled:
-        return managed.min_instances or 0
     return None
+
+
+def _follows_copies(variant: VariantSnapshot) -> bool:
+    """Managed instance scaling sizes the variant from its inference components' copies."""
+    managed = variant.managed_instance_scaling
+    return variant.autoscaling is None and managed is not None and managed.enabled
 
 
 def _hours_below(ctx: AdvisorContext, key: str, variant: VariantSnapshot, wanted: int,
@@ -69,35 +77,41 @@ def find_single_instance(ctx: AdvisorContext) -> list[Finding]:
             continue
         endpoint = ctx.endpoint(key)
         variant = next(v for v in endpoint.variants if v.name == name)
+        if _follows_copies(variant):
+            continue
         wanted = max(2, ctx.requirements_of(key).min_instances)
         floor = _floor_of(variant)
         if floor is None and variant.current_instance_count == 1:
-            findings.append(_fixed(ctx, key, variant, wanted))
+            findings.append(_fixed(ctx, endpoint, variant, wanted))
         elif floor is not None and floor < wanted and variant.instance_type:
             findings.append(_moving(ctx, endpoint, variant, floor, wanted,
                                     float(row["billed_instances"])))
     return findings
 
 
-def _fixed(ctx: AdvisorContext, key: str, variant: VariantSnapshot, wanted: int) -> Finding:
+def _fixed(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: VariantSnapshot,
+           wanted: int) -> Finding:
     instance_type = str(variant.instance_type)
-    region = ctx.endpoint(key).region
-    current = instances_monthly_cost(instance_type, 1, region, ctx.prices)
-    proposed = instances_monthly_cost(instance_type, wanted, region, ctx.prices)
+    current = instances_monthly_cost(instance_type, 1, endpoint.region, ctx.prices)
+    proposed = instances_monthly_cost(instance_type, wanted, endpoint.region, ctx.prices)
     saved = savings(current, proposed.usd)
-    carbon_now = ctx.shape_footprint(key, variant.name, instance_type, 1)
-    carbon_after = ctx.shape_footprint(key, variant.name, instance_type, wanted)
+    carbon_now = ctx.shape_footprint(endpoint.key, variant.name, instance_type, 1)
+    carbon_after = ctx.shape_footprint(endpoint.key, variant.name, instance_type, wanted)
+    spread = _one_copy_each(ctx, endpoint, variant, wanted)
+    spread_text = ("" if not spread else
+                   f" Or {spread[0].label}: one copy per instance, so each model with two "
+                   f"copies runs on two instances, for {usd(spread[0].monthly_cost_usd)}.")
     return Finding(
         kind=FindingKind.SINGLE_INSTANCE,
         severity=Severity.WARNING,
-        endpoint=key,
+        endpoint=endpoint.key,
         variant=variant.name,
         summary=f"Production variant on a single {instance_type}",
         rationale=(
             f"Variant {variant.name} serves production traffic from one instance: an instance "
             "failure, a host replacement or a deployment leaves it without capacity. With "
             f"{wanted} instances SageMaker spreads them over Availability Zones. Extra cost "
-            f"{usd(None if saved is None else -saved)} ({proposed.source})."),
+            f"{usd(None if saved is None else -saved)} ({proposed.source})." + spread_text),
         evidence={"instance_count": 1, "instance_type": instance_type,
                   "proposed_instance_count": wanted,
                   "current_monthly_usd": current.usd, "proposed_monthly_usd": proposed.usd},
@@ -107,7 +121,8 @@ def _fixed(ctx: AdvisorContext, key: str, variant: VariantSnapshot, wanted: int)
                         note="spread over Availability Zones", kind=OptionKind.RESIZE,
                         changes=(ProfileChange(characteristic="instance_count", current=1,
                                                proposed=wanted, variant=variant.name),),
-                        carbon=carbon_after)),
+                        carbon=carbon_after),
+                 *spread),
         monthly_savings_usd=saved,
     )
 
@@ -115,12 +130,7 @@ def _fixed(ctx: AdvisorContext, key: str, variant: VariantSnapshot, wanted: int)
 def _moving(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: VariantSnapshot,
             floor: int, wanted: int, mean: float) -> Finding:
     instance_type = str(variant.instance_type)
-    managed = variant.autoscaling is None
-    bound = "MinInstanceCount" if managed else "MinCapacity"
-    how = ("managed instance scaling" if managed else "its scalable target")
-    top = (variant.managed_instance_scaling.max_instances
-           if managed and variant.managed_instance_scaling else
-           variant.autoscaling.max_capacity if variant.autoscaling else None)
+    top = variant.autoscaling.max_capacity if variant.autoscaling else None
     added = _hours_below(ctx, endpoint.key, variant, wanted, mean)
     current = instances_monthly_cost(instance_type, mean, endpoint.region, ctx.prices)
     proposed = instances_monthly_cost(instance_type, mean + added, endpoint.region, ctx.prices)
@@ -132,44 +142,39 @@ def _moving(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: VariantSna
     if top is not None and top < wanted:
         changes.append(ProfileChange(characteristic="max_instances", current=top,
                                      proposed=wanted, variant=variant.name))
-    spread = _one_copy_each(ctx, endpoint, variant, wanted, floor, top)
-    spread_text = ("" if not spread else
-                   f" Or {spread[0].label}: one copy per instance, so each model with two "
-                   f"copies runs on two instances, for {usd(spread[0].monthly_cost_usd)}.")
     return Finding(
         kind=FindingKind.SINGLE_INSTANCE,
         severity=Severity.WARNING,
         endpoint=endpoint.key,
         variant=variant.name,
         summary=(f"Production variant can scale down to {floor} {instance_type}: raise "
-                 f"{bound} to {wanted}"),
+                 f"MinCapacity to {wanted}"),
         rationale=(
-            f"Variant {variant.name} follows its load with {how} between {floor} and "
-            f"{top if top is not None else '?'} instances: whenever it runs on one, an instance "
-            "failure or a host replacement leaves it without capacity. With "
-            f"{bound} {wanted} SageMaker keeps at least {wanted} spread over Availability "
+            f"Variant {variant.name} follows its load with its scalable target between "
+            f"{floor} and {top if top is not None else '?'} instances: whenever it runs on "
+            "one, an instance failure or a host replacement leaves it without capacity. With "
+            f"MinCapacity {wanted} SageMaker keeps at least {wanted} spread over Availability "
             f"Zones. It ran {mean:.1f} instances on average (time-weighted); the raised floor "
             f"adds about {added:.1f} on average, for the hours it ran below {wanted}: extra "
-            f"cost {usd(None if saved is None else -saved)} ({proposed.source})."
-            + spread_text),
+            f"cost {usd(None if saved is None else -saved)} ({proposed.source})."),
         evidence={"min_instances": floor, "instance_type": instance_type,
                   "proposed_min_instances": wanted, "instance_count_mean": round(mean, 2),
                   "added_instances_mean": round(added, 2),
                   "current_monthly_usd": current.usd, "proposed_monthly_usd": proposed.usd},
-        options=(keep(f"{bound} {floor}, {mean:.1f} instances on average", current, fits=False,
-                      note="no redundancy while it runs on one", carbon=carbon_now),
-                 option(f"{bound} {wanted}", proposed, fits=True,
+        options=(keep(f"MinCapacity {floor}, {mean:.1f} instances on average", current,
+                      fits=False, note="no redundancy while it runs on one", carbon=carbon_now),
+                 option(f"MinCapacity {wanted}", proposed, fits=True,
                         note="billed only for the hours it ran below", kind=OptionKind.RESIZE,
-                        changes=tuple(changes), carbon=carbon_after),
-                 *spread),
+                        changes=tuple(changes), carbon=carbon_after)),
         monthly_savings_usd=saved,
     )
 
 
 def _one_copy_each(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: VariantSnapshot,
-                   wanted: int, floor: int, top: int | None) -> list[CostedOption]:
+                   wanted: int) -> list[CostedOption]:
     """Instances of the same accelerator (or none) that hold exactly one copy each, as many as
-    there are copies (at least `wanted`): every model with two copies is on two instances."""
+    there are copies (at least `wanted`): every model with two copies is on two instances.
+    For a fixed count (no managed instance scaling): the copies cannot outgrow it."""
     components = endpoint.components_on(variant.name)
     spec = spec_for(variant.instance_type)
     copies = copies_of(components)
@@ -197,22 +202,16 @@ def _one_copy_each(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: Var
                                       or largest.memory_mb):
             continue
         count = max(len(copies), wanted)
-        at_max = instances_needed(candidate, copies_of(components, "max")) or count
         cost = instances_monthly_cost(candidate.instance_type, count, endpoint.region,
                                       ctx.prices)
         changes = (ProfileChange(characteristic="instance_type", current=spec.instance_type,
                                  proposed=candidate.instance_type, variant=variant.name),
                    ProfileChange(characteristic="instance_count",
                                  current=variant.current_instance_count, proposed=count,
-                                 variant=variant.name),
-                   ProfileChange(characteristic="min_instances", current=floor, proposed=wanted,
-                                 variant=variant.name),
-                   ProfileChange(characteristic="max_instances", current=top,
-                                 proposed=max(at_max, count), variant=variant.name))
+                                 variant=variant.name))
         found.append(option(f"{count}x {candidate.instance_type}, one copy each", cost,
-                            fits=True, note=f"{candidate.accelerator_label} per instance; "
-                                            f"MinInstanceCount {wanted}", kind=OptionKind.RESIZE,
-                            changes=changes,
+                            fits=True, note=f"{candidate.accelerator_label} per instance",
+                            kind=OptionKind.RESIZE, changes=changes,
                             carbon=ctx.shape_footprint(endpoint.key, variant.name,
                                                        candidate.instance_type, count)))
         if len(found) >= MAX_SPREAD_OPTIONS:

@@ -74,7 +74,7 @@ def _collect(ctx: AdvisorContext) -> dict[tuple[str, str], _Reasons]:
     serving = endpoints["serving"].reindex(variants.index.get_level_values("endpoint"))
     live = variants[serving.fillna(False).astype(bool).to_numpy()]
 
-    saturated = (~live["serverless"].astype(bool)) & (live["busiest_pct"] >= s.saturation_pct)
+    saturated = (~live["serverless"].astype(bool)) & live["saturated"].astype(bool)
     for (key, name), row in rows(live, saturated):
         reasons = found.setdefault((key, name), _Reasons())
         reasons.saturated = True

@@ -38,9 +38,9 @@ from tui.render import (
 from tui.render_opinions import opinions_view, verdicts_view
 from tui.rows import cell_signature, cost_change, fmt_usd, outside
 from tui.state import DashboardState
-from tui.widgets.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import VimTable
+from tui.widgets.endpoint.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
+from tui.widgets.tables import VimTable
 
 if TYPE_CHECKING:
     from tui.app import SagetopApp
@@ -161,11 +161,11 @@ class EndpointScreen(Screen[None]):
         yield Static(Text(outside(self.endpoint_key)), id="endpoint-title")
         with TabbedContent(initial="metrics", id="tabs"):
             with TabPane("1 Metrics", id="metrics"), VerticalScroll():
-                live_minutes = self.dashboard.config.history.live_window_minutes
+                live_minutes = self.dashboard.history.live_window_minutes
                 yield Static(Text(f"Last {live_minutes} minutes", style="bold"))
                 for spec in LIVE_CHARTS:
                     yield ChartRow(spec)
-                days = self.dashboard.config.history.lookback_days
+                days = self.dashboard.history.lookback_days
                 yield Static(Text(f"Last {days} days", style="bold"))
                 for spec in HISTORY_CHARTS:
                     yield ChartRow(spec)
@@ -214,7 +214,7 @@ class EndpointScreen(Screen[None]):
         for index, (key, name) in enumerate(order):
             if index:
                 parts.append(f" {self._look.glyphs.arrow} ", style=self._look.palette.muted)
-            parts.append(name, style="bold reverse" if key == here else "")
+            parts.append(name, style=self._look.palette.selected if key == here else "")
         parts.append("   a takes the option, x leaves it out, Enter toggles; elsewhere a/x "
                      "accept/reject the plan", style=self._look.palette.muted)
         self.query_one("#profile-hint", Static).update(parts)
@@ -240,8 +240,7 @@ class EndpointScreen(Screen[None]):
         for chart in self.query(ChartRow):
             chart.plot(fleet, endpoint, look)
         self.query_one("#variants-view", Static).update(
-            variants_view(endpoint, fleet, look,
-                          component_costs=advice.component_costs if advice else None))
+            variants_view(endpoint, fleet, state.analysis, look))
         self.query_one("#monitor-view", Static).update(monitor_view(endpoint, look))
         pending = Text("analysis pending", style=look.palette.warning)
         self._show_findings(advice)

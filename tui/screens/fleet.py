@@ -30,7 +30,8 @@ from tui.rows import (
 from tui.state import DashboardState
 from tui.table_model import GROUP_PREFIX, VARIANT_SEPARATOR, GroupBy, TableView, arrange
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
-from tui.widgets.fleet_table import Cell, FleetTable
+from tui.widgets.fleet.table import FleetTable
+from tui.widgets.tables import Cell
 
 if TYPE_CHECKING:
     from tui.app import SagetopApp
@@ -76,7 +77,7 @@ class FleetScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield HeaderLine(self.dashboard.source, self.dashboard.clock)
         yield Static(Text("Collecting the fleet: endpoints, configurations, "
-                          f"{self.dashboard.config.history.lookback_days} days of metrics..."),
+                          f"{self.dashboard.history.lookback_days} days of metrics..."),
                      id="loading")
         yield FleetTable(id="fleet")
         yield Input(placeholder="filter: name, tag, region or finding kind (Esc clears)",
@@ -150,11 +151,11 @@ class FleetScreen(Screen[None]):
         self.dashboard.remember_view(new)
 
     def _variants_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
-        fleet = self._applied[0]  # the snapshot the rows on screen come from
+        fleet, analysis = self._applied  # the snapshot the rows on screen come from
         endpoint = fleet.endpoint(endpoint_key) if fleet else None
         if fleet is None or endpoint is None:
             return []
-        return [(v.name, variant_row(endpoint, v, fleet, self._look))
+        return [(v.name, variant_row(endpoint, v, fleet, analysis, self._look))
                 for v in endpoint.variants]
 
     def _components_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
@@ -165,11 +166,9 @@ class FleetScreen(Screen[None]):
         if fleet is None or endpoint is None:
             return []
         advice = analysis.endpoints.get(endpoint_key) if analysis else None
-        return [(c.column, component_row(endpoint, c, fleet,
+        return [(c.column, component_row(endpoint, c, fleet, analysis if advice else None,
                                          advice.component_costs.get(c.name) if advice else None,
-                                         advice.findings if advice else (),
-                                         analysed=advice is not None,
-                                         plan=advice.plan if advice else None, look=self._look))
+                                         advice.findings if advice else (), look=self._look))
                 for c in endpoint.inference_components]
 
     def _children_of(self, endpoint_key: str) -> list[tuple[str, dict[str, Cell]]]:
@@ -193,7 +192,7 @@ class FleetScreen(Screen[None]):
 
     def _labels(self) -> dict[str, Text]:
         labels = {}
-        days = self.dashboard.config.history.lookback_days
+        days = self.dashboard.history.lookback_days
         glyphs = self._look.glyphs
         for column in COLUMNS:
             label = Text(column_label(column, days), style="bold")
@@ -271,7 +270,7 @@ class FleetScreen(Screen[None]):
 
     def _say_sort(self) -> None:
         column = COLUMN_BY_KEY[self.view.sort_column]
-        label = column_label(column, self.dashboard.config.history.lookback_days)
+        label = column_label(column, self.dashboard.history.lookback_days)
         if column.numeric:
             order = "largest first" if self.view.descending else "smallest first"
         else:
@@ -333,7 +332,7 @@ class FleetScreen(Screen[None]):
 
     @property
     def lookback_days(self) -> int:
-        return self.dashboard.config.history.lookback_days
+        return self.dashboard.history.lookback_days
 
     def shown_column_keys(self) -> set[str]:
         return {c.key for c in self.table.shown_columns}

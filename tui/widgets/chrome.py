@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from ground.untrusted import inert
 from tui.look import DEFAULT_LOOK, Look, look_of
-from tui.rows import cost_change, fmt_usd
+from tui.rows import cost_change, fmt_age, fmt_usd
 from tui.state import DashboardState
 
 Clock = Callable[[], dt.datetime]
@@ -26,15 +26,6 @@ class Source:
     regions: tuple[str, ...]
     live_seconds: int
     fleet_seconds: int
-
-
-def age_text(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"
 
 
 def fit_parts(parts: Sequence[tuple[int, Text]], width: int, separator: str) -> Text:
@@ -58,7 +49,7 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
     fleet = state.fleet
     palette, glyphs = look.palette, look.glyphs
     parts: list[tuple[int, Text]] = []
-    mark = Text(" sagetop ", style="bold reverse")
+    mark = Text(" sagetop ", style=palette.selected)
     if source.simulated:
         # The demo must never be mistaken for a real account.
         mark.append(" ")
@@ -82,8 +73,8 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
         if state.missing == "credentials":
             # That there are none stays on the narrowest screen; whose may give way.
             parts.append((1, Text("NO CREDENTIALS", style=palette.critical)))
-    parts.append((6, Text(f"live {age_text(source.live_seconds)} "
-                          f"fleet {age_text(source.fleet_seconds)}")))
+    parts.append((6, Text(f"live {fmt_age(source.live_seconds)} "
+                          f"fleet {fmt_age(source.fleet_seconds)}")))
     fresh = Text()
     no_data = fleet is None or (state.partial and not fleet.endpoints)
     if no_data and (state.stale or state.failure):
@@ -93,12 +84,12 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
     elif state.stale:
         fresh.append("STALE", style=palette.critical)
         complete = state.last_complete_at
-        fresh.append(f" complete {age_text((now - complete).total_seconds())} ago"
+        fresh.append(f" complete {fmt_age((now - complete).total_seconds())} ago"
                      if complete else " incomplete")
     elif state.partial:
         fresh.append("loading details and metrics", style=palette.warning)
     else:
-        fresh.append(f"data {age_text((now - fleet.collected_at).total_seconds())} old")
+        fresh.append(f"data {fmt_age((now - fleet.collected_at).total_seconds())} old")
     if state.refreshing and fleet is not None:
         fresh.append(f" {glyphs.busy}")
     parts.append((1, fresh))

@@ -58,10 +58,10 @@ def chart_values(spec: ChartSpec, fleet: FleetSnapshot, key: str) -> list[float]
     return [float(v) / spec.scale for v in series.tolist()]
 
 
-def chart_summary(spec: ChartSpec, values: Sequence[float]) -> Text:
+def chart_summary(spec: ChartSpec, values: Sequence[float], look: Look = DEFAULT_LOOK) -> Text:
     measured = [v for v in values if not math.isnan(v)]
     if not measured:
-        return Text("no data", style="dim")
+        return Text("no data", style=look.palette.muted)
     digits = 1 if spec.unit in ("ms", "%") else 0
     latest = values[-1]
     now = "-" if math.isnan(latest) else f"{fmt(latest, digits)}{spec.unit}"
@@ -110,4 +110,4 @@ class ChartRow(Horizontal):
         values = chart_values(self.spec, fleet, endpoint.key)
         self.display = bool(values) or self.spec.series in ("requests", "errors_5xx")
         self.query_one(SparkLine).show(values, look, from_zero=self.spec.combine == "sum")
-        self.query_one(".chart-value", Static).update(chart_summary(self.spec, values))
+        self.query_one(".chart-value", Static).update(chart_summary(self.spec, values, look))

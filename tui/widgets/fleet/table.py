@@ -7,13 +7,11 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from tui.rows import CELL_PADDING, SCROLLBAR_WIDTH, CellSignature, Column, cell_signature
 from tui.table_model import DisplayRow
-
-Cell = str | Text
+from tui.widgets.tables import Cell, VimTable
 
 
 class RowLabel(Text):
@@ -25,19 +23,6 @@ class RowLabel(Text):
     def __init__(self, text: Text, row_key: str) -> None:
         super().__init__(text.plain, style=text.style, spans=list(text.spans))
         self.row_key = row_key
-
-
-class VimTable(DataTable[Cell]):
-    """A DataTable that also moves with vim keys, as k9s users expect; Home and End go to the
-    first and last row (DataTable's own scroll sideways, which a row cursor never needs)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("G", "scroll_bottom", "Last", show=False),
-        Binding("home", "scroll_top", "First", show=False),
-        Binding("end", "scroll_bottom", "Last", show=False),
-    ]
 
 
 class FleetTable(VimTable):
