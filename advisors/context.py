@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from advisors.carbon import Load, shape_footprint
 from advisors.components import component_costs
 from advisors.cost import CostEstimate, endpoint_monthly_cost
 from advisors.features import FleetFeatures
@@ -13,6 +14,7 @@ from advisors.finding import Finding
 from advisors.settings import AdvisorSettings
 from advisors.variants import HourlyMatrix, VariantComparison, compare_variants, hourly_matrices
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.energy import Footprint
 from ground.images import NO_WORKLOAD, Workload, workload_of
 from ground.pricing import PriceBook
 from ground.requirements import Environment, Requirements, RequirementsSettings, requirements_for
@@ -68,6 +70,22 @@ class AdvisorContext:
                 self.endpoint(key), self.fleet, self.prices,
                 self.requirements_of(key).max_payload_mb)
         return self._costs[key]
+
+    def footprint(self, key: str) -> Footprint | None:
+        """The endpoint's estimated month as it runs (computed once, in the features)."""
+        return self.features.carbon.endpoint(key)
+
+    def variant_footprint(self, key: str, variant: str) -> Footprint | None:
+        return self.features.carbon.variant(key, variant)
+
+    def load(self, key: str, variant: str) -> Load:
+        return self.features.carbon.load(key, variant)
+
+    def shape_footprint(self, key: str, variant: str, instance_type: str | None,
+                        count: float, load: Load | None = None) -> Footprint | None:
+        """A proposed shape for `variant` carrying its load of today (or `load`)."""
+        return shape_footprint(instance_type, count, self.endpoint(key).region,
+                               self.load(key, variant) if load is None else load)
 
     def component_costs(self, key: str) -> dict[str, CostEstimate]:
         """Each inference component's monthly share of its instances (none: no components)."""

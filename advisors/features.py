@@ -15,6 +15,10 @@ Three frames:
   (`advisors.traffic`) and the busiest resource of its serving variants.
 * `components`: one row per (endpoint key, inference component): its copies and reservation per
   copy, joined with its window statistics (traffic, latency, per-copy utilisation).
+* `carbon`: the estimated energy and kgCO2e a month of every variant and endpoint as it runs
+  (`advisors.carbon`), also joined to `endpoints` as `energy_kwh_month` and
+  `carbon_kgco2e_month` (with `_low` / `_high`); the mean use of the capacity paid for is
+  joined as `capacity_cpu_mean_pct` and `capacity_gpu_mean_pct`.
 
 What counts as the endpoint's traffic, and why: the serving variants and the inference
 components answer the callers. A shadow variant receives copies of (some of) the production
@@ -42,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from advisors.carbon import FleetCarbon, empty_fleet_carbon, fleet_carbon
 from advisors.cost import autoscales, billed_instances, observed_hours
 from advisors.settings import AdvisorSettings
 from advisors.traffic import hourly_shape
@@ -56,7 +61,7 @@ WINDOW_COLUMNS = (
     "concurrency_max", "cold_start_p99_us", "cold_starts", "serverless_concurrency_max_fraction",
     "backlog_max", "instance_count_mean", "model_latency_sum_us", "model_cache_hit_ratio",
     "model_loading_wait_avg_us", "model_loading_wait_max_us", "model_unloads",
-    "loaded_models_avg",
+    "loaded_models_avg", "cpu_mean_pct", "gpu_mean_pct",
     # What the inference components' copies reserve of the fullest instance (the pane shows it).
     "gpu_reservation_max_pct", "cpu_reservation_max_pct", "memory_reservation_max_pct",
 )
@@ -114,6 +119,7 @@ class FleetFeatures:
     lookback_hours: float
     now: dt.datetime
     components: pd.DataFrame = field(default_factory=empty_component_frame)
+    carbon: FleetCarbon = field(default_factory=empty_fleet_carbon)
     settings: AdvisorSettings = field(default_factory=AdvisorSettings)
     # Rows as dictionaries, made on first use: a label lookup on a frame costs far more.
     _rows: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=dict, repr=False,
@@ -421,6 +427,44 @@ def build_features(fleet: FleetSnapshot, now: dt.datetime | None = None,
     variants = variant_features(fleet, s)
     components = component_features(fleet, at, s)
     endpoints = endpoint_features(fleet, variants, at, s, components)
+    carbon = fleet_carbon(fleet)
+    endpoints = endpoints.join(_carbon_columns(carbon, endpoints.index)).join(
+        _capacity_columns(variants, endpoints.index))
     return FleetFeatures(endpoints=endpoints, variants=variants,
                          lookback_hours=fleet.lookback_days * 24.0, now=at,
-                         components=components, settings=s)
+                         components=components, carbon=carbon, settings=s)
+
+
+def _carbon_columns(carbon: FleetCarbon, index: pd.Index) -> pd.DataFrame:
+    """Each endpoint's estimated month (NaN: unknown, never zero)."""
+    names = ("energy_kwh_month", "carbon_kgco2e_month", "carbon_kgco2e_low",
+             "carbon_kgco2e_high")
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for key in index:
+        found = carbon.endpoint(str(key))
+        row = ((found.kwh, found.kgco2e, found.kgco2e_low, found.kgco2e_high) if found
+               else (np.nan, np.nan, np.nan, np.nan))
+        for name, value in zip(names, row, strict=True):
+            values[name].append(value)
+    return pd.DataFrame(values, index=index, dtype="float64")
+
+
+def _capacity_columns(variants: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Mean use of the capacity paid for, per endpoint: the CPU and GPU means over the lookback
+    (percent per instance), weighted by the vCPUs (GPUs) of the billed instances of every serving
+    instance-based variant (NaN: nothing measured). Sustainability maturity reads them."""
+    serving = variants[~variants["shadow"].astype(bool) & ~variants["serverless"].astype(bool)]
+    gpus = serving["gpu_count"].where(serving["has_gpu"].astype(bool), 0.0)
+    columns: dict[str, pd.Series] = {}
+    for name, units in (("cpu", serving["vcpu"]), ("gpu", gpus)):
+        mean = serving[f"{name}_mean_pct"].astype("float64")
+        weight = (units.astype("float64") * serving["billed_instances"].astype("float64")).where(
+            mean.notna() & (units > 0))
+        if len(serving.index):
+            total = (mean * weight).groupby(level="endpoint").sum(min_count=1)
+            weights = weight.groupby(level="endpoint").sum(min_count=1)
+            columns[f"capacity_{name}_mean_pct"] = (total / weights.where(weights > 0)
+                                                    ).reindex(index)
+        else:
+            columns[f"capacity_{name}_mean_pct"] = pd.Series(np.nan, index=index)
+    return pd.DataFrame(columns, index=index, dtype="float64")

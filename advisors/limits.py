@@ -13,6 +13,10 @@ SERVERLESS_MAX_MEMORY_MB = 6144
 SERVERLESS_MAX_CONCURRENCY = 200
 SERVERLESS_MAX_PAYLOAD_MB = 4.0
 
+# Multi-model: one endpoint serving several models from one S3 prefix; with one model it is a
+# single-model endpoint.
+MULTI_MODEL_MIN_MODELS = 2
+
 # Async: payload up to 1 GB through S3, processing up to one hour.
 ASYNC_MAX_PAYLOAD_MB = 1024.0
 ASYNC_MAX_PROCESSING_S = 3600.0

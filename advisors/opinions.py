@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost, variant_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import RECOMMENDER_DEFAULT_JOB_HOURS
-from advisors.rules.common import option
+from advisors.rules.common import keep, kgco2e
 from ground.domain import (
     AwsVerdict,
     EndpointSnapshot,
@@ -249,7 +249,8 @@ def _disagreement(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: Vari
     assert rec is not None
     needs = ctx.requirements_of(endpoint.key)
     count = max(rec.instance_count or 1, needs.min_instances)
-    current = _cost(variant.instance_type, variant.current_instance_count, endpoint.region, ctx)
+    # What the variant is billed today (time-weighted when it autoscales).
+    current = variant_monthly_cost(endpoint, variant, ctx.fleet, ctx.prices)
     proposed = _cost(rec.instance_type, count, endpoint.region, ctx)
     load_test_wins = comparison.winner == "load test"
     changes: list[ProfileChange] = []
@@ -266,6 +267,7 @@ def _disagreement(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: Vari
     saved = (round(current.usd - proposed.usd, 2)
              if load_test_wins and current.usd is not None and proposed.usd is not None
              else None)
+    rec_carbon = ctx.shape_footprint(endpoint.key, variant.name, rec.instance_type, count)
     metrics = rec.metrics
     return Finding(
         kind=FindingKind.RECOMMENDER_DISAGREES,
@@ -297,18 +299,26 @@ def _disagreement(ctx: AdvisorContext, endpoint: EndpointSnapshot, variant: Vari
                            else round(comparison.load_ratio, 3)),
             "winner": comparison.winner,
         },
-        suggested=tuple(changes),
+        # When the load test wins, today's configuration (and sagetop's own sizing of it) is
+        # what the evidence rules out: the plan must take the recommendation. When production
+        # traffic wins, the recommendation is listed and loses.
         options=(
-            option(f"sagetop's plan: {comparison.plan_label}",
-                   _cost(*_label_parts(comparison.plan_label), endpoint.region, ctx),
-                   fits=not load_test_wins, note=comparison.plan_source),
-            CostedOption(label=f"Inference Recommender: {count}x {rec.instance_type}"
+            keep(f"current: {variant.current_instance_count}x {variant.instance_type}", current,
+                 fits=not load_test_wins,
+                 note=("sagetop's plan for it: " + comparison.plan_label
+                       + f" ({comparison.plan_source})"),
+                 carbon=ctx.variant_footprint(endpoint.key, variant.name)),
+            CostedOption(kind=OptionKind.RESIZE,
+                         label=f"Inference Recommender: {count}x {rec.instance_type}"
                          if rec.instance_type else rec.label,
                          monthly_cost_usd=proposed.usd, price_source=proposed.source,
-                         fits=load_test_wins,
+                         fits=load_test_wins and bool(changes),
                          note=(f"measured {metrics.max_invocations_per_minute or '?'}/min per "
-                               f"instance at {metrics.model_latency_ms or '?'} ms"),
-                         evidence_source=source),
+                               f"instance at {metrics.model_latency_ms or '?'} ms"
+                               + ("" if load_test_wins else
+                                  f"; {comparison.winner} wins: {comparison.reason}")),
+                         evidence_source=source, changes=tuple(changes),
+                         monthly_kgco2e=kgco2e(rec_carbon)),
         ),
         monthly_savings_usd=saved,
     )
@@ -396,9 +406,10 @@ def experiment_option(ctx: AdvisorContext, endpoint: EndpointSnapshot, finding: 
                     f"{endpoint.data_capture.destination_s3_uri})"
                     if endpoint.data_capture.destination_s3_uri else "") + ".")
     return CostedOption(
+        kind=OptionKind.EXPERIMENT,
         label=f"run Inference Recommender on {', '.join(types)}",
         monthly_cost_usd=current.usd, price_source=current.source, fits=True, note=note,
-        experiment=True,
+        monthly_kgco2e=kgco2e(ctx.variant_footprint(endpoint.key, variant.name)),
         command=recommender_command(endpoint, variant, types, payload, content_types, ctx.now),
         one_time_cost_usd=one_time)
 

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from advisors.carbon import FleetCarbon
 from advisors.context import AdvisorContext, Rule
 from advisors.cost import CostEstimate
 from advisors.features import FleetFeatures, build_features
@@ -29,6 +30,7 @@ from advisors.rules.multi_model_candidate import find_multi_model_candidates
 from advisors.rules.no_autoscaling import find_no_autoscaling
 from advisors.rules.no_data_capture import find_no_data_capture
 from advisors.rules.no_deployment_guardrails import find_no_deployment_guardrails
+from advisors.rules.off_hours_candidate import find_off_hours_candidates
 from advisors.rules.over_provisioned import find_over_provisioned
 from advisors.rules.serverless_candidate import find_serverless_candidates
 from advisors.rules.single_instance import find_single_instance
@@ -47,6 +49,7 @@ RULES: tuple[tuple[FindingKind, Rule], ...] = (
     (FindingKind.SERVERLESS_CANDIDATE, find_serverless_candidates),
     (FindingKind.ASYNC_CANDIDATE, find_async_candidates),
     (FindingKind.BATCH_CANDIDATE, find_batch_candidates),
+    (FindingKind.OFF_HOURS_CANDIDATE, find_off_hours_candidates),
     (FindingKind.MULTI_MODEL_CANDIDATE, find_multi_model_candidates),
     (FindingKind.MULTI_MODEL_CACHE, find_multi_model_cache),
     (FindingKind.SINGLE_INSTANCE, find_single_instance),
@@ -85,6 +88,11 @@ class Advice:
     recommender: dict[str, list[RecommenderComparison]]  # per endpoint key, per variant
     verdicts: dict[str, list[VerdictComparison]]  # AWS's verdicts beside sagetop's findings
     opinions: OpinionsSummary
+
+    @property
+    def carbon(self) -> FleetCarbon:
+        """Energy and carbon of every endpoint and variant as it runs (the features' one figure)."""
+        return self.features.carbon
 
 
 def run_advisors(fleet: FleetSnapshot, settings: AdvisorSettings, prices: PriceBook,

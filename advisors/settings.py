@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from advisors.limits import SERVERLESS_MAX_CONCURRENCY
 from ground.errors import ConfigError
+from ground.schedule import CRON_DAYS
 from ground.validation import describe_validation
 
 
@@ -102,13 +103,34 @@ class AdvisorSettings(BaseModel):
     # a daily rhythm is spiky rather than steady.
     steady_max_cv: float = Field(default=0.5, gt=0)
 
+    # Off hours --------------------------------------------------------------------------------
+    # Share of the lookback's requests that must fall inside the working window on working days
+    # for the traffic to be "office hours" (fraction). 0.97: a stray evening call does not
+    # count against it, a real night shift does.
+    off_hours_min_window_share: float = Field(default=0.97, gt=0.5, le=1)
+    # Shortest and longest working window (hours of the day, in the endpoint's time zone). Under
+    # 6 h the traffic is a scheduled burst (batch-candidate); over 14 h little night is left.
+    off_hours_min_window_hours: int = Field(default=6, ge=1, le=23)
+    off_hours_max_window_hours: int = Field(default=14, ge=1, le=23)
+    # Days of hourly traffic needed before office hours are called office hours (days): a week
+    # covers every weekday once.
+    off_hours_min_days: int = Field(default=7, ge=1, le=15)
+    # Minutes before the window opens that capacity comes back: instances take minutes to be
+    # provisioned and pass their health check, so the first caller finds them warm (minutes).
+    off_hours_ramp_up_minutes: int = Field(default=30, ge=0, le=180)
+    # The working days (cron day names). Weekends stay at the off-hours capacity.
+    off_hours_working_days: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI")
+
     # Multi-model ------------------------------------------------------------------------------
     # Low-traffic endpoints sharing one container image in one region needed before one
     # multi-model endpoint is suggested. 3: consolidating fewer saves little and adds load waits.
     multi_model_min_endpoints: int = Field(default=3, ge=2)
-    # Average requests per hour under which an endpoint counts as low traffic. 100/h (one every
-    # 36 s) keeps a model warm in an MME cache without crowding the others.
-    multi_model_max_requests_per_hour: float = Field(default=100.0, ge=0)
+    # Largest share of one shared instance's memory a single model may take (percent) for the
+    # models to share a cache. 25 %: at least four models fit at once, so a cache miss evicts
+    # one model among several, not the only one loaded. Low traffic is judged by how little of
+    # an instance a model uses and whether the group fits on fewer instances, never by a
+    # request count.
+    multi_model_max_model_memory_pct: float = Field(default=25.0, gt=0, le=100)
     # Busiest resource (percent per instance, p95) under which an endpoint counts as lightly
     # loaded. 20 %: five such endpoints still fit one instance of the same type.
     multi_model_max_utilisation_pct: float = Field(default=20.0, gt=0, le=100)
@@ -156,6 +178,12 @@ class AdvisorSettings(BaseModel):
             raise ValueError("expected error_rate_critical_ratio >= error_rate_warning_ratio")
         if self.saturation_pct < self.target_utilisation_pct:
             raise ValueError("expected saturation_pct >= target_utilisation_pct")
+        if self.off_hours_max_window_hours < self.off_hours_min_window_hours:
+            raise ValueError("expected off_hours_max_window_hours >= off_hours_min_window_hours")
+        unknown = [d for d in self.off_hours_working_days if d not in CRON_DAYS]
+        if unknown or not self.off_hours_working_days:
+            raise ValueError("off_hours_working_days: expected day names among "
+                             f"{', '.join(CRON_DAYS)}, got {list(self.off_hours_working_days)}")
         return self
 
     @classmethod

@@ -246,3 +246,19 @@ def more_accelerator_memory(spec: InstanceSpec) -> InstanceSpec | None:
               and s.memory_gib >= spec.memory_gib]
     return min(bigger, key=lambda s: (s.memory_per_device_gib or 0.0, s.gpu_count, s.vcpu,
                                       s.instance_type), default=None)
+
+
+def cpu_host_for(memory_gib: float, region: str, prices: PriceBook, settings: AdvisorSettings,
+                 count: int) -> Sized | None:
+    """The cheapest priced x86 CPU type (not burstable) whose memory holds `memory_gib` under
+    the memory target, `count` of it: instances for a model that runs serverless today (its
+    configured memory is what it is known to need)."""
+    memory_target = settings.target_memory_pct / 100.0
+    found = [(spec, price) for spec, price in prices.candidates(region)
+             if not spec.has_accelerator and not spec.is_burstable
+             and spec.cpu_architecture == "x86_64"
+             and memory_gib <= spec.memory_gib * memory_target]
+    if not found or count <= 0:
+        return None
+    spec, price = min(found, key=lambda sp: (sp[1].usd_per_hour, sp[0].memory_gib))
+    return Sized(spec, count, price, memory_gib / spec.memory_gib * 100.0)

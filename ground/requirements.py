@@ -17,6 +17,7 @@ anyone with TagResource may write.
 from __future__ import annotations
 
 import math
+import zoneinfo
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
@@ -60,8 +61,22 @@ VALUE_TAGS: dict[str, str] = {
     "cold_start_tolerance_ms": "sagetop:cold-start-tolerance-ms",
     "max_payload_mb": "sagetop:max-payload-mb",
     "min_instances": "sagetop:min-instances",
+    "off_hours": "sagetop:off-hours",
+    "timezone": "sagetop:timezone",
 }
+# Tag values read as yes / no for `sagetop:off-hours`.
+YES = frozenset({"true", "yes", "allowed", "allow", "on", "1"})
+NO = frozenset({"false", "no", "never", "off", "0"})
 VALUE_FIELDS: tuple[str, ...] = tuple(VALUE_TAGS)
+
+
+def known_timezone(name: str) -> bool:
+    """An IANA zone zoneinfo can load (the system's database, else the tzdata package)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class Requirements(BaseModel):
@@ -74,6 +89,10 @@ class Requirements(BaseModel):
     cold_start_tolerance_ms: float  # 0 = no request may wait for a cold start
     max_payload_mb: float | None  # largest request the endpoint must accept; None = not stated
     min_instances: int  # instances the endpoint must keep (availability floor)
+    # Whether capacity may be lowered outside working hours (an off-hours schedule), and the
+    # time zone its working hours are in (IANA name).
+    off_hours: bool = False
+    timezone: str = "UTC"
     sources: dict[str, str]  # field -> where the value came from
     warnings: tuple[str, ...] = ()
 
@@ -88,6 +107,15 @@ class RequirementValues(BaseModel):
                                                   allow_inf_nan=False)
     max_payload_mb: float | None = Field(default=None, gt=0, strict=True, allow_inf_nan=False)
     min_instances: int | None = Field(default=None, ge=0, strict=True)
+    off_hours: bool | None = Field(default=None, strict=True)
+    timezone: str | None = Field(default=None, min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not known_timezone(value):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin")
+        return value
 
     def stated(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in VALUE_FIELDS
@@ -116,12 +144,20 @@ class RequirementsRule(RequirementValues):
 # cold start of up to 10 s is accepted: serverless cold starts (ModelSetupTime plus container
 # start) last seconds, and a non-production caller can wait that long; one instance suffices.
 # No latency objective or payload limit is assumed: only the owners know them.
+# Outside production capacity may follow working hours (an off-hours schedule); production keeps
+# its capacity around the clock unless its owners say otherwise. Working hours are in UTC unless
+# a time zone is configured or tagged.
 BUILT_IN_DEFAULTS: dict[Environment, RequirementValues] = {
-    Environment.PRODUCTION: RequirementValues(cold_start_tolerance_ms=0.0, min_instances=2),
-    Environment.STAGING: RequirementValues(cold_start_tolerance_ms=10_000.0, min_instances=1),
-    Environment.TEST: RequirementValues(cold_start_tolerance_ms=10_000.0, min_instances=1),
-    Environment.DEVELOPMENT: RequirementValues(cold_start_tolerance_ms=10_000.0, min_instances=1),
+    Environment.PRODUCTION: RequirementValues(cold_start_tolerance_ms=0.0, min_instances=2,
+                                              off_hours=False, timezone="UTC"),
+    Environment.STAGING: RequirementValues(cold_start_tolerance_ms=10_000.0, min_instances=1,
+                                           off_hours=True, timezone="UTC"),
+    Environment.TEST: RequirementValues(cold_start_tolerance_ms=10_000.0, min_instances=1,
+                                        off_hours=True, timezone="UTC"),
+    Environment.DEVELOPMENT: RequirementValues(cold_start_tolerance_ms=10_000.0, min_instances=1,
+                                               off_hours=True, timezone="UTC"),
 }
+
 
 
 class RequirementsSettings(BaseModel):
@@ -203,9 +239,20 @@ def _environment_from_tags(
     return chosen
 
 
-def _parse_tag_value(name: str, key: str, value: str) -> tuple[float | int | None, str | None]:
+def _parse_tag_value(name: str, key: str, value: str
+                     ) -> tuple[float | int | bool | str | None, str | None]:
     """The tag's value, or None and a warning naming the tag."""
     text = value.strip()
+    if name == "off_hours":
+        if text.lower() in YES:
+            return True, None
+        if text.lower() in NO:
+            return False, None
+        return None, f"tag {key}={value!r} is not yes or no (true/false, allowed/never); ignored"
+    if name == "timezone":
+        if known_timezone(text):
+            return text, None
+        return None, f"tag {key}={value!r} is not an IANA time zone (e.g. Europe/Berlin); ignored"
     if name == "min_instances":
         try:
             whole = int(text)

@@ -125,6 +125,13 @@ SERIES: tuple[SeriesSpec, ...] = (
             {"default": _host("CPUUtilization", "p95", Normalise.PER_VCPU), **_NO_HOST}),
     _series("cpu_max_pct", W, "percent per instance",
             {"default": _host("CPUUtilization", "Maximum", Normalise.PER_VCPU), **_NO_HOST}),
+    # Mean utilisation over the lookback: what energy estimates interpolate by (energy is linear
+    # in utilisation, so the time-weighted mean is the one that adds up).
+    _series("cpu_mean_pct", W, "percent per instance (mean)",
+            {"default": _host("CPUUtilization", "Average", Normalise.PER_VCPU), **_NO_HOST}),
+    _series("gpu_mean_pct", W, "percent per GPU (mean)",
+            {"default": _host("GPUUtilization", "Average", Normalise.PER_GPU), **_NO_HOST},
+            gpu_only=True),
     _series("memory_p95_pct", W, "percent", {"default": _host("MemoryUtilization", "p95")}),
     _series("memory_max_pct", W, "percent", {"default": _host("MemoryUtilization", "Maximum")}),
     _series("gpu_p95_pct", W, "percent per GPU",

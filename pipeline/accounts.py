@@ -19,7 +19,7 @@ class AccountTotals:
     account_id: str | None
     endpoints: int
     monthly_cost_usd: float  # USD per month, endpoints whose cost is known
-    monthly_savings_usd: float  # USD per month, accepting every suggestion
+    monthly_savings_usd: float  # USD per month its endpoints' plans save (negative: cost more)
     problem: str | None  # why its data is stale; None while live
 
 

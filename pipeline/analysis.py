@@ -1,9 +1,11 @@
 """From a fleet snapshot to what sagetop advises: findings, costs, profiles and maturity.
 
 One `Analyst` per session holds the validated settings, the price book and the user's decisions
-on suggested changes; `analyse()` is a pure function of a snapshot and those, shared by the report,
-the snapshot export and the dashboard. Every suggestion is accepted until the user rejects it, so
-a headless report shows the target profile sagetop proposes.
+on the plans; `analyse()` is a pure function of a snapshot and those, shared by the report, the
+snapshot export and the dashboard: the advisors' findings, then one plan per endpoint
+(`pipeline.planner`), then the profiles built from the plans. Every plan is accepted until the
+user rejects it or picks another option, so a headless report shows the targets sagetop proposes,
+and every savings figure is the plans' (`FleetAnalysis.totals`).
 
 The analysis carries the advisors' features (`advisors.features`: every measure of the snapshot,
 computed once) and costs: the profiles are built from them and the dashboard shows them, so the
@@ -13,7 +15,7 @@ finding, the profile and the fleet row say the same number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,28 +23,31 @@ from typing import Any
 
 from advisors.cost import CostEstimate
 from advisors.features import FleetFeatures
-from advisors.finding import Finding, ProfileChange
+from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
 from advisors.registry import advise
 from advisors.settings import AdvisorSettings
 from advisors.variants import VariantComparison
 from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.energy import Footprint, coefficients
 from ground.pricing import PriceBook
 from ground.requirements import Requirements, RequirementsSettings, requirements_for
 from pipeline.export_guard import refuse_export
-from profiles.build import change_id, current_profile, target_profile
+from pipeline.planner import Decisions, finding_id, plan_fleet
+from profiles.build import current_profile
 from profiles.maturity import Maturity, MaturitySettings, Pillar, assess
 from profiles.model import MLProfile
-from profiles.snapshot import SnapshotResult, write_snapshot
-
-
-@dataclass(frozen=True)
-class SuggestedChange:
-    change_id: str
-    finding: Finding
-    change: ProfileChange
-    accepted: bool
+from profiles.plan import EndpointPlan, FleetPlanTotals, Outcome
+from profiles.shape import shape_of_endpoint
+from profiles.snapshot import (
+    RANKED_CHANGES,
+    SnapshotResult,
+    ranked_changes,
+    snapshot_files,
+    write_snapshot,
+)
+from profiles.target import TargetError, target_profile
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class EndpointAnalysis:
     findings: tuple[Finding, ...]  # worst first
     monthly_cost_usd: float | None
     cost_source: str
-    changes: tuple[SuggestedChange, ...]
+    plan: EndpointPlan  # what sagetop proposes (or the user chose), with its alternatives
     _endpoint: EndpointSnapshot = field(repr=False)
     _fleet: FleetSnapshot = field(repr=False)
     _features: FleetFeatures = field(repr=False)
@@ -73,15 +78,14 @@ class EndpointAnalysis:
     component_costs: dict[str, CostEstimate] = field(default_factory=dict)
 
     @property
-    def worst(self) -> Finding | None:
-        return self.findings[0] if self.findings else None
+    def footprint(self) -> Footprint | None:
+        """Estimated energy and carbon a month as it runs (the features', carried); None:
+        unknown."""
+        return self._features.carbon.endpoint(self.key)
 
     @property
-    def possible_savings_usd(self) -> float | None:
-        """The best single suggestion's monthly saving (alternatives do not add up)."""
-        savings = [f.monthly_savings_usd for f in self.findings
-                   if f.monthly_savings_usd is not None and f.monthly_savings_usd > 0]
-        return max(savings) if savings else None
+    def worst(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
 
     @cached_property
     def current(self) -> MLProfile:
@@ -95,8 +99,7 @@ class EndpointAnalysis:
 
     @cached_property
     def target(self) -> MLProfile:
-        accepted = {c.change_id for c in self.changes if c.accepted}
-        return target_profile(self.current, self.findings, accepted)
+        return target_profile(self.current, self.plan, self.findings)
 
     @cached_property
     def maturity_current(self) -> Maturity:
@@ -109,9 +112,16 @@ class EndpointAnalysis:
                       self._features.settings.saturation_pct)
 
     @property
-    def monthly_savings_usd(self) -> float | None:
-        """What the accepted suggestions save a month (None: price unknown)."""
-        return _savings(self.current, self.target)
+    def monthly_savings_usd(self) -> float:
+        """What the endpoint's plan saves a month (negative: it costs more to meet a
+        requirement); the same figure the target profile is costed at."""
+        return self.plan.monthly_savings_usd
+
+    @property
+    def monthly_savings_kgco2e(self) -> float | None:
+        """The estimated kgCO2e a month the same plan saves (None: no chosen option carries
+        a figure); the target profile's carbon is today's minus it."""
+        return self.plan.monthly_kgco2e_saved
 
 
 @dataclass(frozen=True)
@@ -121,16 +131,37 @@ class FleetAnalysis:
     endpoints: dict[str, EndpointAnalysis]
     price_source: str
     total_monthly_cost_usd: float
-    savings_by_kind: dict[str, float]
+    totals: FleetPlanTotals
     warnings: tuple[str, ...] = ()
     opinions: OpinionsSummary = field(default_factory=OpinionsSummary)
     # The thresholds the maturity was judged on (the dashboard colours utilisation by them).
     maturity_settings: MaturitySettings = field(default_factory=MaturitySettings)
 
-    @cached_property
+    @property
     def total_savings_usd(self) -> float:
-        """What accepting the suggestions saves a month (builds every target profile)."""
-        return sum(a.monthly_savings_usd or 0.0 for a in self.endpoints.values())
+        """What the fleet's plans save a month: the one figure the status bar, the summary,
+        the report and fleet-summary show (the sum of the endpoint plans)."""
+        return self.totals.monthly_savings_usd
+
+    @property
+    def savings_by_kind(self) -> dict[str, float]:
+        """The plans' savings by finding kind: they add up to `total_savings_usd`."""
+        return self.totals.savings_by_kind
+
+    @property
+    def total_savings_kgco2e(self) -> float | None:
+        """The estimated kgCO2e a month the same plans save: the one carbon figure beside
+        `total_savings_usd` (None: no chosen option carries a carbon figure)."""
+        return self.totals.monthly_kgco2e_saved
+
+    @property
+    def carbon(self) -> FleetCarbonTotals:
+        return fleet_carbon_totals(self.endpoints.values())
+
+    def ranked_changes(self, by: str, limit: int = RANKED_CHANGES) -> list[dict[str, Any]]:
+        """The plans' chosen changes ranked by what they save a month: `by` "usd" or
+        "kgco2e" (the greenest changes)."""
+        return ranked_changes([a.plan for a in self.endpoints.values()], by, limit)
 
     @cached_property
     def maturity_by_pillar(self) -> dict[str, float]:
@@ -161,8 +192,8 @@ class Analyst:
 
     settings: AnalysisSettings = field(default_factory=AnalysisSettings)
     prices: PriceBook | None = None
-    # endpoint key -> change ids the user rejected (everything else is accepted).
-    rejected: dict[str, set[str]] = field(default_factory=dict)
+    # endpoint key -> what the user decided about its plan (nothing: the plan as proposed).
+    decisions: dict[str, Decisions] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.prices is None:
@@ -173,12 +204,97 @@ class Analyst:
         assert self.prices is not None  # set in __post_init__
         return self.prices
 
-    def accept(self, endpoint_key: str, change: str, accepted: bool) -> None:
-        rejected = self.rejected.setdefault(endpoint_key, set())
-        if accepted:
-            rejected.discard(change)
-        else:
-            rejected.add(change)
+    def accept_plan(self, endpoint_key: str) -> None:
+        """The plan as sagetop proposes it: every decision on the endpoint forgotten."""
+        self.decisions.pop(endpoint_key, None)
+
+    def reject_plan(self, endpoint_key: str) -> None:
+        """Nothing changes on the endpoint: its target is today's configuration."""
+        self.decisions[endpoint_key] = Decisions(rejected_plan=True)
+
+    def choose(self, analysis: FleetAnalysis, endpoint_key: str, option_id: str) -> str | None:
+        """Take `option_id` into the endpoint's plan; None when done, else why it cannot be
+        (and nothing is recorded): the plan and the target it gives are checked first."""
+        item = analysis.endpoints.get(endpoint_key)
+        planned = item.plan.option(option_id) if item else None
+        if item is None or planned is None:
+            return "no such option in the endpoint's plan"
+        if not planned.option.fits or planned.option.experiment:
+            return f"{planned.label}: {planned.why or 'it does not meet the requirements'}"
+        before = self.decisions.get(endpoint_key, Decisions())
+        wanted = Decisions(rejected=frozenset(r for r in before.rejected
+                                              if not option_id.startswith(r + ":")),
+                           picked=frozenset({*before.picked, option_id}))
+        return self._try(analysis, endpoint_key, wanted, option_id)
+
+    def reject(self, analysis: FleetAnalysis, endpoint_key: str, option_id: str) -> str | None:
+        """Leave out the finding `option_id` belongs to; None when done, else why not."""
+        item = analysis.endpoints.get(endpoint_key)
+        planned = item.plan.option(option_id) if item else None
+        if item is None or planned is None:
+            return "no such option in the endpoint's plan"
+        finding = next((f for f in item.findings if f.kind is planned.finding
+                        and f.variant == planned.variant and f.component == planned.component),
+                       None)
+        if finding is None:
+            return "its finding is gone"
+        before = self.decisions.get(endpoint_key, Decisions())
+        ident = finding_id(finding)
+        wanted = Decisions(rejected=frozenset({*before.rejected, ident}),
+                           picked=frozenset(p for p in before.picked
+                                            if not p.startswith(ident + ":")))
+        return self._try(analysis, endpoint_key, wanted, None)
+
+    def decide(self, analysis: FleetAnalysis, endpoint_key: str, action: str,
+               option_id: str | None = None) -> str | None:
+        """One decision from the dashboard: "accept" (the plan as proposed), "reject" (the
+        whole plan), "choose" or "leave" (an option); None when done, else why not."""
+        if action == "accept":
+            self.accept_plan(endpoint_key)
+            return None
+        if action == "reject":
+            self.reject_plan(endpoint_key)
+            return None
+        if option_id is None:
+            return f"{action}: which option?"
+        if action == "choose":
+            return self.choose(analysis, endpoint_key, option_id)
+        if action == "leave":
+            return self.reject(analysis, endpoint_key, option_id)
+        return f"unknown decision {action!r}"
+
+    def _try(self, analysis: FleetAnalysis, key: str, wanted: Decisions,
+             picked: str | None) -> str | None:
+        decisions = {**self.decisions, key: wanted}
+        planned = plan_fleet({k: a.findings for k, a in analysis.endpoints.items()},
+                             {k: shape_of_endpoint(a._endpoint)
+                              for k, a in analysis.endpoints.items()},
+                             {k: a.monthly_cost_usd for k, a in analysis.endpoints.items()},
+                             decisions)
+        plan = planned.plans[key]
+        if picked is not None:
+            taken = plan.option(picked)
+            if taken is None or taken not in plan.chosen:
+                why = taken.why if taken is not None else "it is gone"
+                reasons = [a.why for a in plan.alternatives if not a.chosen
+                           and a.label.endswith(taken.label if taken else "")]
+                return f"cannot be applied: {reasons[0] if reasons else why}"
+            # A pick that gives up a requirement the plan met is refused, saying which: the
+            # user leaves that finding out first to take the risk knowingly.
+            proposed = analysis.endpoints[key].plan
+            before = {(f.kind, f.variant, f.component) for f in proposed.findings
+                      if f.outcome is Outcome.UNRESOLVED}
+            lost = [f for f in plan.findings if f.outcome is Outcome.UNRESOLVED
+                    and (f.kind, f.variant, f.component) not in before]
+            if lost:
+                return (f"cannot be applied: it leaves {lost[0].kind} unresolved "
+                        f"({lost[0].why}); leave that finding out first to accept the risk")
+        try:
+            target_profile(analysis.endpoints[key].current, plan, analysis.endpoints[key].findings)
+        except TargetError as exc:
+            return f"cannot be applied: {exc}"
+        self.decisions[key] = wanted
+        return None
 
     def requirements(self, fleet: FleetSnapshot) -> dict[str, Requirements]:
         return {e.key: requirements_for(e, self.settings.requirements) for e in fleet.endpoints}
@@ -189,6 +305,9 @@ class Analyst:
         advice = advise(fleet, self.settings.advisors, prices, requirements,
                         now or fleet.collected_at)
         findings = advice.findings
+        planned = plan_fleet({k: tuple(v) for k, v in findings.items()},
+                             {e.key: shape_of_endpoint(e) for e in fleet.endpoints},
+                             {k: c.usd for k, c in advice.costs.items()}, self.decisions)
         endpoints: dict[str, EndpointAnalysis] = {}
         warnings: list[str] = list(prices.warnings)
         for endpoint in fleet.endpoints:
@@ -196,34 +315,31 @@ class Analyst:
             found = tuple(findings.get(key, ()))
             needs = requirements[key]
             warnings += [f"{key}: {w}" for w in needs.warnings]
-            changes = tuple(
-                SuggestedChange(ident, finding, change,
-                                ident not in self.rejected.get(key, set()))
-                for finding in found for change in finding.suggested
-                for ident in (change_id(finding, change),))
             cost = advice.costs[key]
             endpoints[key] = EndpointAnalysis(
                 key=key, requirements=needs, findings=found, monthly_cost_usd=cost.usd,
-                cost_source=cost.source, changes=changes, _endpoint=endpoint, _fleet=fleet,
-                _features=advice.features, _cost=cost,
+                cost_source=cost.source, plan=planned.plans[key], _endpoint=endpoint,
+                _fleet=fleet, _features=advice.features, _cost=cost,
                 _maturity_settings=self.settings.maturity,
                 comparison=advice.comparisons.get(key),
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
                 component_costs=advice.component_costs[key])
-        by_kind: dict[str, float] = {}
-        for analysis in endpoints.values():
-            for finding in analysis.findings:
-                if finding.monthly_savings_usd:
-                    kind = str(finding.kind)
-                    by_kind[kind] = by_kind.get(kind, 0.0) + finding.monthly_savings_usd
         return FleetAnalysis(
             fleet=fleet, features=advice.features, endpoints=endpoints,
             price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
-            savings_by_kind=dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
-            warnings=tuple(warnings), opinions=advice.opinions,
+            totals=planned.totals, warnings=tuple(warnings), opinions=advice.opinions,
             maturity_settings=self.settings.maturity)
+
+    def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
+                       keys: Collection[str] | None = None) -> dict[Path, str]:
+        """The files an export of `keys` would write (every endpoint and the fleet summary
+        when None), without writing them."""
+        chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
+        files, _ = snapshot_files(analysis.fleet, chosen, out_dir, analysis.totals,
+                                  summary=keys is None, opinions=analysis.opinions)
+        return files
 
     def write_snapshot(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None, *,
@@ -236,15 +352,32 @@ class Analyst:
         """
         refuse_export(analysis.fleet, out_dir, whole_fleet=keys is None, allow_empty=allow_empty)
         chosen = [a for k, a in analysis.endpoints.items() if keys is None or k in keys]
-        return write_snapshot(analysis.fleet, chosen, out_dir, summary=keys is None,
-                              opinions=analysis.opinions)
+        return write_snapshot(analysis.fleet, chosen, out_dir, analysis.totals,
+                              summary=keys is None, opinions=analysis.opinions)
 
 
-def _savings(current: MLProfile, target: MLProfile) -> float | None:
-    before, after = current.monthly_cost_usd.value, target.monthly_cost_usd.value
-    if before is None or after is None:
-        return None
-    return round(before - after, 2)
+@dataclass(frozen=True)
+class FleetCarbonTotals:
+    """The fleet's estimated month: sums of the known endpoints, with the range."""
+
+    kwh: float
+    kgco2e: float
+    kgco2e_low: float
+    kgco2e_high: float
+    endpoints_without: int  # endpoints whose footprint is unknown (not in the sums)
+    coefficients: str
+
+
+def fleet_carbon_totals(items: Iterable[EndpointAnalysis]) -> FleetCarbonTotals:
+    listed = list(items)
+    known = [a.footprint for a in listed if a.footprint is not None]
+    missing = len(listed) - len(known)
+    return FleetCarbonTotals(
+        kwh=round(sum(f.kwh for f in known), 3),
+        kgco2e=round(sum(f.kgco2e for f in known), 3),
+        kgco2e_low=round(sum(f.kgco2e_low for f in known), 3),
+        kgco2e_high=round(sum(f.kgco2e_high for f in known), 3),
+        endpoints_without=missing, coefficients=coefficients().label)
 
 
 def _pillar_means(assessments: Any) -> dict[str, float]:
@@ -270,6 +403,12 @@ def endpoint_report(item: EndpointAnalysis) -> dict[str, Any]:
         "monthly_cost_usd": item.monthly_cost_usd,
         "cost_source": item.cost_source,
         "monthly_savings_usd": item.monthly_savings_usd,
+        # Estimated energy and carbon a month (kWh, kgCO2e with its range); null: unknown.
+        "energy": (None if item.footprint is None
+                   else {**item.footprint.model_dump(mode="json"), "estimate": True,
+                         "text": item.footprint.text}),
+        "monthly_savings_kgco2e": item.monthly_savings_kgco2e,
+        "plan": item.plan.model_dump(mode="json"),
         "requirements": item.requirements.model_dump(mode="json"),
         "experiment": item.comparison.model_dump(mode="json") if item.comparison else None,
         "recommender": [c.model_dump(mode="json") for c in item.recommender],

@@ -12,6 +12,7 @@ from ground.domain import (
     InferenceComponentSnapshot,
     VariantSnapshot,
 )
+from ground.energy import method_text, quantity
 from ground.series import Tier, series_for
 from ground.untrusted import inert
 
@@ -143,10 +144,27 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
                     share = costs.get(component["name"], {})
                     component["monthly_cost_usd"] = share.get("monthly_cost_usd")
                     component["cost_source"] = share.get("source")
+        totals = analysis.carbon
         summary = {
             "monthly_cost_usd": round(analysis.total_monthly_cost_usd, 2),
+            # The plans' savings: the same figure the dashboard and fleet-summary show; the
+            # kinds add up to it.
             "monthly_savings_usd": round(analysis.total_savings_usd, 2),
+            # Estimates (ground.energy): the fleet's energy and carbon a month, what the
+            # plans save (the carbon figure beside monthly_savings_usd), and the plans'
+            # changes ranked by dollars and by kgCO2e.
+            "monthly_energy_kwh": totals.kwh,
+            "monthly_carbon_kgco2e": totals.kgco2e,
+            "monthly_carbon_kgco2e_low": totals.kgco2e_low,
+            "monthly_carbon_kgco2e_high": totals.kgco2e_high,
+            "endpoints_without_carbon": totals.endpoints_without,
+            "monthly_savings_kgco2e": analysis.total_savings_kgco2e,
+            "carbon_coefficients": totals.coefficients,
+            "carbon_method": method_text(),
+            "top_changes_by_usd": analysis.ranked_changes("usd"),
+            "greenest_changes": analysis.ranked_changes("kgco2e"),
             "savings_by_kind": {k: round(v, 2) for k, v in analysis.savings_by_kind.items()},
+            "plans": analysis.totals.model_dump(mode="json"),
             "maturity_by_pillar": analysis.maturity_by_pillar,
             "price_source": analysis.price_source,
             "warnings": list(analysis.warnings),
@@ -154,14 +172,14 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
         }
         from pipeline.accounts import account_totals
 
-        totals = account_totals(fleet, analysis)
-        if totals:
+        by_account = account_totals(fleet, analysis)
+        if by_account:
             # Per account, USD per month; they add up to the organisation's figures above.
             summary["by_account"] = [
                 {"account": t.name, "account_id": t.account_id, "endpoints": t.endpoints,
                  "monthly_cost_usd": round(t.monthly_cost_usd, 2),
                  "monthly_savings_usd": round(t.monthly_savings_usd, 2),
-                 "stale": t.problem is not None, "problem": t.problem} for t in totals]
+                 "stale": t.problem is not None, "problem": t.problem} for t in by_account]
     return {
         "collected_at": _iso(fleet.collected_at),
         "account_id": fleet.account_id,
@@ -196,33 +214,70 @@ def printable(text: str) -> str:
     return inert(text, one_line=True)
 
 
+def _effect(saving: float | None) -> str:
+    """The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298"."""
+    if saving is None:
+        return "unpriced"
+    if round(saving) == 0:
+        return "-"
+    return f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}"
+
+
+def _green(saving: float | None) -> str:
+    """Estimated kgCO2e a month in the same words: "~2.9 kg less"."""
+    if saving is None:
+        return "not estimated"
+    if abs(saving) < 0.005:
+        return "-"
+    return f"~{quantity(abs(saving))} kg {'less' if saving > 0 else 'more'}"
+
+
 def findings_table(analysis: FleetAnalysis) -> str:
-    """What to change, worst first, with the monthly effect, for terminals and logs."""
-    lines = [f"{'ENDPOINT':<34} {'SEVERITY':<8} {'FINDING':<24} {'COST/MONTH':>12}  SUMMARY"]
+    """What to change, worst first: each finding, what its endpoint's plan made of it and what
+    that part of the plan does to the bill and (estimated) to the carbon; the plans' totals
+    last (the one savings figure and its one carbon figure)."""
+    lines = [f"{'ENDPOINT':<30} {'SEVERITY':<8} {'FINDING':<24} {'PLAN':<10} "
+             f"{'EFFECT':>11} {'CO2E/MONTH':>14}  SUMMARY"]
     ranked = sorted(((f, a) for a in analysis.endpoints.values() for f in a.findings),
                     key=lambda pair: (-_SEVERITY[str(pair[0].severity)],
                                       -(pair[0].monthly_savings_usd or 0.0), pair[0].endpoint))
-    for finding, _ in ranked:
+    for finding, item in ranked:
         # "region/name", or "account/region/name": the account stays, the region goes.
         parts = finding.endpoint.split("/")
         name = "/".join(parts[:-2] + parts[-1:]) if len(parts) > 2 else parts[-1]
-        saving = finding.monthly_savings_usd
-        # The change in monthly cost in words: "$1,963 less", "$298 more", never "+-298".
-        effect = ("-" if saving is None or round(saving) == 0
-                  else f"${abs(saving):,.0f} {'less' if saving > 0 else 'more'}")
-        lines.append(f"{printable(name)[:34]:<34} {finding.severity.value:<8} "
-                     f"{finding.kind.value:<24} {effect:>12}  {printable(finding.summary)}")
+        outcome = item.plan.outcome_of(finding)
+        by = item.plan.option(outcome.by) if outcome and outcome.by else None
+        resolved = outcome is not None and outcome.outcome.value == "resolved" and by is not None
+        effect = _effect(by.monthly_savings_usd) if resolved and by is not None else "-"
+        green = _green(by.monthly_kgco2e_saved) if resolved and by is not None else "-"
+        state = outcome.outcome.value if outcome is not None else "-"
+        lines.append(f"{printable(name)[:30]:<30} {finding.severity.value:<8} "
+                     f"{finding.kind.value:<24} {state:<10} {effect:>11} {green:>14}  "
+                     f"{printable(finding.summary)}")
     lines.append("")
-    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; accepting every "
-                 f"suggestion saves ${analysis.total_savings_usd:,.0f}/month "
-                 f"(prices: {analysis.price_source})")
+    saving = analysis.total_savings_usd
+    totals = analysis.totals
+    words = (f"save ${saving:,.0f}/month" if saving >= 0
+             else f"cost ${-saving:,.0f}/month more")
+    lines.append(f"fleet: ${analysis.total_monthly_cost_usd:,.0f}/month; the accepted plans "
+                 f"{words} ({totals.endpoints_saving} endpoints save, "
+                 f"{totals.endpoints_costing} cost more to meet a requirement; "
+                 f"prices: {analysis.price_source})")
     from pipeline.accounts import account_totals
 
-    for totals in account_totals(analysis.fleet, analysis):
-        stale = f" (stale: {totals.problem})" if totals.problem else ""
-        lines.append(f"  account {printable(totals.name)}: {totals.endpoints} endpoints, "
-                     f"${totals.monthly_cost_usd:,.0f}/month, saves "
-                     f"${totals.monthly_savings_usd:,.0f}/month{printable(stale)}")
+    for account in account_totals(analysis.fleet, analysis):
+        stale = f" (stale: {account.problem})" if account.problem else ""
+        lines.append(f"  account {printable(account.name)}: {account.endpoints} endpoints, "
+                     f"${account.monthly_cost_usd:,.0f}/month, saves "
+                     f"${account.monthly_savings_usd:,.0f}/month{printable(stale)}")
+    carbon = analysis.carbon
+    kg = analysis.total_savings_kgco2e
+    plans = ("the plans' effect on it is not estimated" if kg is None else
+             f"the accepted plans {'save' if kg >= 0 else 'add'} ~{quantity(abs(kg))} "
+             "kgCO2e/month")
+    lines.append(f"energy and carbon (estimate): ~{quantity(carbon.kwh)} kWh/month, "
+                 f"~{quantity(carbon.kgco2e)} kgCO2e/month ({quantity(carbon.kgco2e_low)}-"
+                 f"{quantity(carbon.kgco2e_high)}); {plans} ({carbon.coefficients})")
     return "\n".join(lines)
 
 

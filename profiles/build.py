@@ -1,11 +1,10 @@
-"""Build an endpoint's current ML profile from the fleet snapshot, and its target from findings.
+"""Build an endpoint's current ML profile from the fleet snapshot.
 
 The current profile says what is there, each value with its origin. What it measures (traffic,
 errors, latency, utilisation, the busiest resource, the traffic pattern) it takes from the
 advisors' features (`advisors.features`) and what it costs from the analysis: it never reads a
-metric series itself, so a profile and a finding cannot tell two stories. The target profile is the
-current one with the accepted suggestions of the advisors applied; every changed characteristic
-names the finding kind and change id that justify it, so the rationale document can explain it.
+metric series itself, so a profile and a finding cannot tell two stories. The target profile is
+built from it by applying the endpoint's plan (`profiles.target`).
 """
 
 from __future__ import annotations
@@ -16,12 +15,9 @@ import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from advisors.components import reserved_fraction, share_basis
 from advisors.cost import CostEstimate
 from advisors.features import RESOURCES, FleetFeatures, measured
-from advisors.finding import Finding, ProfileChange
 from advisors.limits import INVOCATION_TIMEOUT_S, MICROSECONDS_PER_MS
 from advisors.opinions import RecommenderComparison
 from advisors.rules.no_deployment_guardrails import guardrails_supported, strategy_label
@@ -36,12 +32,13 @@ from ground.domain import (
     ModelInfo,
     VariantSnapshot,
 )
+from ground.energy import Footprint, method_text
 from ground.images import workload_of
 from ground.requirements import Requirements
 from profiles.model import (
-    AppliedChange,
     Bound,
     BusinessRequirements,
+    CarbonEstimate,
     Characteristic,
     ComponentProfile,
     ContainerSource,
@@ -51,9 +48,9 @@ from profiles.model import (
     Origin,
     PipelineShape,
     ProfileKind,
+    ScaleToZero,
     TrafficPattern,
     VariantProfile,
-    characteristic_fields,
 )
 
 SECONDS_PER_DAY = 86400.0
@@ -627,6 +624,108 @@ def _security(endpoint: EndpointSnapshot, models: list[ModelInfo]) -> NetworkSec
     )
 
 
+ESTIMATE_SOURCE = "Cloud Carbon Footprint coefficients (ground/data/energy-coefficients.toml)"
+
+
+def _carbon(footprint: Footprint | None) -> tuple[Characteristic[float], Characteristic[float],
+                                                   CarbonEstimate | None]:
+    if footprint is None:
+        unknown = ("not estimated: an instance type or accelerator without coefficients, or no "
+                   "busy-time data")
+        return (Characteristic[float](value=None, origin=Origin.INFERRED, unit="kWh per month",
+                                      source=ESTIMATE_SOURCE, note=unknown),
+                Characteristic[float](value=None, origin=Origin.INFERRED,
+                                      unit="kgCO2e per month", source=ESTIMATE_SOURCE,
+                                      note=unknown), None)
+    notes = "; ".join(footprint.notes)
+    energy = Characteristic[float](
+        value=round(footprint.kwh, 3), origin=Origin.INFERRED, unit="kWh per month",
+        source=ESTIMATE_SOURCE,
+        note=f"estimate {footprint.energy_text}" + (f"; {notes}" if notes else ""))
+    carbon = Characteristic[float](
+        value=round(footprint.kgco2e, 3), origin=Origin.INFERRED, unit="kgCO2e per month",
+        source=ESTIMATE_SOURCE,
+        note=(f"estimate {footprint.text}, of which embodied "
+              f"{footprint.embodied_kgco2e:.3g} kg"))
+    detail = CarbonEstimate(
+        kwh=round(footprint.kwh, 3), kwh_low=round(footprint.kwh_low, 3),
+        kwh_high=round(footprint.kwh_high, 3), kgco2e=round(footprint.kgco2e, 3),
+        kgco2e_low=round(footprint.kgco2e_low, 3), kgco2e_high=round(footprint.kgco2e_high, 3),
+        embodied_kgco2e=round(footprint.embodied_kgco2e, 3),
+        coefficients=footprint.coefficients, method=method_text(), notes=list(footprint.notes))
+    return energy, carbon, detail
+
+
+def _capacity_utilisation(endpoint: EndpointSnapshot, row: Row | None
+                          ) -> Characteristic[float]:
+    """Mean use of the capacity paid for: the busier of CPU and GPU, averaged over the lookback
+    and weighted by the vCPUs (GPUs) of the billed instances of every serving variant (the
+    features' figures, `capacity_cpu_mean_pct` / `capacity_gpu_mean_pct`)."""
+    source = f"{CLOUDWATCH} CPUUtilization / GPUUtilization Average"
+    if endpoint.deployment is DeploymentOption.SERVERLESS:
+        return Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
+                                     source=source,
+                                     note="serverless: capacity exists only while requests run")
+    means = {name: value for name in ("cpu", "gpu")
+             if (value := _at(row, f"capacity_{name}_mean_pct")) is not None}
+    if not means:
+        return Characteristic[float](value=None, origin=Origin.OBSERVED, unit="percent",
+                                     source=source, note="no mean utilisation measured")
+    busiest = max(means, key=lambda name: means[name])
+    return Characteristic[float](
+        value=round(means[busiest], 2), origin=Origin.OBSERVED, unit="percent",
+        source=source,
+        note=(f"{busiest.upper()} mean over the lookback, per instance, weighted by the billed "
+              "instances" + (f"; CPU {means['cpu']:.1f} %" if busiest == "gpu" and "cpu"
+                             in means else "")))
+
+
+def _idle_hours(row: Row | None) -> Characteristic[float]:
+    """Share of the observed hours without a request callers made (the features' hourly
+    shape: `hours_observed`, `active_hours`)."""
+    observed, active = _at(row, "hours_observed"), _at(row, "active_hours")
+    source = f"{CLOUDWATCH} Invocations hourly"
+    if not observed or active is None:
+        return Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                     unit="percent of hours", source=source,
+                                     note="no hourly request data")
+    idle = observed - active
+    return Characteristic[float](value=round(idle / observed * 100.0, 2), origin=Origin.OBSERVED,
+                                 unit="percent of hours", source=source,
+                                 note=f"{idle:.0f} of {observed:.0f} observed hours without a "
+                                      "request")
+
+
+def _scales_to_zero(endpoint: EndpointSnapshot, requirements: Requirements | None
+                    ) -> Characteristic[ScaleToZero]:
+    source = "deployment option, Application Auto Scaling and requirements"
+    serving = endpoint.serving_variants
+    if endpoint.deployment is DeploymentOption.SERVERLESS:
+        value, note = ScaleToZero.SCALES_TO_ZERO, "serverless: nothing runs between requests"
+    elif any(v.autoscaling and v.autoscaling.scales and v.autoscaling.min_capacity == 0
+             for v in serving):
+        value, note = ScaleToZero.SCALES_TO_ZERO, "MinCapacity 0 with a scaling policy"
+    elif any(v.managed_instance_scaling and v.managed_instance_scaling.enabled
+             and v.managed_instance_scaling.min_instances == 0 for v in serving) and any(
+            c.autoscaling and c.autoscaling.min_capacity == 0
+            for c in endpoint.inference_components):
+        value, note = (ScaleToZero.SCALES_TO_ZERO,
+                       "components at 0 copies release their instances (managed scaling)")
+    elif requirements is not None and requirements.off_hours:
+        value = ScaleToZero.POSSIBLE
+        note = ("async and inference components can go to 0; a real-time variant to one "
+                "instance outside working hours, or serverless" if endpoint.deployment in (
+                    DeploymentOption.ASYNC, DeploymentOption.INFERENCE_COMPONENTS)
+                else "the requirements allow capacity to follow working hours "
+                     "(an off-hours schedule or serverless)")
+    else:
+        value, note = (ScaleToZero.NOT_POSSIBLE,
+                       "production keeps its capacity around the clock (sagetop:off-hours not "
+                       "allowed)")
+    return Characteristic[ScaleToZero](value=value, origin=Origin.INFERRED, source=source,
+                                       note=note)
+
+
 def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot, features: FleetFeatures,
                     requirements: Requirements | None, cost: CostEstimate,
                     component_costs: Mapping[str, CostEstimate] | None = None,
@@ -636,7 +735,8 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot, features: 
     What it measures comes from `features` (the advisors' frames of this snapshot), what it
     costs (`cost`, and each inference component's share) from the analysis. `recommender`
     carries the advisors' comparisons of Inference Recommender jobs with the plan, so the
-    recommended instance size is recorded with the job it comes from.
+    recommended instance size is recorded with the job it comes from. Its energy and carbon are
+    the features' estimate (`FleetFeatures.carbon`, computed once).
     """
     by_variant = {c.variant: c for c in recommender}
     strategy, rollback = _guardrails(endpoint)
@@ -649,6 +749,7 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot, features: 
     concurrency = _at(row, "concurrency_max")
     shares = component_costs or {}
     monitor = endpoint.monitor
+    energy, carbon, detail = _carbon(features.carbon.endpoint(endpoint.key))
     model_times = [m.creation_time for m in models if m.creation_time is not None]
     config_times = list(endpoint.config_history) or [
         endpoint.config_creation_time or endpoint.last_modified_time]
@@ -704,244 +805,10 @@ def current_profile(endpoint: EndpointSnapshot, fleet: FleetSnapshot, features: 
         tags=dict(sorted(endpoint.tags.items())),
         deployment_strategy=strategy,
         auto_rollback=rollback,
+        monthly_energy_kwh=energy,
+        monthly_carbon_kgco2e=carbon,
+        carbon=detail,
+        capacity_utilisation_pct=_capacity_utilisation(endpoint, row),
+        idle_hours_pct=_idle_hours(row),
+        scale_to_zero=_scales_to_zero(endpoint, requirements),
     )
-
-
-# ---------------------------------------------------------------------------------- target profile
-
-def change_id(finding: Finding, change: ProfileChange) -> str:
-    """Stable id of one suggestion: "<kind>:<characteristic>:<variant>" ("-" = whole endpoint).
-
-    SageMaker variant names are letters, digits and inner dashes, so "-" cannot be one. A change
-    to an inference component names the component instead (their characteristics are their own).
-    """
-    return f"{finding.kind}:{change.characteristic}:{change.component or change.variant or '-'}"
-
-
-# Names advisors might use for a characteristic, mapped to the profile's field.
-CHARACTERISTIC_ALIASES = {
-    "payload_size": "payload_size_mb",
-    "model_size": "model_size_bytes",
-    "min_capacity": "min_instances",
-    "max_capacity": "max_instances",
-    "memory_mb": "serverless_memory_mb",
-    "max_concurrency": "serverless_max_concurrency",
-    "kms": "kms_key",
-}
-
-
-VARIANT_CHARACTERISTICS = characteristic_fields(VariantProfile)
-COMPONENT_CHARACTERISTICS = characteristic_fields(ComponentProfile)
-SECURITY_CHARACTERISTICS = characteristic_fields(NetworkSecurity)
-ENDPOINT_CHARACTERISTICS = characteristic_fields(MLProfile)
-
-
-def _owner_and_type(profile: MLProfile, name: str, variant: str | None,
-                    component: str | None = None
-                    ) -> tuple[list[BaseModel], type[Characteristic[Any]] | None, str]:
-    """Where a characteristic lives in the profile: the objects holding it, its type, or why not."""
-    if component is not None:
-        if name not in COMPONENT_CHARACTERISTICS:
-            return [], None, f"{name!r} is not a characteristic of an inference component"
-        found: list[BaseModel] = [c for c in profile.inference_components if c.name == component]
-        if not found:
-            return [], None, f"the profile has no inference component named {component!r}"
-        return found, COMPONENT_CHARACTERISTICS[name], ""
-    if name in VARIANT_CHARACTERISTICS:
-        if variant is None:
-            return list(profile.serving_variants), VARIANT_CHARACTERISTICS[name], ""
-        matches: list[BaseModel] = [v for v in profile.variants if v.name == variant]
-        if not matches:
-            return [], None, f"the profile has no variant named {variant!r}"
-        return matches, VARIANT_CHARACTERISTICS[name], ""
-    if name in SECURITY_CHARACTERISTICS:
-        return [profile.network_security], SECURITY_CHARACTERISTICS[name], ""
-    if name in ENDPOINT_CHARACTERISTICS:
-        return [profile], ENDPOINT_CHARACTERISTICS[name], ""
-    return [], None, f"{name!r} is not a characteristic of the ML profile"
-
-
-def _scaled(old: Characteristic[float], ratio: float | None, why: str, kind: str,
-            ident: str) -> Characteristic[float]:
-    if old.value is None:
-        return old
-    if ratio is None:
-        return Characteristic[float](value=None, origin=Origin.INFERRED, unit=old.unit,
-                                     source=old.source, note=f"unknown after the change: {why}",
-                                     rationale=kind, change=ident)
-    return Characteristic[float](
-        value=round(old.value * ratio, 2), origin=Origin.INFERRED, unit=old.unit,
-        source=old.source, note=f"observed {old.value} scaled by {ratio:.3g}: {why}",
-        rationale=kind, change=ident)
-
-
-def _capacity_ratio(old_count: int | None, old_units: int, new_count: int,
-                    new_units: int) -> float | None:
-    """Old capacity / new capacity, in vCPUs or GPUs summed over the instances."""
-    if not old_count or new_count <= 0 or old_units <= 0 or new_units <= 0:
-        return None
-    return old_count * old_units / (new_count * new_units)
-
-
-def _reestimate_utilisation(before: VariantProfile, after: VariantProfile, kind: str,
-                            ident: str, explicit: set[str]) -> None:
-    """Utilisation after a resize: the same load over the new capacity (an estimate)."""
-    old_type, new_type = before.instance_type.value, after.instance_type.value
-    old_count, new_count = before.instance_count.value, after.instance_count.value
-    if (old_type, old_count) == (new_type, new_count):
-        return
-    old_spec, new_spec = spec_for(old_type), spec_for(new_type)
-    cpu_ratio = memory_ratio = gpu_ratio = gpu_memory_ratio = None
-    why = "no instances in the target"
-    if new_count is not None and new_type is not None:
-        why = f"instance specs of {old_type} or {new_type} unknown"
-        if old_spec is not None and new_spec is not None:
-            cpu_ratio = _capacity_ratio(old_count, old_spec.vcpu, new_count, new_spec.vcpu)
-            # Each instance holds the whole model: memory use follows the instance, not the count.
-            memory_ratio = old_spec.memory_gib / new_spec.memory_gib
-            gpu_ratio = _capacity_ratio(old_count, old_spec.gpu_count, new_count,
-                                        new_spec.gpu_count)
-            if old_spec.gpu_memory_gib and new_spec.gpu_memory_gib:
-                gpu_memory_ratio = old_spec.gpu_memory_gib / new_spec.gpu_memory_gib
-    estimates = (("cpu_p95_pct", cpu_ratio, "same load over the new vCPUs"),
-                 ("memory_p95_pct", memory_ratio, "same model in the new instance memory"),
-                 ("gpu_p95_pct", gpu_ratio, "same load over the new GPUs"))
-    for name, ratio, reason in estimates:
-        if name not in explicit:
-            setattr(after, name, _scaled(getattr(before, name), ratio,
-                                         reason if ratio is not None else why, kind, ident))
-    # The busiest resource stays the one the advisors named; its load scales like that
-    # resource's (the advisors' own projection is in the finding's evidence).
-    by_resource = {"CPU": (cpu_ratio, estimates[0][2]), "memory": (memory_ratio, estimates[1][2]),
-                   "GPU": (gpu_ratio, estimates[2][2]),
-                   "GPU memory": (gpu_memory_ratio, "same model in the new GPU memory")}
-    resource = before.busiest_resource.value
-    if resource in by_resource and "busiest_resource_pct" not in explicit:
-        ratio, reason = by_resource[resource]
-        after.busiest_resource_pct = _scaled(before.busiest_resource_pct, ratio,
-                                             reason if ratio is not None else why, kind, ident)
-
-
-def target_profile(current: MLProfile, findings: Iterable[Finding],
-                   accepted: set[str] | None = None) -> MLProfile:
-    """The current profile with the accepted suggestions applied (None = accept all).
-
-    Changes apply in finding order; a later change to a characteristic already changed is
-    recorded as a conflict and not applied, so the result never depends on silent overrides.
-    """
-    target = current.model_copy(deep=True)
-    target.kind = ProfileKind.TARGET
-    target.changes = []
-    set_by: dict[tuple[int, str], str] = {}  # (id of owner object, field) -> change id
-    explicit: dict[str, set[str]] = {}  # variant name -> fields set by a change
-    resized: dict[str, tuple[str, str]] = {}  # variant name -> (kind, change id) of the resize
-    savings: list[tuple[Finding, bool]] = []
-    seen_ids: set[str] = set()
-
-    for finding in findings:
-        # With several accounts the finding's key leads with the account ("prod/us-east-1/x");
-        # the profile's is region/name, unique within the one account its findings come from.
-        if finding.endpoint != current.key and not finding.endpoint.endswith(f"/{current.key}"):
-            continue
-        all_applied = bool(finding.suggested)
-        for change in finding.suggested:
-            ident = change_id(finding, change)
-            record = AppliedChange(id=ident, finding=str(finding.kind),
-                                   characteristic=change.characteristic, variant=change.variant,
-                                   component=change.component, current=change.current,
-                                   proposed=change.proposed, applied=False)
-            reason = _apply(target, finding, change, ident, accepted, seen_ids, set_by, explicit,
-                            resized)
-            seen_ids.add(ident)
-            record.applied = reason is None
-            record.reason = reason or ""
-            all_applied = all_applied and record.applied
-            target.changes.append(record)
-        if finding.monthly_savings_usd is not None:
-            savings.append((finding, all_applied))
-
-    before_variants = {v.name: v for v in current.variants}
-    for variant in target.variants:
-        if variant.name in resized:
-            kind, ident = resized[variant.name]
-            _reestimate_utilisation(before_variants[variant.name], variant, kind, ident,
-                                    explicit.get(variant.name, set()))
-    _target_cost(target, current, savings, set_by)
-    return target
-
-
-def _apply(target: MLProfile, finding: Finding, change: ProfileChange, ident: str,
-           accepted: set[str] | None, seen_ids: set[str], set_by: dict[tuple[int, str], str],
-           explicit: dict[str, set[str]], resized: dict[str, tuple[str, str]]) -> str | None:
-    """Apply one change to the target; None when applied, else the reason it was not."""
-    if accepted is not None and ident not in accepted:
-        return "not accepted"
-    if ident in seen_ids:
-        return "duplicate of an earlier suggestion with the same id"
-    name = CHARACTERISTIC_ALIASES.get(change.characteristic, change.characteristic)
-    owners, characteristic_type, problem = _owner_and_type(target, name, change.variant,
-                                                           change.component)
-    if characteristic_type is None:
-        return problem
-    if not owners:
-        return "the profile has no serving variant to change"
-    for owner in owners:
-        earlier = set_by.get((id(owner), name))
-        if earlier is not None:
-            return f"conflicts with {earlier}, already applied"
-    old: Characteristic[Any] = getattr(owners[0], name)
-    try:
-        new = characteristic_type.model_validate({
-            "value": change.proposed, "origin": Origin.INFERRED, "unit": old.unit,
-            "source": f"finding {finding.kind}", "note": finding.summary,
-            "rationale": str(finding.kind), "change": ident})
-    except ValidationError as exc:
-        return f"proposed value {change.proposed!r} is invalid: {exc.errors()[0]['msg'].lower()}"
-    for owner in owners:
-        setattr(owner, name, new.model_copy())
-        set_by[(id(owner), name)] = ident
-        if isinstance(owner, VariantProfile):
-            explicit.setdefault(owner.name, set()).add(name)
-            if name in ("instance_type", "instance_count"):
-                resized[owner.name] = (str(finding.kind), ident)
-    if name == "deployment_option" and change.proposed == DeploymentOption.SERVERLESS:
-        _serverless_has_no_instances(target, finding, ident, set_by, resized)
-    return None
-
-
-def _serverless_has_no_instances(target: MLProfile, finding: Finding, ident: str,
-                                 set_by: dict[tuple[int, str], str],
-                                 resized: dict[str, tuple[str, str]]) -> None:
-    for variant in target.variants:
-        resized.setdefault(variant.name, (str(finding.kind), ident))
-        for name in ("instance_type", "instance_count", "min_instances", "max_instances",
-                     "scaling_target_value"):
-            if (id(variant), name) in set_by:
-                continue
-            old = getattr(variant, name)
-            setattr(variant, name, type(old)(
-                value=None, origin=Origin.INFERRED, unit=old.unit,
-                source=f"finding {finding.kind}", note="serverless: no instances to manage",
-                rationale=str(finding.kind), change=ident))
-
-
-def _target_cost(target: MLProfile, current: MLProfile, savings: list[tuple[Finding, bool]],
-                 set_by: dict[tuple[int, str], str]) -> None:
-    if (id(target), "monthly_cost_usd") in set_by:
-        return  # an advisor stated the target cost itself
-    realised = [f for f, applied in savings if applied]
-    skipped = [f for f, applied in savings if not applied]
-    if not realised:
-        return
-    base = current.monthly_cost_usd.value
-    total = sum(f.monthly_savings_usd or 0.0 for f in realised)
-    kinds = ", ".join(dict.fromkeys(str(f.kind) for f in realised))
-    note = f"current cost minus savings of {kinds}"
-    if skipped:
-        note += f"; savings of partly accepted findings not counted ({len(skipped)})"
-    target.monthly_cost_usd = Characteristic[float](
-        value=None if base is None else round(max(base - total, 0.0), 2),
-        origin=Origin.INFERRED, unit=current.monthly_cost_usd.unit,
-        source=current.monthly_cost_usd.source,
-        note=note if base is not None else "current cost unknown", rationale=kinds,
-        change=None)

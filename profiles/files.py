@@ -22,8 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from ground.atomic import write_atomic
 from ground.untrusted import UNSAFE, shown
-from ground.validation import describe_validation
-from profiles.errors import ProfileError
+from profiles.errors import ProfileError, describe_profile_validation, validation_lines
 from profiles.model import MLProfile, characteristic_names
 
 # A profile is a few kilobytes; these bounds are far above any real one and far below harm.
@@ -217,8 +216,9 @@ def profile_from_yaml(text: str, origin: str) -> MLProfile:
     try:
         return MLProfile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError(describe_validation(exc, origin, collapse=characteristic_names())
-                           ) from None
+        names = characteristic_names()
+        raise ProfileError(describe_profile_validation(exc, origin, collapse=names),
+                           validation_lines(exc, origin, collapse=names)) from None
     except (RecursionError, MemoryError, ValueError, OverflowError, TypeError):
         raise ProfileError(f"{origin}: not a profile: a value of an unreadable kind") from None
 

@@ -28,6 +28,7 @@ from profiles.model import (
     Bound,
     ContainerSource,
     MLProfile,
+    ScaleToZero,
     TrafficPattern,
     VariantProfile,
 )
@@ -98,6 +99,19 @@ class MaturitySettings(BaseModel):
     retraining_interval_days_managed: float = Field(default=365.0, gt=0)
     retraining_interval_days_defined: float = Field(default=90.0, gt=0)
     retraining_interval_days_optimised: float = Field(default=30.0, gt=0)
+    # Sustainability. Mean use of the capacity paid for (the busier of CPU and GPU, percent,
+    # averaged over the lookback) at or above which it is managed / defined / optimised. Means
+    # run well under p95s: at 5 % nineteen twentieths of the energy keeps idle silicon warm;
+    # 30 % on average is a well-filled fleet with headroom for its peaks.
+    capacity_utilisation_pct_managed: float = Field(default=5.0, ge=0, le=100)
+    capacity_utilisation_pct_defined: float = Field(default=15.0, ge=0, le=100)
+    capacity_utilisation_pct_optimised: float = Field(default=30.0, ge=0, le=100)
+    # Share of hours without a request (percent) at or under which capacity kept around the
+    # clock is managed / defined / optimised. Idle three hours in four (75 %) is office hours
+    # on weekdays; 25 % is a night's lull.
+    idle_hours_pct_managed: float = Field(default=75.0, ge=0, le=100)
+    idle_hours_pct_defined: float = Field(default=50.0, ge=0, le=100)
+    idle_hours_pct_optimised: float = Field(default=25.0, ge=0, le=100)
 
     @classmethod
     def from_config(cls, raw: dict[str, Any], origin: str) -> MaturitySettings:
@@ -115,12 +129,16 @@ class MaturitySettings(BaseModel):
         """The first level bar out of order ("<key>: expected …, got …"), or None."""
         # Lower is better for these: managed >= defined >= optimised.
         descending = ("error_rate_pct", "cost_per_1k_requests_usd", "update_interval_days",
-                      "retraining_interval_days")
+                      "retraining_interval_days", "idle_hours_pct")
         for stem in descending:
             problem = self._ordered(stem, lower_is_better=True)
             if problem:
                 return problem
-        return self._ordered("utilisation_pct", lower_is_better=False)
+        for stem in ("utilisation_pct", "capacity_utilisation_pct"):
+            problem = self._ordered(stem, lower_is_better=False)
+            if problem:
+                return problem
+        return None
 
     def _ordered(self, stem: str, lower_is_better: bool) -> str | None:
         levels = ("managed", "defined", "optimised")
@@ -381,6 +399,57 @@ def _judge_demand_following(profile: MLProfile, _: MaturitySettings) -> Judgemen
     return L.MANAGED, f"{pattern} traffic on a fixed fleet sized for the peak"
 
 
+def _capacity_follows_traffic(profile: MLProfile) -> bool:
+    return profile.scale_to_zero.value in (ScaleToZero.SCALES_TO_ZERO, ScaleToZero.OFF_HOURS)
+
+
+def _judge_capacity_utilisation(profile: MLProfile, settings: MaturitySettings) -> Judgement:
+    if _is_serverless(profile):
+        return L.OPTIMISED, "serverless: capacity exists only while requests run"
+    mean = profile.capacity_utilisation_pct.value
+    if _requests_per_day(profile) == 0.0 and _instance_variants(profile):
+        return L.INITIAL, "capacity paid for and not used: no request at all"
+    if mean is None:
+        return None, "no mean utilisation measured"
+    level = _at_least(mean, (settings.capacity_utilisation_pct_managed,
+                             settings.capacity_utilisation_pct_defined,
+                             settings.capacity_utilisation_pct_optimised))
+    carbon = profile.monthly_carbon_kgco2e.value
+    tail = f" ({carbon:,.3g} kgCO2e/month, estimate)" if carbon is not None else ""
+    return level, f"the capacity paid for is {mean:.1f} % used on average{tail}"
+
+
+def _judge_idle_hours(profile: MLProfile, settings: MaturitySettings) -> Judgement:
+    if _is_serverless(profile):
+        return L.OPTIMISED, "serverless: no capacity while idle"
+    idle = profile.idle_hours_pct.value
+    if idle is None:
+        return None, "no hourly traffic"
+    if _capacity_follows_traffic(profile):
+        return L.OPTIMISED, (f"idle {idle:.0f} % of hours, and capacity follows "
+                             f"({profile.scale_to_zero.value})")
+    level = _at_most(idle, (settings.idle_hours_pct_managed, settings.idle_hours_pct_defined,
+                            settings.idle_hours_pct_optimised))
+    return level, f"idle {idle:.0f} % of hours with its capacity running throughout"
+
+
+def _judge_scale_to_zero(profile: MLProfile, settings: MaturitySettings) -> Judgement:
+    value = profile.scale_to_zero.value
+    if value is None:
+        return None, "unknown"
+    if value is ScaleToZero.SCALES_TO_ZERO:
+        return L.OPTIMISED, f"scales to zero: {profile.scale_to_zero.note}"
+    if value is ScaleToZero.OFF_HOURS:
+        return L.DEFINED, f"an off-hours schedule lowers capacity: {profile.scale_to_zero.note}"
+    if value is ScaleToZero.NOT_POSSIBLE:
+        return None, profile.scale_to_zero.note or "not possible"
+    idle = profile.idle_hours_pct.value
+    if idle is not None and idle > settings.idle_hours_pct_defined:
+        return L.INITIAL, (f"possible but not used, idle {idle:.0f} % of hours: "
+                           f"{profile.scale_to_zero.note}")
+    return L.MANAGED, f"possible but not used: {profile.scale_to_zero.note}"
+
+
 def _interval_judgement(value: float | None, bound: Bound | None,
                         bars: tuple[float, float, float], what: str) -> Judgement:
     if value is None:
@@ -459,9 +528,14 @@ def _judges(saturation_pct: float) -> tuple[tuple[str, tuple[Pillar, ...], Judge
         ("error_rate_5xx_pct", (P.RELIABILITY,), _judge_error_rate),
         ("p99_latency_ms", (P.PERFORMANCE_EFFICIENCY,),
          partial(_judge_latency, saturation_pct=saturation_pct)),
-        ("utilisation", (P.COST_OPTIMISATION, P.SUSTAINABILITY), _judge_utilisation),
+        ("utilisation", (P.COST_OPTIMISATION,), _judge_utilisation),
         ("cost_per_1k_requests_usd", (P.COST_OPTIMISATION,), _judge_cost_per_request),
         ("traffic_pattern", (P.SUSTAINABILITY, P.COST_OPTIMISATION), _judge_demand_following),
+        # Sustainability (Well-Architected ML Lens): use what is paid for, switch idle capacity
+        # off.
+        ("capacity_utilisation_pct", (P.SUSTAINABILITY,), _judge_capacity_utilisation),
+        ("idle_hours_pct", (P.SUSTAINABILITY,), _judge_idle_hours),
+        ("scale_to_zero", (P.SUSTAINABILITY,), _judge_scale_to_zero),
         ("deployment_strategy", (P.RELIABILITY, P.OPERATIONAL_EXCELLENCE), _judge_deployment),
     )
 

@@ -13,11 +13,15 @@ from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from advisors.traffic import TrafficPattern as TrafficPattern  # part of the profile schema
 from ground.domain import DeploymentOption
 from ground.images import ContainerSource as ContainerSource  # part of the profile schema
 from ground.requirements import Environment
+from ground.schedule import OffHoursSchedule
+from profiles.errors import PROFILE_RULE
+from profiles.shape import ComponentShape, TargetShape, VariantShape, target_problems
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -37,6 +41,15 @@ class Bound(StrEnum):
 
     AT_LEAST = "at-least"
     AT_MOST = "at-most"
+
+
+class ScaleToZero(StrEnum):
+    """Whether capacity goes away when nobody calls (sustainability: idle capacity switched off)."""
+
+    SCALES_TO_ZERO = "scales to zero"  # serverless, async or components at MinCapacity 0
+    OFF_HOURS = "off-hours schedule"  # capacity lowered outside working hours
+    POSSIBLE = "possible, not used"  # the deployment and requirements allow it
+    NOT_POSSIBLE = "not possible"  # real-time production capacity the requirements keep
 
 
 class ProfileKind(StrEnum):
@@ -113,6 +126,13 @@ class VariantProfile(ProfileModel):
         default_factory=lambda: Characteristic[float](
             value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
             note="not recorded"))
+    # Application Auto Scaling scheduled actions lowering the capacity outside working hours
+    # (None: none known; sagetop reads no scheduled actions, so a current profile says so). A
+    # target holds the two actions as one typed schedule (`ground.schedule`).
+    off_hours_schedule: Characteristic[OffHoursSchedule] = Field(
+        default_factory=lambda: Characteristic[OffHoursSchedule](
+            value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="scheduled actions are not read"))
     # The busiest per-instance resource (p95) as the advisors size on it: CPU, memory, GPU or
     # GPU memory (left out for LLM servers, which preallocate it), and its utilisation. Defaults,
     # so that profiles written before they existed still read.
@@ -142,6 +162,25 @@ class ComponentProfile(ProfileModel):
     requests_per_day: Characteristic[float]
     p99_latency_ms: Characteristic[float]
     monthly_cost_usd: Characteristic[float]
+    off_hours_schedule: Characteristic[OffHoursSchedule] = Field(
+        default_factory=lambda: Characteristic[OffHoursSchedule](
+            value=None, origin=Origin.CONFIGURED, source="Application Auto Scaling",
+            note="scheduled actions are not read"))
+
+
+class CarbonEstimate(ProfileModel):
+    """Estimated energy and emissions a month, with the range and what they rest on."""
+
+    kwh: float
+    kwh_low: float
+    kwh_high: float
+    kgco2e: float
+    kgco2e_low: float
+    kgco2e_high: float
+    embodied_kgco2e: float
+    coefficients: str  # the coefficient set, its version and retrieval date
+    method: str = ""
+    notes: list[str] = Field(default_factory=list)
 
 
 class NetworkSecurity(ProfileModel):
@@ -177,6 +216,9 @@ class AppliedChange(ProfileModel):
     proposed: Any = None
     applied: bool
     reason: str = ""
+    # The plan's option that made (or would have made) it; a value the plan's changes imply
+    # says so in `reason`.
+    option: str | None = None
 
 
 class MLProfile(ProfileModel):
@@ -220,6 +262,69 @@ class MLProfile(ProfileModel):
     auto_rollback: Characteristic[bool] = Field(
         default_factory=lambda: Characteristic[bool](value=None, origin=Origin.CONFIGURED,
                                                      note="not recorded"))
+    # Sustainability (estimates, `ground.energy`): energy and carbon a month, the mean use of the
+    # capacity paid for, the hours it idles, and whether it scales to zero. Defaults, so that
+    # profiles written before them still read.
+    monthly_energy_kwh: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.INFERRED,
+                                                      unit="kWh per month",
+                                                      note="not recorded"))
+    monthly_carbon_kgco2e: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.INFERRED,
+                                                      unit="kgCO2e per month",
+                                                      note="not recorded"))
+    carbon: CarbonEstimate | None = None
+    capacity_utilisation_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent", note="not recorded"))
+    idle_hours_pct: Characteristic[float] = Field(
+        default_factory=lambda: Characteristic[float](value=None, origin=Origin.OBSERVED,
+                                                      unit="percent of hours",
+                                                      note="not recorded"))
+    scale_to_zero: Characteristic[ScaleToZero] = Field(
+        default_factory=lambda: Characteristic[ScaleToZero](value=None,
+                                                            origin=Origin.INFERRED,
+                                                            note="not recorded"))
+
+    @model_validator(mode="after")
+    def _target_agrees_with_itself(self) -> MLProfile:
+        """A target's characteristics must agree (profiles.shape.target_problems): what the
+        planner checks before it offers a plan, and what `profile validate` checks by hand."""
+        if self.kind is ProfileKind.TARGET:
+            problems = target_problems(self.shape())
+            if problems:
+                raise PydanticCustomError(PROFILE_RULE, "{problems}",
+                                          {"problems": "; ".join(problems),
+                                           "each": tuple(problems)})
+        return self
+
+    def shape(self) -> TargetShape:
+        """What the cross-field rules read: the values, without origins and notes."""
+        deployment = self.deployment_option
+        return TargetShape(
+            deployment_option=deployment.value,
+            variants=[VariantShape(
+                name=v.name, shadow=v.shadow, instance_type=v.instance_type.value,
+                instance_count=v.instance_count.value, min_instances=v.min_instances.value,
+                max_instances=v.max_instances.value, autoscaling=v.autoscaling.value,
+                scaling_target_value=v.scaling_target_value.value,
+                serverless_memory_mb=v.serverless_memory_mb.value,
+                serverless_max_concurrency=v.serverless_max_concurrency.value,
+                off_hours_schedule=v.off_hours_schedule.value)
+                for v in self.variants],
+            components=[ComponentShape(name=c.name, copies=c.copies.value,
+                                       min_copies=c.min_copies.value,
+                                       max_copies=c.max_copies.value,
+                                       copies_autoscaling=c.copies_autoscaling.value,
+                                       off_hours_schedule=c.off_hours_schedule.value)
+                        for c in self.inference_components],
+            models_per_endpoint=self.models_per_endpoint.value,
+            data_capture=self.network_security.data_capture.value,
+            auto_rollback=self.auto_rollback.value,
+            monthly_cost_usd=self.monthly_cost_usd.value,
+            # Read from the account (configured, with its source) or proposed.
+            deployment_changed=not (deployment.origin is Origin.CONFIGURED
+                                    and deployment.source is not None))
 
     @property
     def key(self) -> str:
@@ -280,8 +385,22 @@ class FleetSummary(ProfileModel):
     endpoints_without_price: int
     price_sources: list[str]
     target_monthly_cost_usd: float
+    # The plans' savings by the finding kind that opened the chosen option: the values add up
+    # to accepted_savings_usd, the one savings figure the dashboard and the report show too.
     savings_usd_by_finding_kind: dict[str, float]
     accepted_savings_usd: float
+    # Estimated energy and carbon a month of the fleet today and after the accepted changes,
+    # and the changes ranked by what they save (each: endpoint, finding kind, summary,
+    # monthly_savings_usd, monthly_savings_kgco2e).
+    monthly_energy_kwh: float | None = None
+    monthly_carbon_kgco2e: float | None = None
+    monthly_carbon_kgco2e_low: float | None = None
+    monthly_carbon_kgco2e_high: float | None = None
+    endpoints_without_carbon: int = 0
+    target_monthly_carbon_kgco2e: float | None = None
+    carbon_coefficients: str = ""
+    top_changes_by_usd: list[dict[str, Any]] = Field(default_factory=list)
+    greenest_changes: list[dict[str, Any]] = Field(default_factory=list)
     maturity_by_pillar: dict[str, PillarLevelCount]
     provisioning: list[ProvisioningEntry]
     # Second opinions: AWS's advisors and Inference Recommender against sagetop, counted
@@ -290,3 +409,9 @@ class FleetSummary(ProfileModel):
     # enabled | not enabled | no permission | failed).
     second_opinions: dict[str, int] = Field(default_factory=dict)
     aws_advisors: dict[str, str] = Field(default_factory=dict)
+    # How the plans' savings come about (older summaries have none).
+    endpoints_saving: int = 0
+    endpoints_costing_more: int = 0  # plans that cost more to meet a requirement
+    unpriced_options: int = 0  # chosen options whose effect on the bill is not priced
+    covered_findings: int = 0  # findings whose change another option already makes
+    monthly_kgco2e_saved: float | None = None  # None: no option carries a carbon figure

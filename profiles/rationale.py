@@ -1,10 +1,13 @@
 """The rationale document of one endpoint: why the target profile differs from the current one.
 
-Written for a person deciding whether to act: a summary, the business requirements with their
-sources, then each finding with its evidence in numbers and units, the requirement it answers,
-the options considered with their monthly cost and price source, and why the chosen one wins;
-last, maturity per pillar before and after. Everything that comes from the account (endpoint
-names, tags, notes, advisor text quoting them) is escaped so it cannot inject Markdown or HTML.
+Written for a person deciding whether to act, as one story: a summary, the business
+requirements with their sources, then the plan (what is wrong, the ways weighed with their
+monthly cost, the chosen one and why, what each finding became, what the team must do in AWS
+terms and what to watch after the change), then each finding with its evidence in numbers and
+units, the requirement it answers and its options with their monthly cost, price source and
+place in the plan; last, maturity per pillar before and after. Everything that comes from the
+account (endpoint names, tags, notes, advisor text quoting them) is escaped so it cannot inject
+Markdown or HTML.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from advisors.finding import CostedOption, Finding
+from advisors.finding import Finding
 from advisors.opinions import RecommenderComparison, VerdictComparison
 from advisors.variants import VariantComparison, p_text
+from ground.energy import coefficients, method_text, quantity
 from ground.untrusted import inert
 from profiles.maturity import Maturity, Pillar, level_label
 from profiles.model import AppliedChange, MLProfile
+from profiles.plan import EndpointPlan, OptionStatus, Outcome, option_id
 
 # What Markdown acts on inside a line: emphasis, code, links and images (their brackets: without
 # them parentheses are plain), tables, strikethrough, HTML (as entities below). Underscores only
@@ -124,25 +129,20 @@ def _value_text(value: Any) -> str:
     return escape_markdown(value)
 
 
-def _chosen_option(options: Sequence[CostedOption]) -> CostedOption | None:
-    """The cheapest option that meets the requirements (unpriced ones only if none is priced).
-
-    An experiment (a load test to run first) is never the choice: it changes nothing by itself.
-    """
-    fitting = [o for o in options if o.fits and not o.experiment]
-    priced = [o for o in fitting if o.monthly_cost_usd is not None]
-    if priced:
-        return min(priced, key=lambda o: o.monthly_cost_usd or 0.0)
-    return fitting[0] if fitting else None
+_STATUS_WORDS = {
+    OptionStatus.CHOSEN: "**chosen**", OptionStatus.ALTERNATIVE: "alternative",
+    OptionStatus.COVERED: "covered", OptionStatus.EXCLUDED: "excluded", OptionStatus.UNFIT: "no",
+    OptionStatus.EXPERIMENT: "experiment", OptionStatus.REJECTED: "rejected by you",
+}
 
 
-def _options_table(options: Sequence[CostedOption], chosen: CostedOption | None) -> list[str]:
-    lines = ["| Option | Monthly cost | Price source | Meets requirements | Note |",
-             "|---|---:|---|---|---|"]
-    for option in options:
+def _options_table(finding: Finding, plan: EndpointPlan | None) -> list[str]:
+    lines = ["| Option | Monthly cost | kgCO2e a month (estimate) | Price source | "
+             "Meets requirements | In the plan | Note |",
+             "|---|---:|---:|---|---|---|---|"]
+    for option in finding.options:
         label = escape_markdown(option.label)
-        if option is chosen:
-            label = f"**{label}** (chosen)"
+        planned = plan.option(option_id(finding, option)) if plan is not None else None
         fits = "yes" if option.fits else "no"
         note = escape_markdown(option.note)
         if option.experiment:
@@ -151,9 +151,19 @@ def _options_table(options: Sequence[CostedOption], chosen: CostedOption | None)
                 note += f" One-time cost about {format_usd(option.one_time_cost_usd)}."
         if option.evidence_source:
             note += f" ({escape_markdown(option.evidence_source)})"
-        lines.append(f"| {label} | {format_usd(option.monthly_cost_usd)} | "
-                     f"{escape_markdown(option.price_source)} | {fits} | {note} |")
-    for option in options:
+        if option.kind.value == "keep":
+            status = "today"
+        elif planned is None:
+            status = "-"
+        else:
+            status = _STATUS_WORDS[planned.status]
+            if planned.why and planned.status is not OptionStatus.CHOSEN:
+                status += f": {escape_markdown(planned.why)}"
+        carbon = ("unknown" if option.monthly_kgco2e is None
+                  else f"~{quantity(option.monthly_kgco2e)}")
+        lines.append(f"| {label} | {format_usd(option.monthly_cost_usd)} | {carbon} | "
+                     f"{escape_markdown(option.price_source)} | {fits} | {status} | {note} |")
+    for option in finding.options:
         if option.command:
             # A fenced block shows the command verbatim; backticks in it could close the fence.
             lines += ["", f"To {escape_markdown(option.label)}:", "", "```sh",
@@ -161,26 +171,38 @@ def _options_table(options: Sequence[CostedOption], chosen: CostedOption | None)
     return lines
 
 
-def _why_chosen(finding: Finding, chosen: CostedOption | None) -> str:
-    if chosen is None:
-        return "No option considered meets the requirements; the finding stands as a warning."
-    fitting = [o for o in finding.options if o.fits and o is not chosen]
-    text = f"{escape_markdown(chosen.label)} meets the requirements"
-    if chosen.monthly_cost_usd is not None:
-        text += f" at {format_usd(chosen.monthly_cost_usd)} a month"
-        cheaper_rivals = [o for o in fitting if o.monthly_cost_usd is not None]
-        if cheaper_rivals:
-            runner_up = min(cheaper_rivals, key=lambda o: o.monthly_cost_usd or 0.0)
-            gap = (runner_up.monthly_cost_usd or 0.0) - chosen.monthly_cost_usd
-            text += (f", {format_usd(gap)} less than the next option that also fits "
-                     f"({escape_markdown(runner_up.label)})")
-        else:
-            text += ", the only priced option that fits"
-    text += "."
-    if finding.monthly_savings_usd is not None:
-        verb = "saves" if finding.monthly_savings_usd >= 0 else "costs"
-        text += f" Against today it {verb} {format_usd(abs(finding.monthly_savings_usd))} a month."
-    return text
+def _outcome_text(finding: Finding, plan: EndpointPlan | None) -> str:
+    if plan is None:
+        return "Not planned."
+    outcome = plan.outcome_of(finding)
+    if outcome is None:
+        return "Not planned."
+    by = plan.option(outcome.by) if outcome.by else None
+    words = {
+        Outcome.RESOLVED: "The plan takes "
+                          + (f"{escape_markdown(by.label)}" if by else "one of its options"),
+        Outcome.COVERED: "Covered: " + escape_markdown(outcome.why),
+        Outcome.EXCLUDED: "Not possible with the plan: " + escape_markdown(outcome.why),
+        Outcome.DECLINED: "Not in the plan: " + escape_markdown(outcome.why),
+        Outcome.UNRESOLVED: "Unresolved: " + escape_markdown(outcome.why),
+        Outcome.REJECTED: "Rejected by you",
+        Outcome.EVIDENCE: "Evidence only: nothing to choose",
+    }[outcome.outcome]
+    if outcome.outcome is Outcome.RESOLVED and by is not None:
+        effects = []
+        if by.monthly_savings_usd is not None:
+            effects.append(saving_words(by.monthly_savings_usd))
+        if by.monthly_kgco2e_saved is not None:
+            effects.append(carbon_words(by.monthly_kgco2e_saved))
+        if effects:
+            words += f" ({', '.join(effects)})"
+    return words + "."
+
+
+def carbon_words(kg: float) -> str:
+    """"saves ~2.9 kgCO2e a month (estimate)", "adds ..." when it emits more."""
+    return (f"{'saves' if kg >= 0 else 'adds'} ~{quantity(abs(kg))} kgCO2e a month "
+            "(estimate)")
 
 
 def _requirements_section(profile: MLProfile) -> list[str]:
@@ -220,19 +242,25 @@ def _change_line(change: AppliedChange) -> str:
     where = f" on variant {escape_markdown(change.variant)}" if change.variant else ""
     if change.component:
         where = f" on inference component {escape_markdown(change.component)}"
-    status = "accepted" if change.applied else f"not applied: {escape_markdown(change.reason)}"
+    if change.applied:
+        status = "in the target" + (f", {escape_markdown(change.reason)}" if change.reason else "")
+    else:
+        status = f"not applied: {escape_markdown(change.reason)}"
     return (f"- `{change.id.replace('`', '')}` {escape_markdown(change.characteristic)}{where}: "
             f"{_value_text(change.current)} → {_value_text(change.proposed)} ({status})")
 
 
 def _finding_section(number: int, finding: Finding, target: MLProfile,
-                     current: MLProfile) -> list[str]:
+                     current: MLProfile, plan: EndpointPlan | None) -> list[str]:
     kind = str(finding.kind)
     lines = [f"### {number}. {escape_markdown(kind)}: {escape_markdown(finding.summary)}", "",
-             f"Severity: {escape_markdown(finding.severity)}."]
-    changes = [c for c in target.changes if c.finding == kind and any(
-        c.characteristic == s.characteristic and c.variant == s.variant
-        and c.component == s.component for s in finding.suggested)]
+             f"Severity: {escape_markdown(finding.severity)}"
+             + (" (today's configuration breaks a requirement)" if finding.must else "") + ".",
+             "", f"**In the plan.** {_outcome_text(finding, plan)}"]
+    suggested = {(c.characteristic, c.variant, c.component) for o in finding.options
+                 for c in o.changes}
+    changes = [c for c in target.changes if c.finding == kind
+               and (c.characteristic, c.variant, c.component) in suggested]
     if changes:
         lines += ["", "**Changes**", "", *(_change_line(c) for c in changes)]
     if finding.evidence:
@@ -240,11 +268,76 @@ def _finding_section(number: int, finding: Finding, target: MLProfile,
         lines += [_evidence_line(k, v) for k, v in finding.evidence.items()]
     lines += ["", f"**Requirement answered.** {_requirement_answered(current, kind)}"]
     if finding.options:
-        chosen = _chosen_option(finding.options)
-        lines += ["", "**Options considered**", "", *_options_table(finding.options, chosen)]
-        lines += ["", f"**Why this option.** {_why_chosen(finding, chosen)}"]
+        lines += ["", "**Options considered**", "", *_options_table(finding, plan)]
     if finding.rationale:
         lines += ["", f"**Advisor's reasoning.** {escape_markdown(finding.rationale)}"]
+    lines.append("")
+    return lines
+
+
+def _plan_section(plan: EndpointPlan, findings: Sequence[Finding]) -> list[str]:
+    """The endpoint's story: what is wrong, the ways weighed, the choice, what to do and watch."""
+    lines = ["## Plan", ""]
+    if not findings:
+        return [*lines, "Nothing is wrong: the target profile equals the current one.", ""]
+    lines += ["**What is wrong.**", ""]
+    for finding in findings:
+        must = " (a requirement)" if finding.must else ""
+        lines.append(f"- {escape_markdown(finding.kind)}{must}: "
+                     f"{escape_markdown(finding.summary)}")
+    lines += ["", "**Ways weighed.**", "",
+              "| Plan | Monthly cost | Saves a month | kgCO2e saved a month (estimate) | "
+              "Meets every requirement | Why |",
+              "|---|---:|---:|---:|---|---|"]
+    for alternative in plan.alternatives:
+        label = escape_markdown(alternative.label)
+        if alternative.chosen:
+            label = f"**{label}** (chosen)"
+        kg = alternative.monthly_kgco2e_saved
+        lines.append(f"| {label} | {format_usd(alternative.monthly_cost_usd)} | "
+                     f"{format_usd(alternative.monthly_savings_usd)} | "
+                     f"{'unknown' if kg is None else '~' + quantity(kg)} | "
+                     f"{'yes' if alternative.meets_requirements else 'no'} | "
+                     f"{escape_markdown(alternative.why)} |")
+    lines.append("")
+    if plan.rejected:
+        lines += ["**Chosen.** Nothing: you rejected the plan, so the target is today's "
+                  "configuration.", ""]
+        return lines
+    chosen = plan.chosen
+    saving = saving_words(plan.monthly_savings_usd)
+    target = format_usd(plan.target_monthly_usd)
+    lines += [f"**Chosen.** {escape_markdown(plan.summary)}: {saving} (target {target})"
+              + (f"; {plan.unpriced} chosen option(s) change something whose effect on the "
+                 "bill is not priced" if plan.unpriced else "")
+              + (" (your choice)" if plan.decided else "") + ".", ""]
+    for option in chosen:
+        effect = ("effect on the bill not priced" if option.monthly_savings_usd is None
+                  else saving_words(option.monthly_savings_usd))
+        if option.monthly_kgco2e_saved is not None:
+            effect += f", {carbon_words(option.monthly_kgco2e_saved)}"
+        lines.append(f"- {escape_markdown(option.finding)}: {escape_markdown(option.label)}, "
+                     f"{effect}; {escape_markdown(option.why)}")
+    if plan.monthly_kgco2e_saved is not None:
+        kg = plan.monthly_kgco2e_saved
+        lines += ["", f"Emissions (estimate): the plan {carbon_words(kg)}, from the chosen "
+                      "options' footprints against today's (the range of today's estimate and "
+                      "the method are under Energy and carbon)."]
+    elif chosen:
+        lines += ["", "Emissions: not estimated for the chosen options (an instance type or "
+                      "accelerator without coefficients, or no busy-time data)."]
+    others = [f for f in plan.findings if f.outcome not in (Outcome.RESOLVED, Outcome.EVIDENCE)]
+    if others:
+        lines += ["", "**The other findings.**", ""]
+        for outcome in others:
+            lines.append(f"- {escape_markdown(outcome.kind)}: {escape_markdown(outcome.outcome)}"
+                         f" ({escape_markdown(outcome.why)})")
+    if plan.actions:
+        lines += ["", "**What the team does.**", ""]
+        lines += [f"{n}. {escape_markdown(step)}" for n, step in enumerate(plan.actions, 1)]
+    if plan.watch:
+        lines += ["", "**What to watch after the change.**", ""]
+        lines += [f"- {escape_markdown(item)}" for item in plan.watch]
     lines.append("")
     return lines
 
@@ -292,8 +385,9 @@ def _summary(current: MLProfile, target: MLProfile) -> list[str]:
         if new_cost.value is not None and cost.value is not None:
             cost_text += f", {saving_words(cost.value - new_cost.value)}"
     lines.append(cost_text)
+    lines.append(_carbon_line(current, target))
     applied = sum(1 for c in target.changes if c.applied)
-    lines.append(f"- Suggested changes: {len(target.changes)}, applied to the target: {applied}")
+    lines.append(f"- Changes in the target: {applied} (of {len(target.changes)} considered)")
     if current.tags:
         tags = ", ".join(f"{escape_markdown(k)}={escape_markdown(v)}"
                          for k, v in current.tags.items())
@@ -425,25 +519,64 @@ def second_opinions_section(comparison: VariantComparison | None,
     return lines
 
 
+def _carbon_line(current: MLProfile, target: MLProfile) -> str:
+    estimate = current.carbon
+    if estimate is None:
+        return ("- Energy and carbon: not estimated "
+                f"({escape_markdown(current.monthly_carbon_kgco2e.note)})")
+    text = (f"- Energy and carbon (estimate): ~{quantity(estimate.kwh)} kWh a month "
+            f"({quantity(estimate.kwh_low)}-{quantity(estimate.kwh_high)}), "
+            f"~{quantity(estimate.kgco2e)} kgCO2e a month ({quantity(estimate.kgco2e_low)}-"
+            f"{quantity(estimate.kgco2e_high)}), of which embodied "
+            f"~{quantity(estimate.embodied_kgco2e)}")
+    after = target.monthly_carbon_kgco2e.value
+    if after is not None and after != estimate.kgco2e:
+        saved = estimate.kgco2e - after
+        text += (f"; target ~{quantity(after)}, "
+                 f"{'saving' if saved >= 0 else 'adding'} ~{quantity(abs(saved))} a month")
+    return text
+
+
+def _carbon_section(current: MLProfile) -> list[str]:
+    """How the estimate was made and from which sources, said in every rationale."""
+    data = coefficients()
+    lines = ["## Energy and carbon: method and sources", "", escape_markdown(method_text()), ""]
+    if current.carbon is not None and current.carbon.notes:
+        lines += ["Estimated beyond the coefficients for this endpoint:", ""]
+        lines += [f"- {escape_markdown(n)}" for n in current.carbon.notes]
+        lines.append("")
+    lines += ["Sources:", ""]
+    lines += [f"- {escape_markdown(s.what)}" + (f": {s.url}" if s.url else "")
+              for s in data.sources.values()]
+    lines.append("")
+    return lines
+
+
 def render_rationale(current: MLProfile, target: MLProfile, findings: Sequence[Finding],
-                     maturity: tuple[Maturity, Maturity], *,
+                     maturity: tuple[Maturity, Maturity], *, plan: EndpointPlan | None = None,
                      comparison: VariantComparison | None = None,
                      recommender: Sequence[RecommenderComparison] = (),
                      verdicts: Sequence[VerdictComparison] = ()) -> str:
     """The Markdown rationale of one endpoint (findings of other endpoints are ignored);
     `maturity` is the current and the target profile's, as the analysis assessed them."""
-    own = [f for f in findings if f.endpoint == current.key]
+    # With several accounts a finding's key leads with the account ("prod/us-east-1/x"); the
+    # profile's is region/name, unique within the one account its findings come from.
+    own = [f for f in findings
+           if f.endpoint == current.key or f.endpoint.endswith(f"/{current.key}")]
     lines = [f"# ML profile rationale: {escape_markdown(current.endpoint)}", "",
              f"Region {escape_markdown(current.region)}, generated "
              f"{current.generated_at.isoformat()} by sagetop from the fleet snapshot. "
              "Current and target profiles are in the YAML files next to this one.", ""]
     lines += _summary(current, target)
     lines += _requirements_section(current)
+    if plan is not None:
+        lines += _plan_section(plan, own)
     lines += ["## Findings and changes", ""]
     if not own:
         lines += ["No finding for this endpoint: the target profile equals the current one.", ""]
     for number, finding in enumerate(own, start=1):
-        lines += _finding_section(number, finding, target, current)
+        lines += _finding_section(number, finding, target, current, plan)
     lines += second_opinions_section(comparison, recommender, verdicts)
     lines += _maturity_section(*maturity)
+    lines += _carbon_section(current)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -11,19 +11,21 @@ import datetime as dt
 import hashlib
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from advisors.finding import Finding
 from advisors.opinions import OpinionsSummary, RecommenderComparison, VerdictComparison
 from advisors.variants import VariantComparison
 from ground.atomic import write_files_atomically
 from ground.domain import DeploymentOption, FleetSnapshot
+from ground.energy import coefficients, quantity
 from profiles.files import model_to_yaml, profile_to_yaml
 from profiles.maturity import Maturity, MaturityLevel, Pillar
 from profiles.model import FleetSummary, MLProfile, PillarLevelCount, ProvisioningEntry
+from profiles.plan import EndpointPlan, FleetPlanTotals, PlannedOption
 from profiles.rationale import escape_markdown, format_usd, render_rationale, saving_words
 
 SUMMARY_MARKDOWN = "fleet-summary.md"
@@ -62,6 +64,9 @@ class Profiled(Protocol):
 
     @property
     def verdicts(self) -> Sequence[VerdictComparison]: ...
+
+    @property
+    def plan(self) -> EndpointPlan: ...
 
 
 @dataclass(frozen=True)
@@ -132,20 +137,47 @@ def _provisioning(fleet: FleetSnapshot) -> list[ProvisioningEntry]:
             for (r, w, t), (c, j) in sorted(totals.items())]
 
 
+RANKED_CHANGES = 10
+
+
+def ranked_changes(plans: Iterable[EndpointPlan], by: str, limit: int = RANKED_CHANGES
+                   ) -> list[dict[str, Any]]:
+    """The plans' chosen options that save something, largest first: by "usd" or by
+    (estimated) "kgco2e" a month, each with both figures as its plan counts them (the same
+    figures the fleet's totals add up). The greenest changes are not always the cheapest: a
+    GPU idling costs more carbon than its dollars say."""
+    name = "monthly_savings_usd" if by == "usd" else "monthly_kgco2e_saved"
+    found: list[tuple[EndpointPlan, PlannedOption]] = [
+        (plan, option) for plan in plans for option in plan.chosen
+        if (getattr(option, name) or 0.0) > 0]
+    found.sort(key=lambda pair: (-(getattr(pair[1], name) or 0.0), pair[0].endpoint,
+                                 pair[1].id))
+    ranked: list[dict[str, Any]] = []
+    for plan, option in found[:limit]:
+        outcome = next((f for f in plan.findings if f.kind is option.finding
+                        and f.variant == option.variant and f.component == option.component),
+                       None)
+        ranked.append({"endpoint": plan.endpoint, "kind": str(option.finding),
+                       "option": option.label,
+                       "summary": outcome.summary if outcome is not None else option.label,
+                       "monthly_savings_usd": option.monthly_savings_usd,
+                       "monthly_savings_kgco2e": option.monthly_kgco2e_saved})
+    return ranked
+
+
 def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
-                  targets: Sequence[MLProfile], findings: Sequence[Finding],
-                  assessments: Sequence[Maturity], generated_at: dt.datetime,
-                  opinions: OpinionsSummary | None = None) -> FleetSummary:
+                  totals: FleetPlanTotals, assessments: Sequence[Maturity],
+                  generated_at: dt.datetime,
+                  opinions: OpinionsSummary | None = None, *,
+                  plans: Sequence[EndpointPlan] = ()) -> FleetSummary:
+    """The fleet's totals; its savings are the plans' (the one figure every place shows, and
+    its one carbon figure beside it), the changes ranked from the same `plans`."""
     costs = [p.monthly_cost_usd for p in currents]
     known = [c.value for c in costs if c.value is not None]
-    target_costs = [t.monthly_cost_usd.value if t.monthly_cost_usd.value is not None
-                    else c.monthly_cost_usd.value for t, c in zip(targets, currents, strict=True)]
-    savings_by_kind: dict[str, float] = {}
-    for finding in findings:
-        if finding.monthly_savings_usd is not None:
-            kind = str(finding.kind)
-            savings_by_kind[kind] = savings_by_kind.get(kind, 0.0) + finding.monthly_savings_usd
-    target_total = sum(c for c in target_costs if c is not None)
+    monthly = round(sum(known), 2)
+    estimates = [p.carbon for p in currents if p.carbon is not None]
+    carbon_today = round(sum(e.kgco2e for e in estimates), 3) if estimates else None
+    saved_kg = totals.monthly_kgco2e_saved
     return FleetSummary(
         generated_at=generated_at,
         collected_at=fleet.collected_at,
@@ -155,15 +187,32 @@ def fleet_summary(fleet: FleetSnapshot, currents: Sequence[MLProfile],
         instances=sum(e.instance_count for e in fleet.endpoints),
         serverless_endpoints=sum(1 for e in fleet.endpoints
                                  if e.deployment is DeploymentOption.SERVERLESS),
-        monthly_cost_usd=round(sum(known), 2),
+        monthly_cost_usd=monthly,
         endpoints_without_price=len(costs) - len(known),
         price_sources=sorted({c.source for c in costs if c.source}),
-        target_monthly_cost_usd=round(target_total, 2),
-        savings_usd_by_finding_kind={k: round(v, 2) for k, v in sorted(savings_by_kind.items())},
-        accepted_savings_usd=round(sum(known) - target_total, 2),
+        target_monthly_cost_usd=round(monthly - totals.monthly_savings_usd, 2),
+        savings_usd_by_finding_kind=dict(totals.savings_by_kind),
+        accepted_savings_usd=totals.monthly_savings_usd,
+        endpoints_saving=totals.endpoints_saving,
+        endpoints_costing_more=totals.endpoints_costing,
+        unpriced_options=totals.unpriced_options,
+        covered_findings=totals.covered_findings,
+        monthly_kgco2e_saved=totals.monthly_kgco2e_saved,
         maturity_by_pillar=_pillar_counts(assessments),
         provisioning=_provisioning(fleet),
         second_opinions=_opinion_counts(opinions) if opinions else {},
+        monthly_energy_kwh=round(sum(e.kwh for e in estimates), 3) if estimates else None,
+        monthly_carbon_kgco2e=carbon_today,
+        monthly_carbon_kgco2e_low=(round(sum(e.kgco2e_low for e in estimates), 3)
+                                   if estimates else None),
+        monthly_carbon_kgco2e_high=(round(sum(e.kgco2e_high for e in estimates), 3)
+                                    if estimates else None),
+        endpoints_without_carbon=len(currents) - len(estimates),
+        target_monthly_carbon_kgco2e=(None if carbon_today is None else
+                                      round(max(carbon_today - (saved_kg or 0.0), 0.0), 3)),
+        carbon_coefficients=coefficients().label,
+        top_changes_by_usd=ranked_changes(plans, "usd"),
+        greenest_changes=ranked_changes(plans, "kgco2e"),
         aws_advisors={f"{s.source} {s.region}": s.status for s in fleet.verdict_sources},
     )
 
@@ -177,6 +226,50 @@ def _opinion_counts(opinions: OpinionsSummary) -> dict[str, int]:
             "load_tests_suggested": opinions.experiments_suggested}
 
 
+def _carbon_totals(summary: FleetSummary) -> list[str]:
+    if summary.monthly_carbon_kgco2e is None:
+        return ["- Energy and carbon: not estimated"]
+    line = (f"- Energy and carbon (estimate): ~{quantity(summary.monthly_energy_kwh or 0.0)} kWh "
+            f"a month, ~{quantity(summary.monthly_carbon_kgco2e)} kgCO2e a month "
+            f"({quantity(summary.monthly_carbon_kgco2e_low or 0.0)}-"
+            f"{quantity(summary.monthly_carbon_kgco2e_high or 0.0)})")
+    if summary.endpoints_without_carbon:
+        line += f" ({summary.endpoints_without_carbon} endpoints not estimated, not included)"
+    if summary.target_monthly_carbon_kgco2e is not None:
+        line += f"; target ~{quantity(summary.target_monthly_carbon_kgco2e)}"
+    saved = summary.monthly_kgco2e_saved
+    plans = ("- Carbon the plans save (estimate): not estimated for any chosen option"
+             if saved is None else
+             f"- Carbon the plans save (estimate): ~{quantity(abs(saved))} kgCO2e a month"
+             + ("" if saved >= 0 else " more emitted"))
+    return [line, plans,
+            f"- Carbon coefficients: {escape_markdown(summary.carbon_coefficients)} "
+            "(method and sources in each rationale and the README)"]
+
+
+def _rankings(summary: FleetSummary) -> list[str]:
+    """The changes ranked by dollars and, beside them, by kgCO2e saved."""
+    lines: list[str] = []
+    for title, ranked in (("Top changes by dollars saved", summary.top_changes_by_usd),
+                          ("Greenest changes (by kgCO2e saved, estimates)",
+                           summary.greenest_changes)):
+        lines += ["", f"## {title}", "",
+                  "The plans' chosen changes, each as its plan counts it.", "",
+                  "| # | Endpoint | Finding kind | Change | USD per month | kgCO2e per month |",
+                  "|---:|---|---|---|---:|---:|"]
+        for rank, change in enumerate(ranked, start=1):
+            carbon = change.get("monthly_savings_kgco2e")
+            lines.append(
+                f"| {rank} | {escape_markdown(str(change['endpoint']))} | "
+                f"{escape_markdown(str(change['kind']))} | "
+                f"{escape_markdown(str(change.get('option', change['summary'])))} | "
+                f"{format_usd(change.get('monthly_savings_usd'))} | "
+                f"{'unknown' if carbon is None else '~' + quantity(carbon)} |")
+        if not ranked:
+            lines.append("| - | - | - | nothing to save | - | - |")
+    return lines
+
+
 def summary_markdown(summary: FleetSummary) -> str:
     lines = ["# Fleet summary", "",
              f"Collected {summary.collected_at.isoformat()}"
@@ -188,14 +281,25 @@ def summary_markdown(summary: FleetSummary) -> str:
              f"- Monthly cost: {format_usd(summary.monthly_cost_usd)}"
              + (f" ({summary.endpoints_without_price} endpoints without a price, not included)"
                 if summary.endpoints_without_price else ""),
-             f"- Target monthly cost (accepted changes): "
+             f"- Target monthly cost (the accepted plans): "
              f"{format_usd(summary.target_monthly_cost_usd)}, "
-             f"{saving_words(summary.accepted_savings_usd)}",
+             f"{saving_words(summary.accepted_savings_usd)}"
+             + (f" ({summary.endpoints_saving} endpoints save, "
+                f"{summary.endpoints_costing_more} cost more to meet their requirements)"
+                if summary.endpoints_costing_more else ""),
              f"- Price sources: {escape_markdown('; '.join(summary.price_sources) or 'none')}",
-             "", "## Potential savings by finding kind", "",
+             *_carbon_totals(summary),
+             "", "## Savings of the plans by finding kind", "",
+             "Each plan's chosen options, by the finding that opened them; the rows add up to "
+             "the total above. A finding whose change another option already makes is counted "
+             f"once, under that option ({summary.covered_findings} such findings)"
+             + (f"; {summary.unpriced_options} chosen option(s) change something whose effect "
+                "on the bill is not priced" if summary.unpriced_options else "") + ".", "",
              "| Finding kind | USD per month |", "|---|---:|"]
     lines += [f"| {escape_markdown(kind)} | {format_usd(usd)} |"
               for kind, usd in summary.savings_usd_by_finding_kind.items()]
+    lines.append(f"| total | {format_usd(summary.accepted_savings_usd)} |")
+    lines += _rankings(summary)
     lines += ["", "## Maturity by pillar (endpoints per level)", "",
               "| Pillar | 1 initial | 2 managed | 3 defined | 4 optimised | not judged | median |",
               "|---|---:|---:|---:|---:|---:|---:|"]
@@ -234,7 +338,7 @@ def _safe_folder(name: str) -> str:
 
 
 def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
-                   summary: bool = True,
+                   totals: FleetPlanTotals, summary: bool = True,
                    opinions: OpinionsSummary | None = None
                    ) -> tuple[dict[Path, str], FleetSummary | None]:
     """Every file of an export: profiles and rationale per endpoint, and the fleet summary
@@ -254,24 +358,24 @@ def snapshot_files(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir:
         files[target_path] = profile_to_yaml(item.target)
         files[rationale_path] = render_rationale(
             item.current, item.target, item.findings,
-            (item.maturity_current, item.maturity_target), comparison=item.comparison,
-            recommender=item.recommender, verdicts=item.verdicts)
+            (item.maturity_current, item.maturity_target), plan=item.plan,
+            comparison=item.comparison, recommender=item.recommender, verdicts=item.verdicts)
     if not summary:
         return files, None
-    fleet_wide = fleet_summary(
-        fleet, [e.current for e in chosen], [e.target for e in chosen],
-        [f for e in chosen for f in e.findings], [e.maturity_current for e in chosen],
-        fleet.collected_at, opinions)
+    fleet_wide = fleet_summary(fleet, [e.current for e in chosen], totals,
+                               [e.maturity_current for e in chosen], fleet.collected_at, opinions,
+                               plans=[e.plan for e in chosen])
     files[out_dir / SUMMARY_YAML] = model_to_yaml(fleet_wide)
     files[out_dir / SUMMARY_MARKDOWN] = summary_markdown(fleet_wide)
     return files, fleet_wide
 
 
 def write_snapshot(fleet: FleetSnapshot, endpoints: Sequence[Profiled], out_dir: Path,
-                   summary: bool = True,
+                   totals: FleetPlanTotals, summary: bool = True,
                    opinions: OpinionsSummary | None = None) -> SnapshotResult:
-    """Write the export all or nothing; files whose content is unchanged are left alone."""
-    files, fleet_wide = snapshot_files(fleet, endpoints, out_dir, summary, opinions)
+    """Write the export all or nothing; files whose content is unchanged are left alone.
+    `totals`: the fleet's plans (the one savings figure the summary shows)."""
+    files, fleet_wide = snapshot_files(fleet, endpoints, out_dir, totals, summary, opinions)
     written = write_files_atomically(files)
     return SnapshotResult(out_dir=out_dir, files=tuple(sorted(files)), written=tuple(written),
                           endpoints=len(endpoints), summary=fleet_wide)

@@ -347,16 +347,35 @@ def run_profile(args: argparse.Namespace) -> int:
         sys.stdout.write(profile_schema_text())
         return ExitCode.OK
     if args.profile_command == "validate":
-        for name in args.files:
-            profile = read_profile(Path(name))  # raises a one-line ProfileError (exit 2)
-            # The endpoint and region are the file's: as untrusted as the rest of it.
-            print(inert(f"{name}: valid {profile.kind.value} profile of {profile.key}",
-                        one_line=True, limit=ERROR_LINE_CHARACTERS))
-        return ExitCode.OK
+        return validate_profiles(args.files)
     a, b = read_profile(Path(args.a)), read_profile(Path(args.b))
     differences = diff_profiles(a, b)
     print(render_diff(args.a, args.b, differences))
     return ExitCode.FAILURE if differences else ExitCode.OK
+
+
+def validate_profiles(names: Sequence[str]) -> int:
+    """Every file checked, the schema and a target's cross-field rules: `valid ...` on stdout
+    for a good one, one error line per problem on stderr for a bad one (naming the file and
+    the field); exit 2 when any file is bad."""
+    from pathlib import Path
+
+    from profiles.errors import ProfileError
+    from profiles.files import read_profile
+
+    status = ExitCode.OK
+    for name in names:
+        try:
+            profile = read_profile(Path(name))
+        except ProfileError as exc:
+            for line in exc.lines:
+                print(error_line(line), file=sys.stderr)
+            status = exc.exit_code
+            continue
+        # The endpoint and region are the file's: as untrusted as the rest of it.
+        print(inert(f"{name}: valid {profile.kind.value} profile of {profile.key}",
+                    one_line=True, limit=ERROR_LINE_CHARACTERS))
+    return status
 
 
 def run_prices(args: argparse.Namespace, config: SagetopConfig) -> int:

@@ -487,6 +487,12 @@ def archetypes(region: str, now: dt.datetime) -> list[SimEndpoint]:
                      latency_ms=1_800, cpu_peak_pct=30, memory_pct=62, gpu_idle_pct=5,
                      gpu_peak_pct=70, gpu_memory_pct=80)],
         managed_scaling=(0, 2))
+    # A development endpoint used only in office hours (09-18 UTC, 10-19 in Berlin in winter)
+    # that keeps two instances through nights and weekends: an off-hours schedule's case.
+    add("contract-ner-dev", "office hours only, capacity around the clock", [SimVariant(
+        "AllTraffic", "ml.c5.2xlarge", 2, pattern=Pattern.BUSINESS_HOURS, peak_rpm=120,
+        latency_ms=90, cpu_idle_pct=2, cpu_peak_pct=55, memory_pct=25)], torch_cpu,
+        tags={**DEV, "sagetop:timezone": "Europe/Berlin"})
     return fleet
 
 

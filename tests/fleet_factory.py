@@ -351,12 +351,13 @@ class FleetBuilder:
         nan = float("nan")
         # Utilisation follows load: p95 of the hourly load fraction sets the p95 utilisation.
         load_p95 = float(np.quantile(shape, 0.95)) if len(shape) else 0.0
+        load_mean = float(shape.mean()) if len(shape) else 0.0
 
-        def between(idle: float | None, peak: float | None) -> float:
+        def between(idle: float | None, peak: float | None, load: float = load_p95) -> float:
             if peak is None:
                 return nan
             low = idle if idle is not None else 0.0
-            return low + (peak - low) * load_p95
+            return low + (peak - low) * load
 
         total = float(np.nansum(requests)) if not np.isnan(requests).all() else nan
         served = total > 0
@@ -380,6 +381,11 @@ class FleetBuilder:
                                                                       v.cpu_peak_pct),
             "memory_p95_pct": v.memory_pct if v.memory_pct is not None else nan,
             "gpu_p95_pct": between(v.gpu_idle_pct, v.gpu_peak_pct),
+            # The mean over the lookback (CPUUtilization / GPUUtilization Average): what
+            # energy estimates interpolate by.
+            "cpu_mean_pct": nan if v.instance_type is None else between(
+                v.cpu_idle_pct, v.cpu_peak_pct, load_mean),
+            "gpu_mean_pct": between(v.gpu_idle_pct, v.gpu_peak_pct, load_mean),
             "gpu_memory_p95_pct": v.gpu_memory_pct if v.gpu_memory_pct is not None else nan,
             "concurrency_max": (nan if concurrency is None or v.instance_type is None
                                 else float(concurrency)),

@@ -15,7 +15,7 @@ from ground.domain import AutoscalingInfo, ManagedInstanceScaling
 from ground.pricing import PriceBook
 from ground.requirements import RequirementsSettings, requirements_for
 from pipeline.analysis import Analyst
-from profiles.build import current_profile, target_profile
+from profiles.build import current_profile
 from profiles.diff import diff_profiles
 from tests.fleet_factory import (
     GPU_IMAGE,
@@ -187,6 +187,29 @@ def test_copies_that_never_scale_are_no_autoscaling_on_the_component() -> None:
     assert all(f.component is not None for f in found)
 
 
+def test_instances_that_follow_their_copies_are_not_single_instance() -> None:
+    """The wrong advice: a production LLM pair under managed instance scaling on one
+    ml.g5.12xlarge was told to raise MinInstanceCount to 2 (+$5,176/month) or move to four
+    smaller instances; SageMaker sizes and replaces those instances from the copies."""
+    managed = ManagedInstanceScaling(enabled=True, min_instances=1, max_instances=2)
+    result = advise(llm_endpoint("llm-managed-one", managed=managed),
+                    llm_endpoint("llm-fixed-one"))
+    assert FindingKind.SINGLE_INSTANCE not in kinds_of(result, "llm-managed-one")
+    # A fixed count on one instance is the team's to raise: a second instance, or one copy
+    # per smaller instance of the same GPU so each model with two copies is on two.
+    fixed = one(result, "llm-fixed-one", FindingKind.SINGLE_INSTANCE)
+    labels = [o.label for o in fixed.changing]
+    assert labels[0] == f"2x {G5_12XL}"
+    spread = [o for o in fixed.changing if o.label.endswith("one copy each")]
+    assert spread, labels
+    for choice in spread:
+        proposed = {c.characteristic: c.proposed for c in choice.changes}
+        spec = spec_for(str(proposed["instance_type"]))
+        assert spec is not None and spec.gpu_model == "A10G" and spec.gpu_count == 1
+        assert proposed["instance_count"] == 4  # four copies, one GPU each
+        assert (choice.monthly_cost_usd or 0) < fixed.changing[0].monthly_cost_usd  # type: ignore[operator]
+
+
 def test_staging_components_are_not_told_to_autoscale() -> None:
     plan = llm_endpoint("llm-staging", ComponentPlan("chat", autoscaling=None),
                         tags={"env": "staging"})
@@ -266,10 +289,14 @@ def test_profile_counts_components_as_models_and_applies_their_changes() -> None
     assert chat.requests_per_day.value and chat.requests_per_day.value > 0
     assert chat.monthly_cost_usd.value == pytest.approx(G5_12XL_MONTH * 0.5, abs=0.01)
     assert current.requests_per_day.value and current.requests_per_day.value > 0
-    target = target_profile(current, item.findings)
+    target = item.target
     unused = next(c for c in target.inference_components if c.name == "unused")
     assert unused.copies.value == 0 and unused.copies.rationale == "idle-component"
-    assert unused.copies_autoscaling.value is True  # no-autoscaling accepted too
+    # A component the plan deletes is not set up to autoscale: that finding is covered.
+    assert unused.copies_autoscaling.value is False
+    covered = next(f for f in item.plan.findings
+                   if f.kind.value == "no-autoscaling" and f.component == "unused")
+    assert covered.outcome.value == "covered"
     assert item.component_costs["chat"].usd == pytest.approx(G5_12XL_MONTH * 0.5, abs=0.01)
     paths = {d.path: d for d in diff_profiles(current, target)}
     copies = paths["inference_components[unused].copies"]

@@ -236,9 +236,12 @@ def test_close_sizing_choices_offer_a_load_test_with_its_command(
         assert not any(j.status == "COMPLETED" for j in item._endpoint.recommender.jobs)
     item, finding, option = experiments[0]
     text = render_rationale(item.current, item.target, item.findings,
-                            (item.maturity_current, item.maturity_target))
+                            (item.maturity_current, item.maturity_target), plan=item.plan)
     assert "| experiment |" in text and "create-inference-recommendations-job" in text
-    assert "(chosen)" in text and f"**{option.label}** (chosen)" not in text
+    row = next(line for line in text.splitlines() if line.startswith(f"| {option.label} |"))
+    assert "**chosen**" in text and "**chosen**" not in row and "| experiment: " in row
+    planned = item.plan.option(f"{finding.kind}:{finding.variant}:{option.label}")
+    assert planned is not None and planned.status.value == "experiment"
 
 
 # --- AWS's own verdicts ---------------------------------------------------------------------

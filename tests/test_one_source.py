@@ -138,6 +138,7 @@ FORMATTING = ("fmt", "format", "_value_text", "characteristic_text")
 NOT_THRESHOLDS = {
     ("tui/rows.py", "cost_change"): "half a cent rounds to no change",
     ("tui/rows.py", "savings_cell"): "half a cent rounds to no saving",
+    ("tui/render.py", "carbon_change"): "half a gram rounds to no change",
     ("tui/render_opinions.py", "experiment_view"): "a table column's position",
     ("tui/widgets/chrome.py", "show_state"): "how many problems fit on the line",
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.opinions import RecommenderComparison, VerdictComparison
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.registry import advise
 from advisors.settings import AdvisorSettings
-from advisors.variants import VariantComparison
+from ground.atomic import write_files_atomically
 from ground.domain import (
     AutoscalingInfo,
     ContainerInfo,
@@ -35,7 +33,9 @@ from ground.errors import ExitCode, SagetopError
 from ground.images import image_facts
 from ground.pricing import PriceBook
 from ground.requirements import Environment, Requirements
-from profiles.build import change_id, current_profile, latency_class_for, target_profile
+from pipeline.analysis import Analyst
+from pipeline.planner import Decisions, EndpointPlanner
+from profiles.build import current_profile, latency_class_for
 from profiles.diff import diff_profiles, render_diff
 from profiles.errors import ProfileError
 from profiles.files import (
@@ -58,8 +58,10 @@ from profiles.model import (
     ProfileKind,
     TrafficPattern,
 )
-from profiles.rationale import escape_markdown, render_rationale
-from profiles.snapshot import endpoint_paths, safe_file_stem, write_snapshot
+from profiles.plan import EndpointPlan, OptionStatus, Outcome
+from profiles.rationale import escape_markdown, format_usd, render_rationale
+from profiles.snapshot import endpoint_paths, safe_file_stem
+from profiles.target import target_profile
 
 NOW = dt.datetime(2026, 9, 15, 12, 0, tzinfo=dt.UTC)
 LOOKBACK_DAYS = 14
@@ -165,25 +167,50 @@ def downsize_finding(key: str = "us-east-1/web-fraud") -> Finding:
         rationale="CPU p95 12.5 % per instance over 14 days; 2 x ml.c5.xlarge would run at 50 %.",
         evidence={"cpu_p95_pct": 12.5, "model_latency_p99_us": 45_200.0, "instances": 4,
                   "requests": 4_000_000},
-        suggested=(ProfileChange(characteristic="instance_type", current="ml.c5.2xlarge",
-                                 proposed="ml.c5.xlarge", variant="AllTraffic"),
-                   ProfileChange(characteristic="instance_count", current=4, proposed=2,
-                                 variant="AllTraffic")),
-        options=(CostedOption(label="4x ml.c5.2xlarge (today)", monthly_cost_usd=1191.36,
-                              price_source="catalogue us-east-1", fits=True),
-                 CostedOption(label="2x ml.c5.xlarge", monthly_cost_usd=297.84,
-                              price_source="catalogue us-east-1", fits=True),
-                 CostedOption(label="1x ml.c5.xlarge", monthly_cost_usd=148.92,
-                              price_source="catalogue us-east-1", fits=False,
-                              note="below the 2-instance minimum")),
+        options=(CostedOption(kind=OptionKind.KEEP, label="4x ml.c5.2xlarge (today)",
+                              monthly_cost_usd=1191.36, price_source="catalogue us-east-1",
+                              fits=True),
+                 CostedOption(kind=OptionKind.RESIZE, label="2x ml.c5.xlarge",
+                              monthly_cost_usd=297.84, price_source="catalogue us-east-1",
+                              fits=True, changes=(
+                                  ProfileChange(characteristic="instance_type",
+                                                current="ml.c5.2xlarge", proposed="ml.c5.xlarge",
+                                                variant="AllTraffic"),
+                                  ProfileChange(characteristic="instance_count", current=4,
+                                                proposed=2, variant="AllTraffic"))),
+                 CostedOption(kind=OptionKind.RESIZE, label="1x ml.c5.xlarge",
+                              monthly_cost_usd=148.92, price_source="catalogue us-east-1",
+                              fits=False, note="below the 2-instance minimum", changes=(
+                                  ProfileChange(characteristic="instance_type",
+                                                current="ml.c5.2xlarge", proposed="ml.c5.xlarge",
+                                                variant="AllTraffic"),
+                                  ProfileChange(characteristic="instance_count", current=4,
+                                                proposed=1, variant="AllTraffic")))),
         monthly_savings_usd=893.52)
 
 
 def capture_finding(key: str = "us-east-1/web-fraud") -> Finding:
     return Finding(kind=FindingKind.NO_DATA_CAPTURE, severity=Severity.INFO, endpoint=key,
                    summary="no data capture", rationale="Production endpoint without capture.",
-                   suggested=(ProfileChange(characteristic="data_capture", current=False,
-                                            proposed=True),))
+                   options=(CostedOption(kind=OptionKind.KEEP, label="no capture",
+                                         monthly_cost_usd=None, price_source="-", fits=True),
+                            CostedOption(kind=OptionKind.CONFIGURE, label="capture",
+                                         monthly_cost_usd=None, price_source="-", fits=True,
+                                         changes=(ProfileChange(characteristic="data_capture",
+                                                                current=False, proposed=True),))))
+
+
+def plan_for(profile: MLProfile, findings: list[Finding],
+             decisions: Decisions | None = None) -> EndpointPlan:
+    """The planner's plan for one endpoint from its current profile (no multi-model group)."""
+    planner = EndpointPlanner(profile.key, findings, profile.shape(),
+                              profile.monthly_cost_usd.value, decisions or Decisions())
+    return planner.plan()[0]
+
+
+def target_of(profile: MLProfile, findings: list[Finding],
+              decisions: Decisions | None = None) -> MLProfile:
+    return target_profile(profile, plan_for(profile, findings, decisions), findings)
 
 
 # ------------------------------------------------------------------------- current profile
@@ -287,15 +314,19 @@ def test_framework_and_container_from_image_uri(image: str, mode: str,
 
 # ------------------------------------------------------------------------- target profile
 
-def test_target_applies_every_suggestion_when_all_are_accepted() -> None:
+def test_target_applies_the_plan_with_every_change_it_implies() -> None:
     current = built_profile()
-    target = target_profile(current, [downsize_finding(), capture_finding()])
+    target = target_of(current, [downsize_finding(), capture_finding()])
 
     assert target.kind is ProfileKind.TARGET
     variant = target.variants[0]
     assert (variant.instance_type.value, variant.instance_count.value) == ("ml.c5.xlarge", 2)
     assert variant.instance_type.rationale == "over-provisioned"
     assert variant.instance_type.change == "over-provisioned:instance_type:AllTraffic"
+    # A fixed variant's bounds are its count: they follow it, said so.
+    assert (variant.min_instances.value, variant.max_instances.value) == (2, 2)
+    follows = {c.characteristic: c for c in target.changes if c.reason.startswith("follows")}
+    assert set(follows) == {"min_instances", "max_instances"}
     assert target.network_security.data_capture.value is True
     assert target.network_security.data_capture.change == "no-data-capture:data_capture:-"
     # Same load on a quarter of the vCPUs (2 x 4 instead of 4 x 8).
@@ -310,76 +341,112 @@ def test_target_applies_every_suggestion_when_all_are_accepted() -> None:
     assert current.variants[0].instance_count.value == 4
 
 
-def test_target_applies_accepted_changes_only() -> None:
+def test_an_option_is_taken_whole_or_not_at_all() -> None:
+    """The old per-change acceptance let a new count be priced at the old type's total:
+    options are now atomic, and leaving one out leaves its finding's changes all out."""
     current = built_profile()
-    finding = downsize_finding()
-    accepted = {change_id(finding, finding.suggested[1])}  # instance_count only
-    target = target_profile(current, [finding, capture_finding()], accepted)
+    findings = [downsize_finding(), capture_finding()]
+    left = Decisions(rejected=frozenset({"over-provisioned:AllTraffic"}))
+    target = target_of(current, findings, left)
 
     variant = target.variants[0]
-    assert variant.instance_count.value == 2
-    assert variant.instance_type.value == "ml.c5.2xlarge"
+    assert (variant.instance_type.value, variant.instance_count.value) == ("ml.c5.2xlarge", 4)
     assert variant.instance_type.rationale is None
-    assert target.network_security.data_capture.value is False
-    assert {c.id: c.applied for c in target.changes} == {
-        "over-provisioned:instance_type:AllTraffic": False,
-        "over-provisioned:instance_count:AllTraffic": True,
-        "no-data-capture:data_capture:-": False,
+    assert target.network_security.data_capture.value is True
+    assert {c.id: (c.applied, c.reason) for c in target.changes if not c.applied} == {
+        "over-provisioned:instance_type:AllTraffic": (False, "rejected by you"),
+        "over-provisioned:instance_count:AllTraffic": (False, "rejected by you"),
     }
-    # The finding's savings need both changes: the target cost is not lowered by a guess.
+    # Nothing saved, nothing guessed: the target costs what today costs.
     assert target.monthly_cost_usd.value == current.monthly_cost_usd.value
 
 
-def test_target_with_nothing_accepted_equals_current_values() -> None:
+def test_a_rejected_plan_leaves_the_target_equal_to_the_current_values() -> None:
     current = built_profile()
-    target = target_profile(current, [downsize_finding()], accepted=set())
-    assert [d for d in diff_profiles(current, target) if d.path != "kind"] == []
+    target = target_of(current, [downsize_finding()], Decisions(rejected_plan=True))
+    assert [d for d in diff_profiles(current, target)
+            if d.path not in ("kind", "changes")] == []
 
 
-def test_target_refuses_unknown_characteristics_and_conflicts() -> None:
+def test_changes_are_typed_when_they_are_made() -> None:
+    # What the old free text did: "target tracking" for a boolean, "serverless (new endpoint)"
+    # for an enum, "two" for a count. A rule cannot even build such a change now.
+    for characteristic, value in (("autoscaling", "target tracking"),
+                                  ("deployment_option", "serverless (new endpoint)"),
+                                  ("instance_count", "two"), ("instance_count", 2.5),
+                                  ("colour", "blue")):
+        with pytest.raises(ValueError):
+            ProfileChange(characteristic=characteristic, proposed=value, variant="AllTraffic")
+    assert ProfileChange(characteristic="deployment_option",
+                         proposed="serverless").proposed is DeploymentOption.SERVERLESS
+
+
+def test_a_requirement_wins_over_a_saving_on_the_same_characteristic() -> None:
+    current = built_profile()
+    third = Finding(kind=FindingKind.UNDER_PROVISIONED, severity=Severity.CRITICAL,
+                    endpoint=current.key, variant="AllTraffic", summary="short", rationale="r",
+                    options=(CostedOption(kind=OptionKind.KEEP, label="today",
+                                          monthly_cost_usd=1191.36, price_source="c",
+                                          fits=False),
+                             CostedOption(kind=OptionKind.RESIZE, label="6x ml.c5.2xlarge",
+                                          monthly_cost_usd=1787.04, price_source="c", fits=True,
+                                          changes=(ProfileChange(characteristic="instance_count",
+                                                                 current=4, proposed=6,
+                                                                 variant="AllTraffic"),))))
+    plan = plan_for(current, [downsize_finding(), third])
+    assert [o.label for o in plan.chosen] == ["6x ml.c5.2xlarge"]
+    downsize = plan.option("over-provisioned:AllTraffic:2x ml.c5.xlarge")
+    assert downsize is not None and downsize.status is OptionStatus.ALTERNATIVE
+    assert "sets what 6x ml.c5.2xlarge (under-provisioned) sets" in downsize.why
+    assert plan.monthly_savings_usd == pytest.approx(-595.68)
+    target = target_profile(current, plan, [downsize_finding(), third])
+    assert target.variants[0].instance_count.value == 6
+
+
+def test_an_option_for_a_variant_the_endpoint_lacks_cannot_be_applied() -> None:
     current = built_profile()
     odd = Finding(kind=FindingKind.SINGLE_INSTANCE, severity=Severity.WARNING,
-                  endpoint=current.key, summary="x", rationale="y",
-                  suggested=(ProfileChange(characteristic="colour", proposed="blue"),
-                             ProfileChange(characteristic="instance_count", proposed=3,
-                                           variant="AllTraffic"),
-                             ProfileChange(characteristic="instance_count", proposed="many",
-                                           variant="Missing")))
-    target = target_profile(current, [downsize_finding(), odd])
-    reasons = {c.id: c.reason for c in target.changes if not c.applied}
-    assert "not a characteristic" in reasons["single-instance:colour:-"]
-    assert "conflicts with over-provisioned:instance_count:AllTraffic" in reasons[
-        "single-instance:instance_count:AllTraffic"]
-    assert "no variant named 'Missing'" in reasons["single-instance:instance_count:Missing"]
-    assert target.variants[0].instance_count.value == 2
-
-
-def test_invalid_proposed_value_is_not_applied() -> None:
-    current = built_profile()
-    bad = Finding(kind=FindingKind.UNDER_PROVISIONED, severity=Severity.WARNING,
-                  endpoint=current.key, summary="x", rationale="y",
-                  suggested=(ProfileChange(characteristic="instance_count", proposed="two",
-                                           variant="AllTraffic"),))
-    target = target_profile(current, [bad])
-    assert not target.changes[0].applied
-    assert "invalid" in target.changes[0].reason
-    assert target.variants[0].instance_count.value == 4
+                  endpoint=current.key, variant="Missing", summary="x", rationale="y",
+                  options=(CostedOption(kind=OptionKind.RESIZE, label="2x", monthly_cost_usd=1.0,
+                                        price_source="c", fits=True,
+                                        changes=(ProfileChange(characteristic="instance_count",
+                                                               proposed=2, variant="Missing"),)),))
+    plan = plan_for(current, [downsize_finding(), odd])
+    planned = plan.option("single-instance:Missing:2x")
+    assert planned is not None and planned.status is OptionStatus.UNFIT
+    assert "no variant named 'Missing'" in planned.why
+    assert [o.label for o in plan.chosen] == ["2x ml.c5.xlarge"]
 
 
 def test_serverless_target_has_no_instances() -> None:
     current = built_profile()
     finding = Finding(kind=FindingKind.SERVERLESS_CANDIDATE, severity=Severity.INFO,
                       endpoint=current.key, summary="s", rationale="r",
-                      suggested=(ProfileChange(characteristic="deployment_option",
-                                               current="real-time", proposed="serverless"),
-                                 ProfileChange(characteristic="serverless_memory_mb",
-                                               proposed=2048, variant="AllTraffic")))
-    target = target_profile(current, [finding])
+                      options=(CostedOption(kind=OptionKind.KEEP, label="today",
+                                            monthly_cost_usd=1191.36, price_source="c",
+                                            fits=True),
+                               CostedOption(kind=OptionKind.SERVERLESS, label="serverless",
+                                            monthly_cost_usd=3.0, price_source="c", fits=True,
+                                            changes=(
+                                   ProfileChange(characteristic="deployment_option",
+                                                 current="real-time", proposed="serverless"),
+                                   ProfileChange(characteristic="serverless_memory_mb",
+                                                 proposed=2048, variant="AllTraffic"),
+                                   ProfileChange(characteristic="serverless_max_concurrency",
+                                                 proposed=5, variant="AllTraffic")))))
+    target = target_of(current, [finding, capture_finding()])
     variant = target.variants[0]
     assert target.deployment_option.value is DeploymentOption.SERVERLESS
     assert variant.instance_type.value is None and variant.instance_count.value is None
+    assert variant.min_instances.value is None and variant.autoscaling.value is False
     assert variant.serverless_memory_mb.value == 2048
     assert variant.cpu_p95_pct.value is None
+    # Serverless endpoints cannot capture data: the plan says so rather than set it.
+    assert target.network_security.data_capture.value is False
+    plan = plan_for(current, [finding, capture_finding()])
+    outcome = plan.outcome_of(capture_finding())
+    assert outcome is not None and outcome.outcome is Outcome.EXCLUDED
+    assert "cannot capture data" in outcome.why
 
 
 # ------------------------------------------------------------------------- files
@@ -387,7 +454,7 @@ def test_serverless_target_has_no_instances() -> None:
 def test_profile_round_trips_through_yaml(tmp_path: Path) -> None:
     current = built_profile(tags={"owner": "a: b # c", "note": "line1\nline2", "yes": "no",
                                   "!!python/object:os.system": "&anchor *ref"})
-    target = target_profile(current, [downsize_finding(), capture_finding()])
+    target = target_of(current, [downsize_finding(), capture_finding()])
     for profile in (current, target):
         path = tmp_path / f"web-fraud.{profile.kind}.yaml"
         write_profile(path, profile)
@@ -496,7 +563,7 @@ def test_written_profiles_validate_against_the_published_schema() -> None:
     schema = json.loads(SCHEMA_FILE.read_text("utf-8"))
     assert schema == profile_json_schema()
     current = built_profile(tags={"team": "fraud"})
-    for profile in (current, target_profile(current, [downsize_finding()])):
+    for profile in (current, target_of(current, [downsize_finding()])):
         jsonschema.validate(yaml.safe_load(profile_to_yaml(profile)), schema)
 
 
@@ -505,8 +572,9 @@ def test_written_profiles_validate_against_the_published_schema() -> None:
 def test_rationale_has_the_numbers_options_and_maturity() -> None:
     current = built_profile()
     findings = [downsize_finding(), capture_finding()]
-    target = target_profile(current, findings)
-    text = render_rationale(current, target, findings, maturity_of(current, target))
+    target = target_of(current, findings)
+    text = render_rationale(current, target, findings, maturity_of(current, target),
+                            plan=plan_for(current, findings))
 
     assert text.startswith("# ML profile rationale: web-fraud\n")
     assert "## Business requirements" in text
@@ -515,13 +583,23 @@ def test_rationale_has_the_numbers_options_and_maturity() -> None:
     # Read with `cat` as often as rendered: no backslash where Markdown would not act.
     assert "- cpu_p95_pct: 12.5 %" in text
     assert "- model_latency_p99_us: 45,200 µs (45.2 ms)" in text
-    assert "| **2x ml.c5.xlarge** (chosen) | $297.84 | catalogue us-east-1 | yes |" in text
-    assert "| 1x ml.c5.xlarge | $148.92 | catalogue us-east-1 | no |" in text
+    # Those options carry no carbon figure: "unknown", never a zero.
+    assert ("| 2x ml.c5.xlarge | $297.84 | unknown | catalogue us-east-1 | yes | **chosen** |"
+            in text)
+    assert ("| 1x ml.c5.xlarge | $148.92 | unknown | catalogue us-east-1 | no | no: below the"
+            in text)
     assert "$893.52" in text
     assert "p99 latency objective 200 ms (config.toml" in text
     assert "## Maturity (Well-Architected pillars)" in text
     assert "| Cost optimisation |" in text
-    assert "ml.c5.2xlarge → ml.c5.xlarge (accepted)" in text
+    assert "ml.c5.2xlarge → ml.c5.xlarge (in the target)" in text
+    # One story: what is wrong, the ways weighed, the choice, what to do and to watch.
+    plan = text[text.index("## Plan"):text.index("## Findings and changes")]
+    for part in ("**What is wrong.**", "**Ways weighed.**", "**Chosen.**",
+                 "**What the team does.**", "**What to watch after the change.**"):
+        assert part in plan, part
+    assert "CreateEndpointConfig with ml.c5.xlarge for variant AllTraffic" in plan
+    assert "saving $893.52 a month" in plan
 
 
 def test_rationale_escapes_untrusted_text() -> None:
@@ -531,7 +609,7 @@ def test_rationale_escapes_untrusted_text() -> None:
     current = profile_of(endpoint, fleet, production_requirements())
     finding = downsize_finding(endpoint.key).model_copy(
         update={"summary": "run `rm -rf` <img src=x>", "rationale": "see [here](javascript:x)"})
-    target = target_profile(current, [finding])
+    target = target_of(current, [finding])
     text = render_rationale(current, target, [finding], maturity_of(current, target))
 
     # The brackets are escaped, so the parentheses cannot make a link and stay as they are.
@@ -549,7 +627,7 @@ def test_rationale_escapes_untrusted_text() -> None:
 
 def test_diff_lists_changed_characteristics_with_their_reason(tmp_path: Path) -> None:
     current = built_profile()
-    target = target_profile(current, [downsize_finding()])
+    target = target_of(current, [downsize_finding()])
     differences = diff_profiles(current, target)
     paths = [d.path for d in differences]
     assert "variants[AllTraffic].instance_type" in paths
@@ -569,48 +647,20 @@ def test_diff_lists_changed_characteristics_with_their_reason(tmp_path: Path) ->
 
 # ------------------------------------------------------------------------- snapshot
 
-@dataclass(frozen=True)
-class Exported:
-    """What the export writer needs of an endpoint (the Analyst's EndpointAnalysis in the app)."""
-
-    current: MLProfile
-    target: MLProfile
-    findings: tuple[Finding, ...]
-    maturity_current: Maturity
-    maturity_target: Maturity
-    comparison: VariantComparison | None = None
-    recommender: tuple[RecommenderComparison, ...] = ()
-    verdicts: tuple[VerdictComparison, ...] = ()
-
-
-def exported(fleet: FleetSnapshot, findings: dict[str, list[Finding]],
-             requirements: dict[str, Requirements], accepted: set[str] | None = None
-             ) -> list[Exported]:
-    # The features and costs as the analysis carries them, computed once for the fleet.
-    advice = advise(fleet, AdvisorSettings(), PriceBook(), requirements)
-    items = []
-    for endpoint in fleet.endpoints:
-        found = tuple(findings.get(endpoint.key, ()))
-        current = current_profile(endpoint, fleet, advice.features, requirements.get(endpoint.key),
-                                  advice.costs[endpoint.key], advice.component_costs[endpoint.key])
-        target = target_profile(current, found, accepted)
-        items.append(Exported(current, target, found, *maturity_of(current, target)))
-    return items
-
-
 def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
-    web = make_endpoint("web-fraud")
+    web = make_endpoint("web-fraud", tags={"env": "production"})
     odd = make_endpoint("../../etc/passwd", instance_type="ml.m5.xlarge", count=1)
     fleet = make_fleet([web, odd], hourly={web.key: diurnal_hours()},
                        window={web.key: busy_window(), odd.key: {"requests": 0.0}},
                        provisioning=(ProvisioningRow(region=REGION, workload="training",
                                                      instance_type="ml.p4d.24xlarge",
                                                      instance_count=2),))
-    findings = {web.key: [downsize_finding(), capture_finding()]}
-    requirements = {web.key: production_requirements()}
+    analyst = Analyst(prices=PriceBook())
+    analysis = analyst.analyse(fleet)
     out = tmp_path / "snapshot"
 
-    result = write_snapshot(fleet, exported(fleet, findings, requirements), out)
+    files = analyst.snapshot_files(analysis, out)
+    written = write_files_atomically(files)
 
     stem = safe_file_stem(odd.name)
     assert "/" not in stem and not stem.startswith(".")
@@ -622,17 +672,20 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
         out / "fleet-summary.md", out / "fleet-summary.yaml",
     }
     on_disk = {p for p in out.rglob("*") if p.is_file()}
-    assert on_disk == expected == set(result.files) == set(result.written)
-    assert read_profile(endpoint_paths(out, REGION, "web-fraud")[1]).variants[0] \
-        .instance_count.value == 2
+    assert on_disk == expected == set(files) == set(written)
+    web_plan = analysis.endpoints[web.key].plan
+    target = read_profile(endpoint_paths(out, REGION, "web-fraud")[1])
+    assert target.monthly_cost_usd.value == web_plan.target_monthly_usd
     odd_current = read_profile(endpoint_paths(out, REGION, odd.name)[0])
     assert odd_current.endpoint == odd.name
-    assert odd_current.requirements.warnings == ["no business requirements configured"]
 
+    # The summary's savings are the plans': the same figure as the analysis, and the kinds
+    # add up to it.
     summary = yaml.safe_load((out / "fleet-summary.yaml").read_text("utf-8"))
     assert summary["endpoints"] == 2
-    assert summary["savings_usd_by_finding_kind"] == {"over-provisioned": 893.52}
-    assert summary["accepted_savings_usd"] == pytest.approx(893.52)
+    assert summary["accepted_savings_usd"] == analysis.total_savings_usd != 0
+    assert sum(summary["savings_usd_by_finding_kind"].values()) == pytest.approx(
+        summary["accepted_savings_usd"], abs=0.005)
     matrix = {(r["workload"], r["instance_type"]): r["instance_count"]
               for r in summary["provisioning"]}
     assert matrix == {("training", "ml.p4d.24xlarge"): 2, ("real-time", "ml.c5.2xlarge"): 4,
@@ -640,14 +693,15 @@ def test_snapshot_writes_every_file_once(tmp_path: Path) -> None:
     assert set(summary["maturity_by_pillar"]) == {
         "operational-excellence", "security", "reliability", "performance-efficiency",
         "cost-optimisation", "sustainability"}
-    assert "| Region | Workload | Instance type | Instances | Jobs |" in (
-        out / "fleet-summary.md").read_text("utf-8")
+    markdown = (out / "fleet-summary.md").read_text("utf-8")
+    assert "| Region | Workload | Instance type | Instances | Jobs |" in markdown
+    assert f"| total | {format_usd(analysis.total_savings_usd)} |" in markdown
 
-    # Running again changes nothing; rejecting a change rewrites only what it touches.
-    again = write_snapshot(fleet, exported(fleet, findings, requirements), out)
-    assert again.written == ()
-    fewer = write_snapshot(fleet, exported(fleet, findings, requirements, accepted=set()), out)
-    assert set(fewer.written) == {
+    # Running again changes nothing; rejecting a plan rewrites only what it touches.
+    assert write_files_atomically(analyst.snapshot_files(analysis, out)) == []
+    analyst.reject_plan(web.key)
+    fewer = write_files_atomically(analyst.snapshot_files(analyst.analyse(fleet), out))
+    assert set(fewer) == {
         out / "us-east-1" / "web-fraud.target.yaml", out / "us-east-1" / "web-fraud.rationale.md",
         out / "fleet-summary.md", out / "fleet-summary.yaml"}
 

@@ -23,7 +23,6 @@ from tui.widgets.endpoint.charts import SparkLine
 from tui.widgets.fleet.table import FleetTable
 
 CHURN = "us-east-1/churn-predictor-prod"
-TYPE_CHANGE = "over-provisioned:instance_type:AllTraffic"
 
 
 def _record_notifications(app: SagetopApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -57,37 +56,54 @@ async def _open(pilot: Pilot[None], app: SagetopApp, key: str) -> EndpointScreen
     return screen
 
 
-async def _decide(pilot: Pilot[None], app: SagetopApp, screen: EndpointScreen) -> None:
-    """Reject the instance type change, see the target fall back, accept it again."""
+async def _decide(pilot: Pilot[None], app: SagetopApp, screen: EndpointScreen,
+                  seen: list[str]) -> None:
+    """Leave the resize out of the plan, see the target fall back, take it again; an option
+    that cannot be applied is refused at once, with the reason."""
     before = app.state.endpoint_analysis(CHURN)
     assert before is not None and before.target.variants[0].instance_type.value == "ml.m5.large"
+    resize = next(o for o in before.plan.chosen if o.finding.value == "over-provisioned")
     await pilot.press("5")
     changes: DataTable[object] = screen.query_one("#changes", DataTable)
-    changes.move_cursor(row=changes.get_row_index(TYPE_CHANGE))
+    changes.move_cursor(row=changes.get_row_index(resize.id))
     await pilot.press("x")
 
-    def decided(accepted: bool) -> bool:
+    def status(wanted: str) -> bool:
         advice = app.state.endpoint_analysis(CHURN)
-        return advice is not None and any(
-            c.change_id == TYPE_CHANGE and c.accepted is accepted for c in advice.changes)
+        planned = advice.plan.option(resize.id) if advice else None
+        return planned is not None and planned.status.value == wanted
 
-    await wait_until(pilot, lambda: decided(False), "the rejection")
+    await wait_until(pilot, lambda: status("rejected"), "the rejection")
     await pilot.pause(0.1)
     after = app.state.endpoint_analysis(CHURN)
     assert after is not None
     assert after.target.variants[0].instance_type.value == "ml.c5.4xlarge"
     assert after.monthly_savings_usd != before.monthly_savings_usd
-    assert "rejected" in str(changes.get_cell(TYPE_CHANGE, "decision"))
+    assert "rejected" in str(changes.get_cell(resize.id, "decision"))
     assert "ml.c5.4xlarge" in _plain(screen.query_one("#profile-view", Static))
+    changes.move_cursor(row=changes.get_row_index(resize.id))
     await pilot.press("a")
-    await wait_until(pilot, lambda: decided(True), "the acceptance")
+    await wait_until(pilot, lambda: status("chosen"), "the acceptance")
     restored = app.state.endpoint_analysis(CHURN)
     assert restored is not None
     assert restored.target.variants[0].instance_type.value == "ml.m5.large"
+    assert restored.monthly_savings_usd == before.monthly_savings_usd
+    # What cannot be taken says why at the moment of asking (and nothing changes).
+    unfit = next(o for o in restored.plan.options if not o.pickable
+                 and o.status.value in ("unfit", "covered", "experiment"))
+    changes.move_cursor(row=changes.get_row_index(unfit.id))
+    told = len(seen)
+    await pilot.press("a")
+    await pilot.pause(0.1)
+    again = app.state.endpoint_analysis(CHURN)
+    assert again is not None and again.plan.option(unfit.id) == unfit
+    assert len(seen) == told + 1 and seen[-1].startswith("warning: ")
+    assert unfit.label in seen[-1] and (unfit.why or unfit.status.value)[:40] in seen[-1]
 
 
-async def test_pane_tabs_decisions_summary_and_help() -> None:
+async def test_pane_tabs_decisions_summary_and_help(monkeypatch: pytest.MonkeyPatch) -> None:
     app, _ = demo_app()
+    seen = _record_notifications(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_analysis(pilot)
         screen = await _open(pilot, app, CHURN)
@@ -101,14 +117,17 @@ async def test_pane_tabs_decisions_summary_and_help() -> None:
             assert screen.query_one(TabbedContent).active == tab
         assert "over-provisioned" in _plain(screen.query_one("#findings-view", Static))
         assert "Maturity by pillar" in _plain(screen.query_one("#maturity-view", Static))
-        await _decide(pilot, app, screen)
+        await _decide(pilot, app, screen, seen)
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
         assert app.session.view.focus is None
         await pilot.press("t")
         assert isinstance(app.screen, SummaryScreen)
         summary = _plain(app.screen.query_one("#summary", Static))
-        assert "Savings by kind" in summary and "Provisioning matrix" in summary
+        assert "Savings of the plans by kind" in summary and "Provisioning matrix" in summary
+        analysis = app.state.analysis
+        assert analysis is not None  # one savings figure: the status line's is the summary's
+        assert f"plans save ${analysis.total_savings_usd:,.0f}/month" in summary
         await pilot.press("q", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")

@@ -133,7 +133,10 @@ async def test_fleet_view_lists_sorts_filters_groups_and_expands() -> None:
         status = _text(screen.query_one(StatusLine))
         assert f"{len(account.fleet)} endpoints" in status
         assert "requests" in status and "throttled" in status and "CloudWatch $" in status
-        assert "/month, save up to $" in status
+        # The plans' savings: the same figure the summary, the report and the export show.
+        analysis = app.state.analysis
+        assert analysis is not None
+        assert f"/month, plans save ${analysis.total_savings_usd:,.0f}/month" in status
         assert not screen.query_one(ProblemLine).display
         # The advice reached the rows: the idle endpoint says so in its worst finding.
         assert "idle" in str(table.get_cell("us-east-1/legacy-recs-v1", "finding"))

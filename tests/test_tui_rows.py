@@ -61,7 +61,8 @@ async def test_a_listing_without_metrics_shows_pending_cells_not_zeros() -> None
     rows = fleet_rows(listing, None)
     assert rows
     for row in rows:
-        for column in ("rpm", "p99", "busiest", "errors", "cost", "savings", "finding"):
+        for column in ("rpm", "p99", "busiest", "errors", "cost", "savings", "finding",
+                       "carbon"):
             assert _cell([row], row.key, column) == "…", (row.key, column)
 
 
@@ -75,6 +76,9 @@ async def test_idle_latency_is_a_dash_and_latency_carries_its_unit() -> None:
     assert _cell(rows, f"{REGION}/legacy-recs-v1", "p99") == "-"  # nobody calls it
     assert _cell(rows, f"{REGION}/doc-summarizer", "p99").endswith("s")  # seconds, said so
     assert _cell(rows, BUSY, "p99").endswith("ms")
+    # Estimated kgCO2e a month, "~" for an estimate: an idle endpoint's instances emit too.
+    assert _cell(rows, BUSY, "carbon").startswith("~")
+    assert _cell(rows, f"{REGION}/legacy-recs-v1", "carbon").startswith("~")
     assert fmt_ms(70_000.0) == "70.0s" and fmt_ms(65.94) == "65.9ms" and fmt_ms(None) == "-"
     # Money as finance writes it: the sign before the dollar, never "$-1,598.99".
     assert fmt_usd(-1598.99) == "-$1,599" and fmt_usd(-1598.99, minus="−") == "−$1,599"
@@ -90,6 +94,11 @@ def test_80_columns_show_the_money_and_wider_screens_only_add_columns() -> None:
         shown = keys
     # Every column but the account column, which only a multi-account session has.
     assert shown == {c.key for c in COLUMNS} - {"account"} and set(PRIORITY) == shown | {"account"}
+    # The estimated kgCO2e a month comes after drift, before the deployment option and region:
+    # a wide screen's column, never at the 160-cell snapshot size.
+    assert PRIORITY.index("carbon") == PRIORITY.index("drift") + 1
+    assert "carbon" not in {c.key for c in columns_for_width(160)}
+    assert "carbon" in {c.key for c in columns_for_width(170)}
     # Pinned columns come first after the name, hidden ones never; the rule stays monotonic.
     assert "region" in {c.key for c in columns_for_width(80, pinned=("region",))}
     assert "cost" not in {c.key for c in columns_for_width(200, hidden={"cost"})}

@@ -52,12 +52,13 @@ from tui.messages import (
     AnalysisUpdated,
     CollectionFailed,
     CollectionProgress,
+    DecisionApplied,
     ExportFinished,
     FleetUpdated,
     LiveInterest,
 )
 from tui.remembered import RememberedView, load_view, save_view
-from tui.screens.endpoint import EndpointScreen
+from tui.screens.endpoint import EndpointScreen, decision_words
 from tui.screens.fleet import FleetScreen
 from tui.screens.help import HelpScreen
 from tui.screens.summary import SummaryScreen
@@ -125,7 +126,9 @@ class SagetopApp(App[None]):
                              fleet_seconds=session.refresh.fleet_seconds)
         # One analysis at a time: decisions and refreshes must not interleave inside the Analyst.
         self._analyst_lock = threading.Lock()
-        self._pending_decisions: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
+        # (endpoint key, action, option id): decisions on plans, taken by the analysis worker.
+        self._pending_decisions: queue.SimpleQueue[tuple[str, str, str | None]] = (
+            queue.SimpleQueue())
 
     def get_default_screen(self) -> Screen[None]:
         return FleetScreen(self._view)
@@ -260,11 +263,18 @@ class SagetopApp(App[None]):
         Decisions wait in a queue rather than travel with the worker: a newer refresh cancels an
         analysis that has not started, and the decision must survive that.
         """
+        decided: list[tuple[str, str, str | None, str | None]] = []
         try:
             with self._analyst_lock:
                 analyst = self.analyst
                 while not self._pending_decisions.empty():
-                    analyst.accept(*self._pending_decisions.get_nowait())
+                    key, action, option = self._pending_decisions.get_nowait()
+                    # Checked against the analysis the user decided on: a refused decision
+                    # is never recorded, and the pane says why at once.
+                    seen = self.state.analysis
+                    error = (analyst.decide(seen, key, action, option) if seen is not None
+                             else "the analysis has not finished")
+                    decided.append((key, action, option, error))
                 analysis = analyst.analyse(fleet)
         except SagetopError as exc:
             self.post_message(AnalysisFailed(str(exc)))
@@ -272,6 +282,8 @@ class SagetopApp(App[None]):
             self.post_message(AnalysisFailed(f"{type(exc).__name__}: {exc}"))
         else:
             self.post_message(AnalysisUpdated(analysis))
+            for key, action, option, error in decided:
+                self.post_message(DecisionApplied(key, action, option, error, analysis))
 
     def on_analysis_updated(self, message: AnalysisUpdated) -> None:
         # An analysis of an older snapshot still helps until the newer one is analysed.
@@ -280,11 +292,19 @@ class SagetopApp(App[None]):
     def on_analysis_failed(self, message: AnalysisFailed) -> None:
         self.state = replace(self.state, analysis_failure=message.message)
 
-    def decide_change(self, endpoint_key: str, change_id: str, accepted: bool) -> None:
-        """The user accepted or rejected a suggested change; the target profile follows."""
-        self._pending_decisions.put((endpoint_key, change_id, accepted))
+    def decide(self, endpoint_key: str, action: str, option_id: str | None = None) -> None:
+        """A decision on an endpoint's plan ("accept" or "reject" it; "choose" or "leave" an
+        option); the analysis worker checks and takes it, and the target profile follows."""
+        self._pending_decisions.put((endpoint_key, action, option_id))
         if self.state.fleet is not None:
             self.analyse(self.state.fleet)
+
+    def on_decision_applied(self, message: DecisionApplied) -> None:
+        title, text = decision_words(message.endpoint, message.action, message.option_id,
+                                     message.error, message.analysis, self.look.glyphs.arrow)
+        # markup=False: the words carry the account's names and values (made inert).
+        self.notify(text, title=title, severity="warning" if message.error else "information",
+                    timeout=6 if message.error else 4, markup=False)
 
     # Export ----------------------------------------------------------------------------------
 

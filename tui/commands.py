@@ -50,6 +50,8 @@ SORT_WORDS: dict[str, tuple[str, ...]] = {
     "savings": ("saving", "savings", "save", "waste", "wasteful", "money", "cost", "cheaper",
                 "right-size", "dollars"),
     "finding": ("severity", "problem", "worst", "advice", "critical"),
+    "carbon": ("carbon", "co2", "co2e", "emissions", "energy", "green", "sustainability",
+               "footprint", "kwh"),
     "region": ("location", "aws region"),
 }
 # How the palette names each column.
@@ -58,7 +60,7 @@ NAMES: dict[str, str] = {
     "shape": "instances", "rpm": "requests per minute", "trend": "traffic over 24 hours",
     "p99": "p99 latency", "busiest": "busiest resource", "errors": "5XX errors",
     "drift": "drift", "cost": "monthly cost", "savings": "saving", "finding": "worst finding",
-    "region": "region",
+    "carbon": "estimated carbon", "region": "region",
 }
 THEME_WORDS = ("theme", "colour", "color", "contrast", "palette", "appearance")
 

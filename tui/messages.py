@@ -79,6 +79,17 @@ class LiveInterest(Message):
 
 
 @dataclass
+class DecisionApplied(Message):
+    """A decision on a plan was taken (error None) or refused (why), with the analysis after it."""
+
+    endpoint: str
+    action: str  # accept | reject (the plan) | choose | leave (an option)
+    option_id: str | None
+    error: str | None
+    analysis: FleetAnalysis | None
+
+
+@dataclass
 class ExportFinished(Message):
     """Profile files written (paths) or the one-line reason they were not (error)."""
 

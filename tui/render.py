@@ -12,6 +12,7 @@ row's do; only the latest minute is read from the metric store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,12 +23,14 @@ from rich.text import Text
 from advisors.components import BASIS_LABELS, variant_reservations
 from advisors.cost import CostEstimate
 from advisors.features import FleetFeatures, measured
-from advisors.finding import Finding
+from advisors.finding import Finding, OptionKind
 from ground.domain import EndpointSnapshot, FleetSnapshot
+from ground.energy import quantity
 from ground.requirements import Requirements
 from ground.untrusted import inert
 from pipeline.analysis import EndpointAnalysis, FleetAnalysis
 from profiles.maturity import Maturity, MaturityLevel, Pillar, level_label
+from profiles.plan import EndpointPlan, Outcome, option_id
 from tui.look import DEFAULT_LOOK, Look
 from tui.render_opinions import opinions_summary_view
 from tui.rows import (
@@ -44,9 +47,12 @@ from tui.rows import (
     variant_shape,
 )
 
-# Profile sections that are not characteristics, or that the pane shows elsewhere.
+# Changes listed in each ranking of the summary screen.
+RANKED_ROWS = 8
+# Profile sections that are not characteristics, or that the pane shows elsewhere (the carbon
+# estimate's detail: its value and range are the monthly_carbon_kgco2e characteristic).
 NOT_CHARACTERISTICS = frozenset({"schema_version", "kind", "endpoint", "region", "generated_at",
-                                 "requirements", "tags", "changes"})
+                                 "requirements", "tags", "changes", "carbon"})
 # Units that count things: "1 model", "2 models".
 COUNTED_UNITS = frozenset({"models", "instances", "schedules", "days", "requests", "bytes",
                            "concurrent requests", "containers", "variants"})
@@ -92,6 +98,10 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
     lines = [_one_line(head, look)]
     if advice is not None:
         head.append(f"  {fmt_usd(advice.monthly_cost_usd)}/month")
+        footprint = advice.footprint
+        head.append("  " + (f"{footprint.text}, ~{quantity(footprint.kwh)} kWh/month, "
+                            "estimate" if footprint is not None
+                            else "kgCO2e not estimated"), style=palette.muted)
         worst = advice.worst
         why = Text()
         if worst is None:
@@ -104,13 +114,20 @@ def endpoint_title(endpoint: EndpointSnapshot, advice: EndpointAnalysis | None,
             why.append(f": {inert(worst.summary, one_line=True)}")
         lines.append(_one_line(why, look))
         decided = Text()
-        if advice.changes:
-            taken = sum(1 for c in advice.changes if c.accepted)
-            saving = advice.monthly_savings_usd
-            decided.append(f"{taken} of {len(advice.changes)} changes accepted, "
-                           f"{cost_change(saving, plural=taken != 1)}",
-                           style=(palette.good if saving and saving > 0 else
-                                  palette.bad if saving and saving < 0 else ""))
+        plan = advice.plan
+        if plan.rejected:
+            decided.append("plan rejected: nothing changes", style=palette.warning)
+            decided.append(look.glyphs.separator, style=palette.muted)
+        elif plan.chosen:
+            saving = plan.monthly_savings_usd
+            taken = len(plan.chosen)
+            decided.append(f"plan {cost_change(saving)}", style=(
+                palette.good if saving > 0 else palette.bad if saving < 0 else ""))
+            carbon = plan.monthly_kgco2e_saved
+            if carbon is not None and (said := carbon_change(carbon)) != NO_CARBON_CHANGE:
+                decided.append(f", {said}", style=palette.good if carbon > 0 else palette.bad)
+            decided.append(f" ({taken} option{'s' if taken != 1 else ''}"
+                           + (", your choice" if plan.decided else "") + ")")
             decided.append(look.glyphs.separator, style=palette.muted)
         decided.append_text(requirements_text(advice.requirements, look))
         lines.append(_one_line(decided, look))
@@ -290,8 +307,37 @@ def monitor_view(endpoint: EndpointSnapshot, look: Look = DEFAULT_LOOK) -> Rende
     return Group(*parts)
 
 
+_OUTCOME_WORDS = {
+    Outcome.RESOLVED: "in the plan", Outcome.COVERED: "covered", Outcome.EXCLUDED: "excluded",
+    Outcome.DECLINED: "not in the plan", Outcome.UNRESOLVED: "unresolved",
+    Outcome.REJECTED: "rejected by you", Outcome.EVIDENCE: "evidence",
+}
+
+
+def outcome_text(finding: Finding, plan: EndpointPlan | None, look: Look = DEFAULT_LOOK
+                 ) -> Text | None:
+    """What the plan made of the finding, in a line ('plan: covered, serverless ...')."""
+    outcome = plan.outcome_of(finding) if plan else None
+    if outcome is None or plan is None:
+        return None
+    palette = look.palette
+    style = {Outcome.RESOLVED: palette.good, Outcome.UNRESOLVED: palette.bad,
+             Outcome.REJECTED: palette.warning}.get(outcome.outcome, palette.muted)
+    text = Text("plan: ", style="bold")
+    text.append(_OUTCOME_WORDS[outcome.outcome], style=style)
+    by = plan.option(outcome.by) if outcome.by else None
+    if outcome.outcome is Outcome.RESOLVED and by is not None:
+        text.append(f", {by.label}")
+        if by.monthly_savings_usd is not None:
+            text.append(f" ({cost_change(by.monthly_savings_usd)})")
+    elif outcome.why:
+        text.append(f": {outcome.why}", style=palette.muted)
+    return text
+
+
 def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
-                 full_sources: bool = False) -> RenderableType:
+                 full_sources: bool = False, plan: EndpointPlan | None = None
+                 ) -> RenderableType:
     """One finding: what, why, the evidence, the options and their prices.
 
     A price source shows who published the price, for where and when; `full_sources` adds the
@@ -309,12 +355,18 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
     if finding.monthly_savings_usd:
         head.append(f"  {cost_change(finding.monthly_savings_usd)}",
                     style=palette.good if finding.monthly_savings_usd > 0 else palette.bad)
+    if finding.monthly_savings_kgco2e:
+        head.append(f"  {carbon_change(finding.monthly_savings_kgco2e)}",
+                    style=palette.good if finding.monthly_savings_kgco2e > 0 else palette.bad)
     head.append("\n")
     # Summaries and rationale quote names and tag values from the account.
     head.append(inert(finding.summary))
     head.append("\n")
     head.append(inert(finding.rationale), style=palette.muted)
     parts: list[RenderableType] = [head]
+    planned = outcome_text(finding, plan, look)
+    if planned is not None:
+        parts.append(planned)
     if finding.evidence:
         evidence = Text("evidence: ", style="italic")
         evidence.append(inert(", ".join(f"{k}={_value_text(v)}"
@@ -327,20 +379,29 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
         # Sources are said under the table, once each: as a column they would wrap every row
         # over several lines at 80 columns. With more than one, a number ties row and source.
         distinct = list(dict.fromkeys(sources))
-        headers = ["Option", "$/month", "Fits", "Note"]
+        headers = ["Option", "$/month", "kgCO2e/mo", "Fits", "Plan", "Note"]
         if len(distinct) > 1:
-            headers.insert(3, "Price")
+            headers.insert(5, "Price")
         options = _table(*headers, look=look)
         options.columns[1].justify = "right"
+        options.columns[2].justify = "right"
         for option, source in zip(finding.options, sources, strict=True):
+            taken = plan.option(option_id(finding, option)) if plan else None
+            status = ("today" if option.kind is OptionKind.KEEP else
+                      taken.status.value if taken is not None else "-")
             cells: list[RenderableType] = [
                 Text(inert(option.label)), fmt_usd(option.monthly_cost_usd),
+                Text("?" if option.monthly_kgco2e is None
+                     else f"~{quantity(option.monthly_kgco2e)}"),
                 Text("yes" if option.fits else "no",
-                     style=palette.good if option.fits else palette.bad)]
+                     style=palette.good if option.fits else palette.bad),
+                Text(status, style=f"bold {palette.good}" if status == "chosen" else "")]
             if len(distinct) > 1:
                 cells.append(Text(f"[{distinct.index(source) + 1}]"))
             options.add_row(*cells, Text(inert(option.note)))
         parts.append(options)
+        parts.append(Text("kgCO2e: estimates (Cloud Carbon Footprint coefficients; method in "
+                          "the README and the rationale)", style=palette.muted))
         if len(distinct) == 1:
             parts.append(Text(f"prices: {distinct[0]}", style=palette.muted))
         else:
@@ -360,12 +421,13 @@ def finding_view(finding: Finding, look: Look = DEFAULT_LOOK,
 
 
 def findings_view(findings: Sequence[Finding], look: Look = DEFAULT_LOOK,
-                  full_sources: bool = False) -> RenderableType:
+                  full_sources: bool = False, plan: EndpointPlan | None = None
+                  ) -> RenderableType:
     if not findings:
         return Text("no findings: nothing to change", style=look.palette.good)
     hint = Text("p: price sources in full" if not full_sources
                 else "p: price sources in short", style=look.palette.muted)
-    return Group(*(finding_view(f, look, full_sources) for f in findings), hint)
+    return Group(*(finding_view(f, look, full_sources, plan) for f in findings), hint)
 
 
 def _value_text(value: Any) -> str:
@@ -492,10 +554,48 @@ def _accounts_table(fleet: FleetSnapshot, analysis: FleetAnalysis, profiles_read
     return table
 
 
+NO_CARBON_CHANGE = "no change in kgCO2e"
+
+
+def carbon_change(saving_kg: float | None, plural: bool = False) -> str:
+    """An estimated carbon saving in words: 'saves ~2.9 kgCO2e/month', 'adds ~7.3 ...'."""
+    if saving_kg is None or math.isnan(saving_kg):
+        return "kgCO2e unknown"
+    if abs(saving_kg) < 0.0005:
+        return NO_CARBON_CHANGE
+    verb = ("save" if plural else "saves") if saving_kg > 0 else ("add" if plural else "adds")
+    return f"{verb} ~{quantity(abs(saving_kg))} kgCO2e/month"
+
+
+def rankings_view(analysis: FleetAnalysis, look: Look = DEFAULT_LOOK) -> list[RenderableType]:
+    """The changes ranked by dollars saved, and beside them the greenest (by kgCO2e saved)."""
+    glyphs = look.glyphs
+    parts: list[RenderableType] = []
+    for title, by in (("Top changes by $ saved", "usd"),
+                      ("Greenest changes (kgCO2e saved, estimates)", "kgco2e")):
+        table = _table("Endpoint", "Change", "$/month", "kgCO2e/mo", title=title, look=look)
+        table.columns[2].justify = "right"
+        table.columns[3].justify = "right"
+        for change in analysis.ranked_changes(by, limit=RANKED_ROWS):
+            kg = change["monthly_savings_kgco2e"]
+            # "region/name" or "account/region/name": the account stays, the region goes.
+            where, _, name = str(change["endpoint"]).rpartition("/")
+            account, sep, _ = where.rpartition("/")
+            name = f"{account}{sep}{name}"
+            table.add_row(Text(inert(name, one_line=True)),
+                          Text(str(change["kind"])),
+                          fmt_usd(change["monthly_savings_usd"], minus=glyphs.minus),
+                          "?" if kg is None else f"~{quantity(kg)}")
+        if not table.row_count:
+            table.add_row("-", "nothing to save", "-", "-")
+        parts += [table, Text("")]
+    return parts
+
+
 def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                  profiles_ready: bool, look: Look = DEFAULT_LOOK) -> RenderableType:
-    """The fleet summary; savings of the accepted changes and maturity need every profile built,
-    so they show once `profiles_ready` (a worker builds them off the UI thread)."""
+    """The fleet summary; the plans' savings are known at once, maturity needs every profile
+    built, so it shows once `profiles_ready` (a worker builds them off the UI thread)."""
     palette, glyphs = look.palette, look.glyphs
     computing = f"computing{glyphs.ellipsis}"
     parts: list[RenderableType] = []
@@ -507,18 +607,34 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
         parts.append(totals)
     else:
         count = sum(len(a.findings) for a in analysis.endpoints.values())
-        accepted = (cost_change(analysis.total_savings_usd, plural=True) if profiles_ready
-                    else computing)
+        plans = analysis.totals
         totals.append(f"monthly cost {fmt_usd(analysis.total_monthly_cost_usd)}/month   "
-                      f"accepted changes {accepted}   "
+                      f"plans {cost_change(analysis.total_savings_usd, plural=True)}   "
                       f"{count} finding{'s' if count != 1 else ''}\n")
-        totals.append(f"prices: {inert(analysis.price_source)}", style=palette.muted)
+        totals.append(f"{plans.endpoints_saving} endpoints save, {plans.endpoints_costing} cost "
+                      f"more to meet a requirement; {plans.covered_findings} findings covered "
+                      f"by another's option (counted once); {plans.unpriced_options} chosen "
+                      "options not priced\n", style=palette.muted)
+        totals.append(f"prices: {inert(analysis.price_source)}\n", style=palette.muted)
+        carbon = analysis.carbon
+        totals.append(f"energy ~{quantity(carbon.kwh)} kWh/month, carbon "
+                      f"~{quantity(carbon.kgco2e)} kgCO2e/month ({quantity(carbon.kgco2e_low)}-"
+                      f"{quantity(carbon.kgco2e_high)}), estimate   plans "
+                      f"{carbon_change(analysis.total_savings_kgco2e, plural=True)}\n")
+        totals.append(f"carbon: {carbon.coefficients}"
+                      + (f"; {carbon.endpoints_without} endpoints not estimated"
+                         if carbon.endpoints_without else ""), style=palette.muted)
         parts.append(totals)
-        kinds = _table("Finding kind", "Savings $/month", title="Savings by kind", look=look)
+        kinds = _table("Finding kind", "Savings $/month", title="Savings of the plans by kind",
+                       look=look)
         for kind, usd in analysis.savings_by_kind.items():
             kinds.add_row(Text(kind), fmt_usd(usd, minus=glyphs.minus))
         if not analysis.savings_by_kind:
             kinds.add_row("-", "-")
+        else:
+            kinds.add_row(Text("total", style="bold"),
+                          Text(fmt_usd(analysis.total_savings_usd, minus=glyphs.minus),
+                               style="bold"))
         pillars = _table("Pillar", "Mean level (1-4)", title="Maturity by pillar", look=look)
         for pillar in Pillar:
             mean = analysis.maturity_by_pillar.get(str(pillar)) if profiles_ready else None
@@ -528,8 +644,8 @@ def summary_view(analysis: FleetAnalysis | None, fleet: FleetSnapshot,
                                       style=palette.muted))
         if fleet.accounts:
             parts += [Text(""), _accounts_table(fleet, analysis, profiles_ready, look)]
-        parts += [Text(""), kinds, Text(""), pillars, Text(""),
-                  opinions_summary_view(analysis.opinions, look)]
+        parts += [Text(""), kinds, Text(""), *rankings_view(analysis, look), pillars,
+                  Text(""), opinions_summary_view(analysis.opinions, look)]
     several = bool(fleet.accounts)  # the matrix per account, when several are watched
     matrix = _table(*(("Account",) if several else ()), "Region", "Workload", "Instance type",
                     "Instances", "Jobs", title="Provisioning matrix", look=look)

@@ -26,6 +26,7 @@ from ground.domain import (
     InferenceComponentSnapshot,
     VariantSnapshot,
 )
+from ground.energy import quantity
 from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
 from tui.look import DEFAULT_LOOK, UNICODE, Look, Palette
@@ -81,9 +82,11 @@ COLUMNS: tuple[Column, ...] = (
            about="share of requests answered with a 5XX over the lookback", short="5XX"),
     Column("drift", "Drift", 10, about="Model Monitor state"),
     Column("cost", "$/month", 8, numeric=True, about="monthly cost", short="$/mo"),
-    Column("savings", "Save/mo", 8, numeric=True, about="best single saving a month",
+    Column("savings", "Save/mo", 8, numeric=True, about="what the endpoint's plan saves a month",
            short="Save"),
     Column("finding", "Worst finding", 20, about="worst finding (+N more)"),
+    Column("carbon", "CO2e/mo", 8, numeric=True,
+           about="estimated kgCO2e a month (energy and embodied)", short="CO2e"),
     Column("region", "Region", 14, about="AWS Region"),
     # Shown only while several accounts are watched (`columns_for_width`'s `accounts`).
     Column("account", "Account", 12, about="AWS account (its name, or id)"),
@@ -92,7 +95,8 @@ COLUMNS: tuple[Column, ...] = (
 # ever adds columns. At 80 cells: name, shape, cost, saving, worst finding (the money first).
 # With several accounts, whose endpoint it is comes right after the money (past 80 cells).
 PRIORITY: tuple[str, ...] = ("endpoint", "shape", "cost", "savings", "finding", "account", "rpm",
-                             "p99", "status", "errors", "busiest", "trend", "drift", "option",
+                             "p99", "status", "errors", "busiest", "trend", "drift", "carbon",
+                             "option",
                              "region")
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
@@ -567,10 +571,17 @@ def finding_cell(findings: Sequence[Finding], look: Look = DEFAULT_LOOK) -> Text
                 style=severity_style(worst.severity, look.palette))
 
 
+def carbon_cell(kgco2e: float | None, look: Look = DEFAULT_LOOK) -> Text:
+    """Estimated kgCO2e a month ("~" says estimate); "?" when it cannot be estimated."""
+    if kgco2e is None or math.isnan(kgco2e):
+        return Text("?", style=look.palette.muted, justify="right")
+    return Text(f"~{quantity(kgco2e)}", justify="right")
+
+
 def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  findings: Sequence[Finding] = (), monthly_cost_usd: float | None = None,
-                 possible_savings_usd: float | None = None, *, analysed: bool = True,
-                 look: Look = DEFAULT_LOOK) -> RowData:
+                 plan_savings_usd: float | None = None, *, analysed: bool = True,
+                 monthly_kgco2e: float | None = None, look: Look = DEFAULT_LOOK) -> RowData:
     """The row of one endpoint: counts summed over variants, the worst variant for peaks.
 
     `analysed` False: the advice (cost, saving, findings) is still being worked out.
@@ -597,8 +608,9 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "drift": drift,
         "cost": (Text(fmt_usd(monthly_cost_usd), justify="right") if analysed
                  else _pending(look)),
-        "savings": savings_cell(possible_savings_usd, look) if analysed else _pending(look),
+        "savings": savings_cell(plan_savings_usd, look) if analysed else _pending(look),
         "finding": finding_cell(findings, look) if analysed else _pending(look),
+        "carbon": carbon_cell(monthly_kgco2e, look) if analysed else _pending(look),
         "region": outside(endpoint.region, 40),
         "account": outside(endpoint.account or "", 40),
     }
@@ -608,8 +620,9 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
         "trend": measures.trend_total, "p99": _num(measures.p99_ms),
         "busiest": _num(measures.busiest.pct if measures.busiest else None),
         "errors": _num(measures.error_ratio), "drift": drift_rank,
-        "cost": _num(monthly_cost_usd), "savings": _num(possible_savings_usd),
+        "cost": _num(monthly_cost_usd), "savings": _num(plan_savings_usd),
         "finding": float(SEVERITY_RANK[worst.severity]) if worst else 0.0,
+        "carbon": _num(monthly_kgco2e),
         "region": endpoint.region,
         "account": endpoint.account or "",
     }
@@ -632,10 +645,11 @@ def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
         if advice is None:
             rows.append(endpoint_row(endpoint, measured, analysed=False, look=look))
         else:
-            # The best single suggestion's saving: cheap to know, unlike the accepted set's,
-            # which builds the endpoint's profiles.
+            # The plan's saving: the figure the pane, the status line and the export show.
             rows.append(endpoint_row(endpoint, measured, advice.findings,
-                                     advice.monthly_cost_usd, advice.possible_savings_usd,
+                                     advice.monthly_cost_usd, advice.monthly_savings_usd,
+                                     monthly_kgco2e=(None if advice.footprint is None
+                                                     else advice.footprint.kgco2e),
                                      look=look))
     return rows
 
@@ -665,6 +679,7 @@ def variant_row(endpoint: EndpointSnapshot, variant: VariantSnapshot, fleet: Fle
         "cost": "",
         "savings": "",
         "finding": "",
+        "carbon": "",
         "region": "",
         "account": "",
     }
@@ -701,7 +716,12 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
     scales = bool(scaling and scaling.scales and scaling.max_capacity > scaling.min_capacity)
     own = [f for f in findings if f.component == component.name]
     copies = f"{component.current_copies}/{component.desired_copies} copies"
-    best = max((f.monthly_savings_usd for f in own if f.monthly_savings_usd), default=None)
+    # Its part of the endpoint's plan: the chosen options about this component.
+    advice = analysis.endpoints.get(endpoint.key) if analysis is not None else None
+    plan = advice.plan if advice is not None else None
+    planned = [o.monthly_savings_usd for o in (plan.chosen if plan else ())
+               if o.component == component.name and o.monthly_savings_usd is not None]
+    best = sum(planned) if planned else None
     palette = look.palette
     in_service = component.status == "InService"
     return {
@@ -724,6 +744,7 @@ def component_row(endpoint: EndpointSnapshot, component: InferenceComponentSnaps
                  if analysed else _pending(look)),
         "savings": savings_cell(best, look) if analysed else _pending(look),
         "finding": finding_cell(own, look) if analysed else _pending(look),
+        "carbon": "",
         "region": "",
         "account": "",
     }

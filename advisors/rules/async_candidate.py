@@ -9,19 +9,32 @@ from __future__ import annotations
 
 import pandas as pd
 
+from advisors.carbon import NO_LOAD
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
-from advisors.finding import Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import (
     ASYNC_MAX_PAYLOAD_MB,
     ASYNC_MAX_PROCESSING_S,
     INVOCATION_TIMEOUT_S,
+    MIB_PER_GIB,
     MICROSECONDS_PER_S,
     REAL_TIME_MAX_PAYLOAD_MB,
     SERVERLESS_MAX_PAYLOAD_MB,
 )
-from advisors.rules.common import number, option, rows, savings, sentence, usd
+from advisors.rules.common import (
+    carbon_clause,
+    keep,
+    number,
+    option,
+    rows,
+    savings,
+    sentence,
+    usd,
+)
+from advisors.sizing import cpu_host_for
 from ground.domain import DeploymentOption
+from ground.energy import Footprint
 
 _ELIGIBLE = (DeploymentOption.REAL_TIME.value, DeploymentOption.SERVERLESS.value)
 
@@ -65,15 +78,51 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
         # only the hours with traffic would bill.
         scale_to_zero = not ctx.is_production(str(key)) and requirements.min_instances == 0
         idle = number(row["idle_hour_fraction"])
+        endpoint = ctx.endpoint(str(key))
+        changes = [ProfileChange(characteristic="deployment_option",
+                                 current=str(row["deployment"]), proposed="async")]
+        label = "async, same instances"
+        host = None
         if serverless:
-            proposed = CostEstimate(usd=None, source="instance type to choose", estimated=True)
+            # Async runs on instances: the smallest CPU type holding the serverless memory.
+            variant = endpoint.serving_variants[0]
+            memory = (variant.serverless.memory_mb if variant.serverless else 0) / MIB_PER_GIB
+            host = cpu_host_for(memory, endpoint.region, ctx.prices, ctx.settings,
+                                max(1, requirements.min_instances))
+            if host is None:
+                proposed = CostEstimate(usd=None, source="no instance type holds the model",
+                                        estimated=True)
+            else:
+                proposed = host.cost
+                label = f"async on {host.label}"
+                changes += [ProfileChange(characteristic="instance_type",
+                                          proposed=host.spec.instance_type, variant=variant.name),
+                            ProfileChange(characteristic="instance_count", proposed=host.count,
+                                          variant=variant.name)]
         elif scale_to_zero and current.usd is not None and idle is not None:
             proposed = CostEstimate(usd=current.usd * (1.0 - idle),
                                     source=f"{current.source}; hours with traffic only",
                                     estimated=True)
+            label = "async, same instances, scaling to zero between bursts"
+            changes += [ProfileChange(characteristic="autoscaling", proposed=True,
+                                      variant=v.name) for v in endpoint.serving_variants]
+            changes += [ProfileChange(characteristic="min_instances", proposed=0,
+                                      variant=v.name) for v in endpoint.serving_variants]
         else:
             proposed = current
         saved = savings(current, proposed.usd)
+        carbon_now = ctx.footprint(str(key))
+        # The same instances: only the hours they run change (with scale-to-zero); from
+        # serverless, the host's instances at a utilisation nothing measured.
+        carbon_after: Footprint | None
+        if serverless:
+            carbon_after = (None if host is None else ctx.shape_footprint(
+                str(key), endpoint.serving_variants[0].name, host.spec.instance_type,
+                host.count, load=NO_LOAD))
+        elif carbon_now is not None and scale_to_zero and idle is not None:
+            carbon_after = carbon_now.scaled(1.0 - idle)
+        else:
+            carbon_after = carbon_now
         findings.append(Finding(
             kind=FindingKind.ASYNC_CANDIDATE,
             severity=Severity.WARNING,
@@ -84,7 +133,9 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
                 f"{ASYNC_MAX_PAYLOAD_MB / 1024:g} GB through S3 and processing up to "
                 f"{ASYNC_MAX_PROCESSING_S / 3600:g} hour, queues bursts instead of failing them"
                 + (", and can scale to zero instances between them" if scale_to_zero else "")
-                + f". Current {usd(current.usd)}, async {usd(proposed.usd)}."),
+                + f". Current {usd(current.usd)}, async {usd(proposed.usd)}."
+                + (carbon_clause(carbon_now, carbon_after) if scale_to_zero or serverless
+                   else "")),
             evidence={
                 "model_latency_p99_us": p99_us,
                 "model_latency_max_us": max_us,
@@ -92,11 +143,9 @@ def find_async_candidates(ctx: AdvisorContext) -> list[Finding]:
                 "payload_limit_mb": payload_limit,
                 "idle_hour_fraction": idle,
             },
-            suggested=(ProfileChange(characteristic="deployment_option",
-                                     current=str(row["deployment"]), proposed="async"),),
-            options=(option("current", current, fits=False, note=reasons[0]),
-                     option("async, same instances" if not serverless else "async", proposed,
-                            fits=True)),
+            options=(keep("current", current, fits=False, note=reasons[0], carbon=carbon_now),
+                     option(label, proposed, fits=proposed.usd is not None or not serverless,
+                            kind=OptionKind.ASYNC, changes=changes, carbon=carbon_after)),
             monthly_savings_usd=saved,
         ))
     return findings

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate
-from advisors.finding import Finding, FindingKind, ProfileChange
-from advisors.rules.common import number, opportunity_severity, option, rows, savings, usd
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
+from advisors.rules.common import (
+    carbon_clause,
+    keep,
+    number,
+    opportunity_severity,
+    option,
+    rows,
+    savings,
+    usd,
+)
 from advisors.traffic import TrafficPattern
 from ground.domain import DeploymentOption
 
@@ -37,6 +46,9 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
         saved = savings(current, batch.usd)
         if saved is not None and saved < s.min_monthly_savings_usd:
             continue
+        carbon_now = ctx.footprint(key)
+        # The same instances for the active hours only.
+        carbon_batch = None if carbon_now is None else carbon_now.scaled(active)
         production_note = (
             " It is marked production: confirm no online caller depends on it before replacing "
             "it with a scheduled job." if ctx.is_production(key) else "")
@@ -52,7 +64,7 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
                 f"{s.periodic_hours_of_day} hours of the day, on {row['burst_day_fraction']:.0%} "
                 f"of the days. The busiest hour carried {row['burstiness']:.0f}x the average. A "
                 "scheduled batch transform job over the same data pays for instances only while "
-                f"it runs.{production_note}"),
+                f"it runs.{production_note}" + carbon_clause(carbon_now, carbon_batch)),
             evidence={
                 "active_hour_fraction": round(active, 3),
                 "hour_of_day_share": round(float(row["hour_of_day_share"]), 3),
@@ -62,11 +74,13 @@ def find_batch_candidates(ctx: AdvisorContext) -> list[Finding]:
                 "current_monthly_usd": current.usd,
                 "batch_monthly_usd": batch.usd,
             },
-            suggested=(ProfileChange(characteristic="deployment_option",
-                                     current=str(row["deployment"]), proposed="batch"),),
-            options=(option("current endpoint", current, fits=True),
+            options=(keep("current endpoint", current, fits=True, carbon=carbon_now),
                      option("batch transform job at the same hours", batch, fits=True,
-                            note="plus a few minutes of start-up per job")),
+                            note="plus a few minutes of start-up per job", kind=OptionKind.BATCH,
+                            changes=(ProfileChange(characteristic="deployment_option",
+                                                   current=str(row["deployment"]),
+                                                   proposed="batch"),),
+                            carbon=carbon_batch)),
             monthly_savings_usd=saved,
         ))
     return findings

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from advisors.components import copies_of, instances_needed
 from advisors.context import AdvisorContext
-from advisors.finding import Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import rows
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import rows, unpriced
 from ground.catalog import spec_for
 from ground.domain import AutoscalingInfo
 
@@ -75,8 +75,15 @@ def find_component_no_autoscaling(ctx: AdvisorContext) -> list[Finding]:
                       "scaling_policies": len(scaling.policies) if scaling else 0,
                       "managed_instance_scaling": "yes" if managed else "no"},
             # The profile holds whether copies autoscale: a target-tracking policy makes it so.
-            suggested=(ProfileChange(characteristic="copies_autoscaling", current=False,
-                                     proposed=True, component=str(name)),),
+            options=(
+                unpriced(OptionKind.KEEP, f"{copies} fixed copies", fits=True,
+                         note="peaks wait, quiet hours pay for the peak"),
+                unpriced(OptionKind.CONFIGURE, "copies follow the load (target tracking)",
+                         fits=True, note="the bill follows the copies: not priced",
+                         changes=(ProfileChange(characteristic="copies_autoscaling",
+                                                current=False, proposed=True,
+                                                component=str(name)),)),
+            ),
         ))
     findings += _instances_do_not_follow(ctx)
     return findings
@@ -115,7 +122,18 @@ def _instances_do_not_follow(ctx: AdvisorContext) -> list[Finding]:
                     f"(MinInstanceCount {count}, MaxInstanceCount {at_max})."),
                 evidence={"instances": count, "instances_needed_at_max_copies": at_max,
                           "managed_instance_scaling": "no"},
-                suggested=(ProfileChange(characteristic="max_instances", current=count,
-                                         proposed=at_max, variant=variant.name),),
+                options=(
+                    unpriced(OptionKind.KEEP, f"{count} fixed instance(s)", fits=True,
+                             note="copies beyond them stay pending"),
+                    unpriced(OptionKind.CONFIGURE,
+                             f"managed instance scaling, {count} to {at_max} instances",
+                             fits=True, note="instances bill only while copies need them: not "
+                                             "priced",
+                             changes=(ProfileChange(characteristic="autoscaling", current=False,
+                                                    proposed=True, variant=variant.name),
+                                      ProfileChange(characteristic="max_instances",
+                                                    current=count, proposed=at_max,
+                                                    variant=variant.name))),
+                ),
             ))
     return findings

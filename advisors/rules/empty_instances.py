@@ -14,8 +14,16 @@ from __future__ import annotations
 from advisors.components import copies_of, instances_needed, variant_reservations
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
-from advisors.finding import Finding, FindingKind, ProfileChange
-from advisors.rules.common import number, opportunity_severity, option, savings, usd
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange
+from advisors.rules.common import (
+    carbon_clause,
+    keep,
+    number,
+    opportunity_severity,
+    option,
+    savings,
+    usd,
+)
 from ground.domain import DeploymentOption
 
 SERVING = frozenset({"InService"})
@@ -54,6 +62,10 @@ def find_empty_instances(ctx: AdvisorContext) -> list[Finding]:
             saved = savings(current, after.usd)
             if saved is not None and saved < ctx.settings.min_monthly_savings_usd:
                 continue
+            carbon_now = ctx.shape_footprint(endpoint.key, variant.name, spec.instance_type,
+                                             count)
+            carbon_after = ctx.shape_footprint(endpoint.key, variant.name, spec.instance_type,
+                                               proposed)
             at_max = instances_needed(spec, copies_of(found.components, "max"))
             changes = [ProfileChange(characteristic="instance_count", current=count,
                                      proposed=proposed, variant=variant.name)]
@@ -90,7 +102,8 @@ def find_empty_instances(ctx: AdvisorContext) -> list[Finding]:
                     + (f" (CloudWatch: the emptiest instance reserved {measured_min:.0f} % at "
                        "least once in the lookback)" if measured_min is not None else "")
                     + f". {how} Production keeps at least {floor} instance(s). Current "
-                    f"{usd(current.usd)}, proposed {usd(after.usd)} ({after.source})."),
+                    f"{usd(current.usd)}, proposed {usd(after.usd)} ({after.source})."
+                    + carbon_clause(carbon_now, carbon_after)),
                 evidence={
                     "instances": count,
                     "instances_needed": needed,
@@ -109,11 +122,12 @@ def find_empty_instances(ctx: AdvisorContext) -> list[Finding]:
                     "endpoint_requests": number(frame.at[endpoint.key, "requests"])
                     if endpoint.key in frame.index else None,
                 },
-                suggested=tuple(changes),
-                options=(option(f"current: {count}x {spec.instance_type}", current, fits=True,
-                                note=f"{count - needed} instance(s) without a copy"),
+                options=(keep(f"current: {count}x {spec.instance_type}", current, fits=True,
+                              note=f"{count - needed} instance(s) without a copy",
+                              carbon=carbon_now),
                          option(f"{proposed}x {spec.instance_type}", after, fits=True,
-                                note="holds every copy as reserved")),
+                                note="holds every copy as reserved", kind=OptionKind.RESIZE,
+                                changes=changes, carbon=carbon_after)),
                 monthly_savings_usd=saved,
             ))
     return findings

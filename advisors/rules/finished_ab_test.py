@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from advisors.context import AdvisorContext
 from advisors.cost import variant_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import option, usd
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import keep, usd
 
 
 def find_finished_ab_tests(ctx: AdvisorContext) -> list[Finding]:
@@ -27,6 +27,7 @@ def find_finished_ab_tests(ctx: AdvisorContext) -> list[Finding]:
             variant = next(v for v in endpoint.variants if v.name == stats.name)
             cost = variant_monthly_cost(endpoint, variant, ctx.fleet, ctx.prices)
             keeps = ", ".join(v.name for v in winners)
+            carbon = ctx.variant_footprint(key, variant.name)
             changes = (ProfileChange(characteristic="instance_count",
                                      current=variant.current_instance_count, proposed=0,
                                      variant=variant.name),) \
@@ -51,12 +52,13 @@ def find_finished_ab_tests(ctx: AdvisorContext) -> list[Finding]:
                     "instances": variant.current_instance_count,
                     "monthly_cost_usd": cost.usd,
                 },
-                suggested=changes,
-                options=(option(f"keep {variant.name} at weight 0", cost, fits=True,
-                                note="pays for instances nobody calls"),
-                         CostedOption(label=f"remove variant {variant.name}",
+                options=(keep(f"keep {variant.name} at weight 0", cost, fits=True,
+                              note="pays for instances nobody calls", carbon=carbon),
+                         CostedOption(kind=OptionKind.REMOVE,
+                                      label=f"remove variant {variant.name}",
                                       monthly_cost_usd=0.0, price_source="nothing runs",
-                                      fits=True, note=f"{keeps} keeps serving")),
+                                      fits=True, note=f"{keeps} keeps serving",
+                                      changes=changes, monthly_kgco2e=0.0)),
                 monthly_savings_usd=cost.usd,
             ))
     return findings

@@ -9,8 +9,9 @@ endpoint idle.
 from __future__ import annotations
 
 from advisors.context import AdvisorContext
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import number, option, rows, usd
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import carbon_clause, keep, number, rows, usd
+from ground.energy import no_footprint
 
 
 def find_idle(ctx: AdvisorContext) -> list[Finding]:
@@ -24,6 +25,8 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
         if cost.usd == 0.0:
             continue  # serverless without provisioned concurrency or async scaled to zero
         days = ctx.fleet.lookback_days
+        carbon = ctx.footprint(key)
+        gone = no_footprint()
         changes = tuple(
             ProfileChange(characteristic="instance_count", current=v.current_instance_count,
                           proposed=0, variant=v.name)
@@ -44,7 +47,7 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
                 "Instances bill "
                 f"per hour whether called or not: {usd(cost.usd)} ({cost.source}). Delete it "
                 "(its endpoint config can recreate it), or move it to serverless or async with "
-                "scale-to-zero if it must stay reachable."),
+                "scale-to-zero if it must stay reachable." + carbon_clause(carbon, gone)),
             evidence={
                 "requests": number(row["requests_all_variants"]),
                 "lookback_days": days,
@@ -54,11 +57,12 @@ def find_idle(ctx: AdvisorContext) -> list[Finding]:
                 "instances": int(row["instance_count"]),
                 "monthly_cost_usd": cost.usd,
             },
-            suggested=changes,
             options=(
-                option("keep as is", cost, fits=True),
-                CostedOption(label="delete the endpoint", monthly_cost_usd=0.0,
-                             price_source="nothing runs", fits=True),
+                keep("keep as is", cost, fits=True, carbon=carbon),
+                CostedOption(kind=OptionKind.REMOVE, label="delete the endpoint",
+                             monthly_cost_usd=0.0, price_source="nothing runs", fits=True,
+                             note="its endpoint config can recreate it", changes=changes,
+                             monthly_kgco2e=0.0),
             ),
             monthly_savings_usd=cost.usd,
         ))

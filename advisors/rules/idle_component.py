@@ -18,8 +18,8 @@ from advisors.components import (
 )
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import number, option, rows, savings, usd
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import carbon_clause, keep, kgco2e, number, rows, savings, usd
 from ground.catalog import spec_for
 
 
@@ -59,6 +59,8 @@ def find_idle_components(ctx: AdvisorContext) -> list[Finding]:
         current = instances_monthly_cost(spec.instance_type, count, endpoint.region, ctx.prices)
         after = instances_monthly_cost(spec.instance_type, proposed, endpoint.region, ctx.prices)
         saved = savings(current, after.usd)
+        carbon_now = ctx.shape_footprint(key, variant.name, spec.instance_type, count)
+        carbon_after = ctx.shape_footprint(key, variant.name, spec.instance_type, proposed)
         days = ctx.fleet.lookback_days
         held = (f"{fraction * 100:.0f} % of the instances' {BASIS_LABELS[basis]}"
                 if fraction is not None and basis else "part of the instances")
@@ -89,7 +91,8 @@ def find_idle_components(ctx: AdvisorContext) -> list[Finding]:
                 f"served {number(ctx.features.endpoints.at[key, 'requests']) or 0:,.0f}. Its "
                 f"{component.current_copies} copies reserve {held}: its share of the cost is "
                 f"{usd(share.usd)} ({share.source}). Delete it (DeleteInferenceComponent) or "
-                "set its copies to 0." + freed),
+                "set its copies to 0." + freed
+                + (carbon_clause(carbon_now, carbon_after) if proposed < count else "")),
             evidence={
                 "requests": number(row["requests"]),
                 "lookback_days": days,
@@ -103,14 +106,14 @@ def find_idle_components(ctx: AdvisorContext) -> list[Finding]:
                 "instances": count,
                 "instances_without_it": needed,
             },
-            suggested=tuple(changes),
             options=(
-                option(f"keep {component.current_copies} idle copies", current, fits=True,
-                       note=f"{count}x {spec.instance_type}; the idle copies' share "
-                            f"{usd(share.usd)}"),
-                CostedOption(label="delete the component", monthly_cost_usd=after.usd,
-                             price_source=after.source, fits=True,
-                             note=f"{proposed}x {spec.instance_type} for the others"),
+                keep(f"keep {component.current_copies} idle copies", current, fits=True,
+                     note=f"{count}x {spec.instance_type}; the idle copies' share "
+                          f"{usd(share.usd)}", carbon=carbon_now),
+                CostedOption(kind=OptionKind.REMOVE, label="delete the component",
+                             monthly_cost_usd=after.usd, price_source=after.source, fits=True,
+                             note=f"{proposed}x {spec.instance_type} for the others",
+                             changes=tuple(changes), monthly_kgco2e=kgco2e(carbon_after)),
             ),
             monthly_savings_usd=saved,
         ))

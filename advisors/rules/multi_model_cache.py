@@ -15,12 +15,13 @@ from typing import Any
 
 from advisors.context import AdvisorContext
 from advisors.cost import instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
-from advisors.rules.common import number, option, rows, savings, usd
+from advisors.rules.common import carbon_saved, keep, number, option, rows, savings, usd
 from advisors.sizing import eligible_types
 from ground.catalog import InstanceSpec, spec_for
 from ground.domain import DeploymentOption
+from ground.energy import Footprint
 from ground.pricing import Price
 
 MAX_OTHER_OPTIONS = 3
@@ -106,22 +107,28 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
     evicted = (f"; {unloads:,.0f} models were unloaded over the lookback to make room"
                if unloads else "")
     options: list[CostedOption] = []
-    changes: list[ProfileChange] = []
     saved: float | None = None
+    carbon: float | None = None
     proposal = ("Split the models over more multi-model endpoints, or give each instance more "
                 "memory.")
     summary_tail = ""
     evidence: dict[str, float | int | str | None] = {}
     if spec is not None:
         current = instances_monthly_cost(spec.instance_type, count, region, ctx.prices)
-        options.append(option(f"current: {_count(count)}x {spec.instance_type} "
-                              f"({spec.memory_gib:g} GiB each)", current, fits=False,
-                              note=f"{hit:.0%} cache hits"))
+
+        def footprint(instance_type: str) -> Footprint | None:
+            return ctx.shape_footprint(key, variant, instance_type, count)
+
+        carbon_now = footprint(spec.instance_type)
+        options.append(keep(f"current: {_count(count)}x {spec.instance_type} "
+                            f"({spec.memory_gib:g} GiB each)", current, fits=False,
+                            note=f"{hit:.0%} cache hits", carbon=carbon_now))
         bigger = larger_caches(spec, region, ctx)
         if bigger:
             chosen, _ = bigger[0]
             proposed = instances_monthly_cost(chosen.instance_type, count, region, ctx.prices)
             saved = savings(current, proposed.usd)
+            carbon = carbon_saved(carbon_now, footprint(chosen.instance_type))
             factor = chosen.memory_gib / spec.memory_gib
             projected = None if loaded is None else loaded * factor
             holds = ("" if projected is None
@@ -133,10 +140,11 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
                     f"{_count(count)}x {other.instance_type} ({other.memory_gib:g} GiB each)",
                     cost,
                     fits=True, note=f"{other.memory_gib / spec.memory_gib:.1f}x the memory for "
-                                    "the model cache"))
-            changes.append(ProfileChange(characteristic="instance_type",
-                                         current=spec.instance_type,
-                                         proposed=chosen.instance_type, variant=variant))
+                                    "the model cache", kind=OptionKind.RESIZE,
+                    changes=(ProfileChange(characteristic="instance_type",
+                                           current=spec.instance_type,
+                                           proposed=other.instance_type, variant=variant),),
+                    carbon=footprint(other.instance_type)))
             proposal = (f"{chosen.instance_type} has {chosen.memory_gib:g} GiB per instance "
                         f"instead of {spec.memory_gib:g} ({factor:.1f}x){holds}, at "
                         f"{usd(proposed.usd)} instead of {usd(current.usd)} "
@@ -173,7 +181,7 @@ def _finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str, Any], h
             "memory_p95_pct": number(row["memory_p95_pct"]),
             **evidence,
         },
-        suggested=tuple(changes),
         options=tuple(options),
         monthly_savings_usd=saved,
+        monthly_savings_kgco2e=carbon,
     )

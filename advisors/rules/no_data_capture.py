@@ -6,8 +6,8 @@ Serverless endpoints cannot capture data, so they are never flagged for it.
 from __future__ import annotations
 
 from advisors.context import AdvisorContext
-from advisors.finding import Finding, FindingKind, ProfileChange, Severity
-from advisors.rules.common import rows
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import rows, unpriced
 
 
 def find_no_data_capture(ctx: AdvisorContext) -> list[Finding]:
@@ -28,7 +28,13 @@ def find_no_data_capture(ctx: AdvisorContext) -> list[Finding]:
                 "debug a bad prediction, build a monitoring baseline or retrain on. A few "
                 "percent sampling to S3 is usually enough."),
             evidence={"data_capture": "disabled"},
-            suggested=(ProfileChange(characteristic="data_capture", current=False,
-                                     proposed=True),),
+            options=(
+                unpriced(OptionKind.KEEP, "no data capture", fits=True,
+                         note="nothing recorded to debug or retrain on"),
+                unpriced(OptionKind.CONFIGURE, "capture a few percent of requests to S3",
+                         fits=True, note="S3 storage of the captured data is not priced",
+                         changes=(ProfileChange(characteristic="data_capture", current=False,
+                                                proposed=True),)),
+            ),
         ))
     return findings

@@ -11,7 +11,8 @@ endpoint's description tells them apart.)
 from __future__ import annotations
 
 from advisors.context import AdvisorContext
-from advisors.finding import Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import Finding, FindingKind, OptionKind, ProfileChange, Severity
+from advisors.rules.common import unpriced
 from ground.domain import SERVING_STATUSES, EndpointSnapshot
 
 
@@ -62,7 +63,13 @@ def find_no_deployment_guardrails(ctx: AdvisorContext) -> list[Finding]:
                 "AutoRollbackConfiguration on the next UpdateEndpoint."),
             evidence={"deployment_strategy": strategy_label(endpoint),
                       "rollback_alarms": len(config.rollback_alarms) if config else 0},
-            suggested=(ProfileChange(characteristic="auto_rollback", current=False,
-                                     proposed=True),),
+            options=(
+                unpriced(OptionKind.KEEP, strategy_label(endpoint), fits=True,
+                         note="no alarm rolls an update back"),
+                unpriced(OptionKind.CONFIGURE, "rollback alarms on the next UpdateEndpoint",
+                         fits=True, note="CloudWatch alarms bill a little; not priced",
+                         changes=(ProfileChange(characteristic="auto_rollback", current=False,
+                                                proposed=True),)),
+            ),
         ))
     return findings

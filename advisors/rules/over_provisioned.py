@@ -22,9 +22,11 @@ import pandas as pd
 
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS
 from advisors.rules.common import (
+    carbon_clause,
+    keep,
     number,
     opportunity_severity,
     option,
@@ -37,7 +39,8 @@ from advisors.rules.empty_instances import find_empty_instances
 from advisors.scaling import ScalingPlan, per_instance_policy, scaling_plan
 from advisors.sizing import Demand, Sized, demand_of, sized_candidates
 from ground.catalog import AcceleratorKind, InstanceSpec, spec_for
-from ground.domain import DeploymentOption, VariantSnapshot
+from ground.domain import AutoscalingInfo, DeploymentOption, VariantSnapshot
+from ground.energy import Footprint
 from ground.images import ImageBuild, Workload
 from ground.requirements import Requirements
 
@@ -172,6 +175,11 @@ def _evidence(row: dict[str, Any], spec: InstanceSpec, demand: Demand, workload:
     }
 
 
+def _carbon(ctx: AdvisorContext, key: str, variant: str, sized: Sized) -> Footprint | None:
+    """The sized shape carrying the variant's load of today."""
+    return ctx.shape_footprint(key, variant, sized.spec.instance_type, sized.count)
+
+
 def _count_text(count: float) -> str:
     """Instances as said: whole when whole, else a time-weighted mean to one decimal."""
     return f"{count:.0f}" if count == int(count) else f"{count:.1f}"
@@ -205,9 +213,12 @@ def _cpu_only_finding(ctx: AdvisorContext, key: str, variant: str, row: dict[str
                   "cpu_option_monthly_usd": best.cost.usd,
                   "cpu_option_savings_usd": potential},
         options=(
-            option(f"current: {_count_text(count)}x {spec.instance_type}", current, fits=True,
-                   note=f"GPU p95 {row['gpu_p95_pct']:.0f} %"),
-            *(option(s.label, s.cost, fits=False, note=note) for s in cpu_moves),
+            keep(f"current: {_count_text(count)}x {spec.instance_type}", current, fits=True,
+                 note=f"GPU p95 {row['gpu_p95_pct']:.0f} %",
+                 carbon=ctx.variant_footprint(key, variant)),
+            *(option(s.label, s.cost, fits=False, note=note, kind=OptionKind.RESIZE,
+                     changes=_cpu_move_changes(variant, spec, count, s),
+                     carbon=_carbon(ctx, key, variant, s)) for s in cpu_moves),
         ),
         monthly_savings_usd=None,  # nothing is suggested until the CPU move is proven
     )
@@ -270,56 +281,53 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                                 choice.spec.instance_type == spec.instance_type, choice.count,
                                 floor, _peak_invocations_per_instance(ctx, key, variant))
             if plan is not None:
-                cpu_options = [option(s.label, s.cost, fits=False,
-                                      note=_cpu_note(workload, requirements, row))
-                               for s in cpu_moves]
+                cpu_options = [
+                    option(s.label, s.cost, fits=False, note=_cpu_note(workload, requirements, row),
+                           kind=OptionKind.RESIZE,
+                           changes=_scaled_changes(ctx, key, variant, spec, count, s, floor),
+                           carbon=_carbon(ctx, key, str(variant_name), s))
+                    for s in cpu_moves]
                 findings.append(_autoscaled_finding(ctx, key, variant, row, spec, demand,
                                                     current, choice, hosted, plan, floor,
                                                     notes, evidence, cpu_options))
             continue
         count = int(count)
         saved = savings(current, choice.cost.usd)
+        carbon_now = ctx.variant_footprint(key, str(variant_name))
+        carbon_after = _carbon(ctx, key, str(variant_name), choice)
         others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
                          and (s.spec.instance_type, s.count) != (spec.instance_type, count)),
                         key=lambda s: s.monthly_usd or 0.0)[:MAX_OTHER_OPTIONS]
-        options: list[CostedOption] = [
-            option(f"current: {count}x {spec.instance_type}", current, fits=True,
-                   note=f"busiest: {resource_name(row['busiest_resource'])} at "
-                        f"{row['busiest_pct']:.0f} %"),
-            option(choice.label, choice.cost, fits=True,
-                   note=f"busiest resource projected at {choice.busiest_pct:.0f} %"),
-            *(option(s.label, s.cost, fits=True,
-                     note=f"busiest resource projected at {s.busiest_pct:.0f} %")
-              for s in others),
-            *(option(s.label, s.cost, fits=False, note=_cpu_note(workload, requirements, row))
-              for s in cpu_moves),
-        ]
-        changes: list[ProfileChange] = []
-        if choice.spec.instance_type != spec.instance_type:
-            changes.append(ProfileChange(characteristic="instance_type",
-                                         current=spec.instance_type,
-                                         proposed=choice.spec.instance_type,
-                                         variant=str(variant_name)))
-        if choice.count != count:
-            changes.append(ProfileChange(characteristic="instance_count", current=count,
-                                         proposed=choice.count, variant=str(variant_name)))
+        pinned = variant.autoscaling
+        name = str(variant_name)
+        changes = _fixed_changes(name, spec, count, choice, pinned)
         if not changes:
             continue
+        options: list[CostedOption] = [
+            keep(f"current: {count}x {spec.instance_type}", current, fits=True,
+                 note=f"busiest: {resource_name(row['busiest_resource'])} at "
+                      f"{row['busiest_pct']:.0f} %", carbon=carbon_now),
+            option(choice.label, choice.cost, fits=True,
+                   note=f"busiest resource projected at {choice.busiest_pct:.0f} %",
+                   kind=OptionKind.RESIZE, changes=changes, carbon=carbon_after),
+            *(option(s.label, s.cost, fits=True,
+                     note=f"busiest resource projected at {s.busiest_pct:.0f} %",
+                     kind=OptionKind.RESIZE, changes=_fixed_changes(name, spec, count, s, pinned),
+                     carbon=_carbon(ctx, key, name, s))
+              for s in others),
+            *(option(s.label, s.cost, fits=False, note=_cpu_note(workload, requirements, row),
+                     kind=OptionKind.RESIZE, changes=_fixed_changes(name, spec, count, s, pinned),
+                     carbon=_carbon(ctx, key, name, s))
+              for s in cpu_moves),
+        ]
         scaling_note = ""
-        pinned = variant.autoscaling
         if pinned is not None and choice.count < pinned.min_capacity:
             # A scalable target that does not scale still holds the count at its MinCapacity.
             scaling_note = (f" Its scalable target holds at least {pinned.min_capacity}: lower "
                             f"MinCapacity to {choice.count} with the count.")
-            changes.append(ProfileChange(characteristic="min_instances",
-                                         current=pinned.min_capacity, proposed=choice.count,
-                                         variant=str(variant_name)))
         elif pinned is not None and choice.count > pinned.max_capacity:
             scaling_note = (f" Its scalable target allows at most {pinned.max_capacity}: raise "
                             f"MaxCapacity to {choice.count} with the count.")
-            changes.append(ProfileChange(characteristic="max_instances",
-                                         current=pinned.max_capacity, proposed=choice.count,
-                                         variant=str(variant_name)))
         gpu_figures = ""
         if spec.has_gpu:
             gpu_figures = (f", GPU {row['gpu_p95_pct']:.0f} %, GPU memory "
@@ -343,16 +351,36 @@ def find_over_provisioned(ctx: AdvisorContext) -> list[Finding]:
                 f"{settings.target_utilisation_pct:.0f} %, memory "
                 f"{settings.target_memory_pct:.0f} %), with at least {floor} "
                 f"instance(s). Current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
-                f"({choice.cost.source})." + notes + scaling_note),
+                f"({choice.cost.source})." + notes + scaling_note
+                + carbon_clause(carbon_now, carbon_after)),
             evidence={**evidence,
                       "current_monthly_usd": current.usd,
                       "proposed_monthly_usd": choice.cost.usd,
                       "projected_busiest_pct": round(choice.busiest_pct, 1)},
-            suggested=tuple(changes),
             options=tuple(options),
             monthly_savings_usd=saved,
         ))
     return findings + find_empty_instances(ctx)
+
+
+def _fixed_changes(variant: str, spec: InstanceSpec, count: int, sized: Sized,
+                   pinned: AutoscalingInfo | None) -> list[ProfileChange]:
+    """Type and count of a variant whose count does not move, and the bounds of a scalable
+    target that would otherwise hold it where it is."""
+    changes: list[ProfileChange] = []
+    if sized.spec.instance_type != spec.instance_type:
+        changes.append(ProfileChange(characteristic="instance_type", current=spec.instance_type,
+                                     proposed=sized.spec.instance_type, variant=variant))
+    if sized.count != count:
+        changes.append(ProfileChange(characteristic="instance_count", current=count,
+                                     proposed=sized.count, variant=variant))
+    if pinned is not None and changes and sized.count < pinned.min_capacity:
+        changes.append(ProfileChange(characteristic="min_instances", current=pinned.min_capacity,
+                                     proposed=sized.count, variant=variant))
+    elif pinned is not None and changes and sized.count > pinned.max_capacity:
+        changes.append(ProfileChange(characteristic="max_instances", current=pinned.max_capacity,
+                                     proposed=sized.count, variant=variant))
+    return changes
 
 
 def _peak_invocations_per_instance(ctx: AdvisorContext, key: str, variant: VariantSnapshot
@@ -390,30 +418,31 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
     observed = ("" if counts is None or counts.empty else
                 f" Hour by hour it ran {counts.min():.0f} to {counts.max():.0f} instances.")
     saved = savings(current, choice.cost.usd)
-    changes: list[ProfileChange] = []
-    if new_type != spec.instance_type:
-        changes.append(ProfileChange(characteristic="instance_type", current=spec.instance_type,
-                                     proposed=new_type, variant=variant.name))
-    changes += plan.changes(variant.name)
-    if choice.count != round(mean, 2):
-        # The count the policy should then settle at on average (not a count to set: the
-        # scalable target and its policy set it); never up while MinCapacity comes down.
-        changes.append(ProfileChange(characteristic="instance_count", current=round(mean, 2),
-                                     proposed=choice.count, variant=variant.name))
+    carbon_now = ctx.variant_footprint(key, variant.name)
+    carbon_after = _carbon(ctx, key, variant.name, choice)
+    changes = _plan_changes(variant.name, spec, mean, choice, plan)
     what = plan.describe()
     change = what if new_type == spec.instance_type else f"move to {new_type}, {what}"
     others = sorted((s for s in hosted if s is not choice and s.monthly_usd is not None
                      and s.spec.instance_type != new_type), key=lambda s: s.monthly_usd or 0.0)
+    other_options: list[CostedOption] = []
+    for new in others[:MAX_OTHER_OPTIONS]:
+        new_changes = _scaled_changes(ctx, key, variant, spec, mean, new, floor)
+        if new_changes:
+            other_options.append(option(
+                f"{new.spec.instance_type}: about {new.count} on average", new.cost, fits=True,
+                note=f"busiest resource projected at {new.busiest_pct:.0f} %",
+                kind=OptionKind.RESIZE, changes=new_changes,
+                carbon=_carbon(ctx, key, variant.name, new)))
     options = [
-        option(f"current: {spec.instance_type}, MinCapacity {plan.min_capacity} / MaxCapacity "
-               f"{plan.max_capacity}, {mean:.1f} instances on average (time-weighted)", current,
-               fits=True, note=f"busiest: {resource_name(row['busiest_resource'])} at "
-                               f"{row['busiest_pct']:.0f} %"),
+        keep(f"current: {spec.instance_type}, MinCapacity {plan.min_capacity} / MaxCapacity "
+             f"{plan.max_capacity}, {mean:.1f} instances on average (time-weighted)", current,
+             fits=True, note=f"busiest: {resource_name(row['busiest_resource'])} at "
+                             f"{row['busiest_pct']:.0f} %", carbon=carbon_now),
         option(f"{new_type}, {plan.label}: about {choice.count} on average", choice.cost,
-               fits=True, note=f"busiest resource projected at {choice.busiest_pct:.0f} %"),
-        *(option(f"{new.spec.instance_type}: about {new.count} on average", new.cost, fits=True,
-                 note=f"busiest resource projected at {new.busiest_pct:.0f} %")
-          for new in others[:MAX_OTHER_OPTIONS]),
+               fits=True, note=f"busiest resource projected at {choice.busiest_pct:.0f} %",
+               kind=OptionKind.RESIZE, changes=changes, carbon=carbon_after),
+        *other_options,
         *cpu_options,
     ]
     gpu_figures = ""
@@ -442,7 +471,7 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
             f"{ctx.settings.target_memory_pct:.0f} %), with at least {floor} instance(s). The "
             f"count is the scaling policy's to set, so the change is to {change}. Costs at the "
             f"time-weighted count: current {usd(current.usd)}, proposed {usd(choice.cost.usd)} "
-            f"({choice.cost.source})." + notes),
+            f"({choice.cost.source})." + notes + carbon_clause(carbon_now, carbon_after)),
         evidence={
             **evidence,
             "instance_count_mean": round(mean, 2),
@@ -462,7 +491,47 @@ def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
             "proposed_monthly_usd": choice.cost.usd,
             "projected_busiest_pct": round(choice.busiest_pct, 1),
         },
-        suggested=tuple(changes),
         options=tuple(options),
         monthly_savings_usd=saved,
     )
+
+
+def _plan_changes(variant: str, spec: InstanceSpec, mean: float, sized: Sized,
+                  plan: ScalingPlan) -> list[ProfileChange]:
+    """The type, the scalable target's bounds and target value, and the count the policy then
+    settles at on average (not a count to set: the scalable target and its policy set it),
+    against today's average rounded to whole instances: never up while MinCapacity comes
+    down on the same type."""
+    changes: list[ProfileChange] = []
+    if sized.spec.instance_type != spec.instance_type:
+        changes.append(ProfileChange(characteristic="instance_type", current=spec.instance_type,
+                                     proposed=sized.spec.instance_type, variant=variant))
+    changes += plan.changes(variant)
+    today = max(1, round(mean))
+    if sized.count != today:
+        changes.append(ProfileChange(characteristic="instance_count", current=today,
+                                     proposed=sized.count, variant=variant))
+    return changes
+
+
+def _scaled_changes(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
+                    spec: InstanceSpec, mean: float, sized: Sized, floor: int
+                    ) -> list[ProfileChange]:
+    """The changes that bring an autoscaled variant to `sized` (none when no scaling plan
+    reaches it)."""
+    if variant.autoscaling is None:
+        return []
+    plan = scaling_plan(variant.autoscaling, mean, sized.spec.instance_type == spec.instance_type,
+                        sized.count, floor, _peak_invocations_per_instance(ctx, key, variant))
+    return [] if plan is None else _plan_changes(variant.name, spec, mean, sized, plan)
+
+
+def _cpu_move_changes(variant: str, spec: InstanceSpec, count: float, sized: Sized
+                      ) -> list[ProfileChange]:
+    today = max(1, round(count))
+    changes = [ProfileChange(characteristic="instance_type", current=spec.instance_type,
+                             proposed=sized.spec.instance_type, variant=variant)]
+    if sized.count != today:
+        changes.append(ProfileChange(characteristic="instance_count", current=today,
+                                     proposed=sized.count, variant=variant))
+    return changes

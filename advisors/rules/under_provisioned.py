@@ -19,10 +19,17 @@ from typing import Any
 import pandas as pd
 
 from advisors.context import AdvisorContext
-from advisors.cost import CostEstimate, instances_monthly_cost
-from advisors.finding import CostedOption, Finding, FindingKind, ProfileChange, Severity
+from advisors.cost import (
+    CostEstimate,
+    ServerlessUsage,
+    instances_monthly_cost,
+    observed_hours,
+    serverless_usage,
+)
+from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
 from advisors.limits import MICROSECONDS_PER_MS, SERVERLESS_MAX_MEMORY_MB, SERVERLESS_MEMORY_STEP_MB
 from advisors.rules.common import (
+    keep,
     number,
     option,
     resource_name,
@@ -32,7 +39,9 @@ from advisors.rules.common import (
     usd,
 )
 from advisors.sizing import larger_in_family, more_accelerator_memory
-from ground.catalog import spec_for
+from ground.catalog import InstanceSpec, spec_for
+from ground.domain import VariantSnapshot
+from ground.energy import Footprint, serverless_footprint
 
 _SPREADS_OVER_INSTANCES = {"cpu_p95_pct", "gpu_p95_pct"}
 # Scale-out step when the cause (latency, errors) does not say how much capacity is missing.
@@ -125,19 +134,48 @@ def _collect(ctx: AdvisorContext) -> dict[tuple[str, str], _Reasons]:
     return found
 
 
-_Plan = tuple[list[ProfileChange], list[CostedOption], CostEstimate, CostEstimate | None]
+_Plan = tuple[list[CostedOption], CostEstimate, CostEstimate | None]
 
 
-def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
-                   reasons: _Reasons) -> _Plan | None:
+def _sized(variant: VariantSnapshot, spec: InstanceSpec, count: int, instance_type: str,
+           wanted: int) -> list[ProfileChange]:
+    """Type and count, and the scalable target's bounds where they would hold the count back."""
+    changes: list[ProfileChange] = []
+    if instance_type != spec.instance_type:
+        changes.append(ProfileChange(characteristic="instance_type", current=spec.instance_type,
+                                     proposed=instance_type, variant=variant.name))
+    if wanted != count:
+        changes.append(ProfileChange(characteristic="instance_count", current=count,
+                                     proposed=wanted, variant=variant.name))
+    scaling = variant.autoscaling
+    if scaling is not None and wanted > scaling.max_capacity:
+        changes.append(ProfileChange(characteristic="max_instances",
+                                     current=scaling.max_capacity, proposed=wanted,
+                                     variant=variant.name))
+    if scaling is not None and not scaling.scales and wanted > scaling.min_capacity:
+        # A target that does not scale holds the count at MinCapacity: the floor moves with it.
+        changes.append(ProfileChange(characteristic="min_instances",
+                                     current=scaling.min_capacity, proposed=wanted,
+                                     variant=variant.name))
+    return changes
+
+
+def _instance_plan(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
+                   row: dict[str, Any], reasons: _Reasons) -> _Plan | None:
     spec = spec_for(row["instance_type"])
     if spec is None:
         return None
     region = str(row["region"])
     count = int(row["instance_count"])
     current = instances_monthly_cost(spec.instance_type, count, region, ctx.prices)
-    options = [option(f"current: {count}x {spec.instance_type}", current, fits=False,
-                      note="short of capacity")]
+
+    def carbon(instance_type: str, instances: int) -> Footprint | None:
+        # Today's load over the new capacity: a lower bound, since more capacity is wanted
+        # because the load does not fit today's.
+        return ctx.shape_footprint(key, variant.name, instance_type, instances)
+
+    options = [keep(f"current: {count}x {spec.instance_type}", current, fits=False,
+                    note="short of capacity", carbon=carbon(spec.instance_type, count))]
     resource = row["busiest_resource"] if reasons.saturated else None
     bigger = larger_in_family(spec)
     if resource in ("memory_p95_pct", "gpu_memory_p95_pct"):
@@ -150,13 +188,13 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
             bigger = larger_in_family(spec, more_memory=True)
             note = "more memory per instance; the model is on every instance"
         if bigger is None:
-            return [], options, current, None
+            return options, current, None
         proposed = instances_monthly_cost(bigger.instance_type, count, region, ctx.prices)
         options.append(option(f"{count}x {bigger.instance_type}", proposed, fits=True,
-                              note=note))
-        return ([ProfileChange(characteristic="instance_type", current=spec.instance_type,
-                               proposed=bigger.instance_type, variant=variant)],
-                options, current, proposed)
+                              note=note, kind=OptionKind.RESIZE,
+                              changes=_sized(variant, spec, count, bigger.instance_type, count),
+                              carbon=carbon(bigger.instance_type, count)))
+        return options, current, proposed
     if resource in _SPREADS_OVER_INSTANCES:
         wanted = math.ceil(count * float(row["busiest_pct"]) / ctx.settings.target_utilisation_pct)
     else:
@@ -165,7 +203,9 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
     proposed = instances_monthly_cost(spec.instance_type, wanted, region, ctx.prices)
     options.append(option(f"{wanted}x {spec.instance_type}", proposed, fits=True,
                           note="effect on latency to confirm with a load test"
-                          if resource is None else ""))
+                          if resource is None else "", kind=OptionKind.RESIZE,
+                          changes=_sized(variant, spec, count, spec.instance_type, wanted),
+                          carbon=carbon(spec.instance_type, wanted)))
     if bigger is not None:
         options.append(option(f"{count}x {bigger.instance_type}",
                               instances_monthly_cost(bigger.instance_type, count, region,
@@ -173,19 +213,40 @@ def _instance_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
                               fits=True, note="larger instances instead of more of them, "
                                               f"same accelerators ({bigger.accelerator_label})"
                               if bigger.has_accelerator else
-                              "larger instances instead of more of them"))
-    return ([ProfileChange(characteristic="instance_count", current=count, proposed=wanted,
-                           variant=variant)], options, current, proposed)
+                              "larger instances instead of more of them",
+                              kind=OptionKind.RESIZE,
+                              changes=_sized(variant, spec, count, bigger.instance_type, count),
+                              carbon=carbon(bigger.instance_type, count)))
+    return options, current, proposed
 
 
-def _serverless_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
-                     reasons: _Reasons) -> list[ProfileChange]:
-    changes: list[ProfileChange] = []
+def _serverless_plan(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
+                     row: dict[str, Any], reasons: _Reasons) -> list[CostedOption]:
+    endpoint = ctx.endpoint(key)
+    payload = ctx.requirements_of(key).max_payload_mb
+    metrics = ctx.fleet.metrics
     memory_mb = int(row["serverless_memory_mb"])
+
+    def usage(memory: int) -> ServerlessUsage:
+        return serverless_usage(memory,
+                                metrics.window_value(key, variant.name, "model_latency_sum_us"),
+                                metrics.window_value(key, variant.name, "requests"),
+                                observed_hours(endpoint, ctx.fleet), payload, ctx.prices)
+
+    def cost(memory: int) -> CostEstimate:
+        return usage(memory).cost
+
+    def carbon(memory: int) -> Footprint | None:
+        # What serverless bills, in energy: the same busy seconds at the configured memory.
+        busy = usage(memory).busy_seconds_per_month
+        return None if busy is None else serverless_footprint(memory, busy, endpoint.region)
+
+    changes: list[ProfileChange] = []
+    raised_mb = memory_mb
     if "memory_p95_pct" in reasons.evidence and memory_mb < SERVERLESS_MAX_MEMORY_MB:
+        raised_mb = memory_mb + SERVERLESS_MEMORY_STEP_MB
         changes.append(ProfileChange(characteristic="serverless_memory_mb", current=memory_mb,
-                                     proposed=memory_mb + SERVERLESS_MEMORY_STEP_MB,
-                                     variant=variant))
+                                     proposed=raised_mb, variant=variant.name))
     max_concurrency = int(row["serverless_max_concurrency"])
     if "serverless_concurrency_max_fraction" in reasons.evidence:
         raised = min(ctx.settings.serverless_max_concurrency,
@@ -193,8 +254,17 @@ def _serverless_plan(ctx: AdvisorContext, variant: str, row: dict[str, Any],
         if raised > max_concurrency:
             changes.append(ProfileChange(characteristic="serverless_max_concurrency",
                                          current=max_concurrency, proposed=raised,
-                                         variant=variant))
-    return changes
+                                         variant=variant.name))
+    options = [keep(f"serverless {memory_mb} MB, MaxConcurrency {max_concurrency}",
+                    cost(memory_mb), fits=False, note="short of capacity",
+                    carbon=carbon(memory_mb))]
+    if changes:
+        # Billed per GB-second of configured memory: the same busy time at more memory.
+        options.append(option(
+            "raise " + " and ".join(c.characteristic.replace("_", " ") for c in changes),
+            cost(raised_mb), fits=True, note="same busy time at the new memory size",
+            kind=OptionKind.RESIZE, changes=changes, carbon=carbon(raised_mb)))
+    return options
 
 
 def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
@@ -206,17 +276,23 @@ def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
     for (key, variant), reasons in collected.items():
         row = by_variant[(key, variant)]
         severity = Severity.CRITICAL if reasons.saturated else Severity.WARNING
+        variant_snapshot = next(v for v in ctx.endpoint(key).variants if v.name == variant)
         saved: float | None = None
-        options: list[CostedOption] = []
+        options: list[CostedOption]
         if row["serverless"]:
-            changes = _serverless_plan(ctx, variant, row, reasons)
+            options = _serverless_plan(ctx, key, variant_snapshot, row, reasons)
+            changes = [c for o in options for c in o.changes]
             action = ("raise " + " and ".join(c.characteristic for c in changes)
                       if changes else "move to a real-time or async endpoint")
+            if len(options) > 1:
+                saved = savings(CostEstimate(usd=options[0].monthly_cost_usd, source="",
+                                             estimated=True), options[1].monthly_cost_usd)
         else:
-            plan = _instance_plan(ctx, variant, row, reasons)
+            plan = _instance_plan(ctx, key, variant_snapshot, row, reasons)
             if plan is None:
                 continue
-            changes, options, current, proposed = plan
+            options, current, proposed = plan
+            changes = list(options[1].changes) if len(options) > 1 else []
             saved = savings(current, proposed.usd) if proposed is not None else None
             action = (", ".join(f"{c.characteristic} {c.current} -> {c.proposed}"
                                 for c in changes) or "no larger size in the family")
@@ -253,7 +329,6 @@ def find_under_provisioned(ctx: AdvisorContext) -> list[Finding]:
             evidence={**reasons.evidence,
                       "instance_count": int(row["instance_count"]),
                       "instance_type": row["instance_type"]},
-            suggested=tuple(changes),
             options=tuple(options),
             monthly_savings_usd=saved,
         ))

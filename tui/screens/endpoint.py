@@ -1,8 +1,10 @@
 """The pane of one endpoint: live and lookback charts, variants, Model Monitor, findings, profile.
 
-The title says why the endpoint is worth a look (its worst finding) whatever the tab. The user
-accepts or rejects each suggested change here; the decision goes to the Analyst through the app
-and the target profile that comes back by message shows what it changed.
+The title says why the endpoint is worth a look (its worst finding) and what its plan saves,
+whatever the tab. The user accepts the plan, picks another of its options, or leaves one out
+here; the decision goes to the Analyst through the app, which checks it before taking it (a
+change that cannot be applied is refused with the reason at once), and the plan and target
+profile that come back by message show what it changed.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 
+from advisors.finding import ProfileChange
 from ground.domain import FleetSnapshot
-from pipeline.analysis import EndpointAnalysis, FleetAnalysis, SuggestedChange
+from ground.energy import quantity
+from pipeline.analysis import EndpointAnalysis, FleetAnalysis
+from profiles.plan import EndpointPlan, OptionStatus, PlannedOption
 from tui.look import DEFAULT_LOOK, Look, look_of
 from tui.messages import LiveInterest
 from tui.render import (
@@ -31,7 +36,7 @@ from tui.render import (
     variants_view,
 )
 from tui.render_opinions import opinions_view, verdicts_view
-from tui.rows import cell_signature, cost_change, outside
+from tui.rows import cell_signature, cost_change, fmt_usd, outside
 from tui.state import DashboardState
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
 from tui.widgets.endpoint.charts import HISTORY_CHARTS, LIVE_CHARTS, ChartRow
@@ -41,34 +46,82 @@ if TYPE_CHECKING:
     from tui.app import SagetopApp
 
 TABS = ("metrics", "variants", "monitor", "findings", "profile", "maturity", "experiments")
-# What changes, from what to what, decided how: first, so they fit at 80 columns.
-CHANGE_COLUMNS = (("decision", "Decision"), ("characteristic", "Change"),
-                  ("current", "Current"), ("proposed", "Proposed"), ("variant", "Variant"),
-                  ("finding", "Finding"))
+# The plan's options: where each stands, what it is, what it costs and saves (in dollars and
+# in estimated kgCO2e a month), which finding opened it; the decision first, so it fits at 80
+# columns.
+PLAN_COLUMNS = (("decision", "Plan"), ("option", "Option"), ("cost", "$/month"),
+                ("saves", "Saves"), ("kgco2e", "kgCO2e"), ("finding", "Finding"))
+_SHOWN = (OptionStatus.CHOSEN, OptionStatus.ALTERNATIVE, OptionStatus.REJECTED,
+          OptionStatus.COVERED, OptionStatus.EXCLUDED, OptionStatus.UNFIT,
+          OptionStatus.EXPERIMENT)
 
 
-def change_cells(change: SuggestedChange, look: Look = DEFAULT_LOOK) -> list[str | Text]:
-    proposal = change.change
+def plan_cells(planned: PlannedOption, look: Look = DEFAULT_LOOK) -> list[str | Text]:
     palette = look.palette
-    # Variant names and values come from the account.
-    return [Text("accepted", style=palette.good) if change.accepted
-            else Text("rejected", style=palette.bad),
-            Text(proposal.characteristic.replace("_", " ")),
-            Text(outside(str(proposal.current))), Text(outside(str(proposal.proposed))),
-            Text(f"component {outside(proposal.component)}" if proposal.component
-                 else outside(proposal.variant or "-")),
-            Text(change.finding.kind.value)]
+    style = {OptionStatus.CHOSEN: palette.good, OptionStatus.REJECTED: palette.bad,
+             OptionStatus.ALTERNATIVE: ""}.get(planned.status, palette.muted)
+    saves = planned.monthly_savings_usd
+    # Labels and variant names come from the account (instance types, names).
+    where = planned.component or planned.variant
+    return [Text(planned.status.value, style=style), Text(outside(planned.label)),
+            Text(fmt_usd(planned.option.monthly_cost_usd), justify="right"),
+            Text("-" if saves is None else fmt_usd(saves, minus=look.glyphs.minus),
+                 justify="right"),
+            carbon_saved_cell(planned.monthly_kgco2e_saved, look),
+            Text(planned.finding.value + (f" on {outside(where)}" if where else ""))]
 
 
-def change_words(change: SuggestedChange, arrow: str = "→") -> str:
+def carbon_saved_cell(kg: float | None, look: Look = DEFAULT_LOOK) -> Text:
+    """Estimated kgCO2e a month an option saves ("~" says estimate; "?" unknown, never 0)."""
+    if kg is None:
+        return Text("?", style=look.palette.muted, justify="right")
+    minus = look.glyphs.minus if kg < 0 else ""
+    return Text(f"{minus}~{quantity(abs(kg))}", justify="right")
+
+
+def plan_rows(plan: EndpointPlan) -> list[PlannedOption]:
+    """The options as the table lists them: chosen first, then what may be picked instead,
+    then the rest (covered, excluded, unfit, experiments: their `why` says it)."""
+    return sorted(plan.options, key=lambda o: _SHOWN.index(o.status))
+
+
+def change_words(change: ProfileChange, arrow: str = "→") -> str:
     """One change as a sentence fragment: 'instance type ml.c5.4xlarge → ml.m5.large on
     AllTraffic' (the toast and the notice say this, never the change's id). Values and the
     variant's name come from the account: inert."""
-    proposal = change.change
-    where = (f" on component {outside(proposal.component)}" if proposal.component
-             else f" on {outside(proposal.variant)}" if proposal.variant else "")
-    return (f"{proposal.characteristic.replace('_', ' ')} {outside(str(proposal.current))} "
-            f"{arrow} {outside(str(proposal.proposed))}{where}")
+    where = (f" on component {outside(change.component)}" if change.component
+             else f" on {outside(change.variant)}" if change.variant else "")
+    current = "" if change.current is None else f"{outside(str(change.current))} {arrow} "
+    return (f"{change.characteristic.replace('_', ' ')} {current}"
+            f"{outside(str(change.proposed))}{where}")
+
+
+def option_words(planned: PlannedOption, arrow: str = "→") -> str:
+    changes = "; ".join(change_words(c, arrow) for c in planned.option.changes)
+    return f"{planned.finding.value}: {changes or outside(planned.label)}"
+
+
+def decision_words(key: str, action: str, option_id: str | None, error: str | None,
+                   analysis: FleetAnalysis | None, arrow: str = "→") -> tuple[str, str]:
+    """The toast of a decision: (title, text), the plan it leaves in words."""
+    name = outside(key.rsplit("/", 1)[-1])  # the key may lead with the account
+    if error is not None:
+        return "Cannot apply", outside(error, limit=400)
+    item = analysis.endpoints.get(key) if analysis else None
+    plan = item.plan if item else None
+    if plan is None:
+        return "Decided", name
+    effect = cost_change(plan.monthly_savings_usd)
+    if action == "reject":
+        return "Rejected", f"plan for {name}: nothing changes"
+    if action == "accept":
+        words = "; ".join(option_words(o, arrow) for o in plan.chosen) or "nothing to change"
+        return "Accepted", f"plan for {name}: {words} ({effect})"
+    planned = plan.option(option_id) if option_id else None
+    what = option_words(planned, arrow) if planned else outside(option_id or "")
+    if action == "choose":
+        return "Accepted", f"{what}; the plan {effect}"
+    return "Rejected", f"{what}; the plan {effect}"
 
 
 class EndpointScreen(Screen[None]):
@@ -125,7 +178,7 @@ class EndpointScreen(Screen[None]):
             with TabPane("5 Profile", id="profile"):
                 yield Static(id="profile-hint")
                 changes = VimTable(id="changes", cursor_type="row")
-                for key, label in CHANGE_COLUMNS:
+                for key, label in PLAN_COLUMNS:
                     changes.add_column(label, key=key)
                 yield changes
                 with VerticalScroll(id="profile-scroll"):
@@ -162,8 +215,8 @@ class EndpointScreen(Screen[None]):
             if index:
                 parts.append(f" {self._look.glyphs.arrow} ", style=self._look.palette.muted)
             parts.append(name, style=self._look.palette.selected if key == here else "")
-        parts.append("   a accepts, x rejects, Enter toggles the selected change",
-                     style=self._look.palette.muted)
+        parts.append("   a takes the option, x leaves it out, Enter toggles; elsewhere a/x "
+                     "accept/reject the plan", style=self._look.palette.muted)
         self.query_one("#profile-hint", Static).update(parts)
 
     def on_unmount(self) -> None:
@@ -203,25 +256,26 @@ class EndpointScreen(Screen[None]):
     def _show_findings(self, advice: EndpointAnalysis | None) -> None:
         endpoint = self.state.fleet.endpoint(self.endpoint_key) if self.state.fleet else None
         self.query_one("#findings-view", Static).update(
-            Group(findings_view(advice.findings, self._look, self.full_sources),
+            Group(findings_view(advice.findings, self._look, self.full_sources, advice.plan),
                   verdicts_view(advice.verdicts, endpoint, self._look))
             if advice and endpoint else Text("analysis pending", style=self._look.palette.warning))
 
     def _show_changes(self, advice: EndpointAnalysis | None) -> None:
         table: DataTable[str | Text] = self.query_one("#changes", DataTable)
-        changes = {c.change_id: c for c in advice.changes} if advice else {}
-        for row_key in list(table.rows):
-            if row_key.value not in changes:
-                table.remove_row(row_key)
-        for change_id, change in changes.items():
-            cells = change_cells(change, self._look)
-            if change_id in table.rows:
-                for (column, _), value in zip(CHANGE_COLUMNS, cells, strict=True):
-                    if cell_signature(table.get_cell(change_id, column)) != cell_signature(value):
-                        table.update_cell(change_id, column, value)
-            else:
-                table.add_row(*cells, key=change_id)
-        table.display = bool(changes)
+        rows = {o.id: o for o in plan_rows(advice.plan)} if advice else {}
+        order = list(rows)
+        shown = [row.value for row in table.rows]
+        if shown != order:
+            table.clear()
+            for option_id, planned in rows.items():
+                table.add_row(*plan_cells(planned, self._look), key=option_id)
+        else:
+            for option_id, planned in rows.items():
+                cells = plan_cells(planned, self._look)
+                for (column, _), value in zip(PLAN_COLUMNS, cells, strict=True):
+                    if cell_signature(table.get_cell(option_id, column)) != cell_signature(value):
+                        table.update_cell(option_id, column, value)
+        table.display = bool(rows)
 
     # Actions ---------------------------------------------------------------------------------
 
@@ -265,44 +319,42 @@ class EndpointScreen(Screen[None]):
         self.action_show_tab("findings")
 
     def action_decide(self, accepted: bool) -> None:
-        """`a` / `x`: in the Profile tab the change under the cursor; elsewhere every change the
-        worst finding suggests (the one the title shows)."""
+        """`a` / `x`: in the Profile tab, take or leave out the option under the cursor;
+        elsewhere, accept the plan as proposed or reject it (the title says what it does)."""
         advice = self.state.endpoint_analysis(self.endpoint_key)
-        if advice is None or not advice.changes:
-            self.notify("no suggested change to decide on", severity="warning")
+        if advice is None or not advice.plan.options:
+            self.notify("no plan to decide on: nothing to change", severity="warning")
             return
-        table: DataTable[str | Text] = self.query_one("#changes", DataTable)
         if self.query_one(TabbedContent).active == "profile":
+            table: DataTable[str | Text] = self.query_one("#changes", DataTable)
             table.focus()
             row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-            chosen = [c for c in advice.changes if c.change_id == row_key.value]
-        else:
-            first = advice.changes[0].finding
-            chosen = [c for c in advice.changes if c.finding == first]
-        for change in chosen:
-            self.dashboard.decide_change(self.endpoint_key, change.change_id, accepted)
-        self._say_decision(chosen, accepted)
-
-    def _say_decision(self, changes: list[SuggestedChange], accepted: bool) -> None:
-        if not changes:
+            planned = advice.plan.option(str(row_key.value))
+            if planned is not None:
+                self._decide_option(planned, accepted)
             return
-        arrow = self._look.glyphs.arrow
-        finding = changes[0].finding
-        what = "; ".join(change_words(c, arrow) for c in changes)
-        saving = (f" ({cost_change(finding.monthly_savings_usd)})"
-                  if accepted and finding.monthly_savings_usd else "")
-        # markup=False: the values are the account's text, never Textual markup.
-        self.notify(f"{finding.kind.value}: {what}{saving}",
-                    title="Accepted" if accepted else "Rejected", timeout=4, markup=False)
+        self.dashboard.decide(self.endpoint_key, "accept" if accepted else "reject")
+
+    def _decide_option(self, planned: PlannedOption, take: bool) -> None:
+        # markup=False: labels and reasons carry the account's text, never Textual markup.
+        if take and planned.status is OptionStatus.CHOSEN:
+            self.notify(f"{outside(planned.label)}: already in the plan", timeout=3,
+                        markup=False)
+            return
+        if take and not planned.pickable and planned.status is not OptionStatus.REJECTED:
+            # Said at once: covered, excluded, unfit and experiments cannot be taken.
+            self.notify(f"{outside(planned.label)}: "
+                        f"{outside(planned.why or planned.status.value, limit=400)}",
+                        title="Cannot apply", severity="warning", timeout=6, markup=False)
+            return
+        self.dashboard.decide(self.endpoint_key, "choose" if take else "leave", planned.id)
 
     @on(DataTable.RowSelected, "#changes")
     def toggle_change(self, event: DataTable.RowSelected) -> None:
         advice = self.state.endpoint_analysis(self.endpoint_key)
-        change = next((c for c in advice.changes if c.change_id == event.row_key.value), None) \
-            if advice else None
-        if change is not None:
-            self.dashboard.decide_change(self.endpoint_key, change.change_id, not change.accepted)
-            self._say_decision([change], not change.accepted)
+        planned = advice.plan.option(str(event.row_key.value)) if advice else None
+        if planned is not None:
+            self._decide_option(planned, planned.status is not OptionStatus.CHOSEN)
 
     def action_export_endpoint(self) -> None:
         self.dashboard.export_profiles([self.endpoint_key])

@@ -65,8 +65,8 @@ class SummaryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="summary")
     def build_profiles(self, analysis: FleetAnalysis) -> None:
-        """Every endpoint's profiles, for fleet savings and maturity: seconds on a big fleet."""
-        _ = analysis.total_savings_usd, analysis.maturity_by_pillar
+        """Every endpoint's profiles, for the fleet's maturity: seconds on a big fleet."""
+        _ = analysis.maturity_by_pillar
         self.post_message(ProfilesBuilt(analysis))
 
     def profiles_built_for(self, analysis: FleetAnalysis | None) -> bool:

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from ground.untrusted import inert
 from tui.look import DEFAULT_LOOK, Look, look_of
-from tui.rows import fmt_age, fmt_usd
+from tui.rows import cost_change, fmt_age, fmt_usd
 from tui.state import DashboardState
 
 Clock = Callable[[], dt.datetime]
@@ -128,10 +128,11 @@ def status_text(state: DashboardState, shown: int | None = None, look: Look = DE
     parts: list[tuple[int, Text]] = [(1, what)]
     if state.analysis is not None:
         analysis = state.analysis
-        # Possible savings, not the accepted set's: that one builds every profile (seconds).
-        possible = sum(a.possible_savings_usd or 0.0 for a in analysis.endpoints.values())
+        # The plans' savings: the one figure the summary, the report and the export show.
+        saving = analysis.total_savings_usd
         money = Text(f"{fmt_usd(analysis.total_monthly_cost_usd)}/month, ")
-        money.append(f"save up to {fmt_usd(possible)}/month", style=palette.good)
+        money.append(f"plans {cost_change(saving, plural=True)}",
+                     style=palette.good if saving >= 0 else palette.bad)
         parts.append((1, money))
     # Failed attempts, or the failures of the refresh when nothing was even sent (no
     # credentials): an error that sends nothing is still an error.
