@@ -11,6 +11,7 @@ decides for another rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -263,18 +264,22 @@ class Finding(BaseModel):
         return preferred.changes if preferred is not None else ()
 
     def saving_of(self, option: CostedOption) -> float | None:
-        """What `option` saves a month against keep (None: either price unknown)."""
-        keep = self.keep
-        if option.kind is OptionKind.KEEP:
-            return 0.0
-        if keep is None or keep.monthly_cost_usd is None or option.monthly_cost_usd is None:
-            return None
-        return round(keep.monthly_cost_usd - option.monthly_cost_usd, 2)
+        """What `option` saves a month against keep, in $ (None: either price unknown)."""
+        return self._against_keep(option, lambda o: o.monthly_cost_usd, 2)
 
     def kgco2e_saving_of(self, option: CostedOption) -> float | None:
-        keep = self.keep
+        """What `option` saves a month against keep, in kgCO2e (None: either is unknown)."""
+        return self._against_keep(option, lambda o: o.monthly_kgco2e, 3)
+
+    def _against_keep(self, option: CostedOption,
+                      figure: Callable[[CostedOption], float | None], digits: int
+                      ) -> float | None:
+        # Keep against itself saves nothing, even when its own figure is unknown.
         if option.kind is OptionKind.KEEP:
             return 0.0
-        if keep is None or keep.monthly_kgco2e is None or option.monthly_kgco2e is None:
+        keep = self.keep
+        today = None if keep is None else figure(keep)
+        proposed = figure(option)
+        if today is None or proposed is None:
             return None
-        return round(keep.monthly_kgco2e - option.monthly_kgco2e, 3)
+        return round(today - proposed, digits)
