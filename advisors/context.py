@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from advisors.carbon import Load, shape_footprint
 from advisors.components import component_costs
 from advisors.cost import CostEstimate, endpoint_monthly_cost
@@ -35,6 +37,7 @@ class AdvisorContext:
     _defaults: RequirementsSettings | None = None
     _comparisons: dict[str, VariantComparison | None] = field(default_factory=dict)
     _hourly: dict[str, HourlyMatrix] | None = None
+    _peaks: dict[tuple[str, str], float | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._endpoints = {e.key: e for e in self.fleet.endpoints}
@@ -103,6 +106,22 @@ class AdvisorContext:
             self._comparisons[key] = compare_variants(self.endpoint(key), self.fleet,
                                                       self.prices, self.settings, self._hourly)
         return self._comparisons[key]
+
+    def peak_invocations_per_instance(self, key: str, variant: str) -> float | None:
+        """The busiest hour's invocations per instance per minute of one variant, from the
+        hourly requests and instance counts (None without both), computed once: several
+        sizings of the same variant ask for it."""
+        if (key, variant) not in self._peaks:
+            column = (key, variant)
+            requests = self.fleet.metrics.series("hourly", "requests", key)
+            instances = self.fleet.metrics.series("hourly", "instance_count", key)
+            peak = None
+            if column in requests.columns and column in instances.columns:
+                counts = instances[column]
+                highest = ((requests[column] / counts.where(counts > 0)) / 60.0).max()
+                peak = None if pd.isna(highest) else float(highest)
+            self._peaks[(key, variant)] = peak
+        return self._peaks[(key, variant)]
 
     def comparisons(self) -> dict[str, VariantComparison]:
         """Every multi-variant endpoint's comparison (computed on first use)."""

@@ -473,6 +473,9 @@ class MetricStore:
         # MultiIndex frames cost ~0.5 ms each, so index them once (frames are never mutated).
         self._window_rows: dict[Any, dict[Any, Any]] | None = None
         self._columns: dict[tuple[str, str], dict[str, list[int]]] = {}
+        # The advisors ask for the same endpoint's columns many times in one analysis, and a
+        # positional take on a wide frame costs a millisecond or more each time.
+        self._slices: dict[tuple[str, str, str], pd.DataFrame] = {}
 
     def window_value(self, endpoint_key: str, variant: str, series: str) -> float | None:
         rows = self._window_rows
@@ -485,6 +488,9 @@ class MetricStore:
 
     def series(self, tier: str, series: str, endpoint_key: str) -> pd.DataFrame:
         """The columns of one endpoint (one per variant) in an hourly or live series."""
+        sliced = self._slices.get((tier, series, endpoint_key))
+        if sliced is not None:
+            return sliced
         frames = self.hourly if tier == "hourly" else self.live
         frame = frames.get(series)
         if frame is None or frame.empty:
@@ -495,7 +501,9 @@ class MetricStore:
             for index, column in enumerate(frame.columns):
                 positions.setdefault(str(column[0]), []).append(index)
             self._columns[(tier, series)] = positions
-        return frame.iloc[:, positions.get(endpoint_key, [])]
+        sliced = self._slices[(tier, series, endpoint_key)] = frame.iloc[
+            :, positions.get(endpoint_key, [])]
+        return sliced
 
     def datapoints(self) -> int:
         total = int(self.window.notna().sum().sum()) if not self.window.empty else 0

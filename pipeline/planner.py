@@ -263,6 +263,8 @@ class EndpointPlanner:
     current_monthly_usd: float | None
     decisions: Decisions = field(default_factory=Decisions)
     options: list[_Option] = field(init=False)
+    # Options are fixed once built; a plan asks for the same group's many times (per hosting).
+    _usable_by_group: dict[str | None, list[_Option]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.options = []
@@ -293,8 +295,12 @@ class EndpointPlanner:
 
     def _usable(self, group: str | None) -> list[_Option]:
         """Selectable options; a group's options only when the group is being planned."""
-        return [o for o in self.options if o.selectable
+        usable = self._usable_by_group.get(group)
+        if usable is None:
+            usable = self._usable_by_group[group] = [
+                o for o in self.options if o.selectable
                 and (o.option.group is None or o.option.group == group)]
+        return usable
 
     def hostings(self, group: str | None) -> list[_Option]:
         return [o for o in self._usable(group) if o.hosting]

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from advisors.context import AdvisorContext
 from advisors.cost import CostEstimate, instances_monthly_cost
 from advisors.finding import CostedOption, Finding, FindingKind, OptionKind, ProfileChange, Severity
@@ -391,14 +389,7 @@ def _peak_invocations_per_instance(ctx: AdvisorContext, key: str, variant: Varia
     policy = variant.autoscaling and per_instance_policy(variant.autoscaling)
     if not policy or policy.metric != "SageMakerVariantInvocationsPerInstance":
         return None
-    column = (key, variant.name)
-    requests = ctx.fleet.metrics.series("hourly", "requests", key)
-    instances = ctx.fleet.metrics.series("hourly", "instance_count", key)
-    if column not in requests.columns or column not in instances.columns:
-        return None
-    per_instance = (requests[column] / instances[column].where(instances[column] > 0)) / 60.0
-    peak = per_instance.max()
-    return None if pd.isna(peak) else float(peak)
+    return ctx.peak_invocations_per_instance(key, variant.name)
 
 
 def _autoscaled_finding(ctx: AdvisorContext, key: str, variant: VariantSnapshot,
