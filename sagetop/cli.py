@@ -524,10 +524,14 @@ def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Anal
 
     export_dir = Path(args.export_dir) if getattr(args, "export_dir", None) else None
     aws = _aws(args, config, demo)
-    session = LiveSession(aws, config.refresh, config.history,
-                          store=_state_store(args, config, demo, aws))
+    store = _state_store(args, config, demo, aws)
+    session = LiveSession(aws, config.refresh, config.history, store=store)
     app = SagetopApp(session, analyst, export_dir=export_dir)
-    app.run()  # restores the terminal on every exit, a termination signal's included
+    try:
+        app.run()  # restores the terminal on every exit, a termination signal's included
+    finally:
+        if store is not None:
+            store.close()  # checkpointed: the WAL goes back into the file
     return app.return_code or ExitCode.OK
 
 

@@ -301,3 +301,25 @@ def test_inspection_reads_without_changing_anything(tmp_path: Path) -> None:
     assert inspect_store(broken) == "not an SQLite file"
     assert broken.read_bytes() == b"garbage"  # not set aside by a look
     assert set(store_files(tmp_path)) >= {store.path, broken}
+
+
+def test_cache_info_and_clear_name_the_files_and_touch_nothing_else(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ground.config import StoreSettings
+    from sagetop.cli import main
+
+    directory = StoreSettings().directory()  # under the test's own XDG_STATE_HOME
+    store = StateStore.in_directory(directory, "demo seed 7")
+    store.save((_state(),), SAVED)
+    store.close()
+    (directory / "notes.txt").write_text("mine")
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "schema v2, for demo seed 7" in out and "2 endpoints" in out
+    assert "1 series 2026-11-20 09:00 to 2026-11-20 11:00 UTC" in out
+    assert main(["cache", "clear"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out and all(line.startswith("deleted ") for line in out)
+    assert [p.name for p in directory.iterdir()] == ["notes.txt"]
+    assert main(["cache", "info"]) == 0
+    assert "no state store files" in capsys.readouterr().out
