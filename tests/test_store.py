@@ -323,3 +323,20 @@ def test_cache_info_and_clear_name_the_files_and_touch_nothing_else(
     assert [p.name for p in directory.iterdir()] == ["notes.txt"]
     assert main(["cache", "info"]) == 0
     assert "no state store files" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("section", "expected"), [
+    ({"retention_days": 0}, "store.retention_days"),
+    ({"path": "relative/dir"}, "expected an absolute directory"),
+    ({"enabled": "sometimes"}, "store.enabled"),
+    ({"keep": 3}, "store.keep"),
+])
+def test_a_bad_store_section_is_one_line_naming_the_key(section: dict[str, object],
+                                                        expected: str) -> None:
+    from ground.config import parse_config_data
+    from ground.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config_data({"store": section}, "team.toml")
+    message = str(caught.value)
+    assert message.startswith("team.toml") and expected in message and "\n" not in message
