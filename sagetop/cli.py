@@ -217,20 +217,26 @@ def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
 
 def _simulated_targets(args: argparse.Namespace) -> list[AwsTarget]:
     """One simulated account, or with --accounts N an organisation of N: account i is seeded
-    `seed + i` (its own fleet) and has its own quotas, as AWS's are per account."""
+    `seed + i` (its own fleet) and has its own quotas, as AWS's are per account. Account 1 is
+    the organisation's CloudWatch monitoring account, the others linked to it (OAM)."""
     from collectors.aws import AwsTarget
     from simulator import SimulatedAccount
+    from simulator.oam import link_accounts
 
     regions = tuple(args.region or ()) or (DEMO_REGION,)
     count = getattr(args, "accounts", None) or 1
     seed = getattr(args, "seed", 7)
     targets = []
+    accounts = []
     for index in range(count):
         account = SimulatedAccount(endpoints=getattr(args, "endpoints", None), seed=seed + index,
                                    regions=regions, account_id=f"{100000000001 + index:012d}")
+        accounts.append(account)
         targets.append(AwsTarget(regions=regions, simulated=True,
                                  account=f"sim-{index + 1:02d}" if count > 1 else None,
                                  prepare_session=account.install))
+    if count > 1:
+        link_accounts(accounts[0], accounts[1:], [str(t.account) for t in targets[1:]])
     return targets
 
 
@@ -247,7 +253,8 @@ def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
     if demo and (getattr(args, "accounts", None) or 1) > 1:
         from collectors.org import AwsOrganisation
 
-        return AwsOrganisation(config.aws, _simulated_targets(args), config.cost)
+        return AwsOrganisation(config.aws, _simulated_targets(args), config.cost,
+                               org=config.org)
     if not demo:
         from collectors.org import AwsOrganisation, account_targets
 
@@ -260,7 +267,7 @@ def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
         if len(args.profile) > 1 or (not args.profile and config.accounts):
             targets = account_targets(args.profile, () if args.profile else config.accounts,
                                       regions, args.endpoint_url)
-            return AwsOrganisation(config.aws, targets, config.cost)
+            return AwsOrganisation(config.aws, targets, config.cost, org=config.org)
     return AwsContext(config.aws, _target(args, demo), config.cost)
 
 
