@@ -148,12 +148,12 @@ class OamStandIn:
     middleware of tests/moto_aws.py answers oam:ListSinks / ListAttachedLinks from them for the
     caller's account (moto's, from its access key), and serves a GetMetricData query with an
     AccountId linked to the caller from that account's metrics in moto (Forbidden if not
-    linked). `metric_calls` records the AccountIds each GetMetricData call carried.
+    linked). `metric_calls` records each GetMetricData call's caller and its queries' AccountIds.
     """
 
     sinks: dict[str, list[str]] = field(default_factory=dict)
     denied: set[str] = field(default_factory=set)
-    metric_calls: list[list[str | None]] = field(default_factory=list)
+    metric_calls: list[tuple[str, list[str | None]]] = field(default_factory=list)
 
     def clear(self) -> None:
         self.sinks.clear()

@@ -406,7 +406,7 @@ class StandInMiddleware:
             plain = [q for q in queries if not _is_percentile(q)]
             by_id: dict[str, dict[str, Any]] = {}
             caller = _caller(environ)
-            self.oam.metric_calls.append([q.get("AccountId") for q in queries])
+            self.oam.metric_calls.append((caller, [q.get("AccountId") for q in queries]))
             by_account: dict[str | None, list[dict[str, Any]]] = {}
             for query in plain:
                 by_account.setdefault(query.get("AccountId"), []).append(query)
