@@ -181,9 +181,13 @@ def test_routes_first_monitoring_account_wins_and_unwatched_links_are_ignored() 
 # The simulated organisation, at the wire level ------------------------------------------------
 
 
+# One moment for both collections compared: a minute passing between them would move the window.
+NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+
 def _simulated_org(count: int, linked: int) -> tuple[list[SimulatedAccount], AwsOrganisation]:
     regions = (REGION,)
-    accounts = [SimulatedAccount(endpoints=6, seed=11 + i, regions=regions,
+    accounts = [SimulatedAccount(endpoints=6, seed=11 + i, regions=regions, clock=lambda: NOW,
                                  account_id=f"{100000000001 + i:012d}") for i in range(count)]
     if linked:
         link_accounts(accounts[0], accounts[1:1 + linked])
@@ -196,7 +200,7 @@ def _simulated_org(count: int, linked: int) -> tuple[list[SimulatedAccount], Aws
 async def _collect(count: int, linked: int) -> tuple[list[SimulatedAccount], Any, Any]:
     accounts, organisation = _simulated_org(count, linked)
     async with organisation:
-        collector = OrgCollector(organisation)
+        collector = OrgCollector(organisation, clock=lambda: NOW)
         first = await collector.collect(force=True)
         steady = await collector.collect(live=None, focus=[])
     return accounts, first, steady
