@@ -25,6 +25,8 @@ from ground.config import HistorySettings, RefreshSettings
 from ground.domain import CollectorError, EndpointSnapshot
 
 METRIC_RESOURCE = "AWS::CloudWatch::Metric"
+# How a monitoring account's own route reads (`AccountStatus.metrics_via`).
+ITSELF = "itself, the monitoring account"
 _ACCOUNT_ID = re.compile(r"\d{12}")
 
 
@@ -106,7 +108,7 @@ def route_text(name: str, regions: Sequence[str], routes: dict[tuple[str, str], 
                ) -> str | None:
     """Where an account's metrics are asked from, in words; None when through its own."""
     # The monitoring account's own metrics travel in its own calls beside its sources'.
-    via = {r: "itself, the monitoring account" if routes[(name, r)] == name
+    via = {r: ITSELF if routes[(name, r)] == name
            else routes[(name, r)] for r in regions if (name, r) in routes}
     if not via:
         return None

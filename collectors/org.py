@@ -141,6 +141,11 @@ class AwsOrganisation:
         self._stack = contextlib.AsyncExitStack()
 
     @property
+    def discovers(self) -> bool:
+        """The members are listed from Organizations when entered (not known before)."""
+        return self._discover is not None
+
+    @property
     def profile_name(self) -> str | None:
         return self.target.profile
 

@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     _aws_options(report, top=False)
     report.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or json")
+    report.add_argument("--account", action="append", default=[], metavar="NAME",
+                        help="only this account (its name or id) of several watched; repeat "
+                             "for more")
     report.add_argument("--demo", action="store_true", help="report on the simulated account")
     _demo_options(report)
 
@@ -306,9 +309,13 @@ def _listing_failures(fleet: FleetSnapshot) -> list[str]:
 
 
 def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
+    from pipeline.accounts import narrowed
     from pipeline.report import findings_table, fleet_report, fleet_table
 
-    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
+    aws = _aws(args, config, demo=args.demo)
+    if args.account:
+        _known_accounts(aws, args.account)
+    fleet = narrowed(asyncio.run(_collect_once(config, aws)), args.account)
     failures = _listing_failures(fleet)
     if fleet.unseen:
         # Nothing was seen: an empty table and "$0/month" would read as an empty account.
@@ -325,6 +332,24 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst
     for line in failures:
         print(error_line(line), file=sys.stderr)
     return ExitCode.FAILURE if failures else ExitCode.OK
+
+
+def _known_accounts(aws: AwsContext | AwsOrganisation, names: Sequence[str]) -> None:
+    """`--account` names checked before anything connects, where the accounts are known then
+    (--org lists them first: `narrowed` checks those after the collection)."""
+    from collectors.org import AwsOrganisation
+
+    if not isinstance(aws, AwsOrganisation):
+        raise UsageError("--account: only with several accounts (--profile repeated, "
+                         "[[accounts]] or --org)")
+    if aws.discovers:
+        return
+    known = [str(m.aws.target.account) for m in aws.members]
+    for name in names:
+        # An account id is known only once STS has answered: checked after the collection.
+        if name not in known and not (name.isdigit() and len(name) == 12):
+            raise UsageError(f"--account {inert(name, one_line=True)}: not a watched account "
+                             f"(watched: {inert(', '.join(known), one_line=True, limit=200)})")
 
 
 def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:

@@ -261,3 +261,55 @@ async def test_simulated_monitoring_account_refuses_an_account_not_linked() -> N
         links = (await oam.list_attached_links(SinkIdentifier=sink["Arn"]))["Items"]
     assert [link_account(link["LinkArn"]) for link in links] == [source.account_id]
     assert link_account(sink["Arn"].replace(":sink/", ":link/")) == monitoring.account_id
+
+
+# Per-account views ------------------------------------------------------------------------------
+
+
+def test_report_narrows_to_accounts_and_says_which_way_metrics_came(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--demo", "--accounts", "3", "--format", "json",
+                 "--account", "sim-02", "--account", "100000000003"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {e["account"] for e in report["endpoints"]} == {"sim-02", "sim-03"}
+    assert [a["name"] for a in report["accounts"]] == ["sim-02", "sim-03"]
+    assert [t["account"] for t in report["summary"]["by_account"]] == ["sim-02", "sim-03"]
+    assert [a["metrics_via"] for a in report["accounts"]] == ["sim-01", "sim-01"]
+    assert report["metrics_route"] == ("CloudWatch metrics: 2 of 2 accounts through monitoring "
+                                       "account sim-01 (cross-account observability)")
+
+    for argv, why in ((["--accounts", "3", "--account", "ops"],
+                       "--account ops: not a watched account (watched: sim-01, sim-02, sim-03)"),
+                      ([], "--account: only with several accounts")):
+        assert main(["report", "--demo", *argv, "--account", "ops"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and why in err
+
+
+def test_report_text_words_a_negative_saving_and_the_metrics_route() -> None:
+    from collectors.oam import ITSELF
+    from ground.domain import AccountStatus, FleetSnapshot
+    from pipeline.accounts import metrics_route_line, saving_words
+
+    assert saving_words(4426.2) == "saves $4,426/month"
+    assert saving_words(-298.4) == "costs $298/month more"
+    assert saving_words(0.2) == "no change in cost"
+    fleet = FleetSnapshot(collected_at=NOW, account_id=None, regions=(REGION,), accounts=(
+        AccountStatus(name="ops", metrics_via=ITSELF), AccountStatus(name="a", metrics_via="ops"),
+        AccountStatus(name="b")))
+    assert metrics_route_line(fleet) == (
+        "CloudWatch metrics: 2 of 3 accounts through monitoring account ops (cross-account "
+        "observability), 1 through its own credentials")
+    alone = fleet.model_copy(update={"accounts": (AccountStatus(name="b"),)})
+    assert metrics_route_line(alone) == "CloudWatch metrics: each account through its own " \
+        "credentials"
+
+
+async def test_fleet_filter_finds_an_accounts_rows() -> None:
+    from tui.rows import fleet_rows, matches
+
+    _, fleet, _ = await _collect(3, 2)
+    rows = fleet_rows(fleet, None)
+    picked = [r for r in rows if matches(r, "sim-02")]
+    assert picked and {r.account for r in picked} == {"sim-02"}
+    assert len(picked) == sum(1 for e in fleet.endpoints if e.account == "sim-02")
