@@ -329,8 +329,10 @@ class OrgCollector:
 
     async def collect_listing(self) -> FleetSnapshot:
         now = self.clock()
-        self._observe()  # beside the listing: the rows must not wait for it
         await asyncio.gather(*(self._one(m, True, {}) for m in self.org.members))
+        # After the listing, not beside it: the rows do not wait for it, and the accounts'
+        # ids are known by then (no second GetCallerIdentity). The first `collect` awaits it.
+        self._observe()
         return self.snapshot(now)
 
     async def collect(self, *, force: bool = False, history: bool = True,

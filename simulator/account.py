@@ -974,13 +974,19 @@ class SimulatedAccount:
         source's by its AccountId; None for an account not shared with this one."""
         if not account_id or account_id == self.account_id:
             return self
-        return self.sink.sources.get(account_id) if self.sink is not None else None
+        source: SimulatedAccount | None = (self.sink.sources.get(account_id)
+                                           if self.sink is not None else None)
+        return source
 
     def _oam_list_sinks(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         return list_sinks(self, region, params)
 
     def _oam_list_attached_links(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return list_attached_links(self, region, params)
+        links = list_attached_links(self, region, params)
+        if links is None:
+            raise SimulationError("ResourceNotFoundException",
+                                  f"Sink {params.get('SinkIdentifier')} does not exist.", 404)
+        return links
 
     def _cloudwatch_get_metric_data(self, region: str, params: dict[str, Any]
                                     ) -> dict[str, Any]:

@@ -12,20 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from simulator.account import SimulatedAccount
+from typing import Any, Protocol
 
 METRIC_RESOURCE = "AWS::CloudWatch::Metric"
 PAGE = 100  # MaxResults 1-100 for ListSinks, 1-1000 for ListAttachedLinks; one page size for both
+
+
+class SimulatedAccount(Protocol):
+    """What of a simulated account its sink needs (simulator.account imports this module)."""
+
+    account_id: str
+    regions: tuple[str, ...]
+    sink: Sink | None
 
 
 @dataclass
 class Sink:
     """A monitoring account's sink (one per region) and the source accounts linked to it."""
 
-    sources: dict[str, SimulatedAccount] = field(default_factory=dict)  # account id -> account
+    sources: dict[str, Any] = field(default_factory=dict)  # account id -> SimulatedAccount
     names: dict[str, str] = field(default_factory=dict)  # account id -> the link's label
 
     def arn(self, owner: str, region: str) -> str:
@@ -62,13 +67,12 @@ def list_sinks(account: SimulatedAccount, region: str, params: dict[str, Any]
 
 
 def list_attached_links(account: SimulatedAccount, region: str, params: dict[str, Any]
-                        ) -> dict[str, Any]:
-    from simulator.account import SimulationError
-
+                        ) -> dict[str, Any] | None:
+    """The sink's links; None when `SinkIdentifier` is not this account's sink here."""
     sink = account.sink
     wanted = str(params.get("SinkIdentifier") or "")
     if sink is None or wanted != sink.arn(account.account_id, region):
-        raise SimulationError("ResourceNotFoundException", f"Sink {wanted} does not exist.", 404)
+        return None
     links = [{"Label": sink.names[source_id],
               "LinkArn": f"arn:aws:oam:{region}:{source_id}:link/sim-link-{source_id}",
               "ResourceTypes": [METRIC_RESOURCE, "AWS::Logs::LogGroup"]}
