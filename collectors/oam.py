@@ -196,9 +196,11 @@ class MonitoringHub:
                 e for a in asks for e in (a.endpoints if a.focus is None else a.focus)]
             passed = await self.collector.collect(endpoints, self._now, history=self._history,
                                                   live=live, focus=focus)
-        except BaseException as exc:  # every account waiting on it must hear, not hang
+        except Exception as exc:  # every account waiting on it must hear, not hang
             result.set_exception(exc)
-            raise
+            return
+        finally:
+            self._running = False
         result.set_result(passed)
 
 
