@@ -63,6 +63,11 @@ OPERATIONS: dict[tuple[str, str], str] = {
     # `--org` only, from the base (management or delegated administrator) account: the member
     # accounts to watch. Assuming the role in each is the credential providers' sts:AssumeRole.
     ("organizations", "ListAccounts"): "organizations:ListAccounts",
+    # Several accounts only (collectors/oam.py): whether a watched account is a CloudWatch
+    # monitoring account and which source accounts are linked to its sinks, so their metrics
+    # are asked from it. In the member role too: the monitoring account is usually a member.
+    ("oam", "ListSinks"): "oam:ListSinks",
+    ("oam", "ListAttachedLinks"): "oam:ListAttachedLinks",
 }
 
 

@@ -253,6 +253,10 @@ class MetricsCollector:
         self._variants: dict[str, tuple[str, ...]] = {}  # endpoint key -> variants last planned
         self._answered_until: dict[Tier, dt.datetime] = {}  # end of the newest bucket answered
         self.last_pass = MetricsPass()  # what the latest pass asked (the benchmark reads it)
+        # Cross-account observability (collectors.oam): the account names whose metrics this
+        # account reads as a CloudWatch monitoring account, with their ids for each query's
+        # AccountId. Empty: every endpoint is the caller's own.
+        self.source_accounts: dict[str, str] = {}
 
     # Public ----------------------------------------------------------------------------------
 
@@ -390,7 +394,12 @@ class MetricsCollector:
             if batch is None:
                 batch = by_region[endpoint.region] = _Batch(endpoint.region, tier, start, end,
                                                             period, group)
-            batch.queries.extend(plan_endpoint(endpoint, tier, group))
+            queries = plan_endpoint(endpoint, tier, group)
+            source = self.source_accounts.get(endpoint.account or "")
+            if source is not None:
+                # Endpoint keys carry the account, so query Ids and series stay apart.
+                queries = [({**query, "AccountId": source}, target) for query, target in queries]
+            batch.queries.extend(queries)
         return [b for b in by_region.values() if b.queries]
 
     def _report_unknown_types(self, endpoints: list[EndpointSnapshot], result: MetricsPass,

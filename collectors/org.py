@@ -9,7 +9,10 @@ and assumes the configured read-only role name in each.
 
 `OrgCollector` runs one `FleetCollector` per account at once and merges their snapshots into
 one: every endpoint, provisioning row and error carries its account, so keys (and multi-model
-groupings, which are per key) never cross an account. An account whose refresh sees nothing
+groupings, which are per key) never cross an account. Where a watched account is a CloudWatch
+monitoring account (cross-account observability, `collectors.oam`), the metrics of the source
+accounts linked to it are asked from it, in its GetMetricData calls; the inventory stays each
+account's own. An account whose refresh sees nothing
 (expired credentials, a role that cannot be assumed, AccessDenied on its listing, a chain that
 is misconfigured) is marked stale with its reason and keeps its last good data; the others stay
 live.
@@ -30,6 +33,14 @@ from collectors.aws import AssumedRole, AwsContext, AwsTarget
 from collectors.failures import RECOVERABLE, describe
 from collectors.fleet import FleetCollector, utc_now
 from collectors.ledger import RequestLedger
+from collectors.oam import (
+    Detection,
+    MonitoringHub,
+    RoutedMetrics,
+    linked_sources,
+    plan_routes,
+    route_text,
+)
 from collectors.state import CollectorState
 from ground.config import (
     AccountSettings,
@@ -131,6 +142,11 @@ class AwsOrganisation:
         self._stack = contextlib.AsyncExitStack()
 
     @property
+    def discovers(self) -> bool:
+        """The members are listed from Organizations when entered (not known before)."""
+        return self._discover is not None
+
+    @property
     def profile_name(self) -> str | None:
         return self.target.profile
 
@@ -207,6 +223,12 @@ class OrgCollector:
         self.clock = clock
         self._last: dict[str, FleetSnapshot] = {}
         self._problems: dict[str, str | None] = {}
+        # Cross-account observability: detected once, at the first refresh (links change
+        # rarely; a restart sees new ones). (account, region) -> monitoring account.
+        self.routes: dict[tuple[str, str], str] = {}
+        self.hubs: dict[str, MonitoringHub] = {}
+        self._observed: asyncio.Task[None] | None = None
+        self._observe_errors: list[CollectorError] = []
 
     def _collector(self, member: _Member) -> FleetCollector:
         if member.collector is None:
@@ -232,6 +254,79 @@ class OrgCollector:
                 self._last[name] = collector.snapshot()
                 self._problems[name] = None  # shown as stored, marked by age, not as stale
 
+    def _observe(self) -> asyncio.Task[None]:
+        if self._observed is None:
+            self._observed = asyncio.get_running_loop().create_task(self._detect())
+        return self._observed
+
+    async def _detect(self) -> None:
+        """Which watched accounts are monitoring accounts, and for whom; then route metrics."""
+        settings = self.org.org
+        members = self.org.members
+        if not settings.cross_account_metrics or len(members) < 2:
+            return
+        now = self.clock()
+
+        async def identity(member: _Member) -> str | None:
+            collector = self._collector(member)
+            if collector.account_id is None:
+                with contextlib.suppress(SagetopError):
+                    collector.account_id = await member.aws.account_id()
+            return collector.account_id
+
+        ids = await asyncio.gather(*(identity(m) for m in members))
+        accounts = [(str(m.aws.target.account), i) for m, i in zip(members, ids, strict=True)]
+        wanted = settings.monitoring_account
+        asked = [m for m, (name, i) in zip(members, accounts, strict=True)
+                 if not wanted or wanted in (name, i)]
+        if not asked:
+            self._observe_errors.append(CollectorError(
+                source="observability", region="", operation=None, at=now,
+                message=f"[org] monitoring_account {inert(wanted)} is not one of the watched "
+                        "accounts; metrics are asked per account"))
+            return
+
+        async def detect(member: _Member) -> Detection:
+            try:
+                return await linked_sources(member.aws, now)
+            except SagetopError as exc:  # a misconfigured chain: its refresh says so too
+                return Detection(errors=[CollectorError(
+                    source="observability", region="", operation="ListSinks", at=now,
+                    message=str(exc))])
+
+        detected = dict(zip((str(m.aws.target.account) for m in asked),
+                            await asyncio.gather(*(detect(m) for m in asked)), strict=True))
+        self.routes = plan_routes(accounts, detected)
+        failed = {name: d.errors for name, d in detected.items() if d.errors}
+        # Accounts that are not monitoring accounts may well refuse oam:ListSinks: only the
+        # account named as the monitoring one, or every account asked, refusing is worth a line.
+        if failed and not self.routes and (wanted or len(failed) == len(asked)):
+            first = next(iter(failed.values()))[0]
+            where = (f"in {inert(next(iter(failed)))}" if len(asked) == 1
+                     else f"in all {len(asked)} accounts")
+            self._observe_errors.append(first.model_copy(update={
+                "message": f"CloudWatch cross-account observability not detected "
+                           f"({first.message} {where}); metrics are asked per account",
+                "account": next(iter(failed)) if len(asked) == 1 else None}))
+        self._route()
+
+    def _route(self) -> None:
+        """Linked accounts' metrics through their monitoring account's hub; nobody else's."""
+        by_name = {str(m.aws.target.account): m for m in self.org.members}
+        for monitoring in sorted(set(self.routes.values())):
+            sources = {name: str(by_name[name].collector.account_id)  # type: ignore[union-attr]
+                       for (name, _), via in self.routes.items()
+                       if via == monitoring and name != monitoring}
+            self.hubs[monitoring] = MonitoringHub(monitoring, by_name[monitoring].aws,
+                                                  self.history, self.refresh, sources)
+        for name, member in by_name.items():
+            hubs = {region: self.hubs[via] for (who, region), via in self.routes.items()
+                    if who == name}
+            if hubs:
+                collector = self._collector(member)
+                collector.metrics = RoutedMetrics(member.aws, self.history, self.refresh,
+                                                  name, hubs)
+
     async def _one(self, member: _Member, listing: bool, kwargs: dict[str, Any]) -> None:
         name = str(member.aws.target.account)
         collector = self._collector(member)
@@ -242,6 +337,10 @@ class OrgCollector:
             # This account's chain is misconfigured (a source_profile loop...): it alone stops.
             self._problems[name] = str(exc)
             return
+        finally:
+            # Whatever it asked of a monitoring account's hub, it asks nothing more now.
+            for hub in self.hubs.values():
+                hub.finished(name)
         # The fleet collector keeps an account's last good endpoints through a failure (its
         # errors say why); marked stale here, beside the accounts that answered.
         self._problems[name] = _why_unseen(snapshot) if snapshot.unseen else None
@@ -250,6 +349,9 @@ class OrgCollector:
     async def collect_listing(self) -> FleetSnapshot:
         now = self.clock()
         await asyncio.gather(*(self._one(m, True, {}) for m in self.org.members))
+        # After the listing, not beside it: the rows do not wait for it, and the accounts'
+        # ids are known by then (no second GetCallerIdentity). The first `collect` awaits it.
+        self._observe()
         return self.snapshot(now)
 
     async def collect(self, *, force: bool = False, history: bool = True,
@@ -257,6 +359,9 @@ class OrgCollector:
                       focus: list[str] | None = None) -> FleetSnapshot:
         now = self.clock()
         kwargs = {"force": force, "history": history, "live": live, "focus": focus}
+        await self._observe()
+        for hub in self.hubs.values():
+            hub.begin()
         await asyncio.gather(*(self._one(m, False, kwargs) for m in self.org.members))
         return self.snapshot(now)
 
@@ -269,7 +374,8 @@ class OrgCollector:
             collector = member.collector
             statuses.append(AccountStatus(
                 name=name, account_id=collector.account_id if collector else None,
-                problem=self._problems.get(name, "not collected yet")))
+                problem=self._problems.get(name, "not collected yet"),
+                metrics_via=route_text(name, member.aws.regions, self.routes)))
             if part is not None:
                 parts.append((name, part))
         errors = tuple(
@@ -278,6 +384,7 @@ class OrgCollector:
         # A misconfigured chain left no snapshot: its one line is this account's error.
         errors += tuple(_account_error(s, now or self.clock()) for s in statuses
                         if s.stale and s.name not in dict(parts))
+        errors += tuple(self._observe_errors)
         return FleetSnapshot(
             collected_at=now or self.clock(),
             account_id=None,
@@ -288,7 +395,9 @@ class OrgCollector:
             endpoints=tuple(e for _, part in parts for e in part.endpoints),
             provisioning=tuple(r.model_copy(update={"account": name})
                                for name, part in parts for r in part.provisioning),
-            metrics=_merged_metrics([part.metrics for _, part in parts]),
+            # The monitoring accounts' hubs hold the series of the accounts routed to them.
+            metrics=_merged_metrics([part.metrics for _, part in parts]
+                                    + [hub.collector.store() for hub in self.hubs.values()]),
             errors=errors,
             requests=self.org.ledger.stats(),
             verdict_sources=tuple(v for _, part in parts for v in part.verdict_sources),

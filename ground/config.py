@@ -134,6 +134,12 @@ class OrgSettings(Section):
     role_name: str = "sagetop-read-only"
     external_id: str | None = None
     session_name: str = "sagetop"
+    # CloudWatch cross-account observability (collectors/oam.py), for any several accounts:
+    # metrics of source accounts linked to a watched monitoring account are asked from it.
+    cross_account_metrics: bool = True
+    # The watched account (its name or 12-digit id) to ask for sinks and links; empty: every
+    # watched account is asked (one oam:ListSinks per account and region, at start).
+    monitoring_account: str = ""
 
     @field_validator("external_id")
     @classmethod

@@ -527,6 +527,9 @@ class AccountStatus(Frozen):
     # assumed, AccessDenied on every region's listing); None while it is live. Its last good
     # endpoints stay on screen, marked stale; the other accounts are unaffected.
     problem: str | None = None
+    # The monitoring account its CloudWatch metrics are asked from (cross-account
+    # observability), with the regions when not all of them; None: through its own credentials.
+    metrics_via: str | None = None
 
     @property
     def stale(self) -> bool:

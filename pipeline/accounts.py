@@ -7,9 +7,13 @@ organisation. An account that is stale says so beside its numbers: they are its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from collectors.oam import ITSELF
 from ground.domain import FleetSnapshot
+from ground.errors import UsageError
+from ground.untrusted import inert
 from pipeline.analysis import FleetAnalysis
 
 
@@ -39,3 +43,53 @@ def account_totals(fleet: FleetSnapshot, analysis: FleetAnalysis) -> list[Accoun
             saved[name] = saved.get(name, 0.0) + (item.monthly_savings_usd or 0.0)
     return [AccountTotals(a.name, a.account_id, count.get(a.name, 0), cost.get(a.name, 0.0),
                           saved.get(a.name, 0.0), a.problem) for a in fleet.accounts]
+
+
+def saving_words(saving_usd: float) -> str:
+    """'saves $1,963/month', 'costs $298/month more': never 'saves $-298'."""
+    if saving_usd >= 0.5:
+        return f"saves ${saving_usd:,.0f}/month"
+    if saving_usd <= -0.5:
+        return f"costs ${-saving_usd:,.0f}/month more"
+    return "no change in cost"
+
+
+def narrowed(fleet: FleetSnapshot, names: Sequence[str]) -> FleetSnapshot:
+    """The fleet of the accounts named (by name or account id), for `report --account`.
+
+    Refused (UsageError, one line) for a name that is not a watched account, or when one
+    account is watched; errors that name no account (the organisation's own) stay.
+    """
+    if not names:
+        return fleet
+    if not fleet.accounts:
+        raise UsageError("--account: only with several accounts (--profile repeated, "
+                         "[[accounts]] or --org)")
+    kept: set[str] = set()
+    for name in names:
+        found = [a.name for a in fleet.accounts if name in (a.name, a.account_id)]
+        if not found:
+            known = ", ".join(a.name for a in fleet.accounts)
+            raise UsageError(f"--account {inert(name, one_line=True)}: not a watched account "
+                             f"(watched: {inert(known, one_line=True, limit=200)})")
+        kept.update(found)
+    return fleet.model_copy(update={
+        "endpoints": tuple(e for e in fleet.endpoints if e.account in kept),
+        "provisioning": tuple(r for r in fleet.provisioning if r.account in kept),
+        "errors": tuple(e for e in fleet.errors if e.account is None or e.account in kept),
+        "accounts": tuple(a for a in fleet.accounts if a.name in kept),
+    })
+
+
+def metrics_route_line(fleet: FleetSnapshot) -> str:
+    """Which way the accounts' CloudWatch metrics come, in one line (several accounts)."""
+    via = [a for a in fleet.accounts if a.metrics_via is not None]
+    if not via:
+        return "CloudWatch metrics: each account through its own credentials"
+    monitors = sorted({a.name for a in via if a.metrics_via == ITSELF})
+    others = sorted({str(a.metrics_via) for a in via if a.metrics_via != ITSELF} - set(monitors))
+    own = len(fleet.accounts) - len(via)
+    return (f"CloudWatch metrics: {len(via)} of {len(fleet.accounts)} accounts through "
+            f"monitoring account {', '.join(monitors + others)} (cross-account observability)"
+            + (f", {own} through {'its' if own == 1 else 'their'} own credentials"
+               if own else ""))

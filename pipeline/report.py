@@ -184,6 +184,8 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
         "collected_at": _iso(fleet.collected_at),
         "account_id": fleet.account_id,
         "accounts": [a.model_dump() | {"stale": a.stale} for a in fleet.accounts],
+        # Which way CloudWatch metrics came (each account's is its `metrics_via`).
+        "metrics_route": _metrics_route(fleet),
         "regions": list(fleet.regions),
         "simulated": fleet.simulated,
         "lookback_days": fleet.lookback_days,
@@ -194,6 +196,12 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
         "errors": [e.model_dump(mode="json") for e in fleet.errors],
         "requests": {**fleet.requests.model_dump(), "total_calls": fleet.requests.total_calls},
     }
+
+
+def _metrics_route(fleet: FleetSnapshot) -> str | None:
+    from pipeline.accounts import metrics_route_line
+
+    return metrics_route_line(fleet) if fleet.accounts else None
 
 
 def _fmt(value: float | None, scale: float = 1.0, digits: int = 0, suffix: str = "") -> str:
@@ -263,13 +271,13 @@ def findings_table(analysis: FleetAnalysis) -> str:
                  f"{words} ({totals.endpoints_saving} endpoints save, "
                  f"{totals.endpoints_costing} cost more to meet a requirement; "
                  f"prices: {analysis.price_source})")
-    from pipeline.accounts import account_totals
+    from pipeline.accounts import account_totals, saving_words
 
     for account in account_totals(analysis.fleet, analysis):
         stale = f" (stale: {account.problem})" if account.problem else ""
         lines.append(f"  account {printable(account.name)}: {account.endpoints} endpoints, "
-                     f"${account.monthly_cost_usd:,.0f}/month, saves "
-                     f"${account.monthly_savings_usd:,.0f}/month{printable(stale)}")
+                     f"${account.monthly_cost_usd:,.0f}/month, "
+                     f"{saving_words(account.monthly_savings_usd)}{printable(stale)}")
     carbon = analysis.carbon
     kg = analysis.total_savings_kgco2e
     plans = ("the plans' effect on it is not estimated" if kg is None else
@@ -327,9 +335,12 @@ def fleet_table(fleet: FleetSnapshot) -> str:
     lines.append("")
     requests = fleet.requests
     if several:
+        from pipeline.accounts import metrics_route_line
+
         stale = [a.name for a in fleet.accounts if a.stale]
         lines.append(f"{len(fleet.accounts)} accounts"
                      + (f" ({len(stale)} stale: {printable(', '.join(stale))})" if stale else ""))
+        lines.append(printable(metrics_route_line(fleet)))
     lines.append(f"{len(fleet.endpoints)} endpoints in {', '.join(fleet.regions)}; "
                  f"{requests.total_calls} requests, {requests.throttles} throttled, "
                  f"{requests.metrics_requested} metrics requested "

@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     _aws_options(report, top=False)
     report.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or json")
+    report.add_argument("--account", action="append", default=[], metavar="NAME",
+                        help="only this account (its name or id) of several watched; repeat "
+                             "for more")
     report.add_argument("--demo", action="store_true", help="report on the simulated account")
     _demo_options(report)
 
@@ -237,20 +240,26 @@ def _target(args: argparse.Namespace, demo: bool) -> AwsTarget:
 
 def _simulated_targets(args: argparse.Namespace) -> list[AwsTarget]:
     """One simulated account, or with --accounts N an organisation of N: account i is seeded
-    `seed + i` (its own fleet) and has its own quotas, as AWS's are per account."""
+    `seed + i` (its own fleet) and has its own quotas, as AWS's are per account. Account 1 is
+    the organisation's CloudWatch monitoring account, the others linked to it (OAM)."""
     from collectors.aws import AwsTarget
     from simulator import SimulatedAccount
+    from simulator.oam import link_accounts
 
     regions = tuple(args.region or ()) or (DEMO_REGION,)
     count = getattr(args, "accounts", None) or 1
     seed = getattr(args, "seed", 7)
     targets = []
+    accounts = []
     for index in range(count):
         account = SimulatedAccount(endpoints=getattr(args, "endpoints", None), seed=seed + index,
                                    regions=regions, account_id=f"{100000000001 + index:012d}")
+        accounts.append(account)
         targets.append(AwsTarget(regions=regions, simulated=True,
                                  account=f"sim-{index + 1:02d}" if count > 1 else None,
                                  prepare_session=account.install))
+    if count > 1:
+        link_accounts(accounts[0], accounts[1:], [str(t.account) for t in targets[1:]])
     return targets
 
 
@@ -267,7 +276,8 @@ def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
     if demo and (getattr(args, "accounts", None) or 1) > 1:
         from collectors.org import AwsOrganisation
 
-        return AwsOrganisation(config.aws, _simulated_targets(args), config.cost)
+        return AwsOrganisation(config.aws, _simulated_targets(args), config.cost,
+                               org=config.org)
     if not demo:
         from collectors.org import AwsOrganisation, account_targets
 
@@ -280,7 +290,7 @@ def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
         if len(args.profile) > 1 or (not args.profile and config.accounts):
             targets = account_targets(args.profile, () if args.profile else config.accounts,
                                       regions, args.endpoint_url)
-            return AwsOrganisation(config.aws, targets, config.cost)
+            return AwsOrganisation(config.aws, targets, config.cost, org=config.org)
     return AwsContext(config.aws, _target(args, demo), config.cost)
 
 
@@ -404,9 +414,13 @@ def _listing_failures(fleet: FleetSnapshot) -> list[str]:
 
 
 def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
+    from pipeline.accounts import narrowed
     from pipeline.report import findings_table, fleet_report, fleet_table
 
-    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
+    aws = _aws(args, config, demo=args.demo)
+    if args.account:
+        _known_accounts(aws, args.account)
+    fleet = narrowed(asyncio.run(_collect_once(config, aws)), args.account)
     failures = _listing_failures(fleet)
     if fleet.unseen:
         # Nothing was seen: an empty table and "$0/month" would read as an empty account.
@@ -423,6 +437,24 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst
     for line in failures:
         print(error_line(line), file=sys.stderr)
     return ExitCode.FAILURE if failures else ExitCode.OK
+
+
+def _known_accounts(aws: AwsContext | AwsOrganisation, names: Sequence[str]) -> None:
+    """`--account` names checked before anything connects, where the accounts are known then
+    (--org lists them first: `narrowed` checks those after the collection)."""
+    from collectors.org import AwsOrganisation
+
+    if not isinstance(aws, AwsOrganisation):
+        raise UsageError("--account: only with several accounts (--profile repeated, "
+                         "[[accounts]] or --org)")
+    if aws.discovers:
+        return
+    known = [str(m.aws.target.account) for m in aws.members]
+    for name in names:
+        # An account id is known only once STS has answered: checked after the collection.
+        if name not in known and not (name.isdigit() and len(name) == 12):
+            raise UsageError(f"--account {inert(name, one_line=True)}: not a watched account "
+                             f"(watched: {inert(', '.join(known), one_line=True, limit=200)})")
 
 
 def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:

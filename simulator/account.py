@@ -40,6 +40,7 @@ from simulator.fleet import (
     scaled_fleet,
 )
 from simulator.metrics import MetricModel, MetricTarget
+from simulator.oam import Sink, list_attached_links, list_sinks
 
 MAX_QUERIES = 500
 # What a refused query's Messages say (a MetricDataResult's StatusCode and MessageData).
@@ -151,6 +152,9 @@ class SimulatedAccount:
     cost_hub_enrolled: bool = True
     # Who STS GetCallerIdentity says this is: each account of a simulated organisation its own.
     account_id: str = ACCOUNT_ID
+    # A CloudWatch monitoring account's sink and the source accounts linked to it
+    # (`simulator.oam.link_accounts`); None: not a monitoring account.
+    sink: Sink | None = None
     requests: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
     busy_seconds: float = 0.0  # CPU spent answering (the benchmark separates it from sagetop's)
@@ -965,10 +969,30 @@ class SimulatedAccount:
             self._metric_index[region] = index
         return index
 
+    def metrics_owner(self, account_id: str | None) -> SimulatedAccount | None:
+        """Whose metrics a query reads: this account's, or (as a monitoring account) a linked
+        source's by its AccountId; None for an account not shared with this one."""
+        if not account_id or account_id == self.account_id:
+            return self
+        source: SimulatedAccount | None = (self.sink.sources.get(account_id)
+                                           if self.sink is not None else None)
+        return source
+
+    def _oam_list_sinks(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return list_sinks(self, region, params)
+
+    def _oam_list_attached_links(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        links = list_attached_links(self, region, params)
+        if links is None:
+            raise SimulationError("ResourceNotFoundException",
+                                  f"Sink {params.get('SinkIdentifier')} does not exist.", 404)
+        return links
+
     def _cloudwatch_get_metric_data(self, region: str, params: dict[str, Any]
                                     ) -> dict[str, Any]:
         queries = params.get("MetricDataQueries") or []
         self.metrics.forget()
+        owners = {self.account_id: self}
         if len(queries) > MAX_QUERIES:
             raise SimulationError("ValidationError", "The collection MetricDataQueries must not "
                                   f"have a size greater than {MAX_QUERIES}.")
@@ -979,7 +1003,6 @@ class SimulatedAccount:
         budget = min(int(params.get("MaxDatapoints", MAX_DATAPOINTS)), MAX_DATAPOINTS)
         resume = _untoken(params.get("NextToken")) or [0, 0]
         first_query, first_point = resume[0], resume[1]
-        index = self._index(region)
         results: list[dict[str, Any]] = []
         next_token: str | None = None
         for position, query in enumerate(queries):
@@ -990,16 +1013,21 @@ class SimulatedAccount:
                 raise SimulationError("ValidationError",
                                       "the simulated account answers MetricStat queries only")
             metric = stat["Metric"]
-            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
-            target = index.get((metric.get("Namespace", ""), metric.get("MetricName", ""), dims))
             period = int(stat["Period"])
             if period < 1 or (period >= 60 and period % 60):
                 raise SimulationError("ValidationError",
                                       "The parameter Period must be a multiple of 60.")
+            owner = self.metrics_owner(query.get("AccountId"))
+            if owner is not None and owner.account_id not in owners:
+                owner.metrics.forget()  # a source's grids, as its own calls would
+                owners[owner.account_id] = owner
+            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+            target = None if owner is None else owner._index(region).get(
+                (metric.get("Namespace", ""), metric.get("MetricName", ""), dims))
             stamps: list[float] = []
             values: list[float] = []
-            refused = self.faults.metric_status(metric.get("Namespace", ""),
-                                                metric.get("MetricName", ""))
+            refused = "Forbidden" if owner is None else owner.faults.metric_status(
+                metric.get("Namespace", ""), metric.get("MetricName", ""))
             if refused is not None:
                 # CloudWatch answers the call but not this query: its StatusCode says why.
                 results.append({"Id": query["Id"], "Label": metric.get("MetricName", ""),
@@ -1007,8 +1035,8 @@ class SimulatedAccount:
                                 "Messages": [{"Code": refused,
                                               "Value": _STATUS_MESSAGES[refused]}]})
                 continue
-            if target is not None:
-                raw_stamps, raw_values = self.metrics.datapoints(
+            if target is not None and owner is not None:
+                raw_stamps, raw_values = owner.metrics.datapoints(
                     target, stat["Stat"], start - start % 60, end - end % 60, period)
                 if newest_first:
                     raw_stamps, raw_values = raw_stamps[::-1], raw_values[::-1]

@@ -104,6 +104,7 @@ def moto(moto_server: MotoAws) -> Moto:
     middleware.monitor.executions.clear()
     middleware.monitor.processing_jobs.clear()
     middleware.components.clear()
+    middleware.oam.clear()
     middleware.denied.clear()
     middleware.unassumable.clear()
     middleware.opinions.clear()

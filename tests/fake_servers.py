@@ -7,6 +7,8 @@
   JSON protocol's X-Amz-Target or the query protocol's Action), then either never answers (a
   frozen server or a proxy that hangs) or answers every request with the same canned response (a
   login page, a load balancer's error page, a hostile error message).
+* `OamStandIn`: CloudWatch cross-account observability for moto's server (served by the
+  middleware of tests/moto_aws.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -135,3 +137,50 @@ def blackhole() -> Iterator[Blackhole]:
         yield hole
     finally:
         hole.close()
+
+
+@dataclass
+class OamStandIn:
+    """CloudWatch cross-account observability, which moto has not: sinks, links, AccountId.
+
+    `sinks` maps a monitoring account id to the source account ids linked to its sink (every
+    region); `denied` holds the accounts whose oam:ListSinks is refused (AccessDenied). The
+    middleware of tests/moto_aws.py answers oam:ListSinks / ListAttachedLinks from them for the
+    caller's account (moto's, from its access key), and serves a GetMetricData query with an
+    AccountId linked to the caller from that account's metrics in moto (Forbidden if not
+    linked). `metric_calls` records each GetMetricData call's caller and its queries' AccountIds.
+    """
+
+    sinks: dict[str, list[str]] = field(default_factory=dict)
+    denied: set[str] = field(default_factory=set)
+    metric_calls: list[tuple[str, list[str | None]]] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.sinks.clear()
+        self.denied.clear()
+        self.metric_calls.clear()
+
+    @staticmethod
+    def sink_arn(account: str, region: str) -> str:
+        return f"arn:aws:oam:{region}:{account}:sink/stand-in-{account}"
+
+    def answer(self, operation: str, caller: str, region: str, params: dict[str, Any]
+               ) -> tuple[int, dict[str, Any]]:
+        if caller in self.denied:
+            return 403, {"message": f"User: arn:aws:sts::{caller}:assumed-role/x/y is not "
+                                    f"authorized to perform: oam:{operation}"}
+        if operation == "ListSinks":
+            items = [] if caller not in self.sinks else [{
+                "Arn": self.sink_arn(caller, region), "Id": f"stand-in-{caller}",
+                "Name": "monitoring"}]
+            return 200, {"Items": items}
+        if params.get("SinkIdentifier") != self.sink_arn(caller, region) or \
+                caller not in self.sinks:
+            return 404, {"message": "sink not found"}
+        return 200, {"Items": [{
+            "Label": f"account-{source}",
+            "LinkArn": f"arn:aws:oam:{region}:{source}:link/stand-in-{source}",
+            "ResourceTypes": ["AWS::CloudWatch::Metric"]} for source in self.sinks[caller]]}
+
+    def readable(self, caller: str, account: str | None) -> bool:
+        return account in (None, caller) or account in self.sinks.get(caller, [])

@@ -23,6 +23,8 @@ of moto as WSGI middleware, each for something moto does not do:
   added to moto's DescribeScalableTargets / DescribeScalingPolicies answers.
 * IAM Identity Center (sso GetRoleCredentials, sso-oidc CreateToken): moto has neither. The
   stand-in hands out role credentials for a bearer token it issued, and refreshes tokens.
+* CloudWatch cross-account observability (oam ListSinks / ListAttachedLinks, GetMetricData's
+  AccountId): `tests.fake_servers.OamStandIn`.
 Every request is logged (operation and service) so tests can see what left the process.
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import urllib.parse
 import uuid
@@ -44,6 +47,8 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.fake_servers import OamStandIn
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -272,6 +277,7 @@ class StandInMiddleware:
         self.monitor = MonitorStandIn()
         self.opinions = SecondOpinionStandIn()
         self.components = ComponentStandIn()
+        self.oam = OamStandIn()
         self.denied: set[str] = set()  # "sagemaker:ListMonitoringSchedules" -> AccessDenied
         # Role ARNs whose trust policy refuses the caller: moto assumes any role ARN at all
         # (it evaluates no trust policy), AWS answers these AccessDenied.
@@ -303,6 +309,15 @@ class StandInMiddleware:
             service = "rest"
         with self._lock:
             self.log.append(operation)
+        if service == "rest" and path in ("/ListSinks", "/ListAttachedLinks") and \
+                "/oam/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+            params = json.loads(_read_body(environ) or b"{}")
+            status, answer = self.oam.answer(path[1:], _caller(environ), _scope(environ),
+                                             params)
+            if status != 200:
+                answer = {**answer, "__type": "AccessDeniedException" if status == 403
+                          else "ResourceNotFoundException"}
+            return self._json(start_response, status, answer, "application/json")
         sso = self.sso.answer(method, path, environ)
         if sso is not None:
             status, body = sso
@@ -390,9 +405,25 @@ class StandInMiddleware:
             percentile = [q for q in queries if _is_percentile(q)]
             plain = [q for q in queries if not _is_percentile(q)]
             by_id: dict[str, dict[str, Any]] = {}
-            if plain:
-                forwarded = json.dumps({**params, "MetricDataQueries": plain}).encode()
-                status, headers, raw = _call(self.app, environ, forwarded)
+            caller = _caller(environ)
+            self.oam.metric_calls.append((caller, [q.get("AccountId") for q in queries]))
+            by_account: dict[str | None, list[dict[str, Any]]] = {}
+            for query in plain:
+                by_account.setdefault(query.get("AccountId"), []).append(query)
+            for account, group in by_account.items():
+                if not self.oam.readable(caller, account):
+                    by_id.update({q["Id"]: {
+                        "Id": q["Id"], "Label": "", "Timestamps": [], "Values": [],
+                        "StatusCode": "Forbidden",
+                        "Messages": [{"Code": "Forbidden", "Value": "not a linked account"}]}
+                        for q in group})
+                    continue
+                # moto keeps each account's metrics apart: read the linked one's.
+                asked = environ if account in (None, caller) else {
+                    **environ, "HTTP_X_MOTO_ACCOUNT_ID": account}
+                stripped = [{k: v for k, v in q.items() if k != "AccountId"} for q in group]
+                forwarded = json.dumps({**params, "MetricDataQueries": stripped}).encode()
+                status, headers, raw = _call(self.app, asked, forwarded)
                 if not status.startswith("200"):
                     start_response(status, headers)
                     return [raw]
@@ -476,6 +507,20 @@ def _percentile_result(query: dict[str, Any], params: dict[str, Any]) -> dict[st
         "Timestamps": [start + b * period for b in ordered],
         "Values": [float(np.quantile(buckets[b], quantile)) for b in ordered],
     }
+
+
+def _caller(environ: dict[str, Any]) -> str:
+    """The account moto files the request under (its access key's)."""
+    from moto.iam.models import get_account_id_from
+
+    match = re.search(r"Credential=([A-Z0-9]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return str(get_account_id_from(match.group(1) if match else "AKIAEXAMPLE"))
+
+
+def _scope(environ: dict[str, Any]) -> str:
+    match = re.search(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/", environ.get("HTTP_AUTHORIZATION",
+                                                                           ""))
+    return match.group(1) if match else "us-east-1"
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -24,6 +24,7 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.model import Shape
 
+import collectors.oam
 import collectors.org
 import collectors.prices
 import simulator
@@ -38,7 +39,7 @@ from simulator import SimulatedAccount
 from tests.conftest import REGION, Moto
 
 SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing",
-            "compute-optimizer", "cost-optimization-hub", "organizations")
+            "compute-optimizer", "cost-optimization-hub", "organizations", "oam")
 SIM_SECRETS = ("ASIASIMULATEDKEY0000", "simulated-secret-key", "simulated-session-token")
 ENV_SECRETS = ("AKIAENVSECRETKEY0042", "env-secret-access-key-do-not-log",
                "env-session-token-do-not-log")
@@ -240,8 +241,15 @@ async def test_iam_policy_is_exactly_what_a_full_collection_calls(
     # it on moto); it is the one organizations call in the organisation's code.
     org_source = inspect.getsource(collectors.org)
     assert re.findall(r"get_paginator\(\"(\w+)\"\)", org_source) == ["list_accounts"]
+    # oam:ListSinks and ListAttachedLinks are sent with several accounts alone (tests/test_oam.py
+    # detects through them); they are the oam calls in the observability code.
+    oam_source = inspect.getsource(collectors.oam)
+    assert re.findall(r"get_paginator\(\"(\w+)\"\)", oam_source) == ["list_sinks",
+                                                                     "list_attached_links"]
+    assert re.findall(r"client\.(?!get_paginator)(\w+)\(", oam_source) == []
     observed = _observed_actions(simulated) | _observed_actions(against_moto) | {
-        "pricing:GetProducts", "organizations:ListAccounts"}
+        "pricing:GetProducts", "organizations:ListAccounts", "oam:ListSinks",
+        "oam:ListAttachedLinks"}
     assert printed == observed
     assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in printed)
 

@@ -540,9 +540,11 @@ def _level(level: int | None, look: Look = DEFAULT_LOOK) -> Text:
 def _accounts_table(fleet: FleetSnapshot, analysis: FleetAnalysis, profiles_ready: bool,
                     look: Look) -> RenderableType:
     """Each account's endpoints, monthly cost and savings; a stale one says why."""
-    from pipeline.accounts import account_totals
+    from pipeline.accounts import account_totals, metrics_route_line
 
-    table = _table("Account", "Endpoints", "$/month", "Saves $/month", "State",
+    # Where each account's CloudWatch metrics are asked from (cross-account observability).
+    via = {a.name: a.metrics_via for a in fleet.accounts}
+    table = _table("Account", "Endpoints", "$/month", "Saves $/month", "Metrics from", "State",
                    title="By account", look=look)
     for totals in account_totals(fleet, analysis):
         state = (Text(f"stale: {outside(totals.problem)}", style=look.palette.warning)
@@ -550,7 +552,9 @@ def _accounts_table(fleet: FleetSnapshot, analysis: FleetAnalysis, profiles_read
         table.add_row(Text(outside(totals.name)), str(totals.endpoints),
                       fmt_usd(totals.monthly_cost_usd),
                       fmt_usd(totals.monthly_savings_usd) if profiles_ready
-                      else f"computing{look.glyphs.ellipsis}", state)
+                      else f"computing{look.glyphs.ellipsis}",
+                      Text(outside(via.get(totals.name) or "its own credentials")), state)
+    table.caption = outside(metrics_route_line(fleet))
     return table
 
 

@@ -769,5 +769,6 @@ def _num(value: float | None) -> float:
 
 
 def matches(row: RowData, query: str) -> bool:
-    """`/` filter: every word must appear in the name, a tag, the region or a finding kind."""
+    """`/` filter: every word must appear in the name, a tag, the region, the account or a
+    finding kind."""
     return all(word in row.search_text for word in query.lower().split())
