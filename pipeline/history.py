@@ -500,10 +500,11 @@ class DayBook:
         self._read()[record.day] = record
         return record
 
-    def history(self, analysis: FleetAnalysis, since: dt.date | None = None) -> History:
-        """How the fleet of `analysis` moved: against the stored days before its own."""
-        today = record_of(analysis)
-        history = changes(self.days(), today, since)
+    def history(self, analysis: FleetAnalysis, since: dt.date | None = None, *,
+                today: FleetDay | None = None) -> History:
+        """How the fleet of `analysis` moved, against the stored days before its own
+        (`today`: its record, when `record` just made it)."""
+        history = changes(self.days(), today or record_of(analysis), since)
         return history.model_copy(update={"notes": tuple(self.notes)})
 
 
