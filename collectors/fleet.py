@@ -225,7 +225,10 @@ class FleetCollector:
         await asyncio.gather(self._check_identity(),
                              *(one(r, inv) for r, inv in self.inventories.items()))
         for region, inventory in self.inventories.items():
-            endpoints += [inventory.listed_snapshot(s) for s in listed.get(region, [])]
+            # A region that could not be listed keeps its last inventory (a warm start's
+            # stored one), as `collect` does: one failing call must not blank the fleet.
+            endpoints += ([inventory.listed_snapshot(s) for s in listed[region]]
+                          if region in listed else inventory.current())
         self._listed = listed
         return self.snapshot(now).model_copy(update={"endpoints": tuple(endpoints),
                                                      "errors": tuple(errors)})

@@ -196,6 +196,7 @@ class LiveSession:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self.store = StateStore(store) if isinstance(store, Path) else store
+        self._owns_store = isinstance(store, Path)  # opened here from a path: closed here
         self._unconfirmed: frozenset[str] = frozenset()
         self._stored_at: dt.datetime | None = None
         self._saving: asyncio.Future[None] | None = None
@@ -304,6 +305,8 @@ class LiveSession:
                     yield notice
         finally:
             self._loop = None
+            if self._owns_store and self.store is not None:
+                self.store.close()
 
     # The state store -------------------------------------------------------------------------
 

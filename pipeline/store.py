@@ -560,6 +560,33 @@ class StateStore:
         return info
 
 
+def inspect_store(path: Path) -> StoreInfo | str:
+    """What one file holds, read-only (`sagetop cache info` must change nothing); a string
+    says why it cannot be read."""
+    if SET_ASIDE_MARK in path.name:
+        return "set aside (unreadable or of another version), kept for inspection"
+    store = StateStore(path)
+    if (problem := store._unusable()) is not None:
+        return problem
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=1.0, check_same_thread=False)
+    except sqlite3.Error as exc:
+        return f"unreadable ({exc})"
+    try:
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        if version != SCHEMA_VERSION:
+            return (f"schema version {version} (this sagetop's is {SCHEMA_VERSION}): "
+                    "migrated or set aside at its next use")
+        store._connection = connection
+        return store.info()
+    except (sqlite3.Error, StoreError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    finally:
+        connection.close()
+        store._connection = None
+
+
 class _Unknown(Exception):
     """A file of ours in shape, but of a schema this version cannot read."""
 

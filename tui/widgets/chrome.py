@@ -92,6 +92,9 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
         complete = state.last_complete_at
         fresh.append(f" complete {fmt_age((now - complete).total_seconds())} ago"
                      if complete else " incomplete")
+        if fleet.unconfirmed and fleet.stored_at is not None:
+            fresh.append(f" {glyphs.stored} {fmt_age((now - fleet.stored_at).total_seconds())} "
+                         "stored", style=palette.warning)
     elif state.partial:
         fresh.append("loading details and metrics", style=palette.warning)
     elif fleet.unconfirmed and fleet.stored_at is not None:
