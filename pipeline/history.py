@@ -223,16 +223,18 @@ class EndpointChange(_Model):
         """What moved, in words ("+$120/month", "finding idle appeared"); [] nothing did."""
         if self.deleted:
             return [f"deleted (was {usd(self.cost.before)}/month)"]
-        words: list[str] = []
         if self.created:
-            words.append(f"created ({usd(self.cost.after)}/month)")
-        elif self.cost.moved:
+            count = len(self.appeared)
+            return [f"created ({usd(self.cost.after)}/month, {count} "
+                    f"finding{'s' if count != 1 else ''})"]
+        words: list[str] = []
+        if self.cost.moved:
             words.append(f"{signed_usd(self.cost.delta)}/month")
-        if not self.created and self.traffic.moved:
+        if self.traffic.moved:
             words.append(traffic_words(self.traffic))
         if self.status[0] is not None and self.status[0] != self.status[1]:
             words.append(f"status {self.status[0]} -> {self.status[1]}")
-        if self.reconfigured and not self.created:
+        if self.reconfigured:
             words.append("configuration changed")
         for taken in self.taken:
             words.append(f"saving taken: {taken.finding.label} "
@@ -338,8 +340,8 @@ def signed_usd(value: float | None) -> str:
 def traffic_words(move: Move) -> str:
     ratio = move.ratio
     share = f" ({'+' if ratio >= 0 else ''}{ratio:.0%})" if ratio is not None else ""
-    return (f"traffic {_count(move.before)} -> {_count(move.after)} requests/day{share}, "
-            "lookback mean")
+    return (f"traffic (lookback mean) {_count(move.before)} -> {_count(move.after)} "
+            f"requests/day{share}")
 
 
 def _count(value: float | None) -> str:
