@@ -15,6 +15,7 @@ from pathlib import Path
 from collectors.aws import AwsContext, AwsTarget
 from collectors.ledger import RequestLedger
 from ground.config import AwsSettings, SagetopConfig
+from ground.domain import FleetSnapshot
 from pipeline.analysis import Analyst
 from pipeline.live import Collected, Listing, LiveEvent, LiveSession, Restored, StoreNotice
 from pipeline.store import SET_ASIDE_MARK, StateStore
@@ -149,11 +150,19 @@ async def test_a_warm_start_asks_cloudwatch_a_small_fraction_of_a_cold_one(
         moto.create_endpoint(f"model-{index}")
     store = tmp_path / "fleet-test.db"
     cold = _session(moto, store, lambda: NOW)
-    await _first_refresh(cold)
+    cold_fleet = next(e for e in await _first_refresh(cold) if isinstance(e, Collected)).fleet
     cold_metrics = cold.aws.ledger.metrics_requested
     warm = _session(moto, store, lambda: NOW + dt.timedelta(minutes=10))
     events = await _first_refresh(warm)
     assert isinstance(events[0], Restored)
+    # The stored fleet is analysed like any other, and says what the saved one said.
+    analyst = Analyst()
+    def findings(fleet: FleetSnapshot) -> dict[str, list[tuple[str, str]]]:
+        analysis = analyst.analyse(fleet)
+        return {key: sorted((f.kind.value, f.severity.value) for f in advice.findings)
+                for key, advice in analysis.endpoints.items()}
+    assert findings(events[0].fleet) == findings(cold_fleet)
+    assert any(findings(cold_fleet).values())
     warm_metrics = warm.aws.ledger.metrics_requested
     assert cold_metrics > 0
     # The lookback statistics and the hourly shape are still current: only what is due is

@@ -62,15 +62,15 @@ class Glyphs:
     arrow: str
     minus: str
     box: Box  # the rule under a table's header
-    stored: str = "◷"  # shown from the state store, not confirmed by AWS yet (with its age)
+    stored: str  # shown from the state store, not confirmed by AWS yet (with its age)
 
 
 UNICODE = Glyphs(spark="▁▂▃▄▅▆▇█", up="▲", down="▼", branch="└ ", separator=" │ ", busy="⟳",
                  ellipsis="…", bar="█", at_least="≥", at_most="≤", arrow="→", minus="−",
-                 box=SIMPLE_HEAD)
+                 box=SIMPLE_HEAD, stored="◷")
 ASCII = Glyphs(spark="_.-=+*#@", up="^", down="v", branch="`-", separator=" | ", busy="*",
                ellipsis="...", bar="#", at_least=">=", at_most="<=", arrow="->", minus="-",
-               box=ASCII_SIMPLE_HEAD)
+               box=ASCII_SIMPLE_HEAD, stored="@")
 
 
 def utf8_terminal(environ: Mapping[str, str] | None = None) -> bool:
