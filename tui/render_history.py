@@ -94,7 +94,7 @@ def fleet_history_view(history: History | None, look: Look = DEFAULT_LOOK) -> Re
         return Text("")
     parts: list[RenderableType] = [Text(
         f"History ({history.days_stored} day record{'s' if history.days_stored != 1 else ''} "
-        f"from {history.first_day})", style="bold underline")]
+        f"from {history.first_day})", style="bold")]
     for period in history.periods:
         parts += _period_lines(period, look)
     for note in history.notes:
