@@ -18,6 +18,7 @@ from ground.untrusted import inert
 
 if TYPE_CHECKING:
     from pipeline.analysis import FleetAnalysis
+    from pipeline.history import History
 
 WINDOW_SERIES = [s.name for s in series_for(Tier.WINDOW)]
 UNITS = {s.name: s.unit for s in series_for(Tier.WINDOW)}
@@ -128,8 +129,10 @@ def endpoint_report(endpoint: EndpointSnapshot, fleet: FleetSnapshot) -> dict[st
     }
 
 
-def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) -> dict[str, Any]:
-    """The report's JSON contract: `endpoints[]` with `name`, `region`, `findings`, `profile`."""
+def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None,
+                 history: History | None = None) -> dict[str, Any]:
+    """The report's JSON contract: `endpoints[]` with `name`, `region`, `findings`, `profile`;
+    `history` (how the fleet moved over the stored days) only when asked for (`--since`)."""
     endpoints = [endpoint_report(e, fleet) for e in fleet.endpoints]
     summary: dict[str, Any] | None = None
     if analysis is not None:
@@ -180,6 +183,11 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
                  "monthly_cost_usd": round(t.monthly_cost_usd, 2),
                  "monthly_savings_usd": round(t.monthly_savings_usd, 2),
                  "stale": t.problem is not None, "problem": t.problem} for t in by_account]
+    extra: dict[str, Any] = {}
+    if history is not None:
+        from pipeline.history import history_report
+
+        extra["history"] = history_report(history)
     return {
         "collected_at": _iso(fleet.collected_at),
         "account_id": fleet.account_id,
@@ -195,6 +203,7 @@ def fleet_report(fleet: FleetSnapshot, analysis: FleetAnalysis | None = None) ->
         "provisioning": [r.model_dump() for r in fleet.provisioning],
         "errors": [e.model_dump(mode="json") for e in fleet.errors],
         "requests": {**fleet.requests.model_dump(), "total_calls": fleet.requests.total_calls},
+        **extra,
     }
 
 

@@ -26,10 +26,13 @@ from ground.untrusted import inert
 from sagetop import __version__
 
 if TYPE_CHECKING:  # imported where used: `sagetop --help` need not load pandas and botocore
+    import datetime as dt
+
     from collectors.aws import AwsContext, AwsTarget
     from collectors.org import AwsOrganisation
     from ground.domain import FleetSnapshot
-    from pipeline.analysis import Analyst
+    from pipeline.analysis import Analyst, FleetAnalysis
+    from pipeline.history import History
     from pipeline.store import StateStore
 
 # A stderr line says what went wrong and where; past this it is a page, not a line.
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "report", "collect once and print the fleet",
         "Collect the fleet once and print its endpoints and findings, as a table or as JSON.",
         ["sagetop report", "sagetop report --format json | jq '.endpoints | length'",
+         "sagetop report --since 7d --format json | jq .history",
          "sagetop report --demo"])
     _aws_options(report, top=False)
     report.add_argument("--format", choices=("table", "json"), default="table",
@@ -129,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only this account (its name or id) of several watched; repeat "
                              "for more")
     report.add_argument("--demo", action="store_true", help="report on the simulated account")
+    report.add_argument("--since", metavar="SPAN", default=None,
+                        help="add how cost, traffic and findings moved since then (24h, 7d, "
+                             "30d, 2w or YYYY-MM-DD), from the day records of the state store, "
+                             "with since yesterday and since last week")
     _demo_options(report)
 
     snapshot = _command(
@@ -413,10 +421,42 @@ def _listing_failures(fleet: FleetSnapshot) -> list[str]:
     return _distinct(lines)
 
 
+def _recorded(args: argparse.Namespace, config: SagetopConfig, demo: bool,
+              aws: AwsContext | AwsOrganisation, analysis: FleetAnalysis,
+              since: dt.date | None = None, record: bool = True) -> History | None:
+    """Today's day record of a collection (`pipeline.history.DayBook`, the one writer), and
+    with `since` how the fleet moved; a store that fails is a warning, never the report's end."""
+    from pipeline.history import DayBook
+
+    store = _state_store(args, config, demo, aws)
+    if store is None:
+        return None
+    try:
+        book = DayBook(store)
+        today = book.record(analysis) if record else None
+        return book.history(analysis, since, today=today) if since is not None else None
+    except SagetopError as exc:
+        print(f"warning: {inert(str(exc), one_line=True, limit=ERROR_LINE_CHARACTERS)}; "
+              "no day record", file=sys.stderr)
+        return None
+    finally:
+        store.close()
+
+
 def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
+    import datetime as dt
+
     from pipeline.accounts import narrowed
+    from pipeline.history import history_lines, parse_since
     from pipeline.report import findings_table, fleet_report, fleet_table
 
+    since = None
+    if args.since is not None:
+        # Checked before anything connects: a bad span is one line and exit 2.
+        since = parse_since(args.since, dt.datetime.now(dt.UTC).date())
+        if not config.store.enabled:
+            raise UsageError("--since: the history is kept in the state store, which is off "
+                             "([store] enabled = false)")
     aws = _aws(args, config, demo=args.demo)
     if args.account:
         _known_accounts(aws, args.account)
@@ -428,12 +468,19 @@ def run_report(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst
             print(error_line(line), file=sys.stderr)
         return ExitCode.FAILURE
     analysis = analyst.analyse(fleet)
+    # A report narrowed to some accounts is not the day's record of the fleet: it is compared
+    # with the records, never written over them.
+    history = _recorded(args, config, args.demo, aws, analysis, since,
+                        record=not args.account)
     if args.format == "json":
-        print(json.dumps(fleet_report(fleet, analysis), indent=2, sort_keys=False))
+        print(json.dumps(fleet_report(fleet, analysis, history), indent=2, sort_keys=False))
     else:
         print(fleet_table(fleet))
         print()
         print(findings_table(analysis))
+        if history is not None:
+            print()
+            print("\n".join(history_lines(history)))
     for line in failures:
         print(error_line(line), file=sys.stderr)
     return ExitCode.FAILURE if failures else ExitCode.OK
@@ -460,12 +507,14 @@ def _known_accounts(aws: AwsContext | AwsOrganisation, names: Sequence[str]) -> 
 def run_snapshot(args: argparse.Namespace, config: SagetopConfig, analyst: Analyst) -> int:
     from pathlib import Path
 
-    fleet = asyncio.run(_collect_once(config, _aws(args, config, demo=args.demo)))
+    aws = _aws(args, config, demo=args.demo)
+    fleet = asyncio.run(_collect_once(config, aws))
     out_dir = Path(args.output) if args.output else locations.export_dir()
     # Refused (exit 1, nothing written) when the collection failed or found nothing where the
     # directory holds a fleet: see pipeline.export_guard.
-    export = analyst.write_snapshot(analyst.analyse(fleet), out_dir,
-                                    allow_empty=args.allow_empty)
+    analysis = analyst.analyse(fleet)
+    export = analyst.write_snapshot(analysis, out_dir, allow_empty=args.allow_empty)
+    _recorded(args, config, args.demo, aws, analysis)
     for line in _distinct([f"{e.region}: {e.message}" for e in fleet.errors]):
         print(f"warning: {inert(line, one_line=True, limit=ERROR_LINE_CHARACTERS)}",
               file=sys.stderr)

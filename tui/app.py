@@ -35,6 +35,7 @@ from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
 from ground.untrusted import inert
 from pipeline.analysis import Analyst, FleetAnalysis
+from pipeline.history import DayBook, History
 from pipeline.live import (
     Collected,
     Listing,
@@ -138,6 +139,10 @@ class SagetopApp(App[None]):
         # (endpoint key, action, option id): decisions on plans, taken by the analysis worker.
         self._pending_decisions: queue.SimpleQueue[tuple[str, str, str | None]] = (
             queue.SimpleQueue())
+        # The fleet's days in the session's state store: read once, today's written after a
+        # whole-fleet refresh is analysed (due until an analysis of a confirmed fleet writes it).
+        self.day_book = DayBook(session.store)
+        self._record_due = False
 
     def get_default_screen(self) -> Screen[None]:
         return FleetScreen(self._view)
@@ -246,6 +251,7 @@ class SagetopApp(App[None]):
                 self.state = replace(self.state, fleet=fleet, partial=True)
             return
         complete = fleet.collected_at if not fleet.errors else self.state.last_complete_at
+        self._record_due = self._record_due or message.whole_fleet
         self.state = replace(self.state, fleet=fleet, partial=False, failure=None,
                              refreshing=False, last_complete_at=complete, unanswered_s=None)
         self.analyse(fleet)
@@ -294,13 +300,29 @@ class SagetopApp(App[None]):
         except Exception as exc:  # the fleet stays on screen without advice
             self.post_message(AnalysisFailed(f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(AnalysisUpdated(analysis))
+            self.post_message(AnalysisUpdated(analysis, self._history(analysis)))
             for key, action, option, error in decided:
                 self.post_message(DecisionApplied(key, action, option, error, analysis))
 
+    def _history(self, analysis: FleetAnalysis) -> History | None:
+        """Today's record written when due, then how the fleet moved (None: no store)."""
+        book = self.day_book
+        if book.store is None:
+            return None
+        try:
+            today = book.record(analysis) if self._record_due else None
+            if today is not None:
+                self._record_due = False
+            return book.history(analysis, today=today)
+        except SagetopError as exc:  # the store failed: one notice, the dashboard runs on
+            book.store = None
+            self.post_message(StoreNoticed(f"{exc}; no history this session"))
+            return None
+
     def on_analysis_updated(self, message: AnalysisUpdated) -> None:
         # An analysis of an older snapshot still helps until the newer one is analysed.
-        self.state = replace(self.state, analysis=message.analysis, analysis_failure=None)
+        self.state = replace(self.state, analysis=message.analysis, analysis_failure=None,
+                             history=message.history)
 
     def on_analysis_failed(self, message: AnalysisFailed) -> None:
         self.state = replace(self.state, analysis_failure=message.message)
@@ -384,7 +406,9 @@ class SagetopApp(App[None]):
 
 
 def _message_for(event: LiveEvent) -> Message:
-    if isinstance(event, Collected | Restored):
+    if isinstance(event, Collected):
+        return FleetUpdated(event.fleet, whole_fleet=event.plan.whole_fleet)
+    if isinstance(event, Restored):
         # The stored fleet is analysed like any other: findings at once, rows marked by age.
         return FleetUpdated(event.fleet)
     if isinstance(event, StoreNotice):

@@ -12,6 +12,7 @@ from ground.domain import FleetSnapshot
 
 if TYPE_CHECKING:
     from pipeline.analysis import FleetAnalysis
+    from pipeline.history import History
     from tui.rows import RowData
 
 
@@ -21,6 +22,8 @@ class FleetUpdated(Message):
 
     fleet: FleetSnapshot
     partial: bool = False  # the first listing only: names and status, no details or metrics
+    # A whole-fleet refresh (not the live cadence's rows): its analysis is the day's record.
+    whole_fleet: bool = False
 
 
 @dataclass
@@ -52,6 +55,7 @@ class AnalysisUpdated(Message):
     """Findings, costs, profiles and maturity for the latest snapshot."""
 
     analysis: FleetAnalysis
+    history: History | None = None  # how it moved over the stored days (None: no store)
 
 
 @dataclass

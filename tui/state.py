@@ -11,6 +11,7 @@ from ground.untrusted import inert
 
 if TYPE_CHECKING:
     from pipeline.analysis import EndpointAnalysis, FleetAnalysis
+    from pipeline.history import History
 
 
 PROBLEM_LINE_CHARACTERS = 300
@@ -23,6 +24,8 @@ class DashboardState:
     analysis: FleetAnalysis | None = None
     failure: str | None = None  # the last whole refresh that failed, until one succeeds
     analysis_failure: str | None = None
+    # How the analysed fleet moved over the stored days (None: no state store, or not yet).
+    history: History | None = None
     refreshing: bool = False
     progress_requests: int = 0
     progress_elapsed_s: float = 0.0

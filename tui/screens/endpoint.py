@@ -35,6 +35,7 @@ from tui.render import (
     profile_view,
     variants_view,
 )
+from tui.render_history import endpoint_history_view
 from tui.render_opinions import opinions_view, verdicts_view
 from tui.rows import cell_signature, cost_change, fmt_usd, outside
 from tui.state import DashboardState
@@ -148,7 +149,8 @@ class EndpointScreen(Screen[None]):
         super().__init__()
         self.endpoint_key = endpoint_key
         self.state = DashboardState()
-        self._rendered: tuple[FleetSnapshot | None, FleetAnalysis | None] = (None, None)
+        self._rendered: tuple[FleetSnapshot | None, FleetAnalysis | None, object] = (
+            None, None, None)
         self._look = DEFAULT_LOOK
         self.full_sources = False
 
@@ -159,6 +161,7 @@ class EndpointScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield HeaderLine(self.dashboard.source, self.dashboard.clock)
         yield Static(Text(outside(self.endpoint_key)), id="endpoint-title")
+        yield Static(id="endpoint-history")
         with TabbedContent(initial="metrics", id="tabs"):
             with TabPane("1 Metrics", id="metrics"), VerticalScroll():
                 live_minutes = self.dashboard.history.live_window_minutes
@@ -200,7 +203,7 @@ class EndpointScreen(Screen[None]):
 
     def show_look(self, look: Look) -> None:
         self._look = look
-        self._rendered = (None, None)
+        self._rendered = (None, None, None)
         self.show_state(self.state)
 
     def _show_focus(self, *_: object) -> None:
@@ -224,9 +227,14 @@ class EndpointScreen(Screen[None]):
 
     def show_state(self, state: DashboardState) -> None:
         self.state = state
-        if state.fleet is self._rendered[0] and state.analysis is self._rendered[1]:
+        if (state.fleet is self._rendered[0] and state.analysis is self._rendered[1]
+                and state.history is self._rendered[2]):
             return  # only progress or an error line changed
-        self._rendered = (state.fleet, state.analysis)
+        self._rendered = (state.fleet, state.analysis, state.history)
+        history = self.query_one("#endpoint-history", Static)
+        # How it moved over the stored days; no line at all without a state store.
+        history.display = state.history is not None
+        history.update(endpoint_history_view(state.history, self.endpoint_key, self._look))
         fleet = state.fleet
         endpoint = fleet.endpoint(self.endpoint_key) if fleet else None
         title = self.query_one("#endpoint-title", Static)

@@ -16,6 +16,7 @@ from pipeline.analysis import FleetAnalysis
 from tui.look import look_of
 from tui.messages import ProfilesBuilt
 from tui.render import summary_view
+from tui.render_history import fleet_history_view
 from tui.state import DashboardState
 from tui.widgets.chrome import HeaderLine, ProblemLine, StatusLine
 
@@ -43,6 +44,7 @@ class SummaryScreen(Screen[None]):
         app = cast("SagetopApp", self.app)
         yield HeaderLine(app.source, app.clock)
         with VerticalScroll(id="summary-scroll"):
+            yield Static(id="summary-history")
             yield Static(Text("waiting for the first snapshot", style="italic"), id="summary")
         yield ProblemLine()
         yield StatusLine()
@@ -58,6 +60,9 @@ class SummaryScreen(Screen[None]):
         if state.fleet is None:
             return
         ready = self.profiles_built_for(state.analysis)
+        history = self.query_one("#summary-history", Static)
+        history.display = state.history is not None  # nothing without a state store
+        history.update(fleet_history_view(state.history, look_of(self.app)))
         self.query_one("#summary", Static).update(
             summary_view(state.analysis, state.fleet, ready, look_of(self.app)))
         if state.analysis is not None and not ready:
