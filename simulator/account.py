@@ -53,6 +53,9 @@ AUTOSCALING_PAGE = 50
 LIST_METRICS_PAGE = 500
 LIST_INFERENCE_COMPONENTS_PAGE = 100  # MaxResults 1-100, default 10
 SERVING = ("InService", "Updating", "SystemUpdating")
+# Access key, secret and session token the simulated account's clients sign with.
+SIMULATED_CREDENTIALS = ("ASIASIMULATEDKEY0000", "simulated-secret-key",
+                         "simulated-session-token")
 
 Clock = Callable[[], dt.datetime]
 Answer = tuple[int, Any, dict[str, str]]  # status, body (dict -> JSON, bytes, str), headers
@@ -177,8 +180,7 @@ class SimulatedAccount:
 
     def install(self, session: Any) -> None:
         """Serve every request of this session's clients; no request leaves the process."""
-        session.set_credentials("ASIASIMULATEDKEY0000", "simulated-secret-key",
-                                "simulated-session-token")
+        session.set_credentials(*SIMULATED_CREDENTIALS)
         emitter = session.get_component("event_emitter")
         emitter.register("before-send", self._on_send, unique_id="sagetop-simulated-account")
 
@@ -241,6 +243,17 @@ class SimulatedAccount:
         from aiobotocore.awsrequest import AioAWSResponse
 
         service, operation = event_name.split(".")[1:3]
+        status, headers, data = await self.respond(service, operation, request)
+        return AioAWSResponse(request.url, status, headers, _RawResponse(request.url, data))
+
+    async def respond(self, service: str, operation: str, request: Any
+                      ) -> tuple[int, dict[str, str], bytes]:
+        """The wire answer (status, headers, body) to one signed request: what the in-process
+        hook hands botocore and what `simulator.server` sends over HTTP, so both are one.
+
+        `service` is botocore's hyphenated service id (its event names), `request` anything with
+        botocore's `url`, `headers` and `body`. A `network` fault raises EndpointConnectionError.
+        """
         self.requests[f"{service}:{operation}"] += 1
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
@@ -273,7 +286,7 @@ class SimulatedAccount:
         headers = {"x-amzn-RequestId": f"sim-{sum(self.requests.values())}",
                    "Content-Length": str(len(data)), **headers}
         self.busy_seconds += time.perf_counter() - started
-        return AioAWSResponse(request.url, status, headers, _RawResponse(request.url, data))
+        return status, headers, data
 
     def _elapsed(self) -> float:
         """Seconds passed: real time, plus the simulated clock's jumps (a benchmark that
