@@ -161,7 +161,7 @@ async def _serve_async(account_args: dict[str, Any], now: dt.datetime | None, po
         report.send(("error", f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"))
         await runner.cleanup()
         return
-    server = site._server  # noqa: SLF001  # aiohttp keeps the bound socket here only
+    server = site._server  # aiohttp keeps the bound socket here only
     bound = server.sockets[0].getsockname()[1] if server is not None and server.sockets else port
     report.send(("ready", bound))
     try:
