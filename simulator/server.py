@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import re
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -152,17 +153,17 @@ async def _serve_async(account_args: dict[str, Any], now: dt.datetime | None, po
         # Content-Length is the account's: a HEAD answer's is the object's, with no body.
         return web.Response(status=status, headers=headers, body=data)
 
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as exc:
+        listener.close()
+        report.send(("error", f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"))
+        return
+    bound = listener.getsockname()[1]
     runner = web.ServerRunner(web.Server(handle), handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    try:
-        await site.start()
-    except OSError as exc:
-        report.send(("error", f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"))
-        await runner.cleanup()
-        return
-    server = site._server  # aiohttp keeps the bound socket here only
-    bound = server.sockets[0].getsockname()[1] if server is not None and server.sockets else port
+    await web.SockSite(runner, listener).start()
     report.send(("ready", bound))
     try:
         # Dies with the parent: when it is gone (killed too), this process is re-parented.
