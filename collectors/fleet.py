@@ -22,6 +22,7 @@ from collectors.metrics import MetricsCollector
 from collectors.monitor import ModelMonitorCollector
 from collectors.provisioning import ProvisioningCollector
 from collectors.recommender import RecommenderCollector, match_jobs
+from collectors.state import CollectorState
 from collectors.verdicts import COMPUTE_OPTIMIZER, COST_HUB_REGION, AwsVerdictsCollector
 from ground.config import HistorySettings, RefreshSettings
 from ground.domain import (
@@ -88,6 +89,33 @@ class FleetCollector:
         self._errors: list[CollectorError] = []
         self._last_run: dict[str, dt.datetime] = {}
         self._listed: dict[str, list[dict[str, Any]]] = {}
+
+    def export_state(self) -> CollectorState:
+        """Every part's last good state, for the state store."""
+        return CollectorState(
+            account=self.aws.target.account, account_id=self.account_id,
+            inventories={r: inv.export_state() for r, inv in self.inventories.items()},
+            metrics=self.metrics.export_state(), monitor=dict(self._monitor),
+            provisioning={r: tuple(rows) for r, rows in self._provisioning.items()},
+            jobs={r: tuple(jobs) for r, jobs in self._jobs.items()},
+            verdicts=tuple(self._verdicts), verdict_sources=tuple(self._verdict_sources))
+
+    def restore_state(self, state: CollectorState) -> None:
+        """Before the first call: the snapshot is then the stored one, and every part is still
+        due (nothing is marked as run), so the first refresh confirms it all."""
+        for region, inventory in self.inventories.items():
+            stored = state.inventories.get(region)
+            if stored is not None:
+                inventory.restore_state(stored)
+                self._endpoints[region] = inventory.current()
+        self.metrics.restore_state(state.metrics)
+        self.account_id = self.account_id or state.account_id
+        self._monitor = dict(state.monitor)
+        for region in self.aws.regions:
+            self._provisioning[region] = list(state.provisioning.get(region, ()))
+            self._jobs[region] = list(state.jobs.get(region, ()))
+        self._verdicts = list(state.verdicts)
+        self._verdict_sources = list(state.verdict_sources)
 
     def _due(self, part: str, every: dt.timedelta, now: dt.datetime, force: bool) -> bool:
         last = self._last_run.get(part)

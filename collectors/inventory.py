@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
 from collectors.guardrails import parse_deployment_config
+from collectors.state import InventoryState, StoredComponent, StoredEndpoint
 from ground.config import RefreshSettings
 from ground.domain import (
     AsyncSettings,
@@ -271,6 +272,33 @@ class InventoryCollector:
         self._components_by_endpoint: dict[str, tuple[str, ...]] = {}
         self._semaphore = asyncio.Semaphore(aws.settings.describe_concurrency)
 
+    def export_state(self) -> InventoryState:
+        """What a warm start restores (the state store keeps it)."""
+        return InventoryState(
+            endpoints=tuple(StoredEndpoint(d.endpoint, d.status, d.last_modified, d.created)
+                            for d in self._described.values()),
+            components=tuple(StoredComponent(d.component, d.status, d.last_modified)
+                             for d in self._components.values()),
+            listed=tuple(self._listed), components_by_endpoint=dict(self._components_by_endpoint),
+            tags=dict(self._tags), autoscaling=dict(self._autoscaling),
+            config_history=dict(self._config_history), model_sizes=dict(self._model_sizes),
+            settings_fetched_at=self._settings_fetched_at)
+
+    def restore_state(self, state: InventoryState) -> None:
+        """Before the first pass: the next listing then describes only what changed since."""
+        self._described = {s.endpoint.name: _Described(s.last_modified, s.status, s.endpoint,
+                                                       s.created) for s in state.endpoints}
+        self._components = {c.component.name: _DescribedComponent(c.last_modified, c.status,
+                                                                  c.component)
+                            for c in state.components}
+        self._listed = [n for n in state.listed if n in self._described]
+        self._components_by_endpoint = dict(state.components_by_endpoint)
+        self._tags = dict(state.tags)
+        self._autoscaling = dict(state.autoscaling)
+        self._config_history = dict(state.config_history)
+        self._model_sizes = dict(state.model_sizes)
+        self._settings_fetched_at = state.settings_fetched_at
+
     async def list_endpoints(self) -> list[dict[str, Any]]:
         """ListEndpoints alone: enough for the first rows on screen while the rest loads."""
         sagemaker = await self.aws.client("sagemaker", self.region)
@@ -279,8 +307,15 @@ class InventoryCollector:
     def listed_snapshot(self, summary: dict[str, Any]) -> EndpointSnapshot:
         """What a listing says about an endpoint, until its describe arrives."""
         cached = self._described.get(summary["EndpointName"])
-        if cached is not None:
-            return self._with_settings(cached.endpoint)
+        if cached is not None and cached.created == summary["CreationTime"]:
+            shown = self._with_settings(cached.endpoint)
+            if (cached.last_modified, cached.status) == (summary["LastModifiedTime"],
+                                                         summary["EndpointStatus"]):
+                return shown
+            # Changed since it was described (a warm start's stored one): the listing's status
+            # until the describe arrives.
+            return shown.model_copy(update={"status": summary["EndpointStatus"],
+                                            "last_modified_time": summary["LastModifiedTime"]})
         return EndpointSnapshot(
             name=summary["EndpointName"], arn=summary["EndpointArn"], region=self.region,
             status=summary["EndpointStatus"], deployment=DeploymentOption.REAL_TIME,

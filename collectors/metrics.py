@@ -24,6 +24,7 @@ import pandas as pd
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
+from collectors.state import MetricsState
 from ground.catalog import spec_for
 from ground.config import HistorySettings, RefreshSettings
 from ground.domain import (
@@ -259,6 +260,28 @@ class MetricsCollector:
         start, end = self._window_range or (None, None)
         return MetricStore(window=self._window_frame(), hourly=dict(self._hourly),
                            live=dict(self._live), window_start=start, window_end=end)
+
+    def export_state(self) -> MetricsState:
+        """The series and the ranges they cover, for the state store."""
+        return MetricsState(
+            window={pair: dict(row) for pair, row in self._window.items()},
+            window_at=dict(self._window_at), window_range=self._window_range,
+            hourly_until=dict(self._hourly_until), live_until=dict(self._live_until),
+            answered_until={tier.value: at for tier, at in self._answered_until.items()},
+            variants=dict(self._variants), hourly=dict(self._hourly), live=dict(self._live))
+
+    def restore_state(self, state: MetricsState) -> None:
+        """Before the first pass: each series is then asked only from where the store ends."""
+        self._window = {pair: dict(row) for pair, row in state.window.items()}
+        self._window_at = dict(state.window_at)
+        self._window_range = state.window_range
+        self._hourly_until = dict(state.hourly_until)
+        self._live_until = dict(state.live_until)
+        self._answered_until = {Tier(tier): at for tier, at in state.answered_until.items()
+                                if tier in {t.value for t in Tier}}
+        self._variants = dict(state.variants)
+        self._hourly = dict(state.hourly)
+        self._live = dict(state.live)
 
     def forget(self, keep: set[str]) -> None:
         """Drop endpoints that no longer exist, so the kept state stays bounded."""

@@ -30,6 +30,7 @@ from collectors.aws import AssumedRole, AwsContext, AwsTarget
 from collectors.failures import RECOVERABLE, describe
 from collectors.fleet import FleetCollector, utc_now
 from collectors.ledger import RequestLedger
+from collectors.state import CollectorState
 from ground.config import (
     AccountSettings,
     AwsSettings,
@@ -212,6 +213,24 @@ class OrgCollector:
             member.collector = FleetCollector(member.aws, self.refresh, self.history,
                                               clock=self.clock)
         return member.collector
+
+    def export_state(self) -> tuple[CollectorState, ...]:
+        """Each account's collector state (those collected at least once), for the store."""
+        return tuple(m.collector.export_state() for m in self.org.members
+                     if m.collector is not None and str(m.aws.target.account) in self._last)
+
+    def restore_state(self, states: tuple[CollectorState, ...]) -> None:
+        """Before the first call: each account that is still watched gets its stored state;
+        its snapshot stands (marked not collected yet) until its first refresh."""
+        by_account = {s.account: s for s in states}
+        for member in self.org.members:
+            state = by_account.get(str(member.aws.target.account))
+            if state is not None:
+                collector = self._collector(member)
+                collector.restore_state(state)
+                name = str(member.aws.target.account)
+                self._last[name] = collector.snapshot()
+                self._problems[name] = None  # shown as stored, marked by age, not as stale
 
     async def _one(self, member: _Member, listing: bool, kwargs: dict[str, Any]) -> None:
         name = str(member.aws.target.account)

@@ -176,6 +176,28 @@ class CostSettings(Section):
     getmetricdata_usd_per_1000_metrics: float = Field(default=0.01, ge=0)
 
 
+class StoreSettings(Section):
+    """The local state store: what makes a warm start instant, and the fleet's days."""
+
+    enabled: bool = True
+    # Day records (and series older than the lookback) are dropped after this many days.
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    # The directory of the store files; empty: $XDG_STATE_HOME/sagetop/store.
+    path: str = ""
+    # How long a write waits for another sagetop process holding the file before giving up.
+    busy_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if value and not Path(value).expanduser().is_absolute():
+            raise ValueError("expected an absolute directory (or empty for the default)")
+        return value
+
+    def directory(self) -> Path:
+        return Path(self.path).expanduser() if self.path else locations.store_dir()
+
+
 class SagetopConfig(Section):
     aws: AwsSettings = AwsSettings()
     accounts: tuple[AccountSettings, ...] = ()
@@ -183,6 +205,7 @@ class SagetopConfig(Section):
     history: HistorySettings = HistorySettings()
     refresh: RefreshSettings = RefreshSettings()
     cost: CostSettings = CostSettings()
+    store: StoreSettings = StoreSettings()
     # Advisor thresholds, maturity thresholds and per-endpoint requirements are validated by their
     # own packages (advisors/, profiles/); kept raw here so this module stays at the bottom.
     advisors: dict[str, Any] = Field(default_factory=dict)

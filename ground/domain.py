@@ -547,6 +547,10 @@ class FleetSnapshot(BaseModel):
     account_verdicts: tuple[AwsVerdict, ...] = ()
     # The accounts watched together (empty for a single-account session).
     accounts: tuple[AccountStatus, ...] = ()
+    # Endpoint keys shown from the local state store (saved at `stored_at`) that AWS has not
+    # confirmed yet this session: each such row carries its age until its listing answers.
+    unconfirmed: frozenset[str] = frozenset()
+    stored_at: dt.datetime | None = None
 
     @property
     def unseen(self) -> bool:

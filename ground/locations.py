@@ -2,7 +2,8 @@
 
 The XDG Base Directory specification decides: `$XDG_CONFIG_HOME` (default `~/.config`) for the
 configuration, `$XDG_STATE_HOME` (`~/.local/state`) for what the dashboard remembers between runs
-(sort, filter, grouping, theme, columns), `$XDG_DATA_HOME` (`~/.local/share`) for exported
+(sort, filter, grouping, theme, columns) and the local state store of each watched fleet
+(`sagetop cache info`), `$XDG_DATA_HOME` (`~/.local/share`) for exported
 profiles, `$XDG_CACHE_HOME` (`~/.cache`) for the refreshed price list. The specification says a
 relative path in one of these variables is invalid and must be ignored: it would make the place
 depend on the directory sagetop happens to start in (a git checkout, say).
@@ -19,6 +20,8 @@ VIEW_STATE_FILE = "view.json"
 EXPORT_DIR = "profiles"
 # Prices and, for instance types newer than the bundled catalogue, their specs (Price List API).
 PRICE_CACHE_FILE = "prices.json"
+# The local state store: one SQLite file per watched account-and-region set (`fleet-<id>.db`).
+STORE_DIR = "store"
 
 
 def _base(variable: str, default: str) -> Path:
@@ -44,6 +47,11 @@ def state_dir() -> Path:
 def view_state_file() -> Path:
     """The dashboard's remembered view: sort, filter, grouping, theme, column choices."""
     return state_dir() / VIEW_STATE_FILE
+
+
+def store_dir() -> Path:
+    """The state store files (inventory, series, day records) unless `[store] path` says."""
+    return state_dir() / STORE_DIR
 
 
 def data_dir() -> Path:

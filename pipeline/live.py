@@ -11,6 +11,11 @@ The cadence: the endpoint open in its pane gets its minute detail, per-instance 
 included, every `refresh.live_seconds`; the rows on screen their traffic, errors and latency on
 the same beat; the whole fleet every `refresh.fleet_seconds`. History is asked once and then only
 for what is new (the metrics collector's own bookkeeping).
+
+With a state store, the session starts warm: before any AWS call the stored inventory, settings
+and series go back into the collectors and the stored fleet is yielded (`Restored`), its rows
+marked unconfirmed; the first refresh then asks only for what changed since it was saved, and
+each whole-fleet refresh is saved again, off the loop, in a thread.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import (
     Coroutine,
 )
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from collectors.aws import AwsContext
@@ -38,6 +44,7 @@ from collectors.org import AwsOrganisation, OrgCollector
 from ground.config import HistorySettings, RefreshSettings
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
+from pipeline.store import StateStore, StoreError
 
 Clock = Callable[[], dt.datetime]
 # Waits `seconds` between refreshes, or less when the event is set (a refresh asked for, an
@@ -77,6 +84,11 @@ class RefreshPlanner:
         if force or last is None or (now - last).total_seconds() >= self.refresh.fleet_seconds:
             return RefreshPlan(now, None, focus, force)
         return RefreshPlan(now, tuple(dict.fromkeys([*focus, *sorted(visible)])), focus)
+
+    def restored(self, saved_at: dt.datetime) -> None:
+        """A stored fleet was restored: it counts as the last whole-fleet refresh, so a store
+        younger than `fleet_seconds` is brought up to date on the live cadence alone."""
+        self._whole_fleet_at = saved_at
 
     def collected(self, plan: RefreshPlan) -> None:
         """`plan` succeeded: a whole-fleet refresh that failed is due again at once."""
@@ -132,7 +144,23 @@ class Failed:
     message: str
 
 
-LiveEvent = Progress | Listing | Collected | Failed
+@dataclass(frozen=True)
+class Restored:
+    """The fleet as the state store last saw it, before any AWS call: rows and findings at
+    once, every endpoint in `fleet.unconfirmed` until AWS confirms it."""
+
+    fleet: FleetSnapshot
+    saved_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StoreNotice:
+    """The state store was set aside or failed: one line; the session runs on without it."""
+
+    message: str
+
+
+LiveEvent = Progress | Listing | Collected | Failed | Restored | StoreNotice
 
 
 async def wait_or_wake(seconds: float, wake: asyncio.Event) -> None:
@@ -152,7 +180,8 @@ class LiveSession:
     def __init__(self, aws: AwsContext | AwsOrganisation, refresh: RefreshSettings,
                  history: HistorySettings, *,
                  clock: Clock = utc_now, pause: Pause = wait_or_wake,
-                 progress_interval_s: float = PROGRESS_INTERVAL_S) -> None:
+                 progress_interval_s: float = PROGRESS_INTERVAL_S,
+                 store: StateStore | Path | None = None) -> None:
         self.aws = aws
         self.refresh = refresh
         self.history = history
@@ -166,6 +195,10 @@ class LiveSession:
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self.store = StateStore(store) if isinstance(store, Path) else store
+        self._unconfirmed: frozenset[str] = frozenset()
+        self._stored_at: dt.datetime | None = None
+        self._saving: asyncio.Future[None] | None = None
 
     # Inputs, from any thread -----------------------------------------------------------------
 
@@ -226,6 +259,8 @@ class LiveSession:
                     OrgCollector(self.aws, self.refresh, self.history, clock=self.clock)
                     if isinstance(self.aws, AwsOrganisation) else
                     FleetCollector(self.aws, self.refresh, self.history, clock=self.clock))
+                async for restored in self._restore(collector):
+                    yield restored
                 # The listing alone takes a second or two even for thousands of endpoints: rows
                 # on screen while the details and the lookback's metrics load.
                 unlisted = False
@@ -234,11 +269,13 @@ class LiveSession:
                         # Failed everywhere: asking again at once would only wait the same
                         # timeouts twice.
                         unlisted = event.unseen
-                        yield Listing(event, unlisted)
+                        listed = {e.key for e in event.endpoints}
+                        yield Listing(self._marked(event, self._unconfirmed & listed), unlisted)
                     else:
                         yield event
                 if unlisted and not self._stopped:
                     await self._pause(self.refresh.live_seconds, self._wake)
+                first = True
                 while not self._stopped:
                     # Cleared before the inputs are read: anything asked during the refresh
                     # below cuts the next wait short instead of waiting a whole beat.
@@ -251,13 +288,98 @@ class LiveSession:
                     async for event in self._attempt(collection):
                         if isinstance(event, FleetSnapshot):
                             self.planner.collected(plan)
-                            yield Collected(event, plan)
+                            self._unconfirmed = _still_unconfirmed(event, self._unconfirmed)
+                            yield Collected(self._marked(event, self._unconfirmed), plan)
+                            if (plan.whole_fleet or first) and not event.unseen:
+                                notice = self._save(collector, event.collected_at)
+                                if notice is not None:
+                                    yield notice
+                            first = False
                         else:
                             yield event
                     if not self._stopped:
                         await self._pause(self.refresh.live_seconds, self._wake)
+                notice = await self._saved()
+                if notice is not None:
+                    yield notice
         finally:
             self._loop = None
+
+    # The state store -------------------------------------------------------------------------
+
+    def _marked(self, fleet: FleetSnapshot, unconfirmed: frozenset[str]) -> FleetSnapshot:
+        if not unconfirmed:
+            return fleet
+        return fleet.model_copy(update={"unconfirmed": unconfirmed,
+                                        "stored_at": self._stored_at})
+
+    def _store_failed(self, exc: StoreError) -> StoreNotice:
+        self.store = None  # one notice; the session runs on without it
+        return StoreNotice(f"{exc}; running without the state store")
+
+    async def _restore(self, collector: FleetCollector | OrgCollector
+                       ) -> AsyncIterator[LiveEvent]:
+        """The stored fleet into `collector`, before it makes any call."""
+        store = self.store
+        if store is None:
+            return
+        try:
+            saved = await asyncio.to_thread(store.load)
+        except StoreError as exc:
+            yield self._store_failed(exc)
+            return
+        if store.notice is not None:
+            yield StoreNotice(store.notice)
+            store.notice = None
+        if saved is None or not saved.collectors:
+            return
+        if isinstance(collector, OrgCollector):
+            collector.restore_state(saved.collectors)
+        else:
+            mine = [c for c in saved.collectors if c.account == collector.aws.target.account]
+            if not mine:
+                return
+            collector.restore_state(mine[0])
+        fleet = collector.snapshot(saved.saved_at)
+        self._stored_at = saved.saved_at
+        self._unconfirmed = frozenset(e.key for e in fleet.endpoints)
+        self.planner.restored(saved.saved_at)
+        yield Restored(self._marked(fleet, self._unconfirmed), saved.saved_at)
+
+    def _save(self, collector: FleetCollector | OrgCollector, at: dt.datetime
+              ) -> StoreNotice | None:
+        """Save the collectors' state in a thread; the next refresh need not wait for it."""
+        store = self.store
+        if store is None:
+            return None
+        if self._saving is not None and not self._saving.done():
+            return None  # the previous save is still writing: the next whole fleet will do
+        notice = self._save_result()
+        if notice is not None or self.store is None:
+            return notice
+        # Exported here, between refreshes, so no collector changes while it is read.
+        exported = collector.export_state()
+        states = exported if isinstance(exported, tuple) else (exported,)
+        self._saving = asyncio.ensure_future(asyncio.to_thread(store.save, states, at))
+        return None
+
+    def _save_result(self) -> StoreNotice | None:
+        saving, self._saving = self._saving, None
+        if saving is None or not saving.done():
+            return None
+        exc = saving.exception()
+        if isinstance(exc, StoreError):
+            return self._store_failed(exc)
+        if exc is not None:
+            raise exc
+        return None
+
+    async def _saved(self) -> StoreNotice | None:
+        """The save under way finished (the session is ending: its state must not be lost)."""
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._saving)
+        return self._save_result()
 
     async def _attempt(self, collection: Coroutine[Any, Any, FleetSnapshot]
                        ) -> AsyncIterator[LiveEvent | FleetSnapshot]:
@@ -292,3 +414,16 @@ class LiveSession:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+
+
+def _still_unconfirmed(fleet: FleetSnapshot, unconfirmed: frozenset[str]) -> frozenset[str]:
+    """What a refresh left unconfirmed: endpoints of the accounts and regions whose listing
+    failed (their rows are still the stored ones); every other stored row is confirmed."""
+    if not unconfirmed:
+        return unconfirmed
+    if any(e.source == "credentials" and e.account is None for e in fleet.errors):
+        return unconfirmed & {e.key for e in fleet.endpoints}
+    stale = {a.name for a in fleet.accounts if a.stale}
+    unlisted = {(e.account, e.region) for e in fleet.errors if e.operation == "ListEndpoints"}
+    return frozenset(e.key for e in fleet.endpoints if e.key in unconfirmed and (
+        e.account in stale or (e.account, e.region) in unlisted))

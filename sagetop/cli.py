@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported where used: `sagetop --help` need not load pandas 
     from collectors.org import AwsOrganisation
     from ground.domain import FleetSnapshot
     from pipeline.analysis import Analyst
+    from pipeline.store import StateStore
 
 # A stderr line says what went wrong and where; past this it is a page, not a line.
 ERROR_LINE_CHARACTERS = 400
@@ -181,6 +182,25 @@ def build_parser() -> argparse.ArgumentParser:
              "Print where prices come from: the bundled list, and the refreshed regions.",
              ["sagetop prices show"])
 
+    cache = _command(
+        commands, "cache", "the local state store: what it holds, or delete it",
+        "sagetop keeps the last inventory, tags, scaling and metric series of each watched "
+        "account-and-region set in a local SQLite file (the [store] section of config.toml), "
+        "so a start shows the fleet and its findings at once and asks AWS only for what "
+        "changed since. `info` says what each file holds; `clear` deletes them (the next start "
+        "is cold).",
+        ["sagetop cache info", "sagetop cache clear"])
+    _aws_options(cache, top=False)
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    _command(cache_commands, "info", "each store file: size, schema, what it holds, its age",
+             "Print each state store file: its size and schema version, which fleet it is for, "
+             "when it was saved, and the endpoints, series and day records it holds.",
+             ["sagetop cache info", "sagetop --config team.toml cache info"])
+    _command(cache_commands, "clear", "delete sagetop's state store files (one line each)",
+             "Delete sagetop's own state store files (and set-aside ones); nothing else in "
+             "the directory is touched.",
+             ["sagetop cache clear"])
+
     iam = _command(
         commands, "iam-policy", "print the least-privilege IAM policy for what sagetop calls",
         "Print an IAM identity policy allowing exactly the reads sagetop makes. s3:GetObject "
@@ -262,6 +282,91 @@ def _aws(args: argparse.Namespace, config: SagetopConfig, demo: bool
                                       regions, args.endpoint_url)
             return AwsOrganisation(config.aws, targets, config.cost)
     return AwsContext(config.aws, _target(args, demo), config.cost)
+
+
+def _store_identity(args: argparse.Namespace, config: SagetopConfig, demo: bool,
+                    aws: AwsContext | AwsOrganisation) -> str:
+    """Which fleet a store file is for, from what is known before any AWS call."""
+    regions = ",".join(aws.regions or aws.target.regions)
+    endpoint_url = aws.target.endpoint_url or config.aws.endpoint_url or ""
+    if demo:
+        return (f"demo seed {getattr(args, 'seed', 7)}, endpoints "
+                f"{getattr(args, 'endpoints', None) or 'archetypes'}, accounts "
+                f"{getattr(args, 'accounts', None) or 1}, regions {regions}")
+    if args.org:
+        who = f"organisation of profile {aws.target.profile or 'default'} role " \
+              f"{config.org.role_name}"
+    elif len(args.profile) > 1 or (not args.profile and config.accounts):
+        entries = [f"profile {p}" for p in args.profile] if args.profile else [
+            f"{a.name or ''}:{a.profile or ''}:{a.role_arn or ''}" for a in config.accounts]
+        who = "accounts " + ", ".join(entries)
+    else:
+        who = f"profile {aws.target.profile or 'default'}"
+    return f"{who}, regions {regions}" + (f", endpoint {endpoint_url}" if endpoint_url else "")
+
+
+def _state_store(args: argparse.Namespace, config: SagetopConfig, demo: bool,
+                 aws: AwsContext | AwsOrganisation) -> StateStore | None:
+    from pipeline.store import StateStore
+
+    if not config.store.enabled:
+        return None
+    return StateStore.in_directory(config.store.directory(),
+                                   _store_identity(args, config, demo, aws),
+                                   retention_days=config.store.retention_days,
+                                   busy_timeout_s=config.store.busy_timeout_s)
+
+
+def run_cache(args: argparse.Namespace, config: SagetopConfig) -> int:
+    import datetime as dt
+
+    from pipeline.store import inspect_store, store_files
+
+    directory = config.store.directory()
+    files = store_files(directory)
+    if args.cache_command == "clear":
+        if not files:
+            print(f"no state store files in {locations.display(directory)}")
+        for path in files:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue  # its store closed and removed it (a WAL file) meanwhile
+            except OSError as exc:
+                raise SagetopError(f"{locations.display(path)}: cannot delete: "
+                                   f"{exc.strerror}") from None
+            print(f"deleted {locations.display(path)}")
+        return ExitCode.OK
+    stores = [p for p in files if not p.name.endswith(("-wal", "-shm"))]
+    if not stores:
+        print(f"no state store files in {locations.display(directory)}"
+              + ("" if config.store.enabled else " (the store is disabled: [store] enabled)"))
+    now = dt.datetime.now(dt.UTC)
+    for path in stores:
+        info = inspect_store(path)
+        if isinstance(info, str):
+            print(inert(f"{locations.display(path)}: {info}", one_line=True))
+            continue
+        saved = ("never saved" if info.saved_at is None else
+                 f"saved {_age_words((now - info.saved_at).total_seconds())} ago "
+                 f"({info.saved_at:%Y-%m-%d %H:%M} UTC)")
+        series = ("no series" if info.series_start is None or info.series_end is None else
+                  f"{info.series} series {info.series_start:%Y-%m-%d %H:%M} to "
+                  f"{info.series_end:%Y-%m-%d %H:%M} UTC")
+        days = ("no day records" if info.first_day is None else
+                f"{info.days} day records {info.first_day} to {info.last_day}")
+        print(inert(f"{locations.display(path)}: {info.size_bytes / 1e6:.1f} MB, schema "
+                    f"v{info.schema_version}, for {info.identity or '?'}; {saved}; "
+                    f"{info.endpoints:,} endpoints, {info.components:,} inference components, "
+                    f"{series}, {days}", one_line=True, limit=ERROR_LINE_CHARACTERS))
+    return ExitCode.OK
+
+
+def _age_words(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{max(0.0, seconds):.0f}s"
 
 
 async def _collect_once(config: SagetopConfig, aws: AwsContext | AwsOrganisation
@@ -418,7 +523,9 @@ def run_dashboard(args: argparse.Namespace, config: SagetopConfig, analyst: Anal
     from tui.app import SagetopApp
 
     export_dir = Path(args.export_dir) if getattr(args, "export_dir", None) else None
-    session = LiveSession(_aws(args, config, demo), config.refresh, config.history)
+    aws = _aws(args, config, demo)
+    session = LiveSession(aws, config.refresh, config.history,
+                          store=_state_store(args, config, demo, aws))
     app = SagetopApp(session, analyst, export_dir=export_dir)
     app.run()  # restores the terminal on every exit, a termination signal's included
     return app.return_code or ExitCode.OK
@@ -461,6 +568,8 @@ def dispatch(argv: Sequence[str] | None) -> int:
     analysis = AnalysisSettings.from_config(config, origin)
     if command == "prices":
         return run_prices(args, config)
+    if command == "cache":
+        return run_cache(args, config)
     from pipeline.analysis import Analyst
 
     analyst = Analyst(analysis)

@@ -35,7 +35,15 @@ from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
 from ground.untrusted import inert
 from pipeline.analysis import Analyst, FleetAnalysis
-from pipeline.live import Collected, Listing, LiveEvent, LiveSession, Progress
+from pipeline.live import (
+    Collected,
+    Listing,
+    LiveEvent,
+    LiveSession,
+    Progress,
+    Restored,
+    StoreNotice,
+)
 from tui.commands import FleetCommands
 from tui.look import (
     ASCII,
@@ -56,6 +64,7 @@ from tui.messages import (
     ExportFinished,
     FleetUpdated,
     LiveInterest,
+    StoreNoticed,
 )
 from tui.remembered import RememberedView, load_view, save_view
 from tui.screens.endpoint import EndpointScreen, decision_words
@@ -245,6 +254,10 @@ class SagetopApp(App[None]):
         self.state = replace(self.state, failure=message.message, refreshing=False,
                              unanswered_s=None)
 
+    def on_store_noticed(self, message: StoreNoticed) -> None:
+        self.notify(inert(message.message, one_line=True, limit=300), severity="warning",
+                    markup=False)
+
     def on_live_interest(self, message: LiveInterest) -> None:
         if message.owner == "endpoint":
             self.session.open(min(message.keys) if message.keys else None)
@@ -371,8 +384,11 @@ class SagetopApp(App[None]):
 
 
 def _message_for(event: LiveEvent) -> Message:
-    if isinstance(event, Collected):
+    if isinstance(event, Collected | Restored):
+        # The stored fleet is analysed like any other: findings at once, rows marked by age.
         return FleetUpdated(event.fleet)
+    if isinstance(event, StoreNotice):
+        return StoreNoticed(event.message)
     if isinstance(event, Listing):
         # A listing that failed everywhere is the refresh's answer, not a first look.
         return FleetUpdated(event.fleet, partial=not event.unlisted)

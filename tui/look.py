@@ -62,6 +62,7 @@ class Glyphs:
     arrow: str
     minus: str
     box: Box  # the rule under a table's header
+    stored: str = "◷"  # shown from the state store, not confirmed by AWS yet (with its age)
 
 
 UNICODE = Glyphs(spark="▁▂▃▄▅▆▇█", up="▲", down="▼", branch="└ ", separator=" │ ", busy="⟳",

@@ -31,6 +31,13 @@ class CollectionFailed(Message):
 
 
 @dataclass
+class StoreNoticed(Message):
+    """The state store was set aside or failed (one line); the session runs on without it."""
+
+    message: str
+
+
+@dataclass
 class CollectionProgress(Message):
     """A refresh is under way: how many AWS requests it has made so far."""
 

@@ -8,6 +8,7 @@ minute of requests and the 24-hour sparkline.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -578,13 +579,22 @@ def carbon_cell(kgco2e: float | None, look: Look = DEFAULT_LOOK) -> Text:
     return Text(f"~{quantity(kgco2e)}", justify="right")
 
 
+def _status_cell(endpoint: EndpointSnapshot, stored_age_s: float | None, look: Look) -> Text:
+    text = Text(outside(endpoint.status, 40), style=status_style(endpoint.status, look.palette))
+    if stored_age_s is not None:
+        text.append(f" {look.glyphs.stored}{fmt_age(stored_age_s)}", style=look.palette.warning)
+    return text
+
+
 def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
                  findings: Sequence[Finding] = (), monthly_cost_usd: float | None = None,
                  plan_savings_usd: float | None = None, *, analysed: bool = True,
-                 monthly_kgco2e: float | None = None, look: Look = DEFAULT_LOOK) -> RowData:
+                 monthly_kgco2e: float | None = None, look: Look = DEFAULT_LOOK,
+                 stored_age_s: float | None = None) -> RowData:
     """The row of one endpoint: counts summed over variants, the worst variant for peaks.
 
     `analysed` False: the advice (cost, saving, findings) is still being worked out.
+    `stored_age_s`: the row comes from the state store, this old, not confirmed by AWS yet.
     """
     key = endpoint.key
     palette = look.palette
@@ -594,8 +604,7 @@ def endpoint_row(endpoint: EndpointSnapshot, measures: Measures,
     # Names and tags come from the account: plain Text, never parsed as markup, and inert.
     cells: dict[str, str | Text] = {
         "endpoint": Text(outside(endpoint.name)),
-        "status": Text(outside(endpoint.status, 40),
-                       style=status_style(endpoint.status, palette)),
+        "status": _status_cell(endpoint, stored_age_s, look),
         "option": OPTION_LABELS.get(endpoint.deployment.value, endpoint.deployment.value),
         "shape": Text(endpoint_shape(endpoint)),
         "rpm": rpm_cell(measures, look),
@@ -638,19 +647,23 @@ def fleet_rows(fleet: FleetSnapshot, analysis: FleetAnalysis | None,
                look: Look = DEFAULT_LOOK) -> list[RowData]:
     """Every endpoint's row; the analysis (possibly of an earlier snapshot) adds the advice."""
     measures = fleet_measures(fleet, analysis, look.glyphs.spark)
+    stored_age_s = None if fleet.stored_at is None else max(
+        0.0, (dt.datetime.now(dt.UTC) - fleet.stored_at).total_seconds())
     rows = []
     for endpoint in fleet.endpoints:
         advice = analysis.endpoints.get(endpoint.key) if analysis is not None else None
         measured = measures[endpoint.key]
+        age = stored_age_s if endpoint.key in fleet.unconfirmed else None
         if advice is None:
-            rows.append(endpoint_row(endpoint, measured, analysed=False, look=look))
+            rows.append(endpoint_row(endpoint, measured, analysed=False, look=look,
+                                     stored_age_s=age))
         else:
             # The plan's saving: the figure the pane, the status line and the export show.
             rows.append(endpoint_row(endpoint, measured, advice.findings,
                                      advice.monthly_cost_usd, advice.monthly_savings_usd,
                                      monthly_kgco2e=(None if advice.footprint is None
                                                      else advice.footprint.kgco2e),
-                                     look=look))
+                                     look=look, stored_age_s=age))
     return rows
 
 

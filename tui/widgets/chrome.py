@@ -94,6 +94,10 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
                      if complete else " incomplete")
     elif state.partial:
         fresh.append("loading details and metrics", style=palette.warning)
+    elif fleet.unconfirmed and fleet.stored_at is not None:
+        # Shown from the state store: how old it is, until AWS confirms every row.
+        fresh.append(f"{glyphs.stored} {fmt_age((now - fleet.stored_at).total_seconds())} "
+                     f"stored, {len(fleet.unconfirmed)} unconfirmed", style=palette.warning)
     else:
         fresh.append(f"data {fmt_age((now - fleet.collected_at).total_seconds())} old")
     if state.refreshing and fleet is not None:
