@@ -28,7 +28,7 @@ import re
 import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from simulator.account import SIMULATED_CREDENTIALS, SimulatedAccount
 
@@ -247,33 +247,11 @@ class SimulatedServer:
                 process.join()
         process.close()
 
-    # Control ----------------------------------------------------------------------------------
-
-    def _call(self, method: str, route: str, body: dict[str, Any] | None = None
-              ) -> dict[str, Any]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, CONTROL + route,
-                               body=json.dumps(body).encode() if body is not None else None,
-                               headers={"Content-Type": "application/json"})
-            response = connection.getresponse()
-            answer: dict[str, Any] = json.loads(response.read() or b"{}")
-        except (OSError, ValueError) as exc:
-            raise SimServerError(f"simulated account server at {self.url}: {exc}") from None
-        finally:
-            connection.close()
-        if response.status != 200:
-            raise SimServerError(f"simulated account server: {answer.get('message')}")
-        return answer
-
     def set_clock(self, now: dt.datetime) -> None:
-        """The account's time from now on is `now` (until set again)."""
-        self._call("PUT", "clock", {"now": now.timestamp()})
+        set_clock(self.url, now)
 
     def stats(self) -> dict[str, Any]:
-        """What the account has done: CPU seconds answering, throttled calls, requests by
-        service:operation."""
-        return self._call("GET", "stats")
+        return server_stats(self.url)
 
     def rss_mb(self, peak: bool = True) -> float | None:
         """The child's resident memory (its peak by default), from /proc; None elsewhere."""
@@ -286,6 +264,40 @@ class SimulatedServer:
         except OSError:
             return None
         return None
+
+
+# Control, from any process that knows the URL ----------------------------------------------
+
+
+def _control(url: str, method: str, route: str, body: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
+                                            timeout=30)
+    try:
+        connection.request(method, CONTROL + route,
+                           body=json.dumps(body).encode() if body is not None else None,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer: dict[str, Any] = json.loads(response.read() or b"{}")
+    except (OSError, ValueError) as exc:
+        raise SimServerError(f"simulated account server at {url}: {exc}") from None
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise SimServerError(f"simulated account server at {url}: {answer.get('message')}")
+    return answer
+
+
+def set_clock(url: str, now: dt.datetime) -> None:
+    """The account's time from now on is `now` (until set again)."""
+    _control(url, "PUT", "clock", {"now": now.timestamp()})
+
+
+def server_stats(url: str) -> dict[str, Any]:
+    """What the account has done: CPU seconds answering (`busy_seconds`), throttled calls,
+    requests by service:operation."""
+    return _control(url, "GET", "stats")
 
 
 def prepare_credentials(session: Any) -> None:
