@@ -529,7 +529,8 @@ ROWS: tuple[tuple[str, str, Target | None], ...] = (
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    header = f"{'':46}" + "".join(f"{r['endpoints']:>12,}" for r in results) + "  target: met or missed"
+    sizes = "".join(f"{r['endpoints']:>12,}" for r in results)
+    header = f"{'':46}{sizes}  target: met or missed"
     lines = [header, "-" * len(header)]
     for key, label, target in ROWS:
         cells = "".join(f"{_cell(r.get(key)):>12}" for r in results)
