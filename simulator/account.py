@@ -166,7 +166,8 @@ class SimulatedAccount:
         self._metric_index: dict[str, dict[tuple[str, str, tuple[tuple[str, str], ...]],
                                            MetricTarget]] = {}
         self._names: dict[str, dict[str, SimEndpoint]] = {}
-        self._clock_origin = (time.monotonic(), self.clock().timestamp())
+        self._last_look = (time.monotonic(), self.clock().timestamp())
+        self._passed = 0.0
         self._tokens = float(self.getmetricdata_tps or 0.0)
         self._tokens_at = self._elapsed()
         self.training_jobs = [_Job("bert-finetune-2026-11", "ml.p3.2xlarge", 1, r)
@@ -291,8 +292,14 @@ class SimulatedAccount:
     def _elapsed(self) -> float:
         """Seconds passed: real time, plus the simulated clock's jumps (a benchmark that
         simulates an hour in seconds must not meet a quota real minutes would refill)."""
-        real, simulated = self._clock_origin
-        return max(time.monotonic() - real, self.clock().timestamp() - simulated)
+        # Each step counts the larger of the two moves since the last look, so real time still
+        # refills the quota while the simulated clock stands ahead of it (a load at a fixed
+        # simulated moment, hours after the account was made).
+        real, simulated = time.monotonic(), self.clock().timestamp()
+        last_real, last_simulated = self._last_look
+        self._last_look = (real, simulated)
+        self._passed += max(real - last_real, simulated - last_simulated, 0.0)
+        return self._passed
 
     def _throttle(self) -> bool:
         """A token bucket at the GetMetricData quota, as CloudWatch enforces it per account."""
