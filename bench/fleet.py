@@ -183,7 +183,6 @@ async def cold_phase(phase: Phase) -> dict[str, Any]:
                 result["first_load_describes"] = _describes(ledger.requests)
                 result["datapoints_first_per_endpoint"] = round(
                     ledger.datapoints_received / phase.endpoints, 1)
-                result.update(_passes(analyst, event.fleet))
                 del analysis
                 # The live hour starts when the first load ends.
                 hour_started, metrics_before = clock.now, ledger.metrics_requested
@@ -237,6 +236,7 @@ async def warm_phase(phase: Phase) -> dict[str, Any]:
     ledger = session.aws.ledger
     analyst = Analyst()
     result: dict[str, Any] = {}
+    charge_before = 0.0  # the charge when the latest refresh began
     started = time.perf_counter()
     async with contextlib.aclosing(session.events()) as events:
         async for event in events:
@@ -258,9 +258,13 @@ async def warm_phase(phase: Phase) -> dict[str, Any]:
             if isinstance(event, Collected) and event.plan.whole_fleet:
                 result["warm_live_minutes"] = round((clock.now - phase.now).total_seconds() / 60)
                 result["warm_cw_usd"] = round(ledger.cloudwatch_usd, 4)
+                result["warm_whole_fleet_cw_usd"] = round(ledger.cloudwatch_usd - charge_before,
+                                                          4)
                 result["warm_describes"] = _describes(ledger.requests)
                 result["warm_unconfirmed"] = len(event.fleet.unconfirmed)
                 session.stop()
+            if isinstance(event, Collected):
+                charge_before = ledger.cloudwatch_usd
     store.close()
     result["_clock_end"] = clock.now.timestamp()
     return result
@@ -280,6 +284,8 @@ async def collector_phase(phase: Phase) -> dict[str, Any]:
         await collector.collect_listing()
         fleet = await collector.collect(force=True, focus=[])
         analysis = analyst.analyse(fleet)
+        # Here, not in the cold phase: nothing else runs meanwhile (no store being saved).
+        result.update(_passes(analyst, fleet))
 
         clock.advance(60)
         before = Counter(ledger.calls)
@@ -354,7 +360,7 @@ async def naive_phase(phase: Phase) -> dict[str, Any]:
                 if identity not in seen:
                     seen.add(identity)
                     queries.append(query)
-    SimClock(phase.now, phase.url)
+    set_server_clock(phase.url, phase.now)
     end = phase.now
     async with AwsContext(SagetopConfig().aws, phase.target()) as aws:
         cloudwatch = await aws.client("cloudwatch", "us-east-1")
@@ -389,7 +395,7 @@ PHASES: dict[str, Callable[[Phase], Any]] = {
 SAGETOP_PHASES = ("cold", "warm", "collector", "app")  # the naive baseline is not sagetop
 
 
-def run_phase(name: str, phase: Phase, args: argparse.Namespace) -> dict[str, Any]:
+def run_phase(name: str, phase: Phase) -> dict[str, Any]:
     """One phase in a process of its own: its figures, and its own peak memory."""
     command = [sys.executable, __file__, "--phase", name, "--url", phase.url,
                "--now", str(phase.now.timestamp()), "--work", str(phase.work),
@@ -425,7 +431,7 @@ def measure(endpoints: int, args: argparse.Namespace) -> dict[str, Any]:
         with SimulatedServer(now=now, getmetricdata_tps=args.tps, **account) as server:
             at: float | dt.datetime = now
             for name in SAGETOP_PHASES:
-                figures = run_phase(name, phase(server.url, at), args)
+                figures = run_phase(name, phase(server.url, at))
                 rss[name] = figures.pop("_peak_rss_mb")
                 gap = WARM_AGE_S if name == "cold" else PHASE_GAP_S
                 at = figures.pop("_clock_end") + gap
@@ -433,7 +439,7 @@ def measure(endpoints: int, args: argparse.Namespace) -> dict[str, Any]:
             result["sim_rss_mb"] = round(server.rss_mb() or 0.0, 1) or None
         # The naive loop meets no quota of its own making: an account without one, as before.
         with SimulatedServer(now=now, **account) as naive:
-            figures = run_phase("naive", phase(naive.url, now), args)
+            figures = run_phase("naive", phase(naive.url, now))
             figures.pop("_peak_rss_mb")
             figures.pop("_clock_end", None)
             result.update(figures)
@@ -496,6 +502,7 @@ ROWS: tuple[tuple[str, str, Target | None], ...] = (
     ("warm_cw_usd", "warm: CloudWatch $ to the first whole fleet", None),
     ("warm_first_refresh_cw_usd", "  of which the first refresh", None),
     ("warm_live_minutes", "  live minutes before that whole fleet", None),
+    ("warm_whole_fleet_cw_usd", "  of which that whole-fleet refresh", None),
     ("warm_cw_pct_of_cold", "warm: CloudWatch, % of cold", Target("<=", {1000: 5.0})),
     ("warm_describes", "warm: Describe requests", None),
     ("first_load_requests", "requests, first load", None),

@@ -117,6 +117,15 @@ async def _serve_async(account_args: dict[str, Any], now: dt.datetime | None, po
     from aiohttp import web
     from botocore.exceptions import EndpointConnectionError
 
+    # Bound before the fleet is built: a taken port fails at once, not minutes later.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as exc:
+        listener.close()
+        report.send(("error", f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"))
+        return
+    bound = listener.getsockname()[1]
     clock = _SetClock(now)
     account = SimulatedAccount(clock=clock, **account_args)
     services = _service_ids()
@@ -153,14 +162,6 @@ async def _serve_async(account_args: dict[str, Any], now: dt.datetime | None, po
         # Content-Length is the account's: a HEAD answer's is the object's, with no body.
         return web.Response(status=status, headers=headers, body=data)
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listener.bind(("127.0.0.1", port))
-    except OSError as exc:
-        listener.close()
-        report.send(("error", f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"))
-        return
-    bound = listener.getsockname()[1]
     runner = web.ServerRunner(web.Server(handle), handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, listener).start()
