@@ -54,6 +54,9 @@ AUTOSCALING_PAGE = 50
 LIST_METRICS_PAGE = 500
 LIST_INFERENCE_COMPONENTS_PAGE = 100  # MaxResults 1-100, default 10
 SERVING = ("InService", "Updating", "SystemUpdating")
+# Access key, secret and session token the simulated account's clients sign with.
+SIMULATED_CREDENTIALS = ("ASIASIMULATEDKEY0000", "simulated-secret-key",
+                         "simulated-session-token")
 
 Clock = Callable[[], dt.datetime]
 Answer = tuple[int, Any, dict[str, str]]  # status, body (dict -> JSON, bytes, str), headers
@@ -167,7 +170,8 @@ class SimulatedAccount:
         self._metric_index: dict[str, dict[tuple[str, str, tuple[tuple[str, str], ...]],
                                            MetricTarget]] = {}
         self._names: dict[str, dict[str, SimEndpoint]] = {}
-        self._clock_origin = (time.monotonic(), self.clock().timestamp())
+        self._last_look = (time.monotonic(), self.clock().timestamp())
+        self._passed = 0.0
         self._tokens = float(self.getmetricdata_tps or 0.0)
         self._tokens_at = self._elapsed()
         self.training_jobs = [_Job("bert-finetune-2026-11", "ml.p3.2xlarge", 1, r)
@@ -181,8 +185,7 @@ class SimulatedAccount:
 
     def install(self, session: Any) -> None:
         """Serve every request of this session's clients; no request leaves the process."""
-        session.set_credentials("ASIASIMULATEDKEY0000", "simulated-secret-key",
-                                "simulated-session-token")
+        session.set_credentials(*SIMULATED_CREDENTIALS)
         emitter = session.get_component("event_emitter")
         emitter.register("before-send", self._on_send, unique_id="sagetop-simulated-account")
 
@@ -245,6 +248,17 @@ class SimulatedAccount:
         from aiobotocore.awsrequest import AioAWSResponse
 
         service, operation = event_name.split(".")[1:3]
+        status, headers, data = await self.respond(service, operation, request)
+        return AioAWSResponse(request.url, status, headers, _RawResponse(request.url, data))
+
+    async def respond(self, service: str, operation: str, request: Any
+                      ) -> tuple[int, dict[str, str], bytes]:
+        """The wire answer (status, headers, body) to one signed request: what the in-process
+        hook hands botocore and what `simulator.server` sends over HTTP, so both are one.
+
+        `service` is botocore's hyphenated service id (its event names), `request` anything with
+        botocore's `url`, `headers` and `body`. A `network` fault raises EndpointConnectionError.
+        """
         self.requests[f"{service}:{operation}"] += 1
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
@@ -277,13 +291,19 @@ class SimulatedAccount:
         headers = {"x-amzn-RequestId": f"sim-{sum(self.requests.values())}",
                    "Content-Length": str(len(data)), **headers}
         self.busy_seconds += time.perf_counter() - started
-        return AioAWSResponse(request.url, status, headers, _RawResponse(request.url, data))
+        return status, headers, data
 
     def _elapsed(self) -> float:
         """Seconds passed: real time, plus the simulated clock's jumps (a benchmark that
         simulates an hour in seconds must not meet a quota real minutes would refill)."""
-        real, simulated = self._clock_origin
-        return max(time.monotonic() - real, self.clock().timestamp() - simulated)
+        # Each step counts the larger of the two moves since the last look, so real time still
+        # refills the quota while the simulated clock stands ahead of it (a load at a fixed
+        # simulated moment, hours after the account was made).
+        real, simulated = time.monotonic(), self.clock().timestamp()
+        last_real, last_simulated = self._last_look
+        self._last_look = (real, simulated)
+        self._passed += max(real - last_real, simulated - last_simulated, 0.0)
+        return self._passed
 
     def _throttle(self) -> bool:
         """A token bucket at the GetMetricData quota, as CloudWatch enforces it per account."""
