@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from collectors.aws import AwsContext
+from collectors.concurrency import AdaptiveLimiter, ConcurrencyController
 from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
 from collectors.guardrails import parse_deployment_config
 from ground.config import RefreshSettings
@@ -269,7 +270,11 @@ class InventoryCollector:
         self._listed: list[str] = []
         self._components: dict[str, _DescribedComponent] = {}
         self._components_by_endpoint: dict[str, tuple[str, ...]] = {}
-        self._semaphore = asyncio.Semaphore(aws.settings.describe_concurrency)
+        # Describe, ListTags and HeadObject calls in flight: adapts to SageMaker's throttling
+        # in this region of this account (its quota), from describe_concurrency up to the max.
+        self._semaphore = AdaptiveLimiter(ConcurrencyController(
+            aws.settings.describe_concurrency, aws.settings.describe_concurrency_max))
+        self._semaphore.install(aws.session, "sagemaker", region)
 
     async def list_endpoints(self) -> list[dict[str, Any]]:
         """ListEndpoints alone: enough for the first rows on screen while the rest loads."""
