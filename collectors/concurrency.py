@@ -23,9 +23,10 @@ class ConcurrencyController:
             raise ValueError(f"start {start} must be between 1 and the ceiling {ceiling}")
         self.ceiling = ceiling
         self._window = float(start)
-        # Answers counted since the last decrease: throttles of calls that were already in
-        # flight when the limit was cut belong to the same burst and must not cut it again.
+        # Attempts answered since the last decrease, and how many calls could be in flight
+        # then: throttles of those calls belong to the same burst and must not cut it again.
         self._since_decrease: int | None = None
+        self._burst = 0
 
     @property
     def limit(self) -> int:
@@ -39,9 +40,10 @@ class ConcurrencyController:
 
     def on_throttle(self) -> None:
         """A call was throttled (botocore retries it): halve, once per burst."""
-        if self._since_decrease is not None and self._since_decrease < self.limit:
+        if self._since_decrease is not None and self._since_decrease < self._burst:
             self._since_decrease += 1
             return
+        self._burst = self.limit
         self._window = max(1.0, self._window / 2.0)
         self._since_decrease = 0
 

@@ -743,7 +743,7 @@ def _wide_frame(answers: list[_Answer], step: int) -> pd.DataFrame:
     """One series' answers as a frame: a row per timestamp, a column per (endpoint, variant).
 
     Built from the answers' arrays directly (a long frame pivoted cost seconds at 1,000
-    endpoints): columns with datapoints in sorted order, then those asked that had none; where
+    endpoints): columns with datapoints in the order answered, then those asked that had none; where
     one timestamp of a column comes back twice, the later answer stands.
     """
     stamps_of: dict[tuple[str, str], list[npt.NDArray[np.float64]]] = {}
@@ -766,7 +766,7 @@ def _wide_frame(answers: list[_Answer], step: int) -> pd.DataFrame:
             values = np.repeat(values, rows_per_bucket)
         stamps_of.setdefault(column, []).append(stamps)
         values_of.setdefault(column, []).append(values)
-    filled = sorted(c for c, pages in stamps_of.items() if sum(len(p) for p in pages))
+    filled = [c for c, pages in stamps_of.items() if sum(len(p) for p in pages)]
     empty = [c for c in stamps_of if c not in set(filled)]
     columns: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
     for column in filled:
