@@ -152,11 +152,17 @@ class FleetCollector:
         )
         errors: list[CollectorError] = []
         down: set[str] = set()  # regions whose inventory failed in a way the rest would repeat
+        # Metrics start as soon as an endpoint is described, not after the whole inventory:
+        # the inventory streams each endpoint to the metrics pass, whose calls go out as they
+        # fill (500 queries each), so describing and fetching overlap.
+        metrics = self.metrics.stream(now, history=history,
+                                      live=None if live is None else set(live),
+                                      focus=None if focus is None else set(focus))
 
         async def inventory() -> None:
             listed = self._listed
             self._listed = {}
-            passes = await asyncio.gather(*(inv.collect(now, listed.get(region))
+            passes = await asyncio.gather(*(inv.collect(now, listed.get(region), metrics.add)
                                             for region, inv in self.inventories.items()))
             for region, result in zip(self.inventories, passes, strict=True):
                 self._endpoints[region] = result.endpoints
@@ -166,21 +172,27 @@ class FleetCollector:
 
         # The caller's identity and the listing at once: against an endpoint that is down, the
         # two waits overlap instead of adding up.
-        await asyncio.gather(self._check_identity(), inventory() if due.inventory else _nothing())
+        try:
+            await asyncio.gather(self._check_identity(),
+                                 inventory() if due.inventory else _nothing())
+        except BaseException:
+            await metrics.abort()
+            raise
         endpoints = [e for region in self.aws.regions for e in self._endpoints[region]]
         self.metrics.forget({e.key for e in endpoints})
         if down:
             # Not asked this time; due again at the next refresh with the inventory.
             for skipped in ("monitor", "provisioning", "recommender", "verdicts"):
                 self._last_run.pop(skipped, None)
-        asked = [e for e in endpoints if e.region not in down]
+        # What was not streamed (the inventory was not due, or could not be listed for want of
+        # permission and kept its last endpoints) is asked now; streamed ones are not asked twice.
+        for endpoint in endpoints:
+            if endpoint.region not in down:
+                metrics.add(endpoint)
 
         # Once the inventory is known the other parts are independent: ask for them together.
-        live_endpoints = None if live is None else [e for e in asked if e.key in set(live)]
-        focus_endpoints = None if focus is None else [e for e in asked if e.key in set(focus)]
         metrics_pass, *_ = await asyncio.gather(
-            self.metrics.collect(asked, now, history=history, live=live_endpoints,
-                                 focus=focus_endpoints),
+            metrics.finish(),
             self._collect_monitor(endpoints, now, errors, down) if due.monitor else _nothing(),
             self._collect_provisioning(endpoints, now, errors, down) if due.provisioning
             else _nothing(),

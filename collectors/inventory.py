@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from collectors.aws import AwsContext
+from collectors.concurrency import AdaptiveLimiter, ConcurrencyController
 from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
 from collectors.guardrails import parse_deployment_config
 from collectors.state import InventoryState, StoredComponent, StoredEndpoint
@@ -270,7 +271,11 @@ class InventoryCollector:
         self._listed: list[str] = []
         self._components: dict[str, _DescribedComponent] = {}
         self._components_by_endpoint: dict[str, tuple[str, ...]] = {}
-        self._semaphore = asyncio.Semaphore(aws.settings.describe_concurrency)
+        # Describe, ListTags and HeadObject calls in flight: adapts to SageMaker's throttling
+        # in this region of this account (its quota), from describe_concurrency up to the max.
+        self._semaphore = AdaptiveLimiter(ConcurrencyController(
+            aws.settings.describe_concurrency, aws.settings.describe_concurrency_max))
+        self._semaphore.install(aws.session, "sagemaker", region)
 
     def export_state(self) -> InventoryState:
         """What a warm start restores (the state store keeps it)."""
@@ -323,8 +328,16 @@ class InventoryCollector:
             described=False, account=self.aws.target.account)
 
     async def collect(self, now: dt.datetime,
-                      summaries: list[dict[str, Any]] | None = None) -> RegionInventory:
-        """The region's endpoints, described where new or changed; `summaries` if just listed."""
+                      summaries: list[dict[str, Any]] | None = None,
+                      on_described: Callable[[EndpointSnapshot], None] | None = None
+                      ) -> RegionInventory:
+        """The region's endpoints, described where new or changed; `summaries` if just listed.
+
+        `on_described` is told of each endpoint as soon as it is known (described now, or
+        unchanged since its last describe) with its inference components, so that its metrics
+        can be asked while the rest of the region is still being described. Its tags, scaling
+        and artefact sizes may still be on their way then: the pass's result has them.
+        """
         result = RegionInventory()
         sagemaker = await self.aws.client("sagemaker", self.region)
         try:
@@ -362,16 +375,42 @@ class InventoryCollector:
                     if settings_due or n in changed_names}
         # Describes, tags, scaling and config history do not depend on one another: in parallel.
         scaling_due = settings_due or bool(changed_names)
+        # An endpoint is told of once the region's inference components are known too: without
+        # them an inference-component endpoint would be planned as having none.
+        components_known = asyncio.Event()
+
+        async def components() -> bool:
+            try:
+                return await self._refresh_components(sagemaker, set(listed), result.errors, now)
+            finally:
+                components_known.set()
+
+        async def tell(name: str) -> None:
+            if on_described is not None and (cached := self._described.get(name)) is not None:
+                await components_known.wait()
+                on_described(self._with_settings(cached.endpoint))
+
+        async def describe(summary: dict[str, Any]) -> bool:
+            described = await self._describe(sagemaker, summary, result.errors, now)
+            if described:
+                await tell(summary["EndpointName"])
+            return described
+
+        async def unchanged() -> None:
+            for name in [n for n in listed if n not in changed_names]:
+                await tell(name)
+
         parts: list[Awaitable[Any]] = [
-            asyncio.gather(*(self._describe(sagemaker, s, result.errors, now) for s in changed)),
+            asyncio.gather(*(describe(s) for s in changed)),
             self._fetch_tags(sagemaker, tag_arns, result.errors, now),
-            self._refresh_components(sagemaker, set(listed), result.errors, now),
+            components(),
+            unchanged(),
         ]
         if scaling_due:
             parts.append(self._fetch_autoscaling(result.errors, now))
         if settings_due:
             parts.append(self._fetch_config_history(result.errors, now, set(listed)))
-        described, _, new_components, *_ = await asyncio.gather(*parts)
+        described, _, new_components, _, *_ = await asyncio.gather(*parts)
         if new_components and not scaling_due:
             # A new component's scalable target is needed now, or its copies would read as
             # not autoscaling until the next tags_minutes.

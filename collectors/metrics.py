@@ -74,14 +74,22 @@ class QueryTarget:
 
 @dataclass(frozen=True)
 class _Answer:
-    """What one query got back, with the range and period it was asked for."""
+    """What one query got back, with the range and period it was asked for.
+
+    Compact: epoch seconds and values as float64 arrays (16 bytes a datapoint, where lists of
+    datetimes and floats took ~90), folded in page by page as the answers arrive.
+    """
 
     target: QueryTarget
-    stamps: list[dt.datetime]
-    values: list[float]
+    stamps: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
     start: dt.datetime
     end: dt.datetime
     period: int
+
+
+# One query's datapoints so far: the arrays of each page (joined once its call is done).
+_Points = tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]]]
 
 
 @dataclass
@@ -108,18 +116,6 @@ class MetricsPass:
     # Queries CloudWatch refused (StatusCode Forbidden / InternalError): region, status, the
     # result's messages and what was asked; reported once per metric at the end of the pass.
     refused: list[tuple[str, str, list[str], QueryTarget]] = field(default_factory=list)
-
-
-def _merged(batches: list[_Batch]) -> list[_Batch]:
-    """Batches that share a region, tier and time range travel together: calls stay full."""
-    merged: dict[tuple[str, Tier, dt.datetime, dt.datetime, int], _Batch] = {}
-    for batch in batches:
-        key = (batch.region, batch.tier, batch.start, batch.end, batch.period)
-        if key in merged:
-            merged[key].queries.extend(batch.queries)
-        else:
-            merged[key] = batch
-    return list(merged.values())
 
 
 def floor_to(moment: dt.datetime, seconds: int) -> dt.datetime:
@@ -309,98 +305,61 @@ class MetricsCollector:
         `live` names the endpoints whose row series (traffic, errors, latency) to refresh by the
         minute, `focus` those whose utilisation too; both default to every endpoint.
         """
-        result = MetricsPass()
-        self._report_unknown_types(endpoints, result, now)
-        endpoints = [e for e in endpoints if e.described]  # no variants known yet: nothing to ask
-        self._restart_changed_variants(endpoints)
-        batches: list[_Batch] = []
-        if history:
-            batches += self._plan_window(endpoints, now)
-            batches += self._plan_hourly(endpoints, now)
-        row = endpoints if live is None else [e for e in live if e.described]
-        pane = row if focus is None else [e for e in focus if e.described]
-        batches += self._plan_live(row, now, "row")
-        batches += self._plan_live(pane, now, "pane")
-        batches = _merged(batches)
-        result.minimum_calls = sum(-(-len(b.queries) // MAX_QUERIES_PER_CALL) for b in batches)
-        collected: dict[Tier, list[_Answer]] = defaultdict(list)
-        failed: dict[Tier, list[QueryTarget]] = defaultdict(list)
-        await asyncio.gather(*(self._run_batch(b, collected, failed, result, now)
-                               for b in batches))
-        result.errors += _status_errors(result.refused, now)
-        self.last_pass = result
-        by_key = {e.key: e for e in endpoints}
-        self._apply_window(collected[Tier.WINDOW], failed[Tier.WINDOW], by_key)
-        self._apply_series(self._hourly, collected[Tier.HOURLY], by_key, Tier.HOURLY, now)
-        self._apply_series(self._live, collected[Tier.LIVE], by_key, Tier.LIVE, now)
-        return result
+        stream = self.stream(now, history=history,
+                             live=None if live is None else {e.key for e in live},
+                             focus=None if focus is None else {e.key for e in focus})
+        try:
+            for endpoint in endpoints:
+                stream.add(endpoint)
+        except BaseException:
+            await stream.abort()
+            raise
+        return await stream.finish()
 
-    # Planning --------------------------------------------------------------------------------
+    def stream(self, now: dt.datetime, *, history: bool = True, live: set[str] | None = None,
+               focus: set[str] | None = None) -> MetricsStream:
+        """A pass fed endpoint by endpoint as they are described: calls go out as they fill.
 
-    def _plan_window(self, endpoints: list[EndpointSnapshot], now: dt.datetime) -> list[_Batch]:
+        `live` and `focus` are endpoint keys (None: every endpoint), as for `collect`.
+        """
+        return MetricsStream(self, now, history=history, live=live, focus=focus)
+
+    # Planning (one endpoint at a time, as the inventory describes them) ----------------------
+
+    def _plan_window(self, endpoint: EndpointSnapshot, now: dt.datetime
+                     ) -> tuple[dt.datetime, dt.datetime] | None:
+        """The window's range when `endpoint`'s statistics are due (and marked asked)."""
+        at = self._window_at.get(endpoint.key)
+        if at is not None and now - at < self.window_every:
+            return None
         end = floor_to(now, 60)
         start = end - self.lookback
-        due = [e for e in endpoints if (at := self._window_at.get(e.key)) is None
-               or now - at >= self.window_every]
-        for endpoint in due:
-            self._window_at[endpoint.key] = now
-        if due:
-            self._window_range = (start, end)
-        return self._batches(due, Tier.WINDOW, start, end, int(self.lookback.total_seconds()))
+        self._window_at[endpoint.key] = now
+        self._window_range = (start, end)
+        return start, end
 
-    def _plan_hourly(self, endpoints: list[EndpointSnapshot], now: dt.datetime) -> list[_Batch]:
+    def _plan_hourly(self, endpoint: EndpointSnapshot, now: dt.datetime
+                     ) -> tuple[dt.datetime, dt.datetime] | None:
         end = floor_to(now, 3600)  # complete hours only
         earliest = end - self.lookback
-        due: list[EndpointSnapshot] = []
-        since = end
-        for endpoint in endpoints:
-            start = max(self._hourly_until.get(endpoint.key, earliest), earliest)
-            if start < end:
-                due.append(endpoint)
-                since = min(since, start)
-                self._hourly_until[endpoint.key] = end
-        # One time range for all: calls stay full (500 queries) at the price of a few hours
-        # asked twice for endpoints that were more up to date than others.
-        return self._batches(due, Tier.HOURLY, since, end, 3600) if due else []
+        start = max(self._hourly_until.get(endpoint.key, earliest), earliest)
+        if start >= end:
+            return None
+        self._hourly_until[endpoint.key] = end
+        return start, end
 
-    def _plan_live(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
-                   group: str) -> list[_Batch]:
-        by_period: dict[int, list[EndpointSnapshot]] = defaultdict(list)
-        for endpoint in endpoints:
-            by_period[live_period_s(endpoint)].append(endpoint)
-        batches: list[_Batch] = []
-        for period, members in sorted(by_period.items()):
-            end = floor_to(now, period)  # complete buckets only
-            earliest = floor_to(end - self.live_window, period)
-            due: list[EndpointSnapshot] = []
-            since = end
-            for endpoint in members:
-                last = self._live_until.get(f"{endpoint.key}#{group}")
-                start = earliest if last is None else max(
-                    floor_to(last - LIVE_OVERLAP, period), earliest)
-                if start < end:
-                    due.append(endpoint)
-                    since = min(since, start)
-                    self._live_until[f"{endpoint.key}#{group}"] = end
-            if due:
-                batches += self._batches(due, Tier.LIVE, since, end, period, group)
-        return batches
-
-    def _batches(self, endpoints: list[EndpointSnapshot], tier: Tier, start: dt.datetime,
-                 end: dt.datetime, period: int, group: str | None = None) -> list[_Batch]:
-        by_region: dict[str, _Batch] = {}
-        for endpoint in endpoints:
-            batch = by_region.get(endpoint.region)
-            if batch is None:
-                batch = by_region[endpoint.region] = _Batch(endpoint.region, tier, start, end,
-                                                            period, group)
-            queries = plan_endpoint(endpoint, tier, group)
-            source = self.source_accounts.get(endpoint.account or "")
-            if source is not None:
-                # Endpoint keys carry the account, so query Ids and series stay apart.
-                queries = [({**query, "AccountId": source}, target) for query, target in queries]
-            batch.queries.extend(queries)
-        return [b for b in by_region.values() if b.queries]
+    def _plan_live(self, endpoint: EndpointSnapshot, now: dt.datetime, group: str
+                   ) -> tuple[dt.datetime, dt.datetime] | None:
+        period = live_period_s(endpoint)
+        end = floor_to(now, period)  # complete buckets only
+        earliest = floor_to(end - self.live_window, period)
+        last = self._live_until.get(f"{endpoint.key}#{group}")
+        start = earliest if last is None else max(floor_to(last - LIVE_OVERLAP, period),
+                                                  earliest)
+        if start >= end:
+            return None
+        self._live_until[f"{endpoint.key}#{group}"] = end
+        return start, end
 
     def _report_unknown_types(self, endpoints: list[EndpointSnapshot], result: MetricsPass,
                               now: dt.datetime) -> None:
@@ -416,54 +375,54 @@ class MetricsCollector:
 
     # Fetching --------------------------------------------------------------------------------
 
-    async def _run_batch(self, batch: _Batch, collected: dict[Tier, list[_Answer]],
-                         failed: dict[Tier, list[QueryTarget]], result: MetricsPass,
-                         now: dt.datetime) -> None:
+    async def _run_call(self, batch: _Batch, collected: dict[Tier, list[_Answer]],
+                        failed: dict[Tier, list[QueryTarget]], result: MetricsPass,
+                        now: dt.datetime) -> None:
+        """One GetMetricData call (and its NextToken pages) of at most 500 queries."""
         cloudwatch = await self.aws.client("cloudwatch", batch.region)
-        for offset in range(0, len(batch.queries), MAX_QUERIES_PER_CALL):
-            chunk = batch.queries[offset:offset + MAX_QUERIES_PER_CALL]
-            queries = []
-            targets: dict[str, QueryTarget] = {}
-            for index, (query, target) in enumerate(chunk):
-                query_id = f"q{index}"
-                queries.append({"Id": query_id, **query,
-                                "MetricStat": {**query["MetricStat"], "Period": batch.period}})
-                targets[query_id] = target
-            points: dict[str, tuple[list[dt.datetime], list[float]]] = {}
-            statuses: dict[str, tuple[str, list[str]]] = {}
-            try:
-                async with self._semaphore:
-                    await self._fetch_pages(cloudwatch, batch, queries, points, statuses, result)
-            except RECOVERABLE as exc:
-                result.errors.append(collector_error(exc, "metrics", batch.region, "cloudwatch",
-                                                     "GetMetricData", now))
-                self._forget_progress(batch, targets.values())
-                continue
-            refused = [targets[i] for i in statuses if i in targets]
-            if refused:
-                # Forbidden or InternalError is no answer: nothing may be read from it (no
-                # zeros, no progress), and it is asked again. The hourly and live series are
-                # asked every pass anyway (a longer range costs datapoints, not queries); the
-                # window only on its cadence, unless the refusal was transient: re-asking a
-                # whole fleet's window every refresh for a missing permission would be billed.
-                result.refused += [(batch.region, *statuses[i], targets[i])
-                                   for i in statuses if i in targets]
-                failed[batch.tier] += refused
-                self._forget_progress(batch, [
-                    targets[i] for i, (status, _) in statuses.items() if i in targets
-                    and (batch.tier is not Tier.WINDOW or status != "Forbidden")])
-                for query_id in statuses:
-                    points.pop(query_id, None)
-            answered = [targets[i] for i in points if i in targets]
-            self._hold_progress_at_answers(batch, answered, points)
-            for query_id, (stamps, values) in points.items():
-                found = targets.get(query_id)
-                if found is not None:
-                    collected[batch.tier].append(
-                        _Answer(found, stamps, values, batch.start, batch.end, batch.period))
+        queries = []
+        targets: dict[str, QueryTarget] = {}
+        for index, (query, target) in enumerate(batch.queries):
+            query_id = f"q{index}"
+            queries.append({"Id": query_id, **query,
+                            "MetricStat": {**query["MetricStat"], "Period": batch.period}})
+            targets[query_id] = target
+        points: dict[str, _Points] = {}
+        statuses: dict[str, tuple[str, list[str]]] = {}
+        try:
+            async with self._semaphore:
+                await self._fetch_pages(cloudwatch, batch, queries, points, statuses, result)
+        except RECOVERABLE as exc:
+            result.errors.append(collector_error(exc, "metrics", batch.region, "cloudwatch",
+                                                 "GetMetricData", now))
+            self._forget_progress(batch, targets.values())
+            return
+        refused = [targets[i] for i in statuses if i in targets]
+        if refused:
+            # Forbidden or InternalError is no answer: nothing may be read from it (no
+            # zeros, no progress), and it is asked again. The hourly and live series are
+            # asked every pass anyway (a longer range costs datapoints, not queries); the
+            # window only on its cadence, unless the refusal was transient: re-asking a
+            # whole fleet's window every refresh for a missing permission would be billed.
+            result.refused += [(batch.region, *statuses[i], targets[i])
+                               for i in statuses if i in targets]
+            failed[batch.tier] += refused
+            self._forget_progress(batch, [
+                targets[i] for i, (status, _) in statuses.items() if i in targets
+                and (batch.tier is not Tier.WINDOW or status != "Forbidden")])
+            for query_id in statuses:
+                points.pop(query_id, None)
+        answers = []
+        for query_id, (stamp_pages, value_pages) in points.items():
+            found = targets.get(query_id)
+            if found is not None:
+                answers.append(_Answer(found, _joined(stamp_pages), _joined(value_pages),
+                                       batch.start, batch.end, batch.period))
+        self._hold_progress_at_answers(batch, answers)
+        collected[batch.tier] += answers
 
     async def _fetch_pages(self, cloudwatch: Any, batch: _Batch, queries: list[dict[str, Any]],
-                           points: dict[str, tuple[list[dt.datetime], list[float]]],
+                           points: dict[str, _Points],
                            statuses: dict[str, tuple[str, list[str]]],
                            result: MetricsPass) -> None:
         token: str | None = None
@@ -475,6 +434,8 @@ class MetricsCollector:
             response = await cloudwatch.get_metric_data(**kwargs)
             result.calls += 1
             result.queries += len(queries)
+            # Each page is folded into compact arrays at once: the answer's lists of datetimes
+            # and floats are let go page by page, not held for the whole pass.
             for item in response.get("MetricDataResults", []):
                 status = str(item.get("StatusCode") or "Complete")
                 if status in FAILED_STATUS:
@@ -482,10 +443,14 @@ class MetricsCollector:
                                 for m in item.get("Messages") or []]
                     statuses[item["Id"]] = (status, [m for m in messages if m])
                     continue
-                stamps, values = points.setdefault(item["Id"], ([], []))
-                stamps.extend(item.get("Timestamps", []))
-                values.extend(item.get("Values", []))
+                stamps = item.get("Timestamps") or []
+                values = item.get("Values") or []
+                stamp_pages, value_pages = points.setdefault(item["Id"], ([], []))
+                stamp_pages.append(np.fromiter((t.timestamp() for t in stamps),
+                                               dtype=np.float64, count=len(stamps)))
+                value_pages.append(np.asarray(values, dtype=np.float64))
             token = response.get("NextToken")
+            del response
             if not token:
                 return
 
@@ -506,20 +471,19 @@ class MetricsCollector:
                     del self._live_until[key]
             self._variants[endpoint.key] = names
 
-    def _hold_progress_at_answers(self, batch: _Batch, targets: Any,
-                                  points: dict[str, tuple[list[dt.datetime], list[float]]]
-                                  ) -> None:
+    def _hold_progress_at_answers(self, batch: _Batch, answers: list[_Answer]) -> None:
         """Never count as fetched the buckets CloudWatch has not answered yet.
 
         With the machine's clock ahead of CloudWatch's (or metrics published late), the newest
         buckets asked for come back empty; progress stays at the newest bucket answered, so they
         are asked again next time instead of staying empty for good.
         """
-        if batch.tier is Tier.WINDOW or not targets:
+        if batch.tier is Tier.WINDOW or not answers:
             return
-        newest = [max(stamps) for stamps, _ in points.values() if stamps]
+        newest = [float(a.stamps.max()) for a in answers if len(a.stamps)]
         if newest:
-            answered = max(newest) + dt.timedelta(seconds=batch.period)
+            answered = (dt.datetime.fromtimestamp(max(newest), dt.UTC)
+                        + dt.timedelta(seconds=batch.period))
             seen = self._answered_until.get(batch.tier)
             self._answered_until[batch.tier] = answered if seen is None else max(seen, answered)
         else:
@@ -533,7 +497,7 @@ class MetricsCollector:
         if answered >= batch.end:
             return
         table = self._live_until if batch.tier is Tier.LIVE else self._hourly_until
-        for target in targets:
+        for target in (a.target for a in answers):
             key = (f"{target.endpoint_key}#{target.group}" if batch.tier is Tier.LIVE
                    else target.endpoint_key)
             if key in table and table[key] > answered:
@@ -555,10 +519,11 @@ class MetricsCollector:
         for answer in rows:
             target = answer.target
             row = fresh[(target.endpoint_key, target.variant)]
-            if answer.values:
+            if len(answer.values):
                 # One bucket is asked for; should CloudWatch split it, counts add up and
                 # statistics keep the largest (a conservative reading of peaks).
-                value = sum(answer.values) if target.additive else max(answer.values)
+                values = answer.values.tolist()  # summed in order, as floats always were
+                value = sum(values) if target.additive else max(values)
                 if target.per_publish_period:
                     endpoint = endpoints.get(target.endpoint_key)
                     start = answer.start if endpoint is None else max(
@@ -602,41 +567,8 @@ class MetricsCollector:
         # Components' presence first: their count buckets are zero only where it has data.
         for name, series_rows in sorted(by_series.items(),
                                         key=lambda item: item[0] != COMPONENT_PRESENCE):
-            keys: list[str] = []
-            variants: list[str] = []
-            stamps: list[float] = []
-            values: list[float] = []
-            asked: list[tuple[str, str]] = []
+            fresh = _wide_frame(series_rows, step)
             is_count = series_rows[0].target.is_count
-            for answer in series_rows:
-                target = answer.target
-                asked.append((target.endpoint_key, target.variant))
-                divisor = target.divisor
-                if target.per_publish_period:
-                    divisor *= answer.period / target.publish_frequency_s
-                # A bucket longer than the frame's step (a coarse publisher's live minutes)
-                # covers several rows: counts spread as the mean per row, others repeat.
-                rows_per_bucket = max(1, answer.period // step)
-                if rows_per_bucket > 1 and target.additive:
-                    divisor *= rows_per_bucket
-                offsets = [k * step for k in range(rows_per_bucket)]
-                count = len(answer.stamps) * rows_per_bucket
-                keys.extend([target.endpoint_key] * count)
-                variants.extend([target.variant] * count)
-                stamps.extend(t.timestamp() + o for t in answer.stamps for o in offsets)
-                values.extend(v / divisor for v in answer.values for _ in offsets)
-            long = pd.DataFrame({
-                "endpoint": keys, "variant": variants,
-                "timestamp": pd.to_datetime(np.asarray(stamps, dtype="float64"), unit="s",
-                                            utc=True),
-                "value": np.asarray(values, dtype="float64"),
-            }).drop_duplicates(["endpoint", "variant", "timestamp"], keep="last")
-            fresh = long.pivot(index="timestamp", columns=["endpoint", "variant"],
-                               values="value")
-            missing = [c for c in asked if c not in fresh.columns]
-            if missing:
-                fresh = fresh.reindex(columns=fresh.columns.append(
-                    pd.MultiIndex.from_tuples(missing, names=["endpoint", "variant"])))
             old = frames.get(name)
             merged = fresh if old is None or old.empty else fresh.combine_first(old)
             if is_count:
@@ -721,6 +653,171 @@ class MetricsCollector:
             return empty_window_frame()
         index = pd.MultiIndex.from_tuples(list(self._window), names=["endpoint", "variant"])
         return pd.DataFrame(list(self._window.values()), index=index)
+
+
+class MetricsStream:
+    """One metrics pass fed endpoint by endpoint: each GetMetricData call goes out once full.
+
+    Queries that share a region, resolution, end and period travel together, 500 to a call,
+    whatever endpoint they come from: the calls are as few as if every endpoint had been known
+    at once (the 500-query limit's minimum). A call's range starts at the earliest its queries
+    need (asking more of an endpoint's past costs datapoints, not queries). What the calls
+    answer is applied once the stream is finished, all resolutions together.
+    """
+
+    def __init__(self, collector: MetricsCollector, now: dt.datetime, *, history: bool,
+                 live: set[str] | None, focus: set[str] | None) -> None:
+        self._collector = collector
+        self._now = now
+        self._history = history
+        self._live = live
+        self._focus = focus
+        self.result = MetricsPass()
+        self._seen: set[str] = set()
+        self._endpoints: dict[str, EndpointSnapshot] = {}
+        # Queries waiting for their call, by (region, tier, end, period), each with its start.
+        self._open: dict[tuple[str, Tier, dt.datetime, int],
+                         list[tuple[dict[str, Any], QueryTarget, dt.datetime]]] = {}
+        self._planned: dict[tuple[str, Tier, dt.datetime, int], int] = defaultdict(int)
+        self._calls: list[asyncio.Task[None]] = []
+        self._collected: dict[Tier, list[_Answer]] = defaultdict(list)
+        self._failed: dict[Tier, list[QueryTarget]] = defaultdict(list)
+
+    @property
+    def calls_started(self) -> int:
+        return len(self._calls)
+
+    def add(self, endpoint: EndpointSnapshot) -> None:
+        """Plan `endpoint`'s queries (once per pass) and send every call they fill."""
+        if endpoint.key in self._seen:
+            return
+        self._seen.add(endpoint.key)
+        collector, now = self._collector, self._now
+        collector._report_unknown_types([endpoint], self.result, now)
+        if not endpoint.described:
+            return  # no variants known yet: nothing to ask
+        collector._restart_changed_variants([endpoint])
+        self._endpoints[endpoint.key] = endpoint
+        if self._history:
+            if (span := collector._plan_window(endpoint, now)) is not None:
+                self._queue(endpoint, Tier.WINDOW, span, int(collector.lookback.total_seconds()))
+            if (span := collector._plan_hourly(endpoint, now)) is not None:
+                self._queue(endpoint, Tier.HOURLY, span, 3600)
+        row = self._live is None or endpoint.key in self._live
+        pane = row if self._focus is None else endpoint.key in self._focus
+        for group, wanted in (("row", row), ("pane", pane)):
+            if wanted and (span := collector._plan_live(endpoint, now, group)) is not None:
+                self._queue(endpoint, Tier.LIVE, span, live_period_s(endpoint), group)
+
+    def _queue(self, endpoint: EndpointSnapshot, tier: Tier,
+               span: tuple[dt.datetime, dt.datetime], period: int, group: str | None = None
+               ) -> None:
+        start, end = span
+        key = (endpoint.region, tier, end, period)
+        waiting = self._open.setdefault(key, [])
+        planned = plan_endpoint(endpoint, tier, group)
+        source = self._collector.source_accounts.get(endpoint.account or "")
+        if source is not None:
+            # A linked account's, asked by its monitoring account: endpoint keys carry the
+            # account, so query Ids and series stay apart.
+            planned = [({**query, "AccountId": source}, target) for query, target in planned]
+        waiting += [(query, target, start) for query, target in planned]
+        self._planned[key] += len(planned)
+        while len(waiting) >= MAX_QUERIES_PER_CALL:
+            self._send(key, waiting[:MAX_QUERIES_PER_CALL])
+            del waiting[:MAX_QUERIES_PER_CALL]
+
+    def _send(self, key: tuple[str, Tier, dt.datetime, int],
+              queries: list[tuple[dict[str, Any], QueryTarget, dt.datetime]]) -> None:
+        region, tier, end, period = key
+        batch = _Batch(region, tier, min(start for _, _, start in queries), end, period,
+                       queries=[(query, target) for query, target, _ in queries])
+        self._calls.append(asyncio.ensure_future(self._collector._run_call(
+            batch, self._collected, self._failed, self.result, self._now)))
+
+    async def finish(self) -> MetricsPass:
+        """Send what is left, wait for every call, apply the answers: the pass's result."""
+        collector, result = self._collector, self.result
+        for key, waiting in self._open.items():
+            if waiting:
+                self._send(key, waiting)
+        self._open.clear()
+        result.minimum_calls = sum(-(-n // MAX_QUERIES_PER_CALL) for n in self._planned.values())
+        try:
+            await asyncio.gather(*self._calls)
+        except BaseException:
+            await self.abort()
+            raise
+        result.errors += _status_errors(result.refused, self._now)
+        collector.last_pass = result
+        by_key = self._endpoints
+        collector._apply_window(self._collected[Tier.WINDOW], self._failed[Tier.WINDOW], by_key)
+        collector._apply_series(collector._hourly, self._collected[Tier.HOURLY], by_key,
+                                Tier.HOURLY, self._now)
+        collector._apply_series(collector._live, self._collected[Tier.LIVE], by_key, Tier.LIVE,
+                                self._now)
+        return result
+
+    async def abort(self) -> None:
+        """The collection failed elsewhere: stop the calls in flight, apply nothing."""
+        for call in self._calls:
+            call.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
+
+
+def _joined(pages: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+    if len(pages) == 1:
+        return pages[0]
+    return np.concatenate(pages) if pages else np.empty(0, dtype=np.float64)
+
+
+def _wide_frame(answers: list[_Answer], step: int) -> pd.DataFrame:
+    """One series' answers as a frame: a row per timestamp, a column per (endpoint, variant).
+
+    Built from the answers' arrays directly (a long frame pivoted cost seconds at 1,000
+    endpoints): columns with datapoints in the order answered, then those asked that had none; where
+    one timestamp of a column comes back twice, the later answer stands.
+    """
+    stamps_of: dict[tuple[str, str], list[npt.NDArray[np.float64]]] = {}
+    values_of: dict[tuple[str, str], list[npt.NDArray[np.float64]]] = {}
+    for answer in answers:
+        target = answer.target
+        column = (target.endpoint_key, target.variant)
+        divisor = target.divisor
+        if target.per_publish_period:
+            divisor *= answer.period / target.publish_frequency_s
+        # A bucket longer than the frame's step (a coarse publisher's live minutes) covers
+        # several rows: counts spread as the mean per row, others repeat.
+        rows_per_bucket = max(1, answer.period // step)
+        if rows_per_bucket > 1 and target.additive:
+            divisor *= rows_per_bucket
+        stamps, values = answer.stamps, answer.values / divisor
+        if rows_per_bucket > 1:
+            offsets = np.arange(rows_per_bucket, dtype=np.float64) * step
+            stamps = (stamps[:, None] + offsets[None, :]).ravel()
+            values = np.repeat(values, rows_per_bucket)
+        stamps_of.setdefault(column, []).append(stamps)
+        values_of.setdefault(column, []).append(values)
+    filled = [c for c, pages in stamps_of.items() if sum(len(p) for p in pages)]
+    empty = [c for c in stamps_of if c not in set(filled)]
+    columns: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
+    for column in filled:
+        stamps, values = _joined(stamps_of[column]), _joined(values_of[column])
+        if len(np.unique(stamps)) < len(stamps):
+            # The last of each timestamp: first seen from the end.
+            _, last = np.unique(stamps[::-1], return_index=True)
+            keep = np.sort(len(stamps) - 1 - last)
+            stamps, values = stamps[keep], values[keep]
+        columns.append((stamps, values))
+    index = np.unique(np.concatenate([s for s, _ in columns])) if columns else np.empty(0)
+    grid = np.full((len(index), len(filled) + len(empty)), np.nan)
+    for position, (stamps, values) in enumerate(columns):
+        grid[np.searchsorted(index, stamps), position] = values
+    return pd.DataFrame(
+        grid,
+        index=pd.DatetimeIndex(pd.to_datetime(index.astype("float64"), unit="s", utc=True),
+                               name="timestamp"),
+        columns=pd.MultiIndex.from_tuples([*filled, *empty], names=["endpoint", "variant"]))
 
 
 def _status_errors(refused: list[tuple[str, str, list[str], QueryTarget]], now: dt.datetime

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
-from collectors.metrics import MetricsCollector, MetricsPass
+from collectors.metrics import MetricsCollector, MetricsPass, MetricsStream
 from ground.config import HistorySettings, RefreshSettings
 from ground.domain import CollectorError, EndpointSnapshot
 
@@ -218,6 +218,10 @@ class RoutedMetrics(MetricsCollector):
         for hub in set(self.hubs.values()):
             hub.keep(self.name, keep)
 
+    def stream(self, now: dt.datetime, *, history: bool = True, live: set[str] | None = None,
+               focus: set[str] | None = None) -> MetricsStream:
+        return _RoutedStream(self, now, history=history, live=live, focus=focus)
+
     async def collect(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
                       history: bool = True, live: list[EndpointSnapshot] | None = None,
                       focus: list[EndpointSnapshot] | None = None) -> MetricsPass:
@@ -240,3 +244,27 @@ class RoutedMetrics(MetricsCollector):
             merged.refused += passed.refused
         self.last_pass = merged
         return merged
+
+
+class _RoutedStream(MetricsStream):
+    """A routed account's pass: its endpoints gathered as the inventory describes them, then
+    asked together, because a hub's calls carry every linked account's queries and wait for
+    all of them anyway."""
+
+    def __init__(self, metrics: RoutedMetrics, now: dt.datetime, *, history: bool,
+                 live: set[str] | None, focus: set[str] | None) -> None:
+        super().__init__(metrics, now, history=history, live=live, focus=focus)
+        self._routed = metrics
+        self._gathered: dict[str, EndpointSnapshot] = {}
+
+    def add(self, endpoint: EndpointSnapshot) -> None:
+        self._gathered.setdefault(endpoint.key, endpoint)
+
+    async def abort(self) -> None:
+        self._gathered.clear()
+
+    async def finish(self) -> MetricsPass:
+        gathered = list(self._gathered.values())
+        live = None if self._live is None else [e for e in gathered if e.key in self._live]
+        focus = None if self._focus is None else [e for e in gathered if e.key in self._focus]
+        return await self._routed.collect(gathered, self._now, self._history, live, focus)

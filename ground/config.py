@@ -61,6 +61,8 @@ class AwsSettings(Section):
     read_timeout_s: float = Field(default=20.0, gt=0, le=600)
     max_pool_connections: int = Field(default=20, ge=1, le=200)
     describe_concurrency: int = Field(default=8, ge=1, le=64)
+    # The ceiling the adaptive describe concurrency may grow to (collectors/concurrency.py).
+    describe_concurrency_max: int = Field(default=20, ge=1, le=64)
 
     @field_validator("profile", "endpoint_url")
     @classmethod
@@ -75,6 +77,13 @@ class AwsSettings(Section):
         if problem:
             raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _start_within_ceiling(self) -> AwsSettings:
+        if self.describe_concurrency > self.describe_concurrency_max:
+            raise ValueError(f"describe_concurrency ({self.describe_concurrency}) is above "
+                             f"describe_concurrency_max ({self.describe_concurrency_max})")
+        return self
 
 
 # An IAM role ARN (aws, aws-cn, aws-us-gov... partitions), the form STS AssumeRole takes.
