@@ -251,13 +251,15 @@ async def warm_phase(phase: Phase) -> dict[str, Any]:
                 on_screen = sorted(e.key for e in event.fleet.endpoints)[:phase.visible]
                 session.show(on_screen)
                 session.open(on_screen[0] if on_screen else None)
-            if isinstance(event, Collected) and "warm_first_refresh_cw_usd" not in result:
+            if isinstance(event, Collected) and "warm_cw_usd" not in result:
                 # The restore counts as the last whole-fleet refresh: the first ones after it
                 # are the rows on screen, the rest of the fleet waits for its cadence.
-                result["warm_first_refresh_cw_usd"] = round(ledger.cloudwatch_usd, 4)
+                # The warm start's own charge: the listing confirmed, what changed described,
+                # the rows on screen brought up to date from the store's end.
+                result["warm_cw_usd"] = round(ledger.cloudwatch_usd, 4)
             if isinstance(event, Collected) and event.plan.whole_fleet:
                 result["warm_live_minutes"] = round((clock.now - phase.now).total_seconds() / 60)
-                result["warm_cw_usd"] = round(ledger.cloudwatch_usd, 4)
+                result["warm_cw_to_whole_fleet_usd"] = round(ledger.cloudwatch_usd, 4)
                 result["warm_whole_fleet_cw_usd"] = round(ledger.cloudwatch_usd - charge_before,
                                                           4)
                 result["warm_describes"] = _describes(ledger.requests)
@@ -499,8 +501,8 @@ ROWS: tuple[tuple[str, str, Target | None], ...] = (
     ("cold_cw_usd", "cold: CloudWatch $ of the first load", None),
     ("warm_rows_s", "warm: rows from the store (s)", None),
     ("warm_findings_s", "warm: rows with findings (s)", Target("<=", {1000: 2.0})),
-    ("warm_cw_usd", "warm: CloudWatch $ to the first whole fleet", None),
-    ("warm_first_refresh_cw_usd", "  of which the first refresh", None),
+    ("warm_cw_usd", "warm: CloudWatch $ of the warm start", None),
+    ("warm_cw_to_whole_fleet_usd", "  $ up to the first whole-fleet refresh", None),
     ("warm_live_minutes", "  live minutes before that whole fleet", None),
     ("warm_whole_fleet_cw_usd", "  of which that whole-fleet refresh", None),
     ("warm_cw_pct_of_cold", "warm: CloudWatch, % of cold", Target("<=", {1000: 5.0})),

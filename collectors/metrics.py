@@ -305,9 +305,10 @@ class MetricsCollector:
         `live` names the endpoints whose row series (traffic, errors, latency) to refresh by the
         minute, `focus` those whose utilisation too; both default to every endpoint.
         """
-        stream = self.stream(now, history=history,
-                             live=None if live is None else {e.key for e in live},
-                             focus=None if focus is None else {e.key for e in focus})
+        # This collector's own pass, whatever `stream` a subclass routes elsewhere.
+        stream = MetricsStream(self, now, history=history,
+                               live=None if live is None else {e.key for e in live},
+                               focus=None if focus is None else {e.key for e in focus})
         try:
             for endpoint in endpoints:
                 stream.add(endpoint)
