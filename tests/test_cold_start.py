@@ -159,6 +159,10 @@ async def test_metrics_are_asked_before_the_inventory_is_described() -> None:
 
     account = SimulatedAccount(endpoints=300, seed=5, clock=lambda: NOW, latency_s=0.005)
     async with AwsContext(AwsSettings(), _target(account, record)) as aws:
+        # The CloudWatch clients made first: on a busy machine making one can take longer than
+        # the whole inventory, and the order of the calls, not the client's birth, is tested.
+        for region in account.regions:
+            await aws.client("cloudwatch", region)
         collector = FleetCollector(aws, clock=lambda: NOW)
         await collector.collect(force=True, focus=[])
         first_pass = collector.metrics.last_pass
