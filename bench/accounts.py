@@ -2,9 +2,9 @@
 """Many-accounts benchmark: a simulated organisation driven through the app's own LiveSession
 with an AwsOrganisation, with and without CloudWatch cross-account observability (OAM).
 
-    python bench/org.py --accounts 5 --regions 3 --endpoints-per-account 20   # quick
-    python bench/org.py                         # 50 x 3 x 70 = 10,500 endpoints (issue 13)
-    python bench/org.py --modes oam --json
+    python bench/accounts.py --accounts 5 --regions 3 --endpoints-per-account 20   # quick
+    python bench/accounts.py                         # 50 x 3 x 70 = 10,500 endpoints (issue 13)
+    python bench/accounts.py --modes oam --json
 
 Each account is its own simulated account (its own fleet, its own 20 ms round trips and its own
 GetMetricData quota, as AWS's are per account); with OAM, account 1 is the monitoring account and
@@ -116,7 +116,7 @@ async def bench(accounts: int, regions: int, per_account: int, oam: bool, latenc
     async with contextlib.aclosing(session.events()) as events:
         async for event in events:
             if isinstance(event, Failed):
-                raise SystemExit(f"bench/org.py: a refresh failed: {event.message}")
+                raise SystemExit(f"bench/accounts.py: a refresh failed: {event.message}")
             if isinstance(event, Listing):
                 result["first_rows_s"] = round(time.perf_counter() - started, 3)
                 result["listed_endpoints"] = len(event.fleet.endpoints)
