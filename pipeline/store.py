@@ -167,6 +167,25 @@ class StoreInfo:
     last_day: dt.date | None
 
 
+def _sync_described(db: sqlite3.Connection, table: str, stamp_columns: tuple[str, ...],
+                    where: tuple[str, str],
+                    rows: dict[str, tuple[str, tuple[str | None, ...], BaseModel]]) -> None:
+    """One region's described resources in `table` (endpoints or components), by ARN: a row is
+    rewritten only when its stamp changed (described at the same LastModifiedTime, the body
+    is the same, and serialising thousands is the save's largest cost); gone ones deleted."""
+    known = {arn: tuple(stamp) for arn, *stamp in db.execute(
+        f"SELECT arn, {', '.join(stamp_columns)} FROM {table} "
+        "WHERE account = ? AND region = ?", where)}
+    slots = ", ".join("?" * (len(stamp_columns) + 5))
+    for arn, (name, stamp, body) in rows.items():
+        if known.get(arn) != stamp:
+            db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({slots})",
+                       (*where, arn, name, *stamp, body.model_dump_json()))
+    for arn in set(known) - set(rows):
+        db.execute(f"DELETE FROM {table} WHERE account = ? AND region = ? AND arn = ?",
+                   (*where, arn))
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -420,38 +439,15 @@ class StateStore:
     def _save_inventory(self, db: sqlite3.Connection, account: str, region: str,
                         inventory: InventoryState) -> None:
         where = (account, region)
-        known = {arn: (modified, status, created) for arn, modified, status, created in
-                 db.execute("SELECT arn, last_modified, status, created FROM endpoints "
-                            "WHERE account = ? AND region = ?", where)}
-        kept: set[str] = set()
-        for stored in inventory.endpoints:
-            endpoint = stored.endpoint
-            kept.add(endpoint.arn)
-            stamp = (stored.last_modified.isoformat(), stored.status, _iso(stored.created))
-            if known.get(endpoint.arn) == stamp:
-                continue  # described at the same LastModifiedTime: the body is the same
-            db.execute("INSERT OR REPLACE INTO endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (*where, endpoint.arn, endpoint.name, *stamp,
-                        endpoint.model_dump_json()))
-        for arn in set(known) - kept:
-            db.execute("DELETE FROM endpoints WHERE account = ? AND region = ? AND arn = ?",
-                       (*where, arn))
-        known_components = {arn: (modified, status) for arn, modified, status in db.execute(
-            "SELECT arn, last_modified, status FROM components WHERE account = ? AND region = ?",
-            where)}
-        kept = set()
-        for item in inventory.components:
-            component = item.component
-            kept.add(component.arn)
-            component_stamp = (item.last_modified.isoformat(), item.status)
-            if known_components.get(component.arn) == component_stamp:
-                continue
-            db.execute("INSERT OR REPLACE INTO components VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (*where, component.arn, component.name, *component_stamp,
-                        component.model_dump_json()))
-        for arn in set(known_components) - kept:
-            db.execute("DELETE FROM components WHERE account = ? AND region = ? AND arn = ?",
-                       (*where, arn))
+        _sync_described(db, "endpoints", ("last_modified", "status", "created"), where, {
+            stored.endpoint.arn: (stored.endpoint.name, (stored.last_modified.isoformat(),
+                                                        stored.status, _iso(stored.created)),
+                                  stored.endpoint)
+            for stored in inventory.endpoints})
+        _sync_described(db, "components", ("last_modified", "status"), where, {
+            item.component.arn: (item.component.name, (item.last_modified.isoformat(),
+                                                      item.status), item.component)
+            for item in inventory.components})
         body = _RegionBody(listed=inventory.listed,
                            components_by_endpoint=inventory.components_by_endpoint,
                            tags=inventory.tags, autoscaling=inventory.autoscaling,
