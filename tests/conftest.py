@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import urllib.request
@@ -132,3 +133,21 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda self, context: delay(self, context) / 50)
     monkeypatch.setattr(AsyncTokenBucket, "_sleep_amount",
                         lambda self, amount: sleep(self, amount) / 50)
+
+
+def role_arn(account: str, name: str = "sagetop-read-only") -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+@contextlib.contextmanager
+def acting_as(moto: Moto, monkeypatch: pytest.MonkeyPatch, account: str) -> Iterator[None]:
+    """boto3 calls made with credentials of `account` (moto files what they make there)."""
+    sts = boto3.client("sts", region_name=REGION, endpoint_url=moto.url)
+    keys = sts.assume_role(RoleArn=role_arn(account, "admin"), RoleSessionName="setup")[
+        "Credentials"]
+    with monkeypatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
+        env.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
+        env.setenv("AWS_SESSION_TOKEN", keys["SessionToken"])
+        env.setattr(boto3, "DEFAULT_SESSION", None)  # its credentials are resolved once
+        yield

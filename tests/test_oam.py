@@ -3,14 +3,12 @@ fallback per account; against moto's server with the OAM stand-in, and the simul
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from collectors.aws import AwsContext, AwsTarget
@@ -20,29 +18,11 @@ from ground.config import AwsSettings, OrgSettings, SagetopConfig
 from sagetop.cli import main
 from simulator import SimulatedAccount
 from simulator.oam import link_accounts
-from tests.conftest import REGION, Moto
+from tests.conftest import REGION, Moto, acting_as, role_arn
 
 MAIN = "123456789012"  # moto's account for the test's own keys: the monitoring account
 TEAM = "222233334444"  # linked to MAIN's sink
 SOLO = "444455556666"  # watched, not linked
-
-
-def _role(account: str, name: str = "sagetop-read-only") -> str:
-    return f"arn:aws:iam::{account}:role/{name}"
-
-
-@contextlib.contextmanager
-def _as(moto: Moto, monkeypatch: pytest.MonkeyPatch, account: str) -> Iterator[None]:
-    """boto3 calls made with credentials of `account` (moto files what they make there)."""
-    sts = boto3.client("sts", region_name=REGION, endpoint_url=moto.url)
-    keys = sts.assume_role(RoleArn=_role(account, "admin"), RoleSessionName="setup")[
-        "Credentials"]
-    with monkeypatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
-        env.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
-        env.setenv("AWS_SESSION_TOKEN", keys["SessionToken"])
-        env.setattr(boto3, "DEFAULT_SESSION", None)
-        yield
 
 
 def _traffic(moto: Moto, endpoint: str, per_minute: float) -> None:
@@ -58,10 +38,10 @@ def org(moto: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Moto]:
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto.url)
     moto.create_endpoint("main-churn")
     _traffic(moto, "main-churn", 5)
-    with _as(moto, monkeypatch, TEAM):
+    with acting_as(moto, monkeypatch, TEAM):
         moto.create_endpoint("team-fraud")
         _traffic(moto, "team-fraud", 12)
-    with _as(moto, monkeypatch, SOLO):
+    with acting_as(moto, monkeypatch, SOLO):
         moto.create_endpoint("solo-ranker")
         _traffic(moto, "solo-ranker", 7)
     moto.middleware.oam.sinks[MAIN] = [TEAM]
@@ -73,7 +53,7 @@ def org(moto: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Moto]:
 def _report(moto: Moto, tmp_path: Path, capsys: pytest.CaptureFixture[str], org: str = ""
             ) -> tuple[int, dict[str, Any], str]:
     config = tmp_path / "config.toml"
-    config.write_text("".join(f'[[accounts]]\nname = "{name}"\nrole_arn = "{_role(account)}"\n'
+    config.write_text("".join(f'[[accounts]]\nname = "{name}"\nrole_arn = "{role_arn(account)}"\n'
                               for name, account in (("main", MAIN), ("team", TEAM),
                                                     ("solo", SOLO))) + org)
     code = main(["report", "--format", "json", "--region", REGION, "--endpoint-url", moto.url,

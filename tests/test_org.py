@@ -15,27 +15,16 @@ import boto3
 import pytest
 
 from sagetop.cli import main
-from tests.conftest import REGION, Moto
+from tests.conftest import REGION, Moto, acting_as, role_arn
 
 MAIN = "123456789012"  # moto's account for the test's own keys
 TEAM = "222233334444"
 BROKEN = "333344445555"
 
 
-def _role(account: str, name: str = "sagetop-read-only") -> str:
-    return f"arn:aws:iam::{account}:role/{name}"
-
-
 def _create_in(moto: Moto, monkeypatch: pytest.MonkeyPatch, account: str, *names: str) -> None:
     """Endpoints made with credentials of `account` (moto files them there)."""
-    sts = boto3.client("sts", region_name=REGION, endpoint_url=moto.url)
-    keys = sts.assume_role(RoleArn=_role(account, "admin"), RoleSessionName="setup")[
-        "Credentials"]
-    with monkeypatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
-        env.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
-        env.setenv("AWS_SESSION_TOKEN", keys["SessionToken"])
-        env.setattr(boto3, "DEFAULT_SESSION", None)  # its credentials are resolved once
+    with acting_as(moto, monkeypatch, account):
         for name in names:
             moto.create_endpoint(name)
 
@@ -65,18 +54,18 @@ def _config(tmp_path: Path, body: str) -> str:
 
 def test_accounts_from_config_one_unassumable_is_stale_the_others_live(
         accounts: Moto, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    accounts.middleware.unassumable.add(_role(BROKEN))
+    accounts.middleware.unassumable.add(role_arn(BROKEN))
     config = _config(tmp_path, f"""
 [[accounts]]
 name = "main"
-role_arn = "{_role(MAIN)}"
+role_arn = "{role_arn(MAIN)}"
 [[accounts]]
 name = "team"
-role_arn = "{_role(TEAM)}"
+role_arn = "{role_arn(TEAM)}"
 external_id = "sagetop-4c1f"
 [[accounts]]
 name = "gone"
-role_arn = "{_role(BROKEN)}"
+role_arn = "{role_arn(BROKEN)}"
 """)
     code, report, err = _report(accounts, capsys, "--config", config)
     endpoints = {(e["account"], e["name"]) for e in report["endpoints"]}  # type: ignore[attr-defined]
@@ -110,7 +99,7 @@ aws_access_key_id = AKIABASEKEY000000000
 aws_secret_access_key = base-secret
 
 [profile team]
-role_arn = {_role(TEAM)}
+role_arn = {role_arn(TEAM)}
 source_profile = base
 """)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
