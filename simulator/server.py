@@ -127,7 +127,7 @@ async def _serve_async(account_args: dict[str, Any], now: dt.datetime | None, po
         return
     bound = listener.getsockname()[1]
     clock = _SetClock(now)
-    account = SimulatedAccount(clock=clock, **account_args)
+    account = SimulatedAccount(clock=clock, metrics_in_thread=True, **account_args)
     services = _service_ids()
 
     async def control(request: web.BaseRequest) -> web.StreamResponse:
