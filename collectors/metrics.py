@@ -811,7 +811,8 @@ def _wide_frame(answers: list[_Answer], step: int) -> pd.DataFrame:
         stamps_of.setdefault(column, []).append(stamps)
         values_of.setdefault(column, []).append(values)
     filled = [c for c, pages in stamps_of.items() if sum(len(p) for p in pages)]
-    empty = [c for c in stamps_of if c not in set(filled)]
+    has_data = set(filled)
+    empty = [c for c in stamps_of if c not in has_data]
     columns: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
     for column in filled:
         stamps, values = _joined(stamps_of[column]), _joined(values_of[column])
