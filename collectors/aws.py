@@ -11,6 +11,7 @@ refused when it is entered, so the dashboard can say NO REGION in its header ins
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -217,6 +218,7 @@ class AwsContext:
                                            SAGETOP_OPERATIONS | CREDENTIAL_OPERATIONS})
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
+        self._creating: dict[tuple[str, str], asyncio.Lock] = {}
 
     def _assume(self, role: AssumedRole) -> None:
         """This session's credentials are `role`'s, assumed with the base profile's credentials.
@@ -337,19 +339,34 @@ class AwsContext:
     async def client(self, service: str, region: str) -> Any:
         key = (service, region)
         client = self._clients.get(key)
-        if client is None:
-            endpoint_url = self.target.endpoint_url or self.settings.endpoint_url
-            try:
-                creator = self.session.create_client(
-                    service, region_name=region, endpoint_url=endpoint_url,
-                    config=self.client_config)
-                client = await self._stack.enter_async_context(creator)
-            except ValueError as exc:
-                # An endpoint URL from AWS_ENDPOINT_URL or ~/.aws/config that is not a URL.
-                raise ConfigError(f"AWS endpoint for {service}: "
-                                  f"{inert(str(exc), one_line=True, limit=120)}") from None
-            guard_client(client)  # sagetop's own calls: its reads only, no credential calls
-            self._clients[key] = client
+        if client is not None:
+            return client
+        # Callers that start together share one client: each would otherwise make its own
+        # (its own connection pool and credential resolution), keeping only the last.
+        lock = self._creating.setdefault(key, asyncio.Lock())
+        async with lock:
+            client = self._clients.get(key)
+            return client if client is not None else await self._new_client(service, region)
+
+    async def _new_client(self, service: str, region: str) -> Any:
+        endpoint_url = self.target.endpoint_url or self.settings.endpoint_url
+        try:
+            config = self.client_config
+            if service == "cloudwatch":
+                # botocore validates every call's parameters against the model before sending:
+                # for a 500-query GetMetricData that walks 500 nested structures, a third of the
+                # call's CPU. sagetop builds those queries itself (collectors.metrics, tested
+                # against moto's server), and CloudWatch still rejects a malformed one.
+                config = config.merge(Config(parameter_validation=False))
+            creator = self.session.create_client(
+                service, region_name=region, endpoint_url=endpoint_url, config=config)
+            client = await self._stack.enter_async_context(creator)
+        except ValueError as exc:
+            # An endpoint URL from AWS_ENDPOINT_URL or ~/.aws/config that is not a URL.
+            raise ConfigError(f"AWS endpoint for {service}: "
+                              f"{inert(str(exc), one_line=True, limit=120)}") from None
+        guard_client(client)  # sagetop's own calls: its reads only, no credential calls
+        self._clients[(service, region)] = client
         return client
 
     async def account_id(self) -> str | None:

@@ -269,10 +269,13 @@ class FleetCollector:
 
     async def _collect_details(self, now: dt.datetime, errors: list[CollectorError],
                                skip: set[str]) -> None:
-        for region, inventory in self.inventories.items():
-            if region not in skip:
-                errors += await inventory.collect_details(now)
-                self._endpoints[region] = inventory.current()
+        async def one(region: str, inventory: InventoryCollector) -> None:
+            errors.extend(await inventory.collect_details(now))
+            self._endpoints[region] = inventory.current()
+
+        await asyncio.gather(*(one(region, inventory)
+                               for region, inventory in self.inventories.items()
+                               if region not in skip))
 
     async def _collect_recommender(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
                                    errors: list[CollectorError], skip: set[str]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -54,6 +54,42 @@ class _Described:
     status: str
     endpoint: EndpointSnapshot
     created: dt.datetime | None = None  # a deleted and re-created endpoint has a new one
+
+
+class _ComponentsKnown:
+    """When each endpoint's inference components are known in this pass.
+
+    The listing says which endpoints host components; an endpoint that hosts none (or only
+    unchanged ones) is known once the listing is, the others once their changed components are
+    described. Its metrics can be planned then, while the rest of the region's components are
+    still being described: without them an inference-component endpoint would be planned as
+    having none.
+    """
+
+    def __init__(self) -> None:
+        self.listed = asyncio.Event()
+        self._pending: dict[str, int] = {}
+        self._described: dict[str, asyncio.Event] = {}
+
+    def expect(self, endpoint: str) -> None:
+        self._pending[endpoint] = self._pending.get(endpoint, 0) + 1
+        self._described.setdefault(endpoint, asyncio.Event())
+
+    def described(self, endpoint: str) -> None:
+        self._pending[endpoint] -= 1
+        if self._pending[endpoint] <= 0:
+            self._described[endpoint].set()
+
+    def release(self) -> None:
+        """Whatever happened to the listing or the describes, nobody waits any longer."""
+        self.listed.set()
+        for event in self._described.values():
+            event.set()
+
+    async def wait(self, endpoint: str) -> None:
+        await self.listed.wait()
+        if (event := self._described.get(endpoint)) is not None:
+            await event.wait()
 
 
 @dataclass
@@ -276,6 +312,13 @@ class InventoryCollector:
         self._semaphore = AdaptiveLimiter(ConcurrencyController(
             aws.settings.describe_concurrency, aws.settings.describe_concurrency_max))
         self._semaphore.install(aws.session, "sagemaker", region)
+        # HeadObject calls: S3's quotas are S3's (thousands per second per prefix), not
+        # SageMaker's, so they have their own limit, and start as soon as a model is described.
+        self._sizing_limiter = AdaptiveLimiter(ConcurrencyController(
+            aws.settings.describe_concurrency, aws.settings.describe_concurrency_max))
+        self._sizing_limiter.install(aws.session, "s3", region)
+        self._sizing: dict[str, asyncio.Task[None]] = {}  # artefact URL -> its HEAD in flight
+        self._sizing_denied: list[BaseException] = []
 
     def export_state(self) -> InventoryState:
         """What a warm start restores (the state store keeps it)."""
@@ -375,20 +418,21 @@ class InventoryCollector:
                     if settings_due or n in changed_names}
         # Describes, tags, scaling and config history do not depend on one another: in parallel.
         scaling_due = settings_due or bool(changed_names)
-        # An endpoint is told of once the region's inference components are known too: without
-        # them an inference-component endpoint would be planned as having none.
-        components_known = asyncio.Event()
+        # An endpoint is told of once its inference components are known too.
+        components_known = _ComponentsKnown()
 
         async def components() -> bool:
             try:
-                return await self._refresh_components(sagemaker, set(listed), result.errors, now)
+                return await self._refresh_components(sagemaker, set(listed), result.errors, now,
+                                                      components_known)
             finally:
-                components_known.set()
+                components_known.release()
 
         async def tell(name: str) -> None:
-            if on_described is not None and (cached := self._described.get(name)) is not None:
-                await components_known.wait()
-                on_described(self._with_settings(cached.endpoint))
+            if on_described is not None and name in self._described:
+                await components_known.wait(name)
+                if (cached := self._described.get(name)) is not None:
+                    on_described(self._with_settings(cached.endpoint))
 
         async def describe(summary: dict[str, Any]) -> bool:
             described = await self._describe(sagemaker, summary, result.errors, now)
@@ -487,6 +531,7 @@ class InventoryCollector:
         self._described[name] = _Described(summary["LastModifiedTime"],
                                            summary["EndpointStatus"], snapshot,
                                            summary["CreationTime"])
+        self._size_soon(v.model for v in snapshot.variants)
         return True
 
     async def _shared(self, cache: dict[str, Any], name: str,
@@ -579,8 +624,11 @@ class InventoryCollector:
         return endpoint.model_copy(update=update)
 
     async def _refresh_components(self, sagemaker: Any, endpoints: set[str],
-                                  errors: list[CollectorError], now: dt.datetime) -> bool:
-        """The region's inference components; True when one appeared that was not known."""
+                                  errors: list[CollectorError], now: dt.datetime,
+                                  known: _ComponentsKnown | None = None) -> bool:
+        """The region's inference components; True when one appeared that was not known.
+        `known` is told when each endpoint's are."""
+        known = known or _ComponentsKnown()
         try:
             summaries: list[dict[str, Any]] = []
             paginator = sagemaker.get_paginator("list_inference_components")
@@ -602,14 +650,30 @@ class InventoryCollector:
             or cached.status != s["InferenceComponentStatus"]
         ]
         new = any(s["InferenceComponentName"] not in self._components for s in changed)
-        await asyncio.gather(*(self._describe_component(sagemaker, s, errors, now)
-                               for s in changed))
+        # Every listed name now (each is shown once described), only the described ones after.
+        self._components_by_endpoint = self._hosted(listed, described_only=False)
+        for summary in changed:
+            known.expect(summary["EndpointName"])
+        known.listed.set()
+
+        async def describe(summary: dict[str, Any]) -> None:
+            try:
+                await self._describe_component(sagemaker, summary, errors, now)
+            finally:
+                known.described(summary["EndpointName"])
+
+        await asyncio.gather(*(describe(s) for s in changed))
+        self._components_by_endpoint = self._hosted(listed)
+        return new
+
+    def _hosted(self, listed: dict[str, dict[str, Any]], described_only: bool = True
+                ) -> dict[str, tuple[str, ...]]:
+        """Endpoint -> the names of its listed components (that are described)."""
         by_endpoint: dict[str, list[str]] = {}
         for name, summary in sorted(listed.items()):
-            if name in self._components:
+            if name in self._components or not described_only:
                 by_endpoint.setdefault(summary["EndpointName"], []).append(name)
-        self._components_by_endpoint = {k: tuple(v) for k, v in by_endpoint.items()}
-        return new
+        return {k: tuple(v) for k, v in by_endpoint.items()}
 
     async def _describe_component(self, sagemaker: Any, summary: dict[str, Any],
                                   errors: list[CollectorError], now: dt.datetime) -> None:
@@ -637,6 +701,7 @@ class InventoryCollector:
                 return
         self._components[name] = _DescribedComponent(
             summary["LastModifiedTime"], summary["InferenceComponentStatus"], component)
+        self._size_soon((component.model,))
 
     def _sized(self, model: ModelInfo | None) -> ModelInfo | None:
         if model is None:
@@ -646,33 +711,44 @@ class InventoryCollector:
             for c in model.containers)
         return model.model_copy(update={"containers": containers})
 
+    def _size_soon(self, models: Iterable[ModelInfo | None]) -> None:
+        """Start the S3 HEAD of each artefact not sized yet (a new model means a new URL)."""
+        for model in models:
+            for container in model.containers if model is not None else ():
+                url = container.model_data_url
+                if (url and url.endswith(".tar.gz") and url not in self._model_sizes
+                        and url not in self._sizing):
+                    self._sizing[url] = asyncio.create_task(self._head(url))
+
+    async def _head(self, url: str) -> None:
+        s3 = await self.aws.client("s3", self.region)
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        async with self._sizing_limiter:
+            try:
+                answer = await s3.head_object(Bucket=bucket, Key=key)
+                self._model_sizes[url] = int(answer.get("ContentLength", 0))
+            except RECOVERABLE as exc:
+                self._model_sizes[url] = None  # unknown; not asked again this session
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code not in ("404", "NoSuchKey", "NotFound"):
+                    self._sizing_denied.append(exc)  # a moved artefact is no failure
+
     async def _fetch_model_sizes(self, errors: list[CollectorError], now: dt.datetime) -> None:
-        """Model artefact sizes by S3 HEAD, once per artefact (a new model means a new URL)."""
+        """Model artefact sizes by S3 HEAD: those started as models were described, and any
+        still unknown (restored models, say)."""
         # The models of the variants and of the inference components (theirs are the
         # components' own: an inference-component endpoint's variants name none).
-        models = [*(v.model for d in self._described.values() for v in d.endpoint.variants),
-                  *(d.component.model for d in self._components.values())]
-        urls = {c.model_data_url for m in models if m is not None for c in m.containers
-                if c.model_data_url and c.model_data_url.endswith(".tar.gz")
-                and c.model_data_url not in self._model_sizes}
-        if not urls:
-            return
-        s3 = await self.aws.client("s3", self.region)
-        denied: list[BaseException] = []
-
-        async def head(url: str) -> None:
-            bucket, _, key = url.removeprefix("s3://").partition("/")
-            async with self._semaphore:
-                try:
-                    answer = await s3.head_object(Bucket=bucket, Key=key)
-                    self._model_sizes[url] = int(answer.get("ContentLength", 0))
-                except RECOVERABLE as exc:
-                    self._model_sizes[url] = None  # unknown; not asked again this session
-                    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-                    if code not in ("404", "NoSuchKey", "NotFound"):
-                        denied.append(exc)  # a moved artefact is not a collection failure
-
-        await asyncio.gather(*(head(u) for u in sorted(urls)))
+        self._size_soon([*(v.model for d in self._described.values()
+                           for v in d.endpoint.variants),
+                         *(d.component.model for d in self._components.values())])
+        sizing, self._sizing = self._sizing, {}
+        try:
+            await asyncio.gather(*sizing.values())
+        except BaseException:
+            for task in sizing.values():
+                task.cancel()
+            raise
+        denied, self._sizing_denied = self._sizing_denied, []
         if denied:
             errors.append(collector_error(denied[0], "inventory", self.region, "s3",
                                           "HeadObject", now))
@@ -696,13 +772,25 @@ class InventoryCollector:
                                           "ListEndpointConfigs", now))
             return
         history: dict[str, list[dt.datetime]] = {}
-        names = sorted(endpoint_names, key=len, reverse=True)  # longest prefix wins
         for config_name, created in configs:
-            owner = next((n for n in names if config_name == n or config_name.startswith(
-                f"{n}-")), None)
+            owner = config_owner(config_name, endpoint_names)
             if owner is not None:
                 history.setdefault(owner, []).append(created)
         self._config_history = {n: tuple(sorted(t, reverse=True)) for n, t in history.items()}
+
+
+def config_owner(config_name: str, endpoint_names: set[str]) -> str | None:
+    """The endpoint a config is named after: the config's whole name, or its longest prefix
+    that ends before a "-" (`<endpoint>-<version or timestamp>`). Looked up by prefix, not by
+    scanning every endpoint for every config: thousands of each meet at a large fleet."""
+    if config_name in endpoint_names:
+        return config_name
+    cut = config_name.rfind("-")
+    while cut > 0:
+        if config_name[:cut] in endpoint_names:
+            return config_name[:cut]
+        cut = config_name.rfind("-", 0, cut)
+    return None
 
 
 async def _parsed_model(sagemaker: Any, name: str) -> ModelInfo:

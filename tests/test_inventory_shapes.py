@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from collectors.inventory import build_endpoint, classify, parse_model
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collectors.inventory import build_endpoint, classify, config_owner, parse_model
 from ground.domain import DeploymentOption
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -111,3 +114,18 @@ def test_vpc_and_network_isolation_from_the_model() -> None:
     raw["EnableNetworkIsolation"] = True
     parsed = parse_model(raw)
     assert parsed.vpc and parsed.network_isolation
+
+
+_NAME_PART = st.text(alphabet="ab1-", min_size=1, max_size=6)
+
+
+@given(st.sets(_NAME_PART, max_size=8), st.lists(_NAME_PART, max_size=8))
+def test_a_config_belongs_to_the_endpoint_it_is_named_after(endpoints: set[str],
+                                                           configs: list[str]) -> None:
+    # The rule as it reads: the config's own name, else the longest endpoint name it starts
+    # with followed by "-". The lookup by prefix must agree with it for any names.
+    by_length = sorted(endpoints, key=len, reverse=True)
+    for config in [*configs, *(f"{e}-{c}" for e in endpoints for c in configs)]:
+        expected = next((n for n in by_length if config == n or config.startswith(f"{n}-")),
+                        None)
+        assert config_owner(config, endpoints) == expected
