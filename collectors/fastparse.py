@@ -1,23 +1,27 @@
 """A fast path for GetMetricData answers, through botocore's own `before-parse` hook.
 
 botocore parses every element of `Timestamps` and `Values` through its generic shape walker,
-~5 us apiece: a first load of 1,000 endpoints carries ~850,000 datapoints, so seconds of one core.
-The answer's shape is fixed and simple, so this handler decodes `MetricDataResults` itself (C
-`json`, direct UTC datetimes) and hands botocore the rest of the body to parse as usual. Anything
-unexpected (an error answer, a body that is not JSON) is left to botocore untouched.
+~5 us apiece: a first load of 1,000 endpoints carries ~1,500,000 datapoints, so seconds of one
+core. The answer's shape is fixed and simple, so this handler decodes `MetricDataResults` itself
+(C `json`) and hands botocore the rest of the body to parse as usual. Anything unexpected (an
+error answer, a body that is not JSON) is left to botocore untouched.
+
+So every GetMetricData answer sagetop reads carries, in each result, `Timestamps` as a numpy
+array of epoch seconds and `Values` as a numpy array of floats (float64 both), not botocore's
+lists of datetimes and floats: the series are folded into arrays of epoch seconds anyway, and a
+datetime per datapoint made and read back cost a second of a 1,000-endpoint cold start.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from collectors.failures import UnreadableAnswer
 from ground.untrusted import shown
-
-_FROM_TIMESTAMP = dt.datetime.fromtimestamp
-_UTC = dt.UTC
 
 
 def parse_metric_data(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
@@ -37,18 +41,39 @@ def parse_metric_data(response_dict: dict[str, Any], customized_response_dict: d
     for item in document.pop("MetricDataResults"):
         if not isinstance(item, dict):
             return  # unexpected: leave the whole answer to botocore
-        stamps = item.get("Timestamps") or []
-        try:
-            results.append({**item,
-                            "Timestamps": [_FROM_TIMESTAMP(t, _UTC) for t in stamps],
-                            "Values": [float(v) for v in item.get("Values") or []]})
-        except (TypeError, ValueError, OverflowError, OSError):
+        stamps = _numbers(item.get("Timestamps"))
+        values = _numbers(item.get("Values"))
+        if stamps is None or values is None:
             # One field that is not its type fails this call (and its part), not the run.
             raise UnreadableAnswer(
                 detail=f"GetMetricData result {shown(item.get('Id'))} has a timestamp or "
-                       "value that is not a number") from None
+                       "value that is not a number")
+        results.append({**item, "Timestamps": stamps, "Values": values})
     customized_response_dict["MetricDataResults"] = results
     response_dict["body"] = json.dumps(document).encode()
+
+
+def _numbers(listed: Any) -> npt.NDArray[np.float64] | None:
+    """A JSON list of numbers as float64, or None if it is anything else (a string, a null, a
+    boolean, a non-finite number)."""
+    if not listed:
+        return np.zeros(0, dtype=np.float64)
+    if not isinstance(listed, list):
+        return None
+    array = np.asarray(listed)
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        return None
+    floats = array.astype(np.float64, copy=False)
+    return floats if bool(np.isfinite(floats).all()) else None
+
+
+def epoch_seconds(stamps: Any) -> npt.NDArray[np.float64]:
+    """A result's `Timestamps` as epoch seconds: this fast path's array as it is, botocore's
+    datetimes (an answer it parsed itself) converted."""
+    if isinstance(stamps, np.ndarray):
+        return stamps.astype(np.float64, copy=False)
+    listed = list(stamps or ())
+    return np.fromiter((t.timestamp() for t in listed), dtype=np.float64, count=len(listed))
 
 
 def install(session: Any) -> None:

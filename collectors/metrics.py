@@ -24,6 +24,7 @@ import pandas as pd
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
+from collectors.fastparse import epoch_seconds
 from collectors.state import MetricsState
 from ground.catalog import spec_for
 from ground.config import HistorySettings, RefreshSettings
@@ -444,12 +445,10 @@ class MetricsCollector:
                                 for m in item.get("Messages") or []]
                     statuses[item["Id"]] = (status, [m for m in messages if m])
                     continue
-                stamps = item.get("Timestamps") or []
-                values = item.get("Values") or []
+                # Epoch seconds and floats already (collectors.fastparse).
                 stamp_pages, value_pages = points.setdefault(item["Id"], ([], []))
-                stamp_pages.append(np.fromiter((t.timestamp() for t in stamps),
-                                               dtype=np.float64, count=len(stamps)))
-                value_pages.append(np.asarray(values, dtype=np.float64))
+                stamp_pages.append(epoch_seconds(item.get("Timestamps")))
+                value_pages.append(np.asarray(item.get("Values", ()), dtype=np.float64))
             token = response.get("NextToken")
             del response
             if not token:

@@ -14,10 +14,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from collectors.aws import AwsContext
 from collectors.failures import RECOVERABLE, collector_error
+from collectors.fastparse import epoch_seconds
 from ground.domain import (
     CollectorError,
     DriftMetric,
@@ -220,12 +222,13 @@ class ModelMonitorCollector:
             async for page in paginator.paginate(
                     MetricDataQueries=queries, StartTime=now - dt.timedelta(days=2), EndTime=now):
                 for item in page.get("MetricDataResults", []):
-                    pairs = list(zip(item.get("Timestamps", []), item.get("Values", []),
-                                     strict=False))
-                    if not pairs:
+                    stamps = epoch_seconds(item.get("Timestamps"))
+                    values = np.asarray(item.get("Values", ()), dtype=np.float64)
+                    if not min(len(stamps), len(values)):
                         continue
-                    at, value = max(pairs, key=lambda p: p[0])
+                    newest = int(np.argmax(stamps[:len(values)]))
+                    at = dt.datetime.fromtimestamp(float(stamps[newest]), dt.UTC)
                     index = int(item["Id"][1:])
                     if index not in latest or latest[index][1] < at:
-                        latest[index] = (float(value), at)
+                        latest[index] = (float(values[newest]), at)
         return latest

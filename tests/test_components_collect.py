@@ -392,7 +392,7 @@ async def test_simulated_account_speaks_the_component_api() -> None:
                                _query("q3", "/aws/sagemaker/Endpoints", "GPUReservation",
                                       {"EndpointName": "llm-assistants-prod",
                                        "VariantName": VARIANT})])
-        values = {r["Id"]: r["Values"] for r in answer["MetricDataResults"]}
+        values = {r["Id"]: list(r["Values"]) for r in answer["MetricDataResults"]}
         assert len(values["q0"]) == 2 and all(v > 0 for v in values["q0"])
         assert values["q1"] == []  # not published per variant
         assert values["q2"] and values["q3"] == [100.0, 100.0]

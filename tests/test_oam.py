@@ -224,7 +224,8 @@ async def test_simulated_monitoring_account_refuses_an_account_not_linked() -> N
             cloudwatch = await aws.client("cloudwatch", REGION)
             answer = await cloudwatch.get_metric_data(
                 MetricDataQueries=queries, StartTime=end - dt.timedelta(days=1), EndTime=end)
-        return {r["Id"]: r for r in answer["MetricDataResults"]}
+        # Values as a list (sagetop's clients read them as arrays: collectors.fastparse).
+        return {r["Id"]: {**r, "Values": list(r["Values"])} for r in answer["MetricDataResults"]}
 
     results = await ask(monitoring, [{"Id": "linked", "AccountId": source.account_id, **query},
                                      {"Id": "other", "AccountId": other.account_id, **query}])

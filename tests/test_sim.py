@@ -97,7 +97,8 @@ async def test_idle_endpoint_has_no_invocation_datapoints_but_host_metrics() -> 
             _query(3, "web-ranker-prod", "Invocations", "Sum", 3600)])
 
     response, _ = await _with_client(account, "cloudwatch", ask)
-    results = {r["Id"]: r for r in response["MetricDataResults"]}
+    # sagetop's clients read Timestamps and Values as arrays (collectors.fastparse).
+    results = {r["Id"]: {**r, "Values": list(r["Values"])} for r in response["MetricDataResults"]}
     assert results["q0"]["Values"] == []
     assert len(results["q1"]["Values"]) == 14 * 24
     assert results["q2"]["Values"] == []
@@ -152,7 +153,7 @@ async def test_get_metric_data_limits_and_newest_first_pages() -> None:
     sizes = [sum(len(r["Values"]) for r in page["MetricDataResults"]) for page in result]
     assert len(result) == 7 and max(sizes) == 100_800
     assert sum(sizes) == len(queries) * 3 * 24 * 60
-    first = result[0]["MetricDataResults"][0]["Timestamps"]
+    first = list(result[0]["MetricDataResults"][0]["Timestamps"])
     assert first == sorted(first, reverse=True)
 
     async def too_many(client: Any) -> Any:
@@ -196,7 +197,7 @@ async def test_throttling_at_the_quota_is_retried_and_counted() -> None:
         return await asyncio.gather(*calls)
 
     responses, aws = await _with_client(account, "cloudwatch", burst)
-    assert all(r["MetricDataResults"][0]["Values"] for r in responses)
+    assert all(len(r["MetricDataResults"][0]["Values"]) for r in responses)
     assert account.throttled >= 1
     assert aws.ledger.throttles == account.throttled
 
@@ -240,7 +241,8 @@ async def test_fast_metric_data_path_matches_botocore_parsing() -> None:
     from botocore.parsers import create_parser
     from botocore.session import get_session
 
-    from collectors.fastparse import parse_metric_data
+    from collectors.failures import UnreadableAnswer
+    from collectors.fastparse import epoch_seconds, parse_metric_data
 
     body = json_module.dumps({
         "MetricDataResults": [{"Id": "q0", "Label": "Invocations",
@@ -260,11 +262,20 @@ async def test_fast_metric_data_path_matches_botocore_parsing() -> None:
     for parsed in (plain, fast):
         parsed.pop("ResponseMetadata", None)
     assert fast["NextToken"] == plain["NextToken"] == "abc"
-    assert [r["Values"] for r in fast["MetricDataResults"]] == \
+    # The same numbers, as float64 arrays of epoch seconds and values (not datetimes).
+    assert [r["Values"].tolist() for r in fast["MetricDataResults"]] == \
         [r["Values"] for r in plain["MetricDataResults"]]
-    assert [[t.timestamp() for t in r["Timestamps"]] for r in fast["MetricDataResults"]] == \
+    assert [r["Timestamps"].tolist() for r in fast["MetricDataResults"]] == \
         [[t.timestamp() for t in r["Timestamps"]] for r in plain["MetricDataResults"]]
-    assert fast["MetricDataResults"][0]["Timestamps"][0].tzinfo is not None
+    assert [epoch_seconds(r["Timestamps"]).tolist() for r in plain["MetricDataResults"]] == \
+        [r["Timestamps"].tolist() for r in fast["MetricDataResults"]]
+    assert all(r["Timestamps"].dtype == r["Values"].dtype == "float64"
+               for r in fast["MetricDataResults"])
+    for wrong in ('["1700000000"]', "[null]", "[true]", "[NaN]", '"abc"'):
+        odd = body.replace(b"[1700000060.0, 1700000000.0]", wrong.encode())
+        with pytest.raises(UnreadableAnswer):
+            parse_metric_data(response_dict={"status_code": 200, "headers": {}, "body": odd},
+                              customized_response_dict={})
     error = {"status_code": 400, "headers": {}, "body": b'{"__type": "Throttling"}'}
     untouched: dict[str, Any] = {}
     parse_metric_data(response_dict=error, customized_response_dict=untouched)
@@ -328,7 +339,7 @@ async def test_a_300_second_publisher_has_no_zero_traffic_minutes() -> None:
     response, _ = await _with_client(account, "cloudwatch", ask)
     stamps = response["MetricDataResults"][0]["Timestamps"]
     assert len(stamps) == 12  # one datapoint per 5 minutes, whatever the period asked
-    assert all(int(s.timestamp()) % 300 == 0 for s in stamps)
+    assert all(int(s) % 300 == 0 for s in stamps)  # epoch seconds (collectors.fastparse)
     raw_total = sum(response["MetricDataResults"][0]["Values"])
     fleet = await _collect_at(account)
     key = f"{REGION}/ner-pipeline-prod"
