@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import pandas as pd
+import numpy as np
 
 from advisors.carbon import Load, shape_footprint
 from advisors.components import component_costs
@@ -37,7 +37,7 @@ class AdvisorContext:
     _defaults: RequirementsSettings | None = None
     _comparisons: dict[str, VariantComparison | None] = field(default_factory=dict)
     _hourly: dict[str, HourlyMatrix] | None = None
-    _peaks: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    _peaks: dict[tuple[str, str], float] | None = None
 
     def __post_init__(self) -> None:
         self._endpoints = {e.key: e for e in self.fleet.endpoints}
@@ -109,19 +109,11 @@ class AdvisorContext:
 
     def peak_invocations_per_instance(self, key: str, variant: str) -> float | None:
         """The busiest hour's invocations per instance per minute of one variant, from the
-        hourly requests and instance counts (None without both), computed once: several
-        sizings of the same variant ask for it."""
-        if (key, variant) not in self._peaks:
-            column = (key, variant)
-            requests = self.fleet.metrics.series("hourly", "requests", key)
-            instances = self.fleet.metrics.series("hourly", "instance_count", key)
-            peak = None
-            if column in requests.columns and column in instances.columns:
-                counts = instances[column]
-                highest = ((requests[column] / counts.where(counts > 0)) / 60.0).max()
-                peak = None if pd.isna(highest) else float(highest)
-            self._peaks[(key, variant)] = peak
-        return self._peaks[(key, variant)]
+        hourly requests and instance counts (None without both). Several sizings of the same
+        variant ask for it, so the whole fleet's are computed at once, on first use."""
+        if self._peaks is None:
+            self._peaks = _peak_invocations_per_instance(self.fleet)
+        return self._peaks.get((key, variant))
 
     def comparisons(self) -> dict[str, VariantComparison]:
         """Every multi-variant endpoint's comparison (computed on first use)."""
@@ -131,3 +123,24 @@ class AdvisorContext:
 
 
 Rule = Callable[[AdvisorContext], list[Finding]]
+
+
+def _peak_invocations_per_instance(fleet: FleetSnapshot) -> dict[tuple[str, str], float]:
+    """(endpoint key, variant) -> the busiest hour's invocations per instance per minute, for
+    every variant with both hourly series; hours without a running instance do not count."""
+    requests = fleet.metrics.hourly.get("requests")
+    instances = fleet.metrics.hourly.get("instance_count")
+    if requests is None or instances is None or requests.empty or instances.empty:
+        return {}
+    columns = requests.columns.intersection(instances.columns)
+    if columns.empty:
+        return {}
+    calls = requests[columns].to_numpy(dtype=float)
+    counts = instances.reindex(index=requests.index)[columns].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_minute = calls / np.where(counts > 0, counts, np.nan) / 60.0
+    has = ~np.isnan(per_minute)
+    highest = np.max(np.where(has, per_minute, -np.inf), axis=0)
+    seen = np.asarray(has.any(axis=0), dtype=bool)
+    return {(str(column[0]), str(column[1])): float(highest[i])
+            for i, column in enumerate(columns) if seen[i]}
