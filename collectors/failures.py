@@ -47,6 +47,7 @@ SERVICE_PREFIX = {
     "application-autoscaling": "application-autoscaling",
     "s3": "s3",
     "sts": "sts",
+    "resourcegroupstaggingapi": "tag",
 }
 
 

@@ -23,6 +23,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("sagemaker", "ListEndpointConfigs"): "sagemaker:ListEndpointConfigs",
     ("sagemaker", "DescribeModel"): "sagemaker:DescribeModel",
     ("sagemaker", "ListTags"): "sagemaker:ListTags",
+    # Endpoint tags 100 at a time (ListTags where this is refused, or for a few endpoints).
+    ("resource-groups-tagging-api", "GetResources"): "tag:GetResources",
     ("sagemaker", "ListMonitoringSchedules"): "sagemaker:ListMonitoringSchedules",
     ("sagemaker", "DescribeMonitoringSchedule"): "sagemaker:DescribeMonitoringSchedule",
     ("sagemaker", "ListMonitoringExecutions"): "sagemaker:ListMonitoringExecutions",

@@ -24,7 +24,13 @@ from pydantic import ValidationError
 
 from collectors.aws import AwsContext
 from collectors.concurrency import AdaptiveLimiter, ConcurrencyController
-from collectors.failures import RECOVERABLE, UnreadableAnswer, collector_error, is_transient
+from collectors.failures import (
+    ACCESS_DENIED,
+    RECOVERABLE,
+    UnreadableAnswer,
+    collector_error,
+    is_transient,
+)
 from collectors.guardrails import parse_deployment_config
 from collectors.state import InventoryState, StoredComponent, StoredEndpoint
 from ground.config import RefreshSettings
@@ -46,6 +52,11 @@ from ground.domain import (
 )
 
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+TAGGING = "resourcegroupstaggingapi"  # botocore's name of the Resource Groups Tagging API
+TAGGING_ARNS_PER_CALL = 100  # GetResources' ResourceARNList: 1 to 100 ARNs
+# Up to this many endpoints' tags are read one ListTags call each (a warm start's few changed
+# endpoints); more, by GetResources.
+TAGS_ONE_BY_ONE_MAX = 3
 
 
 @dataclass
@@ -319,6 +330,7 @@ class InventoryCollector:
         self._sizing_limiter.install(aws.session, "s3", region)
         self._sizing: dict[str, asyncio.Task[None]] = {}  # artefact URL -> its HEAD in flight
         self._sizing_denied: list[BaseException] = []
+        self._tagging_refused = False  # GetResources denied: ListTags per endpoint from then on
 
     def export_state(self) -> InventoryState:
         """What a warm start restores (the state store keeps it)."""
@@ -552,6 +564,21 @@ class InventoryCollector:
 
     async def _fetch_tags(self, sagemaker: Any, arns: dict[str, str],
                           errors: list[CollectorError], now: dt.datetime) -> None:
+        """Tags of `arns`' endpoints: the Resource Groups Tagging API answers 100 endpoints a
+        call where ListTags answers one (a thousand calls at a 1,000-endpoint cold start, each
+        against SageMaker's quota); ListTags where that API is refused, or for a few endpoints."""
+        if len(arns) > TAGS_ONE_BY_ONE_MAX and not self._tagging_refused:
+            try:
+                await self._fetch_tags_by_arn_list(arns)
+                return
+            except RECOVERABLE as exc:
+                if _error_code(exc) not in ACCESS_DENIED:
+                    errors.append(collector_error(exc, "tags", self.region, TAGGING,
+                                                  "GetResources", now))
+                    return
+                # A policy written for ListTags alone: keep to it, without asking again.
+                self._tagging_refused = True
+
         async def one(name: str) -> None:
             async with self._semaphore:
                 tags: dict[str, str] = {}
@@ -568,6 +595,29 @@ class InventoryCollector:
         if failures:
             errors.append(collector_error(failures[0], "tags", self.region, "sagemaker",
                                           "ListTags", now))
+
+    async def _fetch_tags_by_arn_list(self, arns: dict[str, str]) -> None:
+        """GetResources with ResourceARNList, 100 ARNs a call. An endpoint it does not return
+        has no tags (or is gone): AWS lists only resources that are, or were, tagged."""
+        tagging = await self.aws.client(TAGGING, self.region)
+        # SageMaker writes endpoint names in ARNs in lower case; match either way.
+        by_arn = {arn.lower(): name for name, arn in arns.items()}
+        ordered = sorted(arns.values())
+        found: dict[str, dict[str, str]] = {}
+
+        async def chunk(part: list[str]) -> None:
+            async with self._semaphore:
+                answer = await tagging.get_resources(ResourceARNList=part)
+            for mapping in answer.get("ResourceTagMappingList", []):
+                name = by_arn.get(str(mapping.get("ResourceARN", "")).lower())
+                if name is not None:
+                    found[name] = {str(t.get("Key", "")): str(t.get("Value", ""))
+                                   for t in mapping.get("Tags", [])}
+
+        await asyncio.gather(*(chunk(ordered[i:i + TAGGING_ARNS_PER_CALL])
+                               for i in range(0, len(ordered), TAGGING_ARNS_PER_CALL)))
+        for name in arns:
+            self._tags[name] = found.get(name, {})
 
     async def _fetch_autoscaling(self, errors: list[CollectorError], now: dt.datetime) -> None:
         operation = "DescribeScalableTargets"
@@ -807,6 +857,14 @@ def _policy(raw: dict[str, Any]) -> ScalingPolicyInfo:
         target_value=tracking.get("TargetValue"),
         metric=metric,
     )
+
+
+def _error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
 
 
 def _is_not_found(exc: BaseException) -> bool:

@@ -608,6 +608,22 @@ class SimulatedAccount:
         e = self._find(region, name)
         return {"Tags": [{"Key": k, "Value": v} for k, v in e.tags.items()]}
 
+    def _resource_groups_tagging_api_get_resources(self, region: str, params: dict[str, Any]
+                                                   ) -> dict[str, Any]:
+        """ResourceARNList only (what sagetop asks): the tagged endpoints among 1-100 ARNs;
+        an ARN of nothing that exists, or of an untagged endpoint, is left out, as AWS does."""
+        arns = params.get("ResourceARNList")
+        if not isinstance(arns, list) or not 1 <= len(arns) <= 100:
+            raise SimulationError("InvalidParameterException",
+                                  "ResourceARNList must hold 1 to 100 ARNs")
+        mappings = []
+        for arn in arns:
+            endpoint = self.fleet.get((region, str(arn).rsplit("/", 1)[-1]))
+            if endpoint is not None and endpoint.arn == arn and endpoint.tags:
+                mappings.append({"ResourceARN": arn, "Tags": [
+                    {"Key": k, "Value": v} for k, v in endpoint.tags.items()]})
+        return {"ResourceTagMappingList": mappings, "PaginationToken": ""}
+
     def _sagemaker_list_monitoring_schedules(self, region: str, params: dict[str, Any]
                                              ) -> dict[str, Any]:
         summaries = []

@@ -34,7 +34,7 @@ from simulator.account import SIMULATED_CREDENTIALS, SimulatedAccount
 
 # What the account answers, by botocore service name: the request names its signing name.
 SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "sts", "s3",
-            "compute-optimizer", "cost-optimization-hub")
+            "resourcegroupstaggingapi", "compute-optimizer", "cost-optimization-hub")
 CONTROL = "/_sim/"
 START_TIMEOUT_S = 120.0  # a 10,000-endpoint fleet takes a while to generate
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")

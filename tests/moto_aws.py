@@ -325,7 +325,8 @@ class StandInMiddleware:
         short = {"SageMaker": "sagemaker", "GraniteServiceVersion20100801": "cloudwatch",
                  "AnyScaleFrontendService": "application-autoscaling",
                  "ComputeOptimizerService": "compute-optimizer",
-                 "CostOptimizationHubService": "cost-optimization-hub"}.get(service, service)
+                 "CostOptimizationHubService": "cost-optimization-hub",
+                 "ResourceGroupsTaggingAPI_20170126": "tag"}.get(service, service)
         if f"{short}:{operation}" in self.denied:
             return self._json(start_response, 400, {
                 "__type": "AccessDeniedException",

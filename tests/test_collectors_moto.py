@@ -264,6 +264,34 @@ async def test_access_denied_on_one_api_leaves_the_rest_working(moto: Moto) -> N
     assert endpoint.variants[0].instance_type == "ml.c5.xlarge"
 
 
+async def test_tags_come_100_endpoints_a_call_and_from_listtags_where_that_is_refused(
+        moto: Moto) -> None:
+    tagged = {f"team-{i}": {"env": "prod" if i % 2 else "dev", "team": f"t{i}"}
+              for i in range(5)}
+    for name, tags in tagged.items():
+        moto.create_endpoint(name, tags=tags)
+    moto.create_endpoint("untagged")
+    moto.log.clear()
+    fleet, _ = await collect(moto)
+    assert {e.name: e.tags for e in fleet.endpoints} == {**tagged, "untagged": {}}
+    assert fleet.errors == ()
+    # Six endpoints, one GetResources call; ListTags not at all.
+    assert moto.operations("GetResources") == 1 and moto.operations("ListTags") == 0
+
+    moto.middleware.denied.add("tag:GetResources")
+    moto.log.clear()
+    config = SagetopConfig()
+    # Tags due at every round (their cadence is tags_minutes): the second round asks again.
+    config = config.model_copy(update={
+        "refresh": config.refresh.model_copy(update={"tags_minutes": 0})})
+    fleet, _ = await collect(moto, config, rounds=2)
+    assert {e.name: e.tags for e in fleet.endpoints} == {**tagged, "untagged": {}}
+    assert fleet.errors == ()  # a policy without tag:GetResources still reads every tag
+    # Refused once, then not asked again: one ListTags per endpoint in each round.
+    assert moto.operations("GetResources") == 1
+    assert moto.operations("ListTags") == 2 * len(fleet.endpoints)
+
+
 async def test_listing_failure_keeps_the_last_inventory(moto: Moto) -> None:
     moto.create_endpoint("kept")
     target = AwsTarget(regions=(REGION,), endpoint_url=moto.url)

@@ -39,7 +39,8 @@ from simulator import SimulatedAccount
 from tests.conftest import REGION, Moto
 
 SERVICES = ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts", "pricing",
-            "compute-optimizer", "cost-optimization-hub", "organizations", "oam")
+            "compute-optimizer", "cost-optimization-hub", "organizations", "oam",
+            "resourcegroupstaggingapi")
 SIM_SECRETS = ("ASIASIMULATEDKEY0000", "simulated-secret-key", "simulated-session-token")
 ENV_SECRETS = ("AKIAENVSECRETKEY0042", "env-secret-access-key-do-not-log",
                "env-session-token-do-not-log")
