@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import socket
 from collections import Counter
 from dataclasses import dataclass
@@ -180,6 +181,11 @@ async def _serve_async(served: Served, now: dt.datetime | None, ports: tuple[int
     from aiohttp import web
     from botocore.exceptions import EndpointConnectionError
 
+    # An organisation's every client keeps its connections open to this one process.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):  # an unlimited hard limit: keep soft
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     # Bound before the fleets are built: a taken port fails at once, not minutes later.
     listeners, problem = _listen(ports)
     if problem is not None:
