@@ -14,16 +14,18 @@ from rich.console import Console
 from textual.widgets.data_table import ColumnKey
 
 from collectors.aws import AwsTarget
+from collectors.oam import ITSELF
 from collectors.org import AwsOrganisation
 from ground.config import AwsSettings, RefreshSettings, SagetopConfig
+from ground.domain import AccountStatus, FleetSnapshot
 from pipeline.accounts import account_totals
 from pipeline.analysis import Analyst
 from pipeline.live import LiveSession
 from simulator import SimulatedAccount
 from simulator.organisation import Organisation, build_organisation
-from tests.test_tui_support import fixed_clock, wait_for_analysis
+from tests.test_tui_support import NOW, fixed_clock, wait_for_analysis
 from tui.app import SagetopApp
-from tui.render import summary_view
+from tui.render import metrics_route_header, summary_view
 from tui.rows import columns_for_width
 from tui.screens.fleet import FleetScreen
 from tui.table_model import GroupBy
@@ -113,6 +115,25 @@ async def test_the_header_says_when_metrics_come_through_a_monitoring_account() 
         await wait_for_analysis(pilot)
         line = str(app.screen.query_one(HeaderLine).render())
         assert "3 accounts" in line and "metrics via" not in line and "OAM" not in line
+
+
+def test_the_header_route_counts_the_sources_and_names_two_monitors_at_most() -> None:
+    def fleet(*via: tuple[str, str | None]) -> FleetSnapshot:
+        return FleetSnapshot(collected_at=NOW, account_id=None, regions=("us-east-1",),
+                             accounts=tuple(AccountStatus(name=n, metrics_via=v) for n, v in via))
+
+    assert metrics_route_header(fleet(("ops", ITSELF), ("a", "ops"), ("b", None))) == \
+        "metrics via ops (OAM) for 1 account"
+    assert metrics_route_header(fleet(("ops", ITSELF), ("a", "ops"), ("b", None)),
+                                short=True) == "metrics via ops (OAM)"
+    assert metrics_route_header(fleet(("x", ITSELF), ("y", ITSELF), ("a", "x"), ("b", "y"))) \
+        == "metrics via x, y (OAM) for 2 accounts"
+    assert metrics_route_header(fleet(*((m, ITSELF) for m in "xyz"), ("a", "x"), ("b", "y"),
+                                      ("c", "z"))) == \
+        "metrics via 3 monitoring accounts (OAM) for 3 accounts"
+    # A monitoring account no watched account is linked to routes nothing.
+    assert metrics_route_header(fleet(("ops", ITSELF), ("b", None))) is None
+    assert metrics_route_header(fleet(("a", None), ("b", None))) is None
 
 
 def test_the_account_column_only_with_several_accounts_and_past_80_cells() -> None:
