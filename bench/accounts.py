@@ -8,9 +8,13 @@ with an AwsOrganisation, with and without CloudWatch cross-account observability
 
 Each account is its own simulated account (its own fleet, its own 20 ms round trips and its own
 GetMetricData quota, as AWS's are per account); with OAM, account 1 is the monitoring account and
-every other is linked to it, so their metrics are asked from it. Each mode runs in its own
-process so its peak memory is its own (the simulated accounts live in that process too: the
-figure is sagetop's plus the simulator's). Timings are wall-clock on this machine.
+every other is linked to it, so their metrics are asked from it. The organisation is served over
+HTTP on 127.0.0.1 from a child process of its own (`simulator.server.SimulatedOrgServer`, one
+port per account, a fresh one per mode), and each mode's sagetop runs in another process, so
+`peak_rss_mb` is sagetop's own; the simulator's is `sim_rss_mb`. Timings are wall-clock on this
+machine; the simulator still shares their cores: `sim_cpu_s` is the time its accounts spent
+working out answers during the cold start (as bench/fleet.py counts it), `sim_process_cpu_s` the
+CPU its process used while the mode ran (answers and HTTP; building the fleets comes before).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import json
 import math
@@ -25,7 +30,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,9 +44,8 @@ from collectors.org import AwsOrganisation, OrgCollector
 from ground.config import SagetopConfig
 from pipeline.analysis import Analyst
 from pipeline.live import Collected, Failed, Listing, LiveSession
-from simulator import SimulatedAccount
-from simulator.fleet import scaled_fleet
-from simulator.oam import link_accounts
+from simulator.organisation import Organisation
+from simulator.server import SimServerError, SimulatedOrgServer, prepare_credentials, server_stats
 
 GMD = "cloudwatch:GetMetricData"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1")
@@ -71,31 +74,25 @@ def _minimum_calls(collector: OrgCollector) -> tuple[int, int]:
     return minimum, queries
 
 
-async def bench(accounts: int, regions: int, per_account: int, oam: bool, latency_ms: float,
-                tps: float, seed: int, visible: int) -> dict[str, Any]:
+def organisation(accounts: int, regions: int, per_account: int, oam: bool, latency_ms: float,
+                 tps: float, seed: int) -> Organisation:
     if not 1 <= regions <= len(REGIONS):
         raise SystemExit(f"--regions: 1 to {len(REGIONS)}")
-    where = REGIONS[:regions]
-    clock = SimClock()
+    return Organisation(accounts=accounts, regions=REGIONS[:regions],
+                        endpoints_per_region=per_account, seed=seed, latency_s=latency_ms / 1000,
+                        getmetricdata_tps=tps, linked=oam)
+
+
+async def bench(served: Organisation, urls: list[str], now: dt.datetime, visible: int
+                ) -> dict[str, Any]:
+    """One mode's sagetop, against the organisation served at `urls` (one per account)."""
+    oam = served.linked
+    clock = SimClock(now, urls[0])  # one URL sets every account's clock
     config = SagetopConfig()
-    simulated = [SimulatedAccount(endpoints=1, seed=seed + i, regions=where,
-                                  clock=clock, latency_s=latency_ms / 1000,
-                                  getmetricdata_tps=tps, account_id=f"{100000000001 + i:012d}")
-                 for i in range(accounts)]
-    for i, account in enumerate(simulated):
-        # Exactly `per_account` in each region (a fleet spread over regions at once would fill
-        # the first region's archetypes first).
-        made = [e for region in where
-                for e in scaled_fleet(per_account, seed + i, (region,), clock())]
-        account.fleet = {(e.region, e.name): replace(e, index=n) for n, e in enumerate(made)}
-        for region in where:
-            account._invalidate(region)
-    names = [f"acct-{i + 1:02d}" for i in range(accounts)]
-    if oam and accounts > 1:
-        link_accounts(simulated[0], simulated[1:], names[1:])
-    targets = [AwsTarget(regions=where, simulated=True, account=name,
-                         prepare_session=account.install)
-               for name, account in zip(names, simulated, strict=True)]
+    # The accounts as any endpoint URLs: sagetop's clients are stock, only credentials given.
+    targets = [AwsTarget(regions=served.regions, endpoint_url=url, simulated=True, account=name,
+                         prepare_session=prepare_credentials)
+               for name, url in zip(served.names, urls, strict=True)]
     org_settings = config.org.model_copy(update={"cross_account_metrics": oam})
     organisation = AwsOrganisation(config.aws, targets, config.cost, org=org_settings)
     session = LiveSession(organisation, config.refresh, config.history, clock=clock,
@@ -103,12 +100,14 @@ async def bench(accounts: int, regions: int, per_account: int, oam: bool, latenc
     ledger = organisation.ledger
     analyst = Analyst()
     result: dict[str, Any] = {
-        "mode": "oam" if oam else "per-account", "accounts": accounts, "regions": regions,
-        "endpoints": accounts * regions * per_account, "latency_ms": latency_ms,
-        "getmetricdata_tps_per_account": tps}
+        "mode": "oam" if oam else "per-account", "accounts": served.accounts,
+        "regions": len(served.regions), "endpoints": served.endpoints,
+        "latency_ms": served.latency_s * 1000,
+        "getmetricdata_tps_per_account": served.getmetricdata_tps}
     _RecordedOrgCollector.made.clear()
     # The session makes its collector itself: the same class, recorded where it is looked up.
     vars(live_module)["OrgCollector"] = _RecordedOrgCollector
+    busy_before = server_stats(urls[0])["busy_seconds"]
     started = time.perf_counter()
     before_calls: Counter[str] = Counter()
     fleet_seconds = config.refresh.fleet_seconds
@@ -130,6 +129,8 @@ async def bench(accounts: int, regions: int, per_account: int, oam: bool, latenc
             if "cold_findings_s" not in result:
                 analysis = analyst.analyse(event.fleet)
                 result["cold_findings_s"] = round(time.perf_counter() - started, 3)
+                result["sim_cpu_s"] = round(
+                    server_stats(urls[0])["busy_seconds"] - busy_before, 3)
                 result["findings"] = sum(len(a.findings) for a in analysis.endpoints.values())
                 result["collected_endpoints"] = len(event.fleet.endpoints)
                 result["cold_requests"] = ledger.total_requests()
@@ -184,7 +185,10 @@ ROWS = (
     ("steady_requests", "  all requests in that refresh", ""),
     ("steady_cw_usd", "  its CloudWatch $", ""),
     ("row_refresh_getmetricdata", "GetMetricData, rows-on-screen refresh", ""),
-    ("peak_rss_mb", "peak memory, sagetop + simulator (MB)", "<= 1,024 MB"),
+    ("peak_rss_mb", "peak memory, sagetop alone (MB)", "<= 1,024 MB"),
+    ("sim_rss_mb", "peak memory, simulated organisation (MB)", ""),
+    ("sim_cpu_s", "simulator's time answering, cold start (s)", ""),
+    ("sim_process_cpu_s", "simulator process CPU, the whole mode (s)", ""),
 )
 
 
@@ -205,6 +209,35 @@ def _cell(value: Any) -> str:
     return f"{value:,}"
 
 
+def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One mode: a freshly served organisation (linked for OAM), and sagetop in a process of its
+    own against it; its figures, with the simulator's memory and CPU."""
+    served = organisation(args.accounts, args.regions, args.endpoints_per_account, mode == "oam",
+                          args.latency_ms, args.tps, args.seed)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    with SimulatedOrgServer(served, now=now) as server:
+        cpu_before = server.cpu_s()
+        command = [sys.executable, __file__, "--modes", mode, "--urls", ",".join(server.urls),
+                   "--now", str(now.timestamp()),
+                   "--accounts", str(args.accounts), "--regions", str(args.regions),
+                   "--endpoints-per-account", str(args.endpoints_per_account),
+                   "--latency-ms", str(args.latency_ms), "--tps", str(args.tps),
+                   "--visible", str(args.visible), "--seed", str(args.seed)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0 or not lines:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SystemExit(f"bench/accounts.py: the {mode} mode failed (exit "
+                             f"{done.returncode}): {last}")
+        figures: dict[str, Any] = json.loads(lines[-1])
+        cpu_after = server.cpu_s()
+        figures["sim_rss_mb"] = round(server.rss_mb() or 0.0, 1) or None
+        figures["sim_process_cpu_s"] = (round(cpu_after - cpu_before, 2)
+                                        if cpu_before is not None and cpu_after is not None
+                                        else None)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=50, help="accounts (default 50)")
@@ -220,26 +253,30 @@ def main() -> int:
                         help="GetMetricData transactions per second, per account (AWS: 50)")
     parser.add_argument("--visible", type=int, default=20, help="rows on screen (default 20)")
     parser.add_argument("--seed", type=int, default=7)
+    # One mode's sagetop against a served organisation (the benchmark runs itself so): not for
+    # use by hand.
+    parser.add_argument("--urls", help=argparse.SUPPRESS)
+    parser.add_argument("--now", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     modes = [m.strip() for m in str(args.modes).split(",") if m.strip()]
     if not modes or any(m not in ("oam", "per-account") for m in modes):
         parser.error("--modes: oam, per-account, or both separated by a comma")
     if min(args.accounts, args.regions, args.endpoints_per_account) < 1:
         parser.error("--accounts, --regions and --endpoints-per-account must be at least 1")
+    if args.urls:  # one mode's sagetop, in this process (the benchmark runs itself so)
+        served = organisation(args.accounts, args.regions, args.endpoints_per_account,
+                              modes == ["oam"], args.latency_ms, args.tps, args.seed)
+        figures = asyncio.run(bench(served, str(args.urls).split(","),
+                                    dt.datetime.fromtimestamp(args.now, dt.UTC), args.visible))
+        print(json.dumps(figures))
+        return 0
     results = []
     for mode in modes:
-        if len(modes) > 1:
-            command = [sys.executable, __file__, "--modes", mode, "--json",
-                       "--accounts", str(args.accounts), "--regions", str(args.regions),
-                       "--endpoints-per-account", str(args.endpoints_per_account),
-                       "--latency-ms", str(args.latency_ms), "--tps", str(args.tps),
-                       "--visible", str(args.visible), "--seed", str(args.seed)]
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            figures = json.loads(output.strip().splitlines()[-1])
-        else:
-            figures = asyncio.run(bench(args.accounts, args.regions, args.endpoints_per_account,
-                                        mode == "oam", args.latency_ms, args.tps, args.seed,
-                                        args.visible))
+        try:
+            figures = run_mode(mode, args)
+        except SimServerError as exc:
+            print(f"bench/accounts.py: {exc}", file=sys.stderr)
+            return 2
         results.append(figures)
         if args.json:
             print(json.dumps(figures))

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiobotocore.config import AioConfig
 from aiobotocore.credentials import (
     AioAssumeRoleCredentialFetcher,
     AioCredentialResolver,
@@ -50,6 +51,7 @@ from collectors.guard import (
     install_read_only_guard,
 )
 from collectors.ledger import RequestLedger
+from collectors.tls import SharedTlsSession
 from ground.config import AwsSettings, CostSettings, endpoint_url_problem
 from ground.errors import ConfigError, UsageError
 from ground.untrusted import inert, shown
@@ -201,7 +203,9 @@ class AwsContext:
         if self.regions and not self.session.get_config_variable("region"):
             self.session.set_config_variable("region", self.regions[0])
         aws = settings
-        self.client_config = Config(
+        self.client_config = AioConfig(
+            # One TLS context for all the clients (collectors.tls): a thousand in a large org.
+            http_session_cls=SharedTlsSession,
             retries={"mode": "adaptive", "max_attempts": aws.max_attempts},
             connect_timeout=aws.connect_timeout_s,
             read_timeout=aws.read_timeout_s,

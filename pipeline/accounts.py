@@ -81,15 +81,31 @@ def narrowed(fleet: FleetSnapshot, names: Sequence[str]) -> FleetSnapshot:
     })
 
 
-def metrics_route_line(fleet: FleetSnapshot) -> str:
-    """Which way the accounts' CloudWatch metrics come, in one line (several accounts)."""
+@dataclass(frozen=True)
+class MetricsRoute:
+    """Which way the watched accounts' CloudWatch metrics come (cross-account observability)."""
+
+    accounts: int  # watched
+    monitors: tuple[str, ...]  # the monitoring accounts asked for others' metrics, by name
+    routed: int  # accounts whose metrics a monitoring account asks, the monitors included
+    linked: int  # of them, the source accounts (whose metrics come through another account)
+
+
+def metrics_route(fleet: FleetSnapshot) -> MetricsRoute:
     via = [a for a in fleet.accounts if a.metrics_via is not None]
-    if not via:
-        return "CloudWatch metrics: each account through its own credentials"
     monitors = sorted({a.name for a in via if a.metrics_via == ITSELF})
     others = sorted({str(a.metrics_via) for a in via if a.metrics_via != ITSELF} - set(monitors))
-    own = len(fleet.accounts) - len(via)
-    return (f"CloudWatch metrics: {len(via)} of {len(fleet.accounts)} accounts through "
-            f"monitoring account {', '.join(monitors + others)} (cross-account observability)"
+    return MetricsRoute(accounts=len(fleet.accounts), monitors=tuple(monitors + others),
+                        routed=len(via), linked=sum(1 for a in via if a.metrics_via != ITSELF))
+
+
+def metrics_route_line(fleet: FleetSnapshot) -> str:
+    """Which way the accounts' CloudWatch metrics come, in one line (several accounts)."""
+    route = metrics_route(fleet)
+    if not route.routed:
+        return "CloudWatch metrics: each account through its own credentials"
+    own = route.accounts - route.routed
+    return (f"CloudWatch metrics: {route.routed} of {route.accounts} accounts through "
+            f"monitoring account {', '.join(route.monitors)} (cross-account observability)"
             + (f", {own} through {'its' if own == 1 else 'their'} own credentials"
                if own else ""))

@@ -139,6 +139,7 @@ NOT_THRESHOLDS = {
     ("tui/rows.py", "cost_change"): "half a cent rounds to no change",
     ("tui/rows.py", "savings_cell"): "half a cent rounds to no saving",
     ("tui/render.py", "carbon_change"): "half a gram rounds to no change",
+    ("tui/render.py", "metrics_route_header"): "how many monitoring accounts the header names",
     ("tui/render_opinions.py", "experiment_view"): "a table column's position",
     ("tui/widgets/chrome.py", "show_state"): "how many problems fit on the line",
 }

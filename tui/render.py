@@ -558,6 +558,26 @@ def _accounts_table(fleet: FleetSnapshot, analysis: FleetAnalysis, profiles_read
     return table
 
 
+# The header's route: a monitoring account's name is cut here, and past two they are counted.
+ROUTE_NAME_CHARACTERS = 16
+
+
+def metrics_route_header(fleet: FleetSnapshot, short: bool = False) -> str | None:
+    """The header's word on CloudWatch cross-account observability: 'metrics via acct-01 (OAM)
+    for 49 accounts' (the source accounts; `short`: without them), None when no account's
+    metrics come that way."""
+    from pipeline.accounts import metrics_route
+
+    route = metrics_route(fleet)
+    if not route.linked:
+        return None
+    monitors = (", ".join(outside(name, ROUTE_NAME_CHARACTERS) for name in route.monitors)
+                if len(route.monitors) <= 2 else f"{len(route.monitors)} monitoring accounts")
+    words = f"metrics via {monitors} (OAM)"
+    return words if short else (f"{words} for {route.linked} "
+                                f"account{'s' if route.linked > 1 else ''}")
+
+
 NO_CARBON_CHANGE = "no change in kgCO2e"
 
 

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from ground.untrusted import inert
 from tui.look import DEFAULT_LOOK, Look, look_of
+from tui.render import metrics_route_header
 from tui.rows import cost_change, fmt_age, fmt_usd
 from tui.state import DashboardState
 
@@ -51,10 +52,12 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
     parts: list[tuple[int, Text]] = []
     mark = Text(" sagetop ", style=palette.selected)
     several = ""
+    route = None
     if fleet is not None and fleet.accounts:
         # Several accounts: how many, and how many are stale (the table says which).
         stale = sum(1 for a in fleet.accounts if a.stale)
         several = f"{len(fleet.accounts)} accounts" + (f", {stale} stale" if stale else "")
+        route = metrics_route_header(fleet)
     if source.simulated:
         # The demo must never be mistaken for a real account.
         mark.append(" ")
@@ -66,6 +69,11 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
         parts.append((1, mark))
         account = several or (fleet.account_id if fleet and fleet.account_id else "account ?")
         parts.append((3, Text(inert(account, one_line=True, limit=40))))
+    if route is not None:
+        # Whose credentials ask for the metrics (OAM): kept longer than the profile, given up
+        # before the regions (shortened first, below).
+        route_part = len(parts)
+        parts.append((4, Text(route)))
     regions = fleet.regions if fleet else source.regions
     if state.missing == "region":
         parts.append((1, Text("NO REGION", style=palette.critical)))
@@ -106,7 +114,12 @@ def header_text(source: Source, state: DashboardState, now: dt.datetime,
     if state.refreshing and fleet is not None:
         fresh.append(f" {glyphs.busy}")
     parts.append((1, fresh))
-    return fit_parts(parts, width, glyphs.separator)
+    line = fit_parts(parts, width, glyphs.separator)
+    if route is not None and fleet is not None and route not in line.plain:
+        # Too long for this screen: the route without its count, before it is given up.
+        parts[route_part] = (4, Text(metrics_route_header(fleet, short=True) or ""))
+        line = fit_parts(parts, width, glyphs.separator)
+    return line
 
 
 def status_text(state: DashboardState, shown: int | None = None, look: Look = DEFAULT_LOOK,

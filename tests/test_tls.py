@@ -1,0 +1,49 @@
+"""Every client of the process shares one TLS context (collectors.tls): an organisation's
+thousand clients would otherwise load the CA bundle a thousand times. Over real HTTP, against
+the simulated account's server: the clients of two accounts, two services each."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from collectors.aws import AwsContext, AwsTarget
+from collectors.tls import SharedTlsSession
+from ground.config import SagetopConfig
+from simulator.server import SimulatedServer, prepare_credentials
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SimulatedServer]:
+    with SimulatedServer(endpoints=2) as running:
+        yield running
+
+
+def tls_contexts(client: Any) -> list[ssl.SSLContext]:
+    """The SSL contexts of a client's connections, once it has sent a request."""
+    http = client._endpoint.http_session
+    assert isinstance(http, SharedTlsSession)
+    return [session.connector._ssl for session in http._sessions.values()]
+
+
+async def test_the_clients_of_every_account_share_one_tls_context(
+        server: SimulatedServer) -> None:
+    config = SagetopConfig()
+    contexts: list[ssl.SSLContext] = []
+    for account in ("team-1", "team-2"):
+        target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
+                           account=account, prepare_session=prepare_credentials)
+        async with AwsContext(config.aws, target, config.cost) as aws:
+            sagemaker = await aws.client("sagemaker", "us-east-1")
+            sts = await aws.client("sts", "us-east-1")
+            assert (await sagemaker.list_endpoints())["Endpoints"]
+            assert (await sts.get_caller_identity())["Account"]
+            contexts += tls_contexts(sagemaker) + tls_contexts(sts)
+    assert len(contexts) == 4
+    assert all(isinstance(c, ssl.SSLContext) for c in contexts)
+    assert len({id(c) for c in contexts}) == 1
+    # Verifying, as each client's own would: shared is not loosened.
+    assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname
