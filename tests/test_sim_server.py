@@ -50,8 +50,14 @@ def over_http(server: SimulatedServer) -> AwsTarget:
 
 
 def answer(response: dict[str, Any]) -> dict[str, Any]:
-    """An answer without its transport metadata (request ids, HTTP headers)."""
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    """An answer without its transport metadata (request ids, HTTP headers), GetMetricData's
+    arrays (collectors.fastparse) as lists so that answers compare."""
+    kept = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    if "MetricDataResults" in kept:
+        kept["MetricDataResults"] = [
+            {**r, "Timestamps": list(r["Timestamps"]), "Values": list(r["Values"])}
+            for r in kept["MetricDataResults"]]
+    return kept
 
 
 async def ask(aws: AwsContext) -> list[dict[str, Any]]:
