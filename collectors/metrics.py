@@ -328,6 +328,11 @@ class MetricsCollector:
 
     # Planning (one endpoint at a time, as the inventory describes them) ----------------------
 
+    def has_no_history(self, endpoint: EndpointSnapshot) -> bool:
+        """Neither lookback statistics nor an hourly shape asked for it yet (new, or a variant
+        added since)."""
+        return endpoint.key not in self._window_at and endpoint.key not in self._hourly_until
+
     def _plan_window(self, endpoint: EndpointSnapshot, now: dt.datetime
                      ) -> tuple[dt.datetime, dt.datetime] | None:
         """The window's range when `endpoint`'s statistics are due (and marked asked)."""
@@ -698,12 +703,15 @@ class MetricsStream:
             return  # no variants known yet: nothing to ask
         collector._restart_changed_variants([endpoint])
         self._endpoints[endpoint.key] = endpoint
-        if self._history:
+        row = self._live is None or endpoint.key in self._live
+        if self._history and (row or collector.has_no_history(endpoint)):
+            # The lookback statistics and hourly shape of the whole fleet are brought up to
+            # date by whole-fleet refreshes (a restored store counts as one); rows on screen,
+            # and endpoints with none yet, at any refresh. Each tier is asked only when due.
             if (span := collector._plan_window(endpoint, now)) is not None:
                 self._queue(endpoint, Tier.WINDOW, span, int(collector.lookback.total_seconds()))
             if (span := collector._plan_hourly(endpoint, now)) is not None:
                 self._queue(endpoint, Tier.HOURLY, span, 3600)
-        row = self._live is None or endpoint.key in self._live
         pane = row if self._focus is None else endpoint.key in self._focus
         for group, wanted in (("row", row), ("pane", pane)):
             if wanted and (span := collector._plan_live(endpoint, now, group)) is not None:

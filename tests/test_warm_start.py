@@ -174,6 +174,34 @@ async def test_a_warm_start_asks_cloudwatch_a_small_fraction_of_a_cold_one(
     assert not truth.metrics.window.empty
 
 
+async def test_a_warm_start_across_an_hour_asks_history_only_of_what_has_none(
+        moto: Moto, tmp_path: Path) -> None:
+    # The hour turns between the two sessions: the whole fleet's hourly shape is due, and is
+    # left to the first whole-fleet refresh (the restore counts as one), while an endpoint
+    # created meanwhile, with no history at all, gets its own at once.
+    for index in range(4):
+        moto.create_endpoint(f"model-{index}")
+    store = tmp_path / "fleet-test.db"
+    cold_at = NOW - dt.timedelta(minutes=5)
+    cold = _session(moto, store, lambda: cold_at)
+    await _first_refresh(cold)
+    moto.create_endpoint("created-since")
+    dims = {"EndpointName": "created-since", "VariantName": "AllTraffic"}
+    moto.put_metric("AWS/SageMaker", "Invocations", dims,
+                    [(NOW - dt.timedelta(minutes=i), 7.0) for i in range(1, 90)])
+    warm = _session(moto, store, lambda: NOW + dt.timedelta(minutes=5))
+    events = await _first_refresh(warm)
+    assert isinstance(events[0], Restored)
+    truth = next(e for e in events if isinstance(e, Collected))
+    assert not truth.plan.whole_fleet
+    # At most what a cold start asks of one endpoint of the four: the new one's history, and
+    # nothing of the others' (their due hour alone would be a dozen metrics more).
+    assert warm.aws.ledger.metrics_requested <= cold.aws.ledger.metrics_requested / 4
+    key = f"{REGION}/created-since"
+    assert truth.fleet.metrics.window_value(key, "AllTraffic", "requests") == 7.0 * 89
+    assert not truth.fleet.metrics.series("hourly", "requests", key).empty
+
+
 async def test_an_unreadable_store_is_one_notice_and_a_cold_start(moto: Moto,
                                                                   tmp_path: Path) -> None:
     moto.create_endpoint("steady")
