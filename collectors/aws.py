@@ -38,7 +38,7 @@ from botocore.exceptions import (
     ProfileNotFound,
     UnknownCredentialError,
 )
-from botocore.loaders import create_loader
+from botocore.loaders import Loader, create_loader
 from botocore.utils import parse_timestamp, validate_region_name
 
 from collectors import answers, fastparse
@@ -168,6 +168,26 @@ class AwsTarget:
     prepare_session: Callable[[AioSession], None] | None = field(default=None, repr=False)
 
 
+@functools.cache
+def _loader(data_path: str | None) -> Loader:
+    return create_loader(data_path)
+
+
+def _session() -> AioSession:
+    """A botocore session whose service models come from one loader per process.
+
+    Each session would otherwise load and keep its own copy of every service model it uses
+    (SageMaker's alone is ~19 MB once parsed): an organisation of 50 accounts, a session each,
+    held 50 copies. The models are read-only data, so one copy serves every session.
+    """
+    session = get_session()
+    # Lazily, as botocore registers its own: the profile (which may name a data_path) is set
+    # and the config files checked before the first client asks for a model.
+    session.lazy_register_component(
+        "data_loader", lambda: _loader(session.get_config_variable("data_path")))
+    return session
+
+
 class AwsContext:
     """Owns the session, the clients, the guard and the ledger; use as an async context manager.
 
@@ -183,7 +203,7 @@ class AwsContext:
         if target.endpoint_url is not None and (
                 problem := endpoint_url_problem(target.endpoint_url)):
             raise UsageError(f"--endpoint-url: {problem}")
-        self.session: AioSession = get_session()
+        self.session: AioSession = _session()
         self._check_aws_files(target.profile or settings.profile)
         install_read_only_guard(self.session)
         install_log_redaction()
@@ -232,7 +252,7 @@ class AwsContext:
         role that does not exist) raised at each attempt so a fixed trust policy recovers. The
         base session is guarded like every other (only the credential calls pass on it).
         """
-        base = get_session()
+        base = _session()
         profile = self.target.profile
         if profile:
             base.set_config_variable("profile", profile)

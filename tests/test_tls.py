@@ -4,6 +4,7 @@ the simulated account's server: the clients of two accounts, two services each."
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -47,3 +48,21 @@ async def test_the_clients_of_every_account_share_one_tls_context(
     assert len({id(c) for c in contexts}) == 1
     # Verifying, as each client's own would: shared is not loosened.
     assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname
+
+
+async def test_the_sessions_of_every_account_share_one_copy_of_each_service_model(
+        server: SimulatedServer) -> None:
+    # Fifty accounts' sessions each held their own parsed models (~19 MB for SageMaker's).
+    config = SagetopConfig()
+    async with contextlib.AsyncExitStack() as stack:
+        models = []
+        for account in ("team-1", "team-2"):
+            target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
+                               account=account, prepare_session=prepare_credentials)
+            aws = await stack.enter_async_context(AwsContext(config.aws, target, config.cost))
+            sagemaker = await aws.client("sagemaker", "us-east-1")
+            assert (await sagemaker.list_endpoints())["Endpoints"]  # the clients work
+            models.append(sagemaker.meta.service_model)
+    first, second = models
+    assert first is not second  # a client's own model object, as botocore makes them
+    assert first._service_description is second._service_description  # one parsed copy
