@@ -501,8 +501,13 @@ class MetricStore:
             for index, column in enumerate(frame.columns):
                 positions.setdefault(str(column[0]), []).append(index)
             self._columns[(tier, series)] = positions
-        sliced = self._slices[(tier, series, endpoint_key)] = frame.iloc[
-            :, positions.get(endpoint_key, [])]
+        wanted = positions.get(endpoint_key, [])
+        # An endpoint's columns side by side (as merged frames keep them, sorted): a view of
+        # the frame, not a copy held for the snapshot's life.
+        contiguous = bool(wanted) and wanted == list(range(wanted[0], wanted[0] + len(wanted)))
+        sliced = self._slices[(tier, series, endpoint_key)] = (
+            frame.iloc[:, wanted[0]:wanted[0] + len(wanted)] if contiguous
+            else frame.iloc[:, wanted])
         return sliced
 
     def datapoints(self) -> int:
