@@ -142,6 +142,8 @@ async def bench(served: Organisation, urls: list[str], now: dt.datetime, visible
                 result["metrics_via_monitoring"] = sum(
                     1 for a in event.fleet.accounts if a.metrics_via is not None)
                 result["errors"] = len(event.fleet.errors)
+                # What they say (a benchmark's failures must be read, not only counted).
+                result["error_messages"] = sorted({e.message for e in event.fleet.errors})[:5]
                 gc.collect()
                 result["rss_after_cold_mb"] = round(_rss_mb(), 1)
                 before_calls = Counter(ledger.requests)
