@@ -25,7 +25,7 @@ MEASURED = 30  # the last refreshes (1.5 simulated hours), traced: tracemalloc s
 FAULT_RATE = 0.09
 # Operations a refresh calls (some only when their part is due) and the kinds of failure.
 PATTERNS = ("cloudwatch:GetMetricData", "sagemaker:ListEndpoints",
-            "resource-groups-tagging-api:GetResources", "sagemaker:ListTags",
+            "resource-groups-tagging-api:GetResources",
             "sagemaker:DescribeEndpoint", "application-auto-scaling:DescribeScalableTargets",
             "sagemaker:ListMonitoringSchedules", "sagemaker:ListTrainingJobs", "*")
 KINDS = ("throttle", "throttle-429", "throttle-burst", "deny", "expired", "network",
