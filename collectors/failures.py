@@ -41,6 +41,15 @@ EXPIRED = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
      "UnrecognizedClientException"}
 )
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a failed call (`ClientError`'s `Error.Code`), or None."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
+
+
 SERVICE_PREFIX = {
     "sagemaker": "sagemaker",
     "cloudwatch": "cloudwatch",

@@ -29,6 +29,7 @@ from collectors.failures import (
     RECOVERABLE,
     UnreadableAnswer,
     collector_error,
+    error_code,
     is_transient,
 )
 from collectors.guardrails import parse_deployment_config
@@ -572,7 +573,7 @@ class InventoryCollector:
                 await self._fetch_tags_by_arn_list(arns)
                 return
             except RECOVERABLE as exc:
-                if _error_code(exc) not in ACCESS_DENIED:
+                if error_code(exc) not in ACCESS_DENIED:
                     errors.append(collector_error(exc, "tags", self.region, TAGGING,
                                                   "GetResources", now))
                     return
@@ -779,8 +780,7 @@ class InventoryCollector:
                 self._model_sizes[url] = int(answer.get("ContentLength", 0))
             except RECOVERABLE as exc:
                 self._model_sizes[url] = None  # unknown; not asked again this session
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-                if code not in ("404", "NoSuchKey", "NotFound"):
+                if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
                     self._sizing_denied.append(exc)  # a moved artefact is no failure
 
     async def _fetch_model_sizes(self, errors: list[CollectorError], now: dt.datetime) -> None:
@@ -857,14 +857,6 @@ def _policy(raw: dict[str, Any]) -> ScalingPolicyInfo:
         target_value=tracking.get("TargetValue"),
         metric=metric,
     )
-
-
-def _error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return None
-    code = (response.get("Error") or {}).get("Code")
-    return str(code) if code is not None else None
 
 
 def _is_not_found(exc: BaseException) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from collectors.aws import AwsContext
-from collectors.failures import RECOVERABLE, collector_error
+from collectors.failures import RECOVERABLE, collector_error, error_code
 from collectors.fastparse import epoch_seconds
 from ground.domain import (
     CollectorError,
@@ -166,8 +166,7 @@ class ModelMonitorCollector:
             async with response["Body"] as body:
                 raw = await body.read()
         except RECOVERABLE as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404"):
                 return (), None  # a clean run writes no violations file
             raise
         parsed = _ViolationFile.model_validate(json.loads(raw))

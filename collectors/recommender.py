@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.aws import AwsContext
-from collectors.failures import RECOVERABLE, collector_error
+from collectors.failures import RECOVERABLE, collector_error, error_code
 from ground.domain import (
     CollectorError,
     EndpointSnapshot,
@@ -261,8 +261,7 @@ class RecommenderCollector:
             try:
                 raw = await sagemaker.describe_model(ModelName=model)
             except RECOVERABLE as exc:
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-                if code not in ("ValidationException", "ResourceNotFound"):
+                if error_code(exc) not in ("ValidationException", "ResourceNotFound"):
                     result.errors.append(collector_error(exc, "recommender", self.region,
                                                          "sagemaker", "DescribeModel", now))
                 return None, None  # a test model deleted since: nothing to match it by
