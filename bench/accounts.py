@@ -26,7 +26,6 @@ import datetime as dt
 import gc
 import json
 import math
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -35,7 +34,7 @@ from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/fleet.py, beside this file
 
-from fleet import SimClock, _rss_mb
+from fleet import SimClock, _rss_mb, child_figures
 
 import pipeline.live as live_module
 from collectors.aws import AwsTarget
@@ -225,13 +224,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                    "--endpoints-per-account", str(args.endpoints_per_account),
                    "--latency-ms", str(args.latency_ms), "--tps", str(args.tps),
                    "--visible", str(args.visible), "--seed", str(args.seed)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        lines = done.stdout.strip().splitlines()
-        if done.returncode != 0 or not lines:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise SystemExit(f"bench/accounts.py: the {mode} mode failed (exit "
-                             f"{done.returncode}): {last}")
-        figures: dict[str, Any] = json.loads(lines[-1])
+        figures = child_figures(command, f"bench/accounts.py: the {mode} mode")
         cpu_after = server.cpu_s()
         figures["sim_rss_mb"] = round(server.rss_mb() or 0.0, 1) or None
         figures["sim_process_cpu_s"] = (round(cpu_after - cpu_before, 2)

@@ -406,12 +406,18 @@ def run_phase(name: str, phase: Phase) -> dict[str, Any]:
                "--endpoints", str(phase.endpoints), "--seed", str(phase.seed),
                "--visible", str(phase.visible), "--naive-sample", str(phase.naive_sample),
                "--soak-hours", str(phase.soak_hours)]
+    return child_figures(command, f"bench/fleet.py: the {name} phase at "
+                                  f"{phase.endpoints:,} endpoints")
+
+
+def child_figures(command: list[str], what: str) -> dict[str, Any]:
+    """Run a benchmark child process and read the figures it prints as its last line; a failed
+    child stops the benchmark with its last line of stderr, naming `what` failed."""
     done = subprocess.run(command, capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SystemExit(f"bench/fleet.py: the {name} phase at {phase.endpoints:,} endpoints "
-                         f"failed (exit {done.returncode}): {last}")
+        raise SystemExit(f"{what} failed (exit {done.returncode}): {last}")
     figures: dict[str, Any] = json.loads(lines[-1])
     return figures
 
