@@ -586,8 +586,7 @@ class InventoryCollector:
                 paginator = sagemaker.get_paginator("list_tags")
                 async for page in paginator.paginate(ResourceArn=arns[name],
                                                      PaginationConfig={"PageSize": 100}):
-                    for tag in page.get("Tags", []):
-                        tags[str(tag.get("Key", ""))] = str(tag.get("Value", ""))
+                    tags.update(_tag_dict(page.get("Tags", [])))
             self._tags[name] = tags
 
         results = await asyncio.gather(*(one(n) for n in sorted(arns)), return_exceptions=True)
@@ -612,8 +611,7 @@ class InventoryCollector:
             for mapping in answer.get("ResourceTagMappingList", []):
                 name = by_arn.get(str(mapping.get("ResourceARN", "")).lower())
                 if name is not None:
-                    found[name] = {str(t.get("Key", "")): str(t.get("Value", ""))
-                                   for t in mapping.get("Tags", [])}
+                    found[name] = _tag_dict(mapping.get("Tags", []))
 
         await asyncio.gather(*(chunk(ordered[i:i + TAGGING_ARNS_PER_CALL])
                                for i in range(0, len(ordered), TAGGING_ARNS_PER_CALL)))
@@ -676,10 +674,9 @@ class InventoryCollector:
 
     async def _refresh_components(self, sagemaker: Any, endpoints: set[str],
                                   errors: list[CollectorError], now: dt.datetime,
-                                  known: _ComponentsKnown | None = None) -> bool:
+                                  known: _ComponentsKnown) -> bool:
         """The region's inference components; True when one appeared that was not known.
         `known` is told when each endpoint's are."""
-        known = known or _ComponentsKnown()
         try:
             summaries: list[dict[str, Any]] = []
             paginator = sagemaker.get_paginator("list_inference_components")
@@ -845,6 +842,11 @@ def config_owner(config_name: str, endpoint_names: set[str]) -> str | None:
 
 async def _parsed_model(sagemaker: Any, name: str) -> ModelInfo:
     return parse_model(await sagemaker.describe_model(ModelName=name))
+
+
+def _tag_dict(tags: list[dict[str, Any]]) -> dict[str, str]:
+    """AWS's Key/Value tag list (ListTags and GetResources share it) as a mapping."""
+    return {str(t.get("Key", "")): str(t.get("Value", "")) for t in tags}
 
 
 def _policy(raw: dict[str, Any]) -> ScalingPolicyInfo:

@@ -99,6 +99,11 @@ class _RawResponse:
         return None
 
 
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags in AWS's Key/Value list, as ListTags and GetResources both answer them."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.timestamp()
@@ -606,7 +611,7 @@ class SimulatedAccount:
     def _sagemaker_list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         name = params["ResourceArn"].rsplit("/", 1)[-1]
         e = self._find(region, name)
-        return {"Tags": [{"Key": k, "Value": v} for k, v in e.tags.items()]}
+        return {"Tags": _tag_list(e.tags)}
 
     def _resource_groups_tagging_api_get_resources(self, region: str, params: dict[str, Any]
                                                    ) -> dict[str, Any]:
@@ -620,8 +625,7 @@ class SimulatedAccount:
         for arn in arns:
             endpoint = self.fleet.get((region, str(arn).rsplit("/", 1)[-1]))
             if endpoint is not None and endpoint.arn == arn and endpoint.tags:
-                mappings.append({"ResourceARN": arn, "Tags": [
-                    {"Key": k, "Value": v} for k, v in endpoint.tags.items()]})
+                mappings.append({"ResourceARN": arn, "Tags": _tag_list(endpoint.tags)})
         return {"ResourceTagMappingList": mappings, "PaginationToken": ""}
 
     def _sagemaker_list_monitoring_schedules(self, region: str, params: dict[str, Any]
