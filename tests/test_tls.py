@@ -1,6 +1,7 @@
-"""Every client of the process shares one TLS context (collectors.tls): an organisation's
-thousand clients would otherwise load the CA bundle a thousand times. Over real HTTP, against
-the simulated account's server: the clients of two accounts, two services each."""
+"""What every client of the process shares, made once: one TLS context (collectors.tls), where an
+organisation's thousand clients would otherwise load the CA bundle a thousand times; one copy of
+each service model; one User-Agent. Over real HTTP, against the simulated account's server: the
+clients of two accounts, two services each."""
 
 from __future__ import annotations
 
@@ -66,3 +67,29 @@ async def test_the_sessions_of_every_account_share_one_copy_of_each_service_mode
     first, second = models
     assert first is not second  # a client's own model object, as botocore makes them
     assert first._service_description is second._service_description  # one parsed copy
+
+
+async def test_every_request_carries_one_user_agent_built_once_naming_sagetop(
+        server: SimulatedServer) -> None:
+    # botocore would rebuild the header for every request (a tenth of a describe's CPU).
+    config = SagetopConfig()
+    sent: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        agent = request.headers["User-Agent"]
+        sent.append(agent.decode() if isinstance(agent, bytes) else agent)
+
+    target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
+                       prepare_session=prepare_credentials)
+    async with AwsContext(config.aws, target, config.cost) as aws:
+        aws.session.get_component("event_emitter").register("before-send", record)
+        sagemaker = await aws.client("sagemaker", "us-east-1")
+        sts = await aws.client("sts", "us-east-1")
+        await sagemaker.list_endpoints()
+        await sagemaker.list_endpoints()
+        await sts.get_caller_identity()
+        built = aws.client_config.user_agent
+    assert len(sent) == 3 and len(set(sent)) == 1
+    # aiobotocore's session adds its botocore version between the two.
+    assert sent[0].startswith(f"{built} ") and sent[0].endswith(" sagetop")
+    assert built.startswith("Botocore/") and " lang/python#" in built
