@@ -1,0 +1,136 @@
+"""GetMetricData's fast paths (collectors.fastparse) send what botocore would send.
+
+A real botocore client, its request caught at `before-send` (the last moment before bytes leave):
+the body written with the fast path, and the body botocore's own serializer writes, for the same
+call, compare equal as JSON, for any queries a property test makes up, plain or not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import botocore.config
+import botocore.session
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collectors import fastparse
+from collectors.aws import AwsContext, AwsTarget
+from collectors.fleet import FleetCollector
+from ground.config import AwsSettings
+from simulator import SimulatedAccount
+
+
+class Caught(Exception):
+    """The request, stopped before it is sent."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("caught")
+        self.body = body
+
+
+def catch(request: Any, **_: Any) -> None:
+    raise Caught(request.body)
+
+
+def cloudwatch(fast: bool) -> Any:
+    session = botocore.session.get_session()
+    if fast:
+        fastparse.install(session)
+    session.register("before-send", catch)
+    return session.create_client("cloudwatch", region_name="us-east-1",
+                                 aws_access_key_id="AKIDEXAMPLE",
+                                 aws_secret_access_key="secret",
+                                 config=botocore.config.Config(parameter_validation=False))
+
+
+CLIENTS = {fast: cloudwatch(fast) for fast in (True, False)}
+
+
+def sent(fast: bool, **params: Any) -> dict[str, Any]:
+    with pytest.raises(Caught) as caught:
+        CLIENTS[fast].get_metric_data(**params)
+    body: dict[str, Any] = json.loads(caught.value.body)
+    return body
+
+
+text = st.text(max_size=12)
+dimension = st.fixed_dictionaries({"Name": text, "Value": text})
+metric = st.fixed_dictionaries({"Namespace": text, "MetricName": text},
+                               optional={"Dimensions": st.lists(dimension, max_size=3)})
+stat = st.fixed_dictionaries({"Metric": metric, "Stat": text},
+                             optional={"Period": st.integers(1, 86_400), "Unit": text})
+query = st.fixed_dictionaries(
+    {"Id": text},
+    optional={"MetricStat": stat, "Expression": text, "Label": text,
+              "ReturnData": st.booleans(), "Period": st.integers(1, 86_400),
+              "AccountId": text,
+              # Not plain: botocore leaves a None out; the fast path must not send a null.
+              "Label ": st.none()})
+
+
+def without_odd_keys(q: dict[str, Any]) -> dict[str, Any]:
+    # "Label " stands for a None value of a real member: put it under "Label".
+    if "Label " in q:
+        q = {k: v for k, v in q.items() if k != "Label "}
+        q["Label"] = None
+    return q
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(query.map(without_odd_keys), max_size=6), st.one_of(st.none(), text))
+def test_the_fast_body_is_the_body_botocore_would_send(queries: list[dict[str, Any]],
+                                                      token: str | None) -> None:
+    params: dict[str, Any] = {
+        "MetricDataQueries": queries,
+        "StartTime": dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC),
+        "EndTime": dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)}
+    if token is not None:
+        params["NextToken"] = token
+    fast = sent(True, **params)
+    slow = sent(False, **params)
+    assert fast == slow
+
+
+def test_plain_queries_skip_botocores_walker_and_others_do_not() -> None:
+    start = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    plain = [{"Id": "q0", "MetricStat": {"Metric": {
+        "Namespace": "AWS/SageMaker", "MetricName": "Invocations",
+        "Dimensions": [{"Name": "EndpointName", "Value": "a"}]}, "Period": 60, "Stat": "Sum"},
+        "ReturnData": True}]
+    context: dict[str, Any] = {}
+    params: dict[str, Any] = {"MetricDataQueries": plain, "StartTime": start}
+    fastparse.hold_plain_queries(params, context)
+    assert "MetricDataQueries" not in params and context  # held for the body
+    with_none = [{"Id": "q0", "Label": None}]
+    context, params = {}, {"MetricDataQueries": with_none, "StartTime": start}
+    fastparse.hold_plain_queries(params, context)
+    assert params["MetricDataQueries"] is with_none and not context  # botocore's to write
+    # Sent either way, the same.
+    assert sent(True, MetricDataQueries=plain, StartTime=start, EndTime=start) == sent(
+        False, MetricDataQueries=plain, StartTime=start, EndTime=start)
+
+
+async def test_the_queries_sagetop_plans_all_take_the_fast_path() -> None:
+    # A query of the planner's with a float or a None in it would quietly cost botocore's walk.
+    now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    left_to_botocore: list[bool] = []
+
+    def prepare(session: Any) -> None:
+        account.install(session)
+        # After fastparse's own handler (installed first): what it left in the parameters.
+        session.get_component("event_emitter").register(
+            "before-parameter-build.cloudwatch.GetMetricData",
+            lambda params, **_: left_to_botocore.append("MetricDataQueries" in params))
+
+    account = SimulatedAccount(endpoints=40, seed=5, clock=lambda: now)
+    target = AwsTarget(regions=account.regions, simulated=True, prepare_session=prepare)
+    async with AwsContext(AwsSettings(), target) as aws:
+        fleet = await FleetCollector(aws, clock=lambda: now).collect(force=True, focus=[])
+    assert left_to_botocore and not any(left_to_botocore)
+    # And the account read the queries from the body: the window holds every variant.
+    variants = {(e.key, v.name) for e in fleet.endpoints for v in e.variants}
+    assert variants and variants <= set(fleet.metrics.window.index)
