@@ -13,9 +13,9 @@ datetime per datapoint made and read back cost a second of a 1,000-endpoint cold
 
 The request has its fast path too. botocore serializes each query by walking the model's shapes,
 ~60 us a query (30 ms for a call of 500); GetMetricData's queries have no member that the JSON
-protocol renames or converts, so plain ones (strings, integers, booleans, lists and mappings of
-them) are written by `json` itself into the body botocore built for the rest (the times, the
-token). A query with anything else in it is left to botocore's walker.
+protocol renames or converts, so they are written by `json` itself (a millisecond) into the body
+botocore built for the rest (the times, the token). Queries with a None, or a type `json` cannot
+write, are left to botocore's walker.
 """
 
 from __future__ import annotations
@@ -63,33 +63,38 @@ def parse_metric_data(response_dict: dict[str, Any], customized_response_dict: d
 _HELD_QUERIES = "sagetop-fast-metric-data-queries"
 
 
-def hold_plain_queries(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    """`before-parameter-build`: plain queries kept out of botocore's serializer."""
+def hold_plain_queries(params: dict[str, Any], model: Any, context: dict[str, Any],
+                       **_: Any) -> None:
+    """`before-parameter-build`: plain queries, written as JSON here, kept out of botocore's
+    serializer. A `null` in them is a None botocore would leave out (or, as well, a text
+    "null"): those are botocore's to write, as are the queries of a protocol not JSON."""
     queries = params.get("MetricDataQueries")
-    if isinstance(queries, list) and all(_plain(q) for q in queries):
-        context[_HELD_QUERIES] = params.pop("MetricDataQueries")
+    service = getattr(model, "service_model", None)
+    protocol = getattr(service, "resolved_protocol", getattr(service, "protocol", None))
+    if not isinstance(queries, list) or protocol != "json":
+        return
+    try:
+        written = json.dumps(queries, allow_nan=False).encode()
+    except (TypeError, ValueError):
+        return  # a datetime, a NaN or other type botocore converts or refuses
+    if b"null" not in written:
+        del params["MetricDataQueries"]
+        context[_HELD_QUERIES] = written
 
 
 def write_held_queries(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    """`before-call`: the held queries written into the body botocore serialized (`params` is
-    the request dict here)."""
-    queries = context.pop(_HELD_QUERIES, None)
-    if queries is None:
+    """`before-call`: the held queries spliced into the JSON object botocore serialized for the
+    rest of the call (`params` is the request dict here)."""
+    written = context.pop(_HELD_QUERIES, None)
+    if written is None:
         return
     body = params.get("body") or b"{}"
-    params["body"] = json.dumps({"MetricDataQueries": queries, **json.loads(body)}).encode()
-
-
-def _plain(value: Any) -> bool:
-    """JSON as botocore's serializer would write it for GetMetricData: no None (which botocore
-    leaves out), no float, datetime or other type it would convert."""
-    if isinstance(value, str | bool | int):
-        return True
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    return False
+    rest = (body.encode() if isinstance(body, str) else body).strip()
+    # The JSON protocol's body is an object: anything else is a botocore this was not made for.
+    if not rest.startswith(b"{"):
+        raise RuntimeError("GetMetricData's request body is not a JSON object")
+    params["body"] = (b'{"MetricDataQueries":' + written
+                      + (b"}" if rest[1:].strip() == b"}" else b"," + rest[1:]))
 
 
 def _numbers(listed: Any) -> npt.NDArray[np.float64] | None:

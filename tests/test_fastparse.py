@@ -66,7 +66,8 @@ stat = st.fixed_dictionaries({"Metric": metric, "Stat": text},
 query = st.fixed_dictionaries(
     {"Id": text},
     optional={"MetricStat": stat, "Expression": text, "Label": text,
-              "ReturnData": st.booleans(), "Period": st.integers(1, 86_400),
+              "ReturnData": st.booleans(),
+              "Period": st.integers(1, 86_400) | st.floats(allow_nan=False, allow_infinity=False),
               "AccountId": text,
               # Not plain: botocore leaves a None out; the fast path must not send a null.
               "Label ": st.none()})
@@ -101,13 +102,14 @@ def test_plain_queries_skip_botocores_walker_and_others_do_not() -> None:
         "Namespace": "AWS/SageMaker", "MetricName": "Invocations",
         "Dimensions": [{"Name": "EndpointName", "Value": "a"}]}, "Period": 60, "Stat": "Sum"},
         "ReturnData": True}]
+    model = CLIENTS[True].meta.service_model.operation_model("GetMetricData")
     context: dict[str, Any] = {}
     params: dict[str, Any] = {"MetricDataQueries": plain, "StartTime": start}
-    fastparse.hold_plain_queries(params, context)
+    fastparse.hold_plain_queries(params, model, context)
     assert "MetricDataQueries" not in params and context  # held for the body
     with_none = [{"Id": "q0", "Label": None}]
     context, params = {}, {"MetricDataQueries": with_none, "StartTime": start}
-    fastparse.hold_plain_queries(params, context)
+    fastparse.hold_plain_queries(params, model, context)
     assert params["MetricDataQueries"] is with_none and not context  # botocore's to write
     # Sent either way, the same.
     assert sent(True, MetricDataQueries=plain, StartTime=start, EndTime=start) == sent(
