@@ -21,6 +21,7 @@ write, are left to botocore's walker.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -37,18 +38,21 @@ def parse_metric_data(response_dict: dict[str, Any], customized_response_dict: d
     body = response_dict.get("body")
     if not isinstance(body, bytes | str) or not body:
         return
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return  # not the JSON protocol: botocore parses it
+    raw = body.encode() if isinstance(body, str) else body
+    document, arrays = _arrays_first(raw) or (None, [])
+    if document is None:
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            return  # not the JSON protocol: botocore parses it
     if not isinstance(document, dict) or not isinstance(document.get("MetricDataResults"), list):
         return
     results = []
     for item in document.pop("MetricDataResults"):
         if not isinstance(item, dict):
             return  # unexpected: leave the whole answer to botocore
-        stamps = _numbers(item.get("Timestamps"))
-        values = _numbers(item.get("Values"))
+        stamps = _numbers(item.get("Timestamps"), arrays)
+        values = _numbers(item.get("Values"), arrays)
         if stamps is None or values is None:
             # One field that is not its type fails this call (and its part), not the run.
             raise UnreadableAnswer(
@@ -97,13 +101,67 @@ def write_held_queries(params: dict[str, Any], context: dict[str, Any], **_: Any
                       + (b"}" if rest[1:].strip() == b"}" else b"," + rest[1:]))
 
 
-def _numbers(listed: Any) -> npt.NDArray[np.float64] | None:
-    """A JSON list of numbers as float64, or None if it is anything else (a string, a null, a
-    boolean, a non-finite number)."""
+# A result's list of numbers, as AWS writes it: no bracket can come inside one.
+_NUMBER_LIST = re.compile(rb'"(Timestamps|Values)"\s*:\s*\[([^\[\]]*)\]')
+
+
+class _Parsed(int):
+    """Where a number list stood in the body: an index into the arrays parsed from it (an int
+    of its own type, so that a number the answer itself holds is never taken for one)."""
+
+
+def _arrays_first(body: bytes) -> tuple[dict[str, Any], list[npt.NDArray[np.float64]]] | None:
+    """The answer with each result's `Timestamps` and `Values` parsed straight into float64
+    (numpy's C reader), not into a Python float per datapoint then an array: a third less CPU,
+    and a 500-result answer no longer holds ~60 MB of float objects while it is read. None
+    when the body is anything but the plain shape (the general path then reads it)."""
+    arrays: list[npt.NDArray[np.float64]] = []
+
+    def parsed(match: re.Match[bytes]) -> bytes:
+        listed = match.group(2)
+        numbers = (np.fromstring(listed, dtype=np.float64, sep=",") if listed.strip()
+                   else np.zeros(0, dtype=np.float64))
+        if numbers.size and numbers.size != listed.count(b",") + 1:
+            raise ValueError("a number list with an empty item")  # "1,2," reads as [1, 2]
+        arrays.append(numbers)
+        return b'"%s":{"sagetop-parsed":%d}' % (match.group(1), len(arrays) - 1)
+
+    try:
+        document = json.loads(_NUMBER_LIST.sub(parsed, body))
+    except ValueError:
+        return None
+    results = document.get("MetricDataResults") if isinstance(document, dict) else None
+    if not isinstance(results, list):
+        return None
+    # Every parsed list is a result's, once: the marks are ours, not something in the answer.
+    seen: list[int] = []
+    for item in results:
+        if not isinstance(item, dict):
+            return None
+        for key in ("Timestamps", "Values"):
+            mark = item.get(key)
+            if isinstance(mark, dict) and set(mark) == {"sagetop-parsed"}:
+                index = mark["sagetop-parsed"]
+                if not isinstance(index, int) or not 0 <= index < len(arrays):
+                    return None
+                seen.append(index)
+                item[key] = _Parsed(index)
+    if sorted(seen) != list(range(len(arrays))):
+        return None
+    return document, arrays
+
+
+def _numbers(listed: Any, arrays: list[npt.NDArray[np.float64]]
+             ) -> npt.NDArray[np.float64] | None:
+    """A result's numbers as float64 (parsed already, or a JSON list), or None if they are
+    anything else (a string, a null, a boolean, a non-finite number)."""
+    if isinstance(listed, _Parsed):
+        parsed = arrays[listed]
+        return parsed if bool(np.isfinite(parsed).all()) else None
     if not listed:
         return np.zeros(0, dtype=np.float64)
-    if not isinstance(listed, list):
-        return None
+    if not isinstance(listed, list) or any(isinstance(x, bool) for x in listed):
+        return None  # numpy would read true as 1
     array = np.asarray(listed)
     if array.ndim != 1 or array.dtype.kind not in "iuf":
         return None

@@ -13,12 +13,14 @@ from typing import Any
 
 import botocore.config
 import botocore.session
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors import fastparse
 from collectors.aws import AwsContext, AwsTarget
+from collectors.failures import UnreadableAnswer
 from collectors.fleet import FleetCollector
 from ground.config import AwsSettings
 from simulator import SimulatedAccount
@@ -136,3 +138,52 @@ async def test_the_queries_sagetop_plans_all_take_the_fast_path() -> None:
     # And the account read the queries from the body: the window holds every variant.
     variants = {(e.key, v.name) for e in fleet.endpoints for v in e.variants}
     assert variants and variants <= set(fleet.metrics.window.index)
+
+
+# The answer's side: number lists read straight into arrays, or by the general path, the same.
+
+number = st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+tricky = st.sampled_from(['"Timestamps":[1,2]', "]", "[", '\\"Values\\":[3]', "{}", ""]) | text
+result = st.fixed_dictionaries({
+    "Id": tricky, "Label": tricky,
+    "Timestamps": st.lists(number, max_size=8), "Values": st.lists(number, max_size=8),
+    "StatusCode": st.sampled_from(["Complete", "PartialData"])})
+
+
+def parsed(body: bytes) -> list[dict[str, Any]] | None:
+    """The results as sagetop reads them; None when left to botocore."""
+    customized: dict[str, Any] = {}
+    fastparse.parse_metric_data({"status_code": 200, "body": body}, customized)
+    results: list[dict[str, Any]] | None = customized.get("MetricDataResults")
+    return results
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(result, max_size=5), st.booleans())
+def test_number_lists_read_as_json_reads_them(results: list[dict[str, Any]],
+                                             spaced: bool) -> None:
+    separators = (", ", ": ") if spaced else (",", ":")
+    body = json.dumps({"MetricDataResults": results, "Messages": []},
+                      separators=separators).encode()
+    assert fastparse._arrays_first(body) is not None  # read by numpy, no text mistaken
+    got = parsed(body)
+    assert got is not None
+    assert [r["Id"] for r in got] == [r["Id"] for r in results]
+    for mine, theirs in zip(got, results, strict=True):
+        assert mine["Label"] == theirs["Label"]
+        for key in ("Timestamps", "Values"):
+            assert mine[key].dtype == np.float64
+            assert mine[key].tolist() == [float(x) for x in theirs[key]]
+
+
+@pytest.mark.parametrize("listed", ["[1,true]", "[1,null]", '[1,"2"]', "[1,2,]", "[NaN]",
+                                    "[1e999]", "[[1]]", '{"sagetop-parsed":0}'])
+def test_a_number_list_that_is_not_numbers_fails_the_call_it_came_in(listed: str) -> None:
+    body = ('{"MetricDataResults":[{"Id":"q0","Timestamps":[1,2],"Values":' + listed
+            + ',"StatusCode":"Complete"}]}').encode()
+    try:
+        got = parsed(body)
+    except UnreadableAnswer:
+        return
+    # What json itself refuses to read is botocore's to parse (and refuse): never a number.
+    assert listed == "[1,2,]" and got is None
