@@ -31,6 +31,7 @@ from advisors.variants import VariantComparison
 from ground.config import SagetopConfig
 from ground.domain import EndpointSnapshot, FleetSnapshot
 from ground.energy import Footprint, coefficients
+from ground.heap import release_free_memory
 from ground.pricing import PriceBook
 from ground.requirements import Requirements, RequirementsSettings, requirements_for
 from pipeline.export_guard import refuse_export
@@ -325,12 +326,16 @@ class Analyst:
                 recommender=tuple(advice.recommender.get(key, ())),
                 verdicts=tuple(advice.verdicts.get(key, ())),
                 component_costs=advice.component_costs[key])
-        return FleetAnalysis(
+        analysis = FleetAnalysis(
             fleet=fleet, features=advice.features, endpoints=endpoints,
             price_source=prices.source,
             total_monthly_cost_usd=sum(a.monthly_cost_usd or 0.0 for a in endpoints.values()),
             totals=planned.totals, warnings=tuple(warnings), opinions=advice.opinions,
             maturity_settings=self.settings.maturity)
+        # The advisors' scratch (frames, matrices, candidates) is freed: its pages back.
+        del advice, planned
+        release_free_memory()
+        return analysis
 
     def snapshot_files(self, analysis: FleetAnalysis, out_dir: Path,
                        keys: Collection[str] | None = None) -> dict[Path, str]:

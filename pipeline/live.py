@@ -44,6 +44,7 @@ from collectors.org import AwsOrganisation, OrgCollector
 from ground.config import HistorySettings, RefreshSettings
 from ground.domain import FleetSnapshot
 from ground.errors import SagetopError
+from ground.heap import release_free_memory
 from pipeline.store import StateStore, StoreError
 
 Clock = Callable[[], dt.datetime]
@@ -290,6 +291,8 @@ class LiveSession:
                         if isinstance(event, FleetSnapshot):
                             self.planner.collected(plan)
                             self._unconfirmed = _still_unconfirmed(event, self._unconfirmed)
+                            # The pass's answers are freed: their pages back before analysis.
+                            release_free_memory()
                             yield Collected(self._marked(event, self._unconfirmed), plan)
                             if (plan.whole_fleet or first) and not event.unseen:
                                 notice = self._save(collector, event.collected_at)
