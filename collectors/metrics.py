@@ -56,7 +56,7 @@ LIVE_OVERLAP = dt.timedelta(minutes=2)  # CloudWatch may publish the last minute
 FAILED_STATUS = frozenset({"Forbidden", "InternalError"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueryTarget:
     endpoint_key: str
     variant: str
@@ -73,7 +73,7 @@ class QueryTarget:
     metric: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Answer:
     """What one query got back, with the range and period it was asked for.
 
