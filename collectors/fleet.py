@@ -160,6 +160,13 @@ class FleetCollector:
                                       live=None if live is None else set(live),
                                       focus=None if focus is None else set(focus))
 
+        # Model Monitor needs the endpoints' names only: with this pass's listing in hand (a
+        # first load), each listed region's is asked alongside the inventory, not after it.
+        early_monitor = {region: {str(s.get("EndpointName", "")) for s in summaries}
+                         for region, summaries in self._listed.items()
+                         } if due.inventory and due.monitor else {}
+        monitoring = asyncio.ensure_future(self._collect_monitor(early_monitor, now, errors))
+
         async def inventory() -> None:
             listed = self._listed
             self._listed = {}
@@ -177,6 +184,8 @@ class FleetCollector:
             await asyncio.gather(self._check_identity(),
                                  inventory() if due.inventory else _nothing())
         except BaseException:
+            monitoring.cancel()
+            await asyncio.gather(monitoring, return_exceptions=True)
             await metrics.abort()
             raise
         endpoints = [e for region in self.aws.regions for e in self._endpoints[region]]
@@ -192,18 +201,27 @@ class FleetCollector:
                 metrics.add(endpoint)
 
         # Once the inventory is known the other parts are independent: ask for them together.
-        metrics_pass, *_ = await asyncio.gather(
-            metrics.finish(),
-            self._collect_monitor(endpoints, now, errors, down) if due.monitor else _nothing(),
-            self._collect_provisioning(endpoints, now, errors, down) if due.provisioning
-            else _nothing(),
-            self._collect_details(now, errors, down) if due.inventory else _nothing(),
-            self._collect_recommender(endpoints, now, errors, down) if due.recommender
-            else _nothing(),
-            # Account-wide sources: not asked when no region could even be listed.
-            self._collect_verdicts(now, errors) if due.verdicts and down != set(self.aws.regions)
-            else _nothing(),
-        )
+        try:
+            metrics_pass, *_ = await asyncio.gather(
+                metrics.finish(),
+                self._collect_monitor({r: {e.name for e in endpoints if e.region == r}
+                                       for r in self.aws.regions
+                                       if r not in down and r not in early_monitor}, now, errors)
+                if due.monitor else _nothing(),
+                self._collect_provisioning(endpoints, now, errors, down) if due.provisioning
+                else _nothing(),
+                self._collect_details(now, errors, down) if due.inventory else _nothing(),
+                self._collect_recommender(endpoints, now, errors, down) if due.recommender
+                else _nothing(),
+                # Account-wide sources: not asked when no region could even be listed.
+                self._collect_verdicts(now, errors)
+                if due.verdicts and down != set(self.aws.regions) else _nothing(),
+            )
+        except BaseException:
+            monitoring.cancel()
+            await asyncio.gather(monitoring, return_exceptions=True)
+            raise
+        await monitoring  # started with the inventory: done long since, as a rule
         errors += metrics_pass.errors
         for error in errors:
             part = _PART_OF_SOURCE.get(error.source)
@@ -300,18 +318,18 @@ class FleetCollector:
             result.verdicts
         self._verdict_sources = result.statuses
 
-    async def _collect_monitor(self, endpoints: list[EndpointSnapshot], now: dt.datetime,
-                               errors: list[CollectorError], skip: set[str]) -> None:
+    async def _collect_monitor(self, names: dict[str, set[str]], now: dt.datetime,
+                               errors: list[CollectorError]) -> None:
+        """Model Monitor for the endpoints `names` holds, region by region."""
         async def one(region: str) -> None:
-            names = {e.name for e in endpoints if e.region == region}
-            result = await self.monitors[region].collect(names, now)
+            result = await self.monitors[region].collect(names[region], now)
             errors.extend(result.errors)
             self._monitor_region_error[region] = result.error
             if result.error is None:
                 for name, state in result.by_endpoint.items():
                     self._monitor[f"{region}/{name}"] = state
 
-        await asyncio.gather(*(one(r) for r in self.aws.regions if r not in skip))
+        await asyncio.gather(*(one(r) for r in self.aws.regions if r in names))
 
     def snapshot(self, now: dt.datetime | None = None) -> FleetSnapshot:
         endpoints = []

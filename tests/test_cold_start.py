@@ -209,3 +209,30 @@ async def test_the_store_is_the_same_however_the_answers_are_paged(
     assert paged_calls > 3 * calls  # many NextToken pages, each applied as it came
     assert not whole.hourly["requests"].empty
     _frames_equal(whole, paged)
+
+
+async def test_a_first_load_asks_model_monitor_while_the_inventory_is_described() -> None:
+    # Its four round trips a schedule (schedule, executions, job, report) were the last thing
+    # of a cold start, after the whole inventory; they need the listed names only.
+    order: list[str] = []
+
+    def record(session: Any) -> None:
+        def on_send(event_name: str, **_: Any) -> None:
+            order.append(event_name.split(".")[2])
+        session.get_component("event_emitter").register_first(
+            "before-send", on_send, unique_id="test-order")
+
+    account = SimulatedAccount(endpoints=300, seed=5, clock=lambda: NOW, latency_s=0.005)
+    async with AwsContext(AwsSettings(), _target(account, record)) as aws:
+        collector = FleetCollector(aws, clock=lambda: NOW)
+        await collector.collect_listing()
+        fleet = await collector.collect(force=True, focus=[])
+        first_load = list(order)
+        after = await FleetCollector(aws, clock=lambda: NOW).collect(force=True, focus=[])
+    schedules = [i for i, op in enumerate(first_load) if op == "DescribeMonitoringSchedule"]
+    described = [i for i, op in enumerate(first_load) if op == "DescribeEndpoint"]
+    assert schedules and schedules[-1] < described[-1]
+    # What it found is what a pass without a listing finds, asking after the inventory.
+    assert any(e.monitor.schedules for e in fleet.endpoints)
+    assert {e.key: e.monitor for e in fleet.endpoints} == {
+        e.key: e.monitor for e in after.endpoints}
