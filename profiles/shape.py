@@ -86,11 +86,19 @@ class TargetShape:
             self, variants=[dataclasses.replace(v) for v in self.variants],
             components=[dataclasses.replace(c) for c in self.components])
 
+    # Loops, not next() over a generator: the planner asks these for every change of every
+    # candidate plan, and the generator's setup was a fifteenth of a fleet's analysis.
     def variant(self, name: str) -> VariantShape | None:
-        return next((v for v in self.variants if v.name == name), None)
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        return None
 
     def component(self, name: str) -> ComponentShape | None:
-        return next((c for c in self.components if c.name == name), None)
+        for component in self.components:
+            if component.name == name:
+                return component
+        return None
 
     def value(self, owner: tuple[str, str], characteristic: str) -> Any:
         holder = self._holder(owner)
