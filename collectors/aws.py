@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aiobotocore.config import AioConfig
@@ -113,10 +114,27 @@ def utc_timestamp(value: Any) -> dt.datetime:
     try:
         if isinstance(value, int | float):
             return dt.datetime.fromtimestamp(value, dt.UTC)
-        parsed: dt.datetime = parse_timestamp(value)
+        parsed: dt.datetime = _common_text_timestamp(value) or parse_timestamp(value)
     except (ValueError, TypeError, OverflowError, OSError):
         raise UnreadableAnswer(detail=f"{shown(value)} is not a timestamp") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _common_text_timestamp(value: Any) -> dt.datetime | None:
+    """The two forms AWS writes times in as text, read by the standard library: an HTTP date
+    ("Wed, 02 Dec 2026 13:21:53 GMT", S3's Last-Modified, 4 us where dateutil took 60) and
+    ISO 8601 with a time ("2026-12-02T13:21:53.000Z", XML bodies). Anything else (a number
+    written as text, which botocore reads as epoch seconds) is botocore's to read."""
+    if not isinstance(value, str):
+        return None
+    try:
+        if len(value) >= 26 and value[3:5] == ", " and value.endswith(" GMT"):
+            return parsedate_to_datetime(value)
+        if len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            return dt.datetime.fromisoformat(value)
+    except (ValueError, TypeError, IndexError):
+        return None
+    return None
 
 
 # Configuration problems in the credential chain: the user must fix a file or a variable.
