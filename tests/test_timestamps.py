@@ -20,7 +20,7 @@ moments = st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(
 
 
 def botocore_reads(text: str) -> dt.datetime:
-    parsed = parse_timestamp(text)
+    parsed: dt.datetime = parse_timestamp(text)
     return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
