@@ -93,3 +93,26 @@ async def test_every_request_carries_one_user_agent_built_once_naming_sagetop(
     # aiobotocore's session adds its botocore version between the two.
     assert sent[0].startswith(f"{built} ") and sent[0].endswith(" sagetop")
     assert built.startswith("Botocore/") and " lang/python#" in built
+
+
+async def test_the_clients_of_every_account_share_one_class_and_keep_their_own_state(
+        server: SimulatedServer) -> None:
+    # aiobotocore built a class per client (a method and docstring per operation): ~0.17 MB
+    # and 3.5 ms each, some 900 clients in a 50-account organisation.
+    config = SagetopConfig()
+    async with contextlib.AsyncExitStack() as stack:
+        clients = []
+        for account in ("team-1", "team-2"):
+            target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
+                               account=account, prepare_session=prepare_credentials)
+            aws = await stack.enter_async_context(AwsContext(config.aws, target, config.cost))
+            clients.append(await aws.client("sagemaker", "us-east-1"))
+        first, second = clients
+        assert type(first) is type(second)
+        # Each its own: events (the read-only guard is installed per client), credentials.
+        assert first.meta.events is not second.meta.events
+        assert first._request_signer._credentials is not second._request_signer._credentials
+        for client in clients:
+            assert (await client.list_endpoints())["Endpoints"]
+            with pytest.raises(Exception, match="read-only"):
+                await client.delete_endpoint(EndpointName="anything")
