@@ -161,6 +161,9 @@ def _serve(served: Served, now: dt.datetime | None, ports: tuple[int, ...], repo
             report.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))
 
 
+_PENDING_CONNECTIONS = 4096  # the kernel caps it at net.core.somaxconn
+
+
 def _listen(ports: tuple[int, ...]) -> tuple[list[socket.socket], str | None]:
     """A socket bound per port (0: any free one), or none and why not."""
     listeners: list[socket.socket] = []
@@ -240,7 +243,10 @@ async def _serve_async(served: Served, now: dt.datetime | None, ports: tuple[int
             runner = web.ServerRunner(web.Server(handler(account)), handle_signals=False)
             runners.append(runner)
             await runner.setup()
-            await web.SockSite(runner, listener).start()
+            # AWS's front doors take every connection an organisation's clients open at once;
+            # aiohttp's default queue of 128 pending made the burst of a 50-account cold start
+            # wait out the clients' connect timeout ("no connection").
+            await web.SockSite(runner, listener, backlog=_PENDING_CONNECTIONS).start()
         report.send(("ready", [listener.getsockname()[1] for listener in listeners]))
         # Dies with the parent: when it is gone (killed too), this process is re-parented.
         while os.getppid() == parent:
