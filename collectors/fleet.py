@@ -167,6 +167,10 @@ class FleetCollector:
                          } if due.inventory and due.monitor else {}
         monitoring = asyncio.ensure_future(self._collect_monitor(early_monitor, now, errors))
 
+        async def stop_monitoring() -> None:  # the pass failed: the early monitor too
+            monitoring.cancel()
+            await asyncio.gather(monitoring, return_exceptions=True)
+
         async def inventory() -> None:
             listed = self._listed
             self._listed = {}
@@ -184,8 +188,7 @@ class FleetCollector:
             await asyncio.gather(self._check_identity(),
                                  inventory() if due.inventory else _nothing())
         except BaseException:
-            monitoring.cancel()
-            await asyncio.gather(monitoring, return_exceptions=True)
+            await stop_monitoring()
             await metrics.abort()
             raise
         endpoints = [e for region in self.aws.regions for e in self._endpoints[region]]
@@ -218,8 +221,7 @@ class FleetCollector:
                 if due.verdicts and down != set(self.aws.regions) else _nothing(),
             )
         except BaseException:
-            monitoring.cancel()
-            await asyncio.gather(monitoring, return_exceptions=True)
+            await stop_monitoring()
             raise
         await monitoring  # started with the inventory: done long since, as a rule
         errors += metrics_pass.errors
