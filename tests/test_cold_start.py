@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -148,17 +149,21 @@ async def test_describe_concurrency_falls_on_throttling_and_grows_without() -> N
     assert all(e.described for e in snapshot.endpoints)
 
 
-async def test_metrics_are_asked_before_the_inventory_is_described() -> None:
-    order: list[str] = []
-
+def _recording(order: list[str]) -> Callable[[Any], None]:
+    """A session hook that appends each operation to `order` as its request is sent."""
     def record(session: Any) -> None:
         def on_send(event_name: str, **_: Any) -> None:
             order.append(event_name.split(".")[2])
         session.get_component("event_emitter").register_first(
             "before-send", on_send, unique_id="test-order")
 
+    return record
+
+
+async def test_metrics_are_asked_before_the_inventory_is_described() -> None:
+    order: list[str] = []
     account = SimulatedAccount(endpoints=300, seed=5, clock=lambda: NOW, latency_s=0.005)
-    async with AwsContext(AwsSettings(), _target(account, record)) as aws:
+    async with AwsContext(AwsSettings(), _target(account, _recording(order))) as aws:
         # The CloudWatch clients made first: on a busy machine making one can take longer than
         # the whole inventory, and the order of the calls, not the client's birth, is tested.
         for region in account.regions:
@@ -215,15 +220,8 @@ async def test_a_first_load_asks_model_monitor_while_the_inventory_is_described(
     # Its four round trips a schedule (schedule, executions, job, report) were the last thing
     # of a cold start, after the whole inventory; they need the listed names only.
     order: list[str] = []
-
-    def record(session: Any) -> None:
-        def on_send(event_name: str, **_: Any) -> None:
-            order.append(event_name.split(".")[2])
-        session.get_component("event_emitter").register_first(
-            "before-send", on_send, unique_id="test-order")
-
     account = SimulatedAccount(endpoints=300, seed=5, clock=lambda: NOW, latency_s=0.005)
-    async with AwsContext(AwsSettings(), _target(account, record)) as aws:
+    async with AwsContext(AwsSettings(), _target(account, _recording(order))) as aws:
         collector = FleetCollector(aws, clock=lambda: NOW)
         await collector.collect_listing()
         fleet = await collector.collect(force=True, focus=[])

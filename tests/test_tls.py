@@ -31,6 +31,19 @@ def tls_contexts(client: Any) -> list[ssl.SSLContext]:
     return [session.connector._ssl for session in http._sessions.values()]
 
 
+async def sagemaker_of_two_accounts(stack: contextlib.AsyncExitStack,
+                                    server: SimulatedServer) -> list[Any]:
+    """The us-east-1 SageMaker clients of two accounts' sessions, open until `stack` closes."""
+    config = SagetopConfig()
+    clients = []
+    for account in ("team-1", "team-2"):
+        target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
+                           account=account, prepare_session=prepare_credentials)
+        aws = await stack.enter_async_context(AwsContext(config.aws, target, config.cost))
+        clients.append(await aws.client("sagemaker", "us-east-1"))
+    return clients
+
+
 async def test_the_clients_of_every_account_share_one_tls_context(
         server: SimulatedServer) -> None:
     config = SagetopConfig()
@@ -54,14 +67,9 @@ async def test_the_clients_of_every_account_share_one_tls_context(
 async def test_the_sessions_of_every_account_share_one_copy_of_each_service_model(
         server: SimulatedServer) -> None:
     # Fifty accounts' sessions each held their own parsed models (~19 MB for SageMaker's).
-    config = SagetopConfig()
     async with contextlib.AsyncExitStack() as stack:
         models = []
-        for account in ("team-1", "team-2"):
-            target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
-                               account=account, prepare_session=prepare_credentials)
-            aws = await stack.enter_async_context(AwsContext(config.aws, target, config.cost))
-            sagemaker = await aws.client("sagemaker", "us-east-1")
+        for sagemaker in await sagemaker_of_two_accounts(stack, server):
             assert (await sagemaker.list_endpoints())["Endpoints"]  # the clients work
             models.append(sagemaker.meta.service_model)
     first, second = models
@@ -99,14 +107,8 @@ async def test_the_clients_of_every_account_share_one_class_and_keep_their_own_s
         server: SimulatedServer) -> None:
     # aiobotocore built a class per client (a method and docstring per operation): ~0.17 MB
     # and 3.5 ms each, some 900 clients in a 50-account organisation.
-    config = SagetopConfig()
     async with contextlib.AsyncExitStack() as stack:
-        clients = []
-        for account in ("team-1", "team-2"):
-            target = AwsTarget(regions=server.regions, endpoint_url=server.url, simulated=True,
-                               account=account, prepare_session=prepare_credentials)
-            aws = await stack.enter_async_context(AwsContext(config.aws, target, config.cost))
-            clients.append(await aws.client("sagemaker", "us-east-1"))
+        clients = await sagemaker_of_two_accounts(stack, server)
         first, second = clients
         assert type(first) is type(second)
         # Each its own: events (the read-only guard is installed per client), credentials.
